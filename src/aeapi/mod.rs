@@ -1,0 +1,4 @@
+//! The API as the harness speaks it: the operation table, and (later) token handling, request
+//! building and the XML→JSON mapping.
+
+pub mod ops;

@@ -1,0 +1,1 @@
+//! Checks on observed responses: status, schema, timing.

@@ -1,0 +1,1 @@
+//! HDR latency recording (µs, raw and coordinated-omission corrected) and exact merges.

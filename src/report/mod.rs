@@ -1,0 +1,1 @@
+//! Report writers: one module per format, each a pure builder plus a `write` that masks secrets.

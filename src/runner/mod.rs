@@ -1,0 +1,1 @@
+//! goose integration: personas become scenarios, one goose user is one agent.

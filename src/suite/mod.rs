@@ -1,0 +1,7 @@
+//! Suites: the YAML model, loading, validation with source positions, and errors.
+
+pub mod model;
+pub mod threshold;
+pub mod values;
+
+pub use model::Suite;

@@ -1,0 +1,276 @@
+//! The typed suite model: what a suite YAML file deserialises into.
+//!
+//! Every struct rejects unknown keys, so a typo is an error with serde_yaml's line and column.
+//! Values with their own small languages (durations, distributions, percentages, rates,
+//! threshold expressions) are parsed by their own types, so a bad one is reported at its field.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::values::{Distribution, HumanDuration, Percent, Range, Rate, SecretRef};
+
+/// A whole suite file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default)]
+    pub agents: AgentPool,
+    /// Named behaviours; the map keeps a stable (sorted) order.
+    #[serde(default)]
+    pub personas: BTreeMap<String, Persona>,
+    /// Contracts by operation name (names from `aeapi::ops`).
+    #[serde(default)]
+    pub contracts: BTreeMap<String, Contract>,
+    #[serde(default)]
+    pub load: Load,
+    /// Gating rules, e.g. `p95(acceptEngagement) < 300ms`.
+    #[serde(default)]
+    pub thresholds: Vec<String>,
+    /// Settings for the embedded simulator (ignored against a URL target).
+    #[serde(default)]
+    pub simulator: Option<crate::sim::SimConfig>,
+}
+
+/// `embedded` (default) or a remote AEAPI.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(untagged)]
+pub enum Target {
+    #[default]
+    #[serde(skip)]
+    Embedded,
+    Named(String),
+    Remote(Box<RemoteTarget>),
+}
+
+/// A remote AEAPI deployment and the application credentials for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteTarget {
+    /// API base, e.g. `https://api.example.com`.
+    pub api: String,
+    /// Auth base, e.g. `https://auth.example.com`.
+    pub auth: String,
+    pub client_id: SecretRef,
+    pub client_secret: SecretRef,
+    #[serde(default)]
+    pub grant: Grant,
+    pub site_id: String,
+    #[serde(default)]
+    pub business_unit_id: Option<String>,
+    #[serde(default)]
+    pub agent_group_id: Option<String>,
+    #[serde(default)]
+    pub output: OutputFormat,
+    #[serde(default)]
+    pub tls: Tls,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    #[default]
+    ClientCredentials,
+    Password,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Json,
+    Xml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// Accept invalid certificates (staging with self-signed certs).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Extra CA certificate (PEM) to trust.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The agent credential pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AgentPool {
+    Inline(Vec<AgentCredential>),
+    Csv {
+        csv: PathBuf,
+    },
+    Pattern {
+        prefix: String,
+        count: u32,
+        password: SecretRef,
+        #[serde(default)]
+        start: Option<u32>,
+    },
+}
+
+impl Default for AgentPool {
+    fn default() -> Self {
+        AgentPool::Pattern {
+            prefix: "agent".into(),
+            count: 10,
+            password: SecretRef::literal_dev("agent-password"),
+            start: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentCredential {
+    pub username: String,
+    pub password: SecretRef,
+}
+
+/// A named agent behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    /// Share of the fleet, relative to the other personas' weights.
+    pub weight: u32,
+    #[serde(default = "default_max_chats")]
+    pub max_chats: u32,
+    /// Pause before answering an offer.
+    #[serde(default)]
+    pub think: Option<Distribution>,
+    /// How long the agent types before a line is sent.
+    #[serde(default)]
+    pub typing: Option<Distribution>,
+    /// Gap between the agent's lines within an engagement.
+    #[serde(default)]
+    pub reply: Option<Distribution>,
+    /// Agent lines per engagement, e.g. `3..6`.
+    #[serde(default)]
+    pub messages: Option<Range>,
+    #[serde(default)]
+    pub deny: Option<Percent>,
+    #[serde(default)]
+    pub transfer: Option<Percent>,
+    #[serde(default)]
+    pub conference: Option<Percent>,
+    #[serde(default)]
+    pub escalate: Option<Percent>,
+    /// Disposition choice at close.
+    #[serde(default)]
+    pub disposition: Option<DispositionChoice>,
+    /// Periodic calls, e.g. `{summaryData: 30s, verifySession: 20s}`.
+    #[serde(default)]
+    pub periodic: BTreeMap<String, HumanDuration>,
+}
+
+fn default_max_chats() -> u32 {
+    1
+}
+
+/// How a persona picks a disposition when it closes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DispositionChoice {
+    /// Pick one of the site's dispositions at random.
+    Named(String),
+    /// Weighted choice among named dispositions.
+    Weighted(BTreeMap<String, u32>),
+}
+
+/// What an operation must return.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    /// Accepted status codes; default: 200 (and 204 for `messages.get`).
+    #[serde(default)]
+    pub status: Option<StatusSet>,
+    /// JSON Schema inline (YAML) or a path to a `.json` file.
+    #[serde(default)]
+    pub schema: Option<SchemaSource>,
+    /// Latency budget per request.
+    #[serde(default)]
+    pub within: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSet {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+impl StatusSet {
+    /// Whether `status` is one of the accepted codes.
+    pub fn contains(&self, status: u16) -> bool {
+        match self {
+            StatusSet::One(s) => *s == status,
+            StatusSet::Many(v) => v.contains(&status),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SchemaSource {
+    /// A path to a JSON Schema file, relative to the suite.
+    Path(PathBuf),
+    /// An inline JSON Schema written in YAML.
+    Inline(serde_json::Value),
+}
+
+/// The shape of the load.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    /// Concurrent agents (goose users).
+    #[serde(default = "default_agents")]
+    pub agents: u32,
+    /// Time to bring every agent up.
+    #[serde(default)]
+    pub ramp: Option<HumanDuration>,
+    /// Length of the run (excluding ramp), unless `steps` is given.
+    #[serde(default)]
+    pub duration: Option<HumanDuration>,
+    /// A stepped plan instead of a flat one.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Customer arrival rate for the embedded simulator, e.g. `2/s`.
+    #[serde(default)]
+    pub arrival_rate: Option<Rate>,
+    /// Seed for every random choice (personas, think times, the simulator's customers).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+fn default_agents() -> u32 {
+    10
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            agents: default_agents(),
+            ramp: None,
+            duration: None,
+            steps: Vec::new(),
+            arrival_rate: None,
+            seed: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub agents: u32,
+    pub duration: HumanDuration,
+    #[serde(default)]
+    pub arrival_rate: Option<Rate>,
+}
