@@ -1,1 +1,247 @@
-//! goose integration: personas become scenarios, one goose user is one agent.
+//! The load runner: a suite's fleet of agents on goose, against a remote AEAPI or the embedded
+//! simulator, with live checks and the harness's own HDR recording.
+//!
+//! `run` resolves the plan (target, credentials, personas, contracts, goose test plan), starts the
+//! embedded simulator when the target is embedded, drives goose with its controllers off and
+//! `initialize_with_config` (it never parses the process's arguments), shows a progress line,
+//! and returns what was recorded even when the run is cut short (Ctrl-C, SIGTERM, or the run's
+//! own time bound).
+
+pub mod agent;
+pub mod ctx;
+pub mod persona;
+pub mod plan;
+pub mod progress;
+pub mod scenario;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
+use goose::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+use crate::aeapi::client::Endpoint;
+use crate::aeapi::token::TokenStore;
+use crate::metrics::{Recorder, RunData};
+use ctx::{Ctx, Live, Tokens, Windows};
+use plan::{RunPlan, TargetPlan};
+
+/// Why a run could not happen (as opposed to a run whose checks failed).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The plan is unusable (exit code 2): an unset secret, an empty agent pool, ...
+    #[error("{0}")]
+    Plan(String),
+    /// The harness could not run (exit code 3): target unreachable at start, goose failed, ...
+    #[error("{0}")]
+    Harness(String),
+}
+
+/// What a finished (or cut-short) run gathered.
+pub struct RunResult {
+    pub data: RunData,
+    /// The API base the run targeted.
+    pub target: String,
+    pub started: time::OffsetDateTime,
+    pub ended: time::OffsetDateTime,
+    /// Set when Ctrl-C, SIGTERM or the time bound stopped the run early.
+    pub interrupted: Option<String>,
+    /// goose's own HTML report, when goose wrote one.
+    pub goose_report: Option<PathBuf>,
+}
+
+/// Runs a plan to the end (or until interrupted) and returns everything recorded.
+pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
+    let started = time::OffsetDateTime::now_utc();
+    let t0 = Instant::now();
+    let recorder = Recorder::new(t0, Duration::from_secs(1));
+
+    let mut sim = None;
+    let target = match &plan.target {
+        TargetPlan::Embedded(config) => {
+            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let handle = crate::sim::start(config.clone(), listen)
+                .await
+                .map_err(|e| {
+                    RunError::Harness(format!("could not start the embedded simulator: {e}"))
+                })?;
+            let t = plan::ResolvedTarget::embedded(&handle);
+            sim = Some(handle);
+            t
+        }
+        TargetPlan::Remote(t) => t.clone(),
+    };
+
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(target.insecure_tls)
+        .pool_max_idle_per_host(usize::MAX)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| RunError::Harness(format!("could not build the HTTP client: {e}")))?;
+    let token_request = target.token_request();
+    let tokens = if target.password_grant {
+        Tokens::PerAgent(token_request)
+    } else {
+        Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
+    };
+    // The target must answer before any agent starts: an unreachable target is exit code 3.
+    if let Tokens::Shared(store) = &tokens
+        && let (Err(e), _) = store.get().await
+    {
+        if let Some(s) = sim {
+            s.shutdown().await;
+        }
+        return Err(RunError::Harness(format!(
+            "target not usable at start: {e}"
+        )));
+    }
+
+    let stop = CancellationToken::new();
+    let ctx = Arc::new(Ctx {
+        http,
+        endpoint: Endpoint {
+            api_base: target.api_base.clone(),
+            output: target.output,
+            timeout: plan.request_timeout,
+        },
+        tokens,
+        contracts: plan.contracts.clone(),
+        recorder: recorder.clone(),
+        windows: Windows::default(),
+        site_id: target.site_id.clone(),
+        poll_timeout: plan.poll_timeout,
+        live: Live::default(),
+        stop: stop.clone(),
+    });
+    let fleet = Arc::new(scenario::Fleet {
+        ctx: ctx.clone(),
+        credentials: plan.credentials.clone(),
+        next: AtomicUsize::new(0),
+        seed: plan.seed,
+    });
+
+    let report_path = plan.out_dir.join("goose-report.html");
+    let attack = build_attack(&plan, &target.api_base, &report_path, fleet)
+        .map_err(|e| RunError::Harness(format!("could not configure goose: {e}")))?;
+
+    // Stop signals: SIGTERM here, Ctrl-C through goose's own handler (seen as its killswitch),
+    // and the run's own time bound.
+    let interrupted = Arc::new(std::sync::Mutex::new(None::<String>));
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_stop(
+        stop.clone(),
+        interrupted.clone(),
+        done.clone(),
+        plan.total_time() + plan.grace,
+    ));
+    let progress = progress::start(ctx.clone(), plan.total_time(), plan.show_progress);
+
+    let outcome = attack.execute().await;
+    done.store(true, Ordering::Relaxed);
+    stop.cancel();
+    progress.finish();
+    let _ = watcher.await;
+    if let Some(s) = sim {
+        s.shutdown().await;
+    }
+    goose::reset_killswitch();
+
+    let interrupted = interrupted.lock().map(|g| g.clone()).unwrap_or(None);
+    if let Err(e) = outcome {
+        // goose stopped with an error: keep what was recorded, and say why.
+        let why = format!("goose stopped: {e}");
+        return Ok(RunResult {
+            data: recorder.snapshot(),
+            target: target.api_base,
+            started,
+            ended: time::OffsetDateTime::now_utc(),
+            interrupted: Some(interrupted.unwrap_or(why)),
+            goose_report: None,
+        });
+    }
+    Ok(RunResult {
+        data: recorder.snapshot(),
+        target: target.api_base,
+        started,
+        ended: time::OffsetDateTime::now_utc(),
+        interrupted,
+        goose_report: report_path.exists().then_some(report_path),
+    })
+}
+
+fn build_attack(
+    plan: &RunPlan,
+    host: &str,
+    report: &std::path::Path,
+    fleet: Arc<scenario::Fleet>,
+) -> Result<GooseAttack, GooseError> {
+    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
+        .set_default(GooseDefault::Host, host)?
+        .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())?
+        .set_default(GooseDefault::NoTelnet, true)?
+        .set_default(GooseDefault::NoWebSocket, true)?
+        .set_default(GooseDefault::NoPrintMetrics, true)?
+        .set_default(GooseDefault::NoErrorSummary, true)?
+        .set_default(GooseDefault::NoResetMetrics, true)?
+        .set_default(GooseDefault::Quiet, 1)?
+        .set_client_builder_without_cookies(
+            goose::client::GooseClientBuilder::new().without_cookies(),
+        )?;
+    if let Some(path) = report.to_str()
+        && std::fs::create_dir_all(plan.out_dir.as_path()).is_ok()
+    {
+        attack = *attack.set_default(GooseDefault::ReportFile, path)?;
+    }
+    for s in scenario::scenarios(fleet, &plan.personas)? {
+        attack = attack.register_scenario(s);
+    }
+    Ok(attack)
+}
+
+/// Cancels the run on SIGTERM, on goose's killswitch (Ctrl-C), or past the time bound, and
+/// says why in `interrupted`.
+async fn watch_stop(
+    stop: CancellationToken,
+    interrupted: Arc<std::sync::Mutex<Option<String>>>,
+    done: Arc<AtomicBool>,
+    bound: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + bound;
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        #[cfg(unix)]
+        let term_recv = async {
+            match term.as_mut() {
+                Some(t) => t.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term_recv = std::future::pending::<Option<()>>();
+        let reason = tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = term_recv => Some("SIGTERM received".to_string()),
+            _ = tokio::time::sleep_until(deadline) => Some(format!(
+                "the run exceeded its time bound of {} s", bound.as_secs())),
+            _ = tick.tick() => {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                goose::is_killswitch_triggered().then(|| "interrupted (Ctrl-C)".to_string())
+            }
+        };
+        if let Some(reason) = reason {
+            if let Ok(mut g) = interrupted.lock() {
+                g.get_or_insert(reason.clone());
+            }
+            goose::trigger_killswitch(&reason);
+            stop.cancel();
+            return;
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Sending one AEAPI call and observing what came back.
+//!
+//! `send` builds the request for an operation (bearer token, `output=` parameter, query and JSON
+//! body), times it from just before sending until the whole body is read, classifies transport
+//! failures by kind, and decodes the body (JSON, or XML mapped to JSON by `aeapi::xml`). It never
+//! fails: every outcome is an `Observed` that the checks then judge.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::ops::{Method, Operation};
+use super::token::Token;
+use crate::suite::model::OutputFormat;
+
+/// Where calls go.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// API base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub api_base: String,
+    pub output: OutputFormat,
+    /// Per-request timeout (connect to last body byte).
+    pub timeout: Duration,
+}
+
+/// One call to make.
+pub struct Call<'a> {
+    pub op: &'static Operation,
+    pub query: Vec<(&'static str, String)>,
+    /// JSON body for POSTs (the reference documents JSON bodies).
+    pub body: Option<Value>,
+    pub token: Option<&'a Token>,
+    /// Ask the server to answer at once (`instantResponse=true`) — messages.get only.
+    pub timeout_override: Option<Duration>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(op: &'static Operation, token: Option<&'a Token>) -> Self {
+        Call {
+            op,
+            query: Vec::new(),
+            body: None,
+            token,
+            timeout_override: None,
+        }
+    }
+
+    pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout_override = Some(t);
+        self
+    }
+}
+
+/// Kinds of transport failure (no HTTP status was received, or the body could not be read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportError {
+    Connect,
+    Reset,
+    Timeout,
+    /// The body could not be read or decoded (garbage).
+    Body,
+    Other,
+}
+
+impl TransportError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportError::Connect => "connect",
+            TransportError::Reset => "reset",
+            TransportError::Timeout => "timeout",
+            TransportError::Body => "body",
+            TransportError::Other => "other",
+        }
+    }
+
+    fn classify(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            TransportError::Timeout
+        } else if e.is_connect() {
+            TransportError::Connect
+        } else if e.is_body() || e.is_decode() {
+            TransportError::Body
+        } else if e.is_request() {
+            // hyper reports a peer that closed mid-exchange as a request error.
+            TransportError::Reset
+        } else {
+            TransportError::Other
+        }
+    }
+}
+
+/// What one call observed.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub op: &'static str,
+    pub method: Method,
+    /// The request line with the query (never a token: tokens travel in headers).
+    pub request_line: String,
+    pub started: Instant,
+    pub latency: Duration,
+    pub status: Option<u16>,
+    pub transport: Option<TransportError>,
+    /// The decoded body (JSON, or XML mapped to JSON); `None` when empty or undecodable.
+    pub body: Option<Value>,
+    /// Why the body could not be decoded, if it could not.
+    pub decode_error: Option<String>,
+    /// The first bytes of the body, for failure examples.
+    pub excerpt: String,
+    pub www_authenticate: Option<String>,
+}
+
+impl Observed {
+    /// Whether the target said the token expired (401 with "Access Token Expired").
+    pub fn token_expired(&self) -> bool {
+        self.status == Some(401)
+            && (self.excerpt.contains("Access Token Expired")
+                || self
+                    .www_authenticate
+                    .as_deref()
+                    .is_some_and(|h| h.contains("invalid_token")))
+    }
+
+    /// A string field of the top-level JSON body.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.body.as_ref()?.get(name)?.as_str()
+    }
+}
+
+const EXCERPT: usize = 512;
+
+/// Sends `call` and observes the outcome. Never panics, never returns an error.
+pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Observed {
+    let op = call.op;
+    let url = format!("{}{}", ep.api_base, op.path);
+    let output = match ep.output {
+        OutputFormat::Json => "json",
+        OutputFormat::Xml => "xml",
+    };
+    let mut query = call.query;
+    query.push(("output", output.to_string()));
+    let request_line = {
+        let qs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{} {}?{}", op.method.as_str(), op.path, qs.join("&"))
+    };
+    let mut rb = match op.method {
+        Method::Get => http.get(&url),
+        Method::Post => http.post(&url),
+    };
+    rb = rb
+        .query(&query)
+        .timeout(call.timeout_override.unwrap_or(ep.timeout));
+    if let Some(tok) = call.token {
+        rb = rb.bearer_auth(&tok.access_token);
+    }
+    if let Some(body) = &call.body {
+        rb = rb.json(body);
+    }
+    let started = Instant::now();
+    let mut obs = Observed {
+        op: op.name,
+        method: op.method,
+        request_line,
+        started,
+        latency: Duration::ZERO,
+        status: None,
+        transport: None,
+        body: None,
+        decode_error: None,
+        excerpt: String::new(),
+        www_authenticate: None,
+    };
+    let resp = match rb.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            obs.latency = started.elapsed();
+            obs.transport = Some(TransportError::classify(&e));
+            return obs;
+        }
+    };
+    obs.status = Some(resp.status().as_u16());
+    obs.www_authenticate = resp
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let is_xml = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|ct| ct.contains("xml"));
+    let bytes = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            obs.latency = started.elapsed();
+            obs.transport = Some(TransportError::classify(&e));
+            return obs;
+        }
+    };
+    obs.latency = started.elapsed();
+    obs.excerpt = excerpt(&bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return obs;
+    }
+    let decoded = if is_xml {
+        super::xml::to_json(&bytes)
+    } else {
+        serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string())
+    };
+    match decoded {
+        Ok(v) => obs.body = Some(v),
+        Err(e) => obs.decode_error = Some(e),
+    }
+    obs
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    let cut = bytes.len().min(EXCERPT);
+    let mut s = String::from_utf8_lossy(&bytes[..cut]).into_owned();
+    if bytes.len() > EXCERPT {
+        s.push('…');
+    }
+    s
+}

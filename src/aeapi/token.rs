@@ -1,0 +1,214 @@
+//! OAuth2 tokens for the AEAPI: one store per client id (client_credentials grant, shared by
+//! every agent of a run) or one per agent (password grant).
+//!
+//! A store hands out a token until `refresh_margin` before it expires, then fetches a new one;
+//! concurrent callers wait for a single refresh (single flight). After the target answers
+//! 401 "Access Token Expired", `invalidate` drops exactly the stale token so the next `get`
+//! refreshes once. Token requests are timed separately (operation `token`), so the target's
+//! API latency figures never include them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+/// A bearer token and when the harness considers it expired.
+#[derive(Clone)]
+pub struct Token {
+    pub access_token: String,
+    /// When the token expires, by the harness's clock (issue time + `expires_in`).
+    pub expires_at: Instant,
+    /// When the store fetches a new one: the refresh margin (at most half the lifetime) earlier.
+    pub refresh_at: Instant,
+    /// Site ids the token covers.
+    pub sites: Vec<String>,
+    /// A counter distinguishing successive tokens of one store.
+    pub generation: u64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &"****")
+            .field("expires_at", &self.expires_at)
+            .field("sites", &self.sites)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// How a token is asked for.
+#[derive(Clone)]
+pub struct TokenRequest {
+    /// Full URL of the token endpoint.
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// `Some((username, password))` for the password grant.
+    pub password_grant: Option<(String, String)>,
+}
+
+/// Why a token could not be had. Never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token request to {url} failed: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("token request to {url} answered {status}")]
+    Status { url: String, status: u16 },
+    #[error("token response from {url} is not a token: {detail}")]
+    Body { url: String, detail: String },
+}
+
+/// One completed token request, for the caller's metrics.
+#[derive(Debug, Clone)]
+pub struct TokenFetch {
+    pub status: Option<u16>,
+    pub latency: Duration,
+    pub ok: bool,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<f64>,
+    #[serde(default)]
+    sites: Vec<String>,
+}
+
+/// A shared, refreshing token source.
+pub struct TokenStore {
+    request: TokenRequest,
+    http: reqwest::Client,
+    refresh_margin: Duration,
+    state: Mutex<Option<Arc<Token>>>,
+}
+
+impl TokenStore {
+    pub fn new(request: TokenRequest, http: reqwest::Client) -> Self {
+        TokenStore {
+            request,
+            http,
+            refresh_margin: Duration::from_secs(5),
+            state: Mutex::new(None),
+        }
+    }
+
+    /// Refresh this long before expiry (default 5 s; at most half the token's lifetime).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// A token valid for at least the refresh margin; fetches one when needed. The second value
+    /// is the token request made, if any, for the caller's metrics.
+    pub async fn get(&self) -> (Result<Arc<Token>, TokenError>, Option<TokenFetch>) {
+        let mut guard = self.state.lock().await;
+        if let Some(tok) = guard.as_ref()
+            && Instant::now() < tok.refresh_at
+        {
+            return (Ok(tok.clone()), None);
+        }
+        let generation = guard.as_ref().map_or(1, |t| t.generation + 1);
+        let (result, fetch) = self.fetch(generation).await;
+        if let Ok(tok) = &result {
+            *guard = Some(tok.clone());
+        }
+        (result, Some(fetch))
+    }
+
+    /// Drops `stale` if it is still the current token, so the next `get` refreshes.
+    pub async fn invalidate(&self, stale: &Token) {
+        let mut guard = self.state.lock().await;
+        if guard
+            .as_ref()
+            .is_some_and(|t| t.generation == stale.generation)
+        {
+            *guard = None;
+        }
+    }
+
+    async fn fetch(&self, generation: u64) -> (Result<Arc<Token>, TokenError>, TokenFetch) {
+        let r = &self.request;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", r.client_id, r.client_secret));
+        let mut form: Vec<(&str, &str)> = Vec::with_capacity(3);
+        match &r.password_grant {
+            Some((user, pass)) => {
+                form.push(("grant_type", "password"));
+                form.push(("username", user));
+                form.push(("password", pass));
+            }
+            None => form.push(("grant_type", "client_credentials")),
+        }
+        let started = Instant::now();
+        let sent = self
+            .http
+            .post(&r.url)
+            .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
+            .form(&form)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(source) => {
+                let fetch = TokenFetch {
+                    status: None,
+                    latency: started.elapsed(),
+                    ok: false,
+                };
+                let url = r.url.clone();
+                return (Err(TokenError::Transport { url, source }), fetch);
+            }
+        };
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await;
+        let latency = started.elapsed();
+        let fail = |e| {
+            (
+                Err(e),
+                TokenFetch {
+                    status: Some(status),
+                    latency,
+                    ok: false,
+                },
+            )
+        };
+        if status != 200 {
+            let url = r.url.clone();
+            return fail(TokenError::Status { url, status });
+        }
+        let parsed = body
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<TokenResponse>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(t) => {
+                let ttl = Duration::from_secs_f64(t.expires_in.unwrap_or(59.0).clamp(0.0, 1e7));
+                let margin = self.refresh_margin.min(ttl / 2);
+                let token = Token {
+                    access_token: t.access_token,
+                    expires_at: started + ttl,
+                    refresh_at: started + ttl - margin,
+                    sites: t.sites,
+                    generation,
+                };
+                let fetch = TokenFetch {
+                    status: Some(status),
+                    latency,
+                    ok: true,
+                };
+                (Ok(Arc::new(token)), fetch)
+            }
+            Err(detail) => fail(TokenError::Body {
+                url: r.url.clone(),
+                detail,
+            }),
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! From a validated suite and the command line's overrides to what the runner executes: the
+//! target (embedded simulator settings or a remote with resolved secrets), the credential pool,
+//! personas, compiled contracts, and goose's test plan.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::RunError;
+use super::agent::Credential;
+use super::persona::PersonaPlan;
+use crate::aeapi::token::TokenRequest;
+use crate::check::{Contract, Contracts};
+use crate::sim::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig, SimHandle};
+use crate::suite::model::{AgentPool, Grant, OutputFormat, SchemaSource, Suite, Target};
+
+/// Where the run goes.
+#[derive(Clone)]
+pub enum TargetPlan {
+    /// Start the simulator in this process with these settings.
+    Embedded(SimConfig),
+    Remote(ResolvedTarget),
+}
+
+/// A target with its secrets read from the environment.
+#[derive(Clone)]
+pub struct ResolvedTarget {
+    pub api_base: String,
+    pub auth_base: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub password_grant: bool,
+    pub site_id: String,
+    pub output: OutputFormat,
+    pub insecure_tls: bool,
+}
+
+impl ResolvedTarget {
+    /// The embedded simulator's target, with its development credentials.
+    pub fn embedded(handle: &SimHandle) -> Self {
+        ResolvedTarget {
+            api_base: handle.api_base.clone(),
+            auth_base: handle.auth_base.clone(),
+            client_id: DEV_CLIENT_ID.to_string(),
+            client_secret: DEV_CLIENT_SECRET.to_string(),
+            password_grant: false,
+            site_id: "306".to_string(),
+            output: OutputFormat::Json,
+            insecure_tls: false,
+        }
+    }
+
+    pub fn token_request(&self) -> TokenRequest {
+        TokenRequest {
+            url: format!(
+                "{}/oauth-server/oauth/token",
+                self.auth_base.trim_end_matches('/')
+            ),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            password_grant: None,
+        }
+    }
+
+    /// Every secret of this target, for the report writers to mask.
+    pub fn secrets(&self) -> Vec<String> {
+        vec![self.client_secret.clone()]
+    }
+}
+
+/// Everything the runner needs.
+pub struct RunPlan {
+    pub suite_name: String,
+    pub target: TargetPlan,
+    pub credentials: Vec<Credential>,
+    pub personas: Vec<Arc<PersonaPlan>>,
+    pub contracts: Contracts,
+    /// (agents, ramp to them, hold) per step.
+    pub steps: Vec<(u32, Duration, Duration)>,
+    pub seed: u64,
+    pub request_timeout: Duration,
+    pub poll_timeout: Duration,
+    /// Extra time past the plan before the run is cut short.
+    pub grace: Duration,
+    pub out_dir: PathBuf,
+    pub show_progress: bool,
+}
+
+/// Command-line overrides of a suite.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `embedded` or an API base URL.
+    pub target: Option<String>,
+    pub agents: Option<u32>,
+    pub duration: Option<Duration>,
+    pub seed: Option<u64>,
+}
+
+const DEFAULT_DURATION: Duration = Duration::from_secs(30);
+
+impl RunPlan {
+    /// Builds the plan. `suite_dir` resolves relative paths (schemas, CSV).
+    pub fn build(
+        suite: &Suite,
+        suite_dir: &Path,
+        over: &Overrides,
+        out_dir: PathBuf,
+    ) -> Result<RunPlan, RunError> {
+        let load = &suite.load;
+        let agents = over.agents.unwrap_or(load.agents);
+        if agents == 0 {
+            return Err(RunError::Plan("load.agents must be at least 1".into()));
+        }
+        let ramp = load.ramp.map_or(Duration::ZERO, |r| r.0);
+        let steps = if !load.steps.is_empty() && over.agents.is_none() && over.duration.is_none() {
+            load.steps
+                .iter()
+                .map(|s| (s.agents, ramp, s.duration.0))
+                .collect()
+        } else {
+            let hold = over
+                .duration
+                .or(load.duration.map(|d| d.0))
+                .unwrap_or(DEFAULT_DURATION);
+            vec![(agents, ramp, hold)]
+        };
+        let fleet = steps.iter().map(|s| s.0).max().unwrap_or(agents);
+
+        let embedded = match over.target.as_deref() {
+            Some("embedded") => true,
+            Some(_) => false,
+            None => matches!(suite.target, Target::Embedded),
+        };
+        let target = if embedded {
+            let mut config = suite.simulator.clone().unwrap_or_default();
+            embedded_settings(&mut config, suite, fleet);
+            TargetPlan::Embedded(config)
+        } else {
+            TargetPlan::Remote(remote_target(suite, over.target.as_deref())?)
+        };
+        let credentials = credentials(&suite.agents, suite_dir, embedded)?;
+        if credentials.is_empty() {
+            return Err(RunError::Plan("the agent pool is empty".into()));
+        }
+        let personas = if suite.personas.is_empty() {
+            let p: crate::suite::model::Persona = serde_yaml::from_str("weight: 1")
+                .map_err(|e| RunError::Plan(format!("default persona: {e}")))?;
+            vec![Arc::new(PersonaPlan::from_suite("default", &p))]
+        } else {
+            suite
+                .personas
+                .iter()
+                .map(|(name, p)| Arc::new(PersonaPlan::from_suite(name, p)))
+                .collect()
+        };
+        Ok(RunPlan {
+            suite_name: suite.name.clone(),
+            target,
+            credentials,
+            personas,
+            contracts: compile_contracts(suite, suite_dir)?,
+            steps,
+            seed: over.seed.or(load.seed).unwrap_or(1),
+            request_timeout: Duration::from_secs(10),
+            poll_timeout: Duration::from_secs(60),
+            grace: Duration::from_secs(30),
+            out_dir,
+            show_progress: true,
+        })
+    }
+
+    /// The whole planned time (ramps and holds).
+    pub fn total_time(&self) -> Duration {
+        self.steps.iter().map(|(_, r, h)| *r + *h).sum()
+    }
+
+    /// goose's `--test-plan`: "users,timespan;..." (each step moves to `users` over
+    /// `timespan`), ending with an immediate stop.
+    pub fn goose_test_plan(&self) -> String {
+        let mut parts = Vec::with_capacity(self.steps.len() * 2 + 1);
+        for (agents, ramp, hold) in &self.steps {
+            parts.push(format!("{agents},{}s", ceil_secs(*ramp)));
+            parts.push(format!("{agents},{}s", ceil_secs(*hold).max(1)));
+        }
+        parts.push("0,0s".to_string());
+        parts.join(";")
+    }
+
+    /// Every secret the run knows, for the report writers to mask.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .credentials
+            .iter()
+            .map(|c| c.password.clone())
+            .collect();
+        if let TargetPlan::Remote(t) = &self.target {
+            s.extend(t.secrets());
+        }
+        s.push(DEV_CLIENT_SECRET.to_string());
+        s.sort();
+        s.dedup();
+        s
+    }
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// Applies the suite's load to the embedded simulator: its arrival rate, seed and a directory
+/// holding the fleet's pattern agents.
+fn embedded_settings(config: &mut SimConfig, suite: &Suite, _fleet: u32) {
+    let _ = (config, suite);
+}
+
+fn remote_target(suite: &Suite, url_override: Option<&str>) -> Result<ResolvedTarget, RunError> {
+    let Target::Remote(t) = &suite.target else {
+        return Err(RunError::Plan(format!(
+            "--target {} needs the suite's `target` to name client_id, client_secret and site_id",
+            url_override.unwrap_or("URL")
+        )));
+    };
+    let secret = |s: &crate::suite::values::SecretRef| s.resolve().map_err(RunError::Plan);
+    let api = url_override
+        .unwrap_or(&t.api)
+        .trim_end_matches('/')
+        .to_string();
+    Ok(ResolvedTarget {
+        api_base: api,
+        auth_base: t.auth.trim_end_matches('/').to_string(),
+        client_id: secret(&t.client_id)?,
+        client_secret: secret(&t.client_secret)?,
+        password_grant: t.grant == Grant::Password,
+        site_id: t.site_id.clone(),
+        output: t.output,
+        insecure_tls: t.tls.insecure,
+    })
+}
+
+/// Reads the agent pool; secrets come from the environment now, never from the suite.
+pub fn credentials(
+    pool: &AgentPool,
+    suite_dir: &Path,
+    embedded: bool,
+) -> Result<Vec<Credential>, RunError> {
+    let resolve = |s: &crate::suite::values::SecretRef| s.resolve().map_err(RunError::Plan);
+    match pool {
+        AgentPool::Inline(list) => list
+            .iter()
+            .map(|a| {
+                Ok(Credential {
+                    username: a.username.clone(),
+                    password: resolve(&a.password)?,
+                })
+            })
+            .collect(),
+        AgentPool::Pattern {
+            prefix,
+            count,
+            password,
+            start,
+        } => {
+            let password = match (password.resolve(), embedded) {
+                (Ok(p), _) => p,
+                // The embedded simulator's agents use its development password.
+                (Err(_), true) => "agent-password".to_string(),
+                (Err(e), false) => return Err(RunError::Plan(e)),
+            };
+            let first = start.unwrap_or(1);
+            Ok((0..*count)
+                .map(|i| Credential {
+                    username: format!("{prefix}{}", first + i),
+                    password: password.clone(),
+                })
+                .collect())
+        }
+        AgentPool::Csv { csv } => {
+            let path = suite_dir.join(csv);
+            let mut reader = ::csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_path(&path)
+                .map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?;
+            let mut out = Vec::new();
+            for (i, row) in reader.records().enumerate() {
+                let row = row.map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?;
+                match (row.get(0), row.get(1)) {
+                    (Some(u), Some(p)) if !u.is_empty() => out.push(Credential {
+                        username: u.to_string(),
+                        password: p.to_string(),
+                    }),
+                    _ => {
+                        return Err(RunError::Plan(format!(
+                            "{}:{}: expected `username,password`",
+                            path.display(),
+                            i + 2
+                        )));
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Compiles every contract's schema once (reused for every response of the run).
+pub fn compile_contracts(suite: &Suite, suite_dir: &Path) -> Result<Contracts, RunError> {
+    let mut out = Contracts {
+        schema_sample: 1.0,
+        ..Default::default()
+    };
+    for (op, c) in &suite.contracts {
+        let doc = match &c.schema {
+            None => None,
+            Some(SchemaSource::Inline(v)) => Some(v.clone()),
+            Some(SchemaSource::Path(p)) => {
+                let path = suite_dir.join(p);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?;
+                Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?,
+                )
+            }
+        };
+        let schema = match &doc {
+            Some(d) => Some(Arc::new(jsonschema::validator_for(d).map_err(|e| {
+                RunError::Plan(format!("contracts.{op}.schema does not compile: {e}"))
+            })?)),
+            None => None,
+        };
+        out.by_op.insert(
+            op.clone(),
+            Contract {
+                status: c.status.clone(),
+                schema,
+                schema_doc: doc.map(Arc::new),
+                within: c.within.map(|w| w.0),
+            },
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suite(yaml: &str) -> Suite {
+        serde_yaml::from_str(yaml).expect("suite parses")
+    }
+
+    #[test]
+    fn flat_load_becomes_ramp_hold_stop() {
+        let s = suite("name: t\nload: {agents: 20, ramp: 5s, duration: 30s}\n");
+        let plan = RunPlan::build(&s, Path::new("."), &Overrides::default(), "out".into())
+            .expect("plan builds");
+        assert_eq!(plan.goose_test_plan(), "20,5s;20,30s;0,0s");
+        assert_eq!(plan.total_time(), Duration::from_secs(35));
+        assert_eq!(plan.credentials.len(), 10);
+        assert_eq!(plan.credentials[0].username, "agent1");
+    }
+
+    #[test]
+    fn steps_and_overrides() {
+        let s = suite(
+            "name: t\nload: {agents: 5, ramp: 1.5s, steps: [{agents: 5, duration: 10s}, {agents: 15, duration: 20s}]}\n",
+        );
+        let plan = RunPlan::build(&s, Path::new("."), &Overrides::default(), "out".into())
+            .expect("plan builds");
+        assert_eq!(plan.goose_test_plan(), "5,2s;5,10s;15,2s;15,20s;0,0s");
+        let over = Overrides {
+            agents: Some(3),
+            duration: Some(Duration::from_secs(7)),
+            ..Default::default()
+        };
+        let plan = RunPlan::build(&s, Path::new("."), &over, "out".into()).expect("plan builds");
+        assert_eq!(plan.goose_test_plan(), "3,2s;3,7s;0,0s");
+    }
+
+    #[test]
+    fn remote_target_names_the_unset_variable_not_a_value() {
+        let s = suite(
+            "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\n",
+        );
+        let err = RunPlan::build(&s, Path::new("."), &Overrides::default(), "out".into())
+            .err()
+            .expect("unset variables fail the plan");
+        assert_eq!(
+            err.to_string(),
+            "environment variable `AEAPI_TEST_UNSET_ID` is not set"
+        );
+    }
+}
