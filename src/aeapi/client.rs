@@ -29,8 +29,10 @@ pub struct Call<'a> {
     pub query: Vec<(&'static str, String)>,
     /// JSON body for POSTs (the reference documents JSON bodies).
     pub body: Option<Value>,
+    /// Form body (the customer-side calls are form-encoded).
+    pub form: Option<Vec<(&'static str, String)>>,
     pub token: Option<&'a Token>,
-    /// Ask the server to answer at once (`instantResponse=true`) — messages.get only.
+    /// A timeout for this call instead of the endpoint's (long-polls).
     pub timeout_override: Option<Duration>,
 }
 
@@ -40,6 +42,7 @@ impl<'a> Call<'a> {
             op,
             query: Vec::new(),
             body: None,
+            form: None,
             token,
             timeout_override: None,
         }
@@ -52,6 +55,11 @@ impl<'a> Call<'a> {
 
     pub fn body(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    pub fn form(mut self, form: Vec<(&'static str, String)>) -> Self {
+        self.form = Some(form);
         self
     }
 
@@ -164,6 +172,8 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
     }
     if let Some(body) = &call.body {
         rb = rb.json(body);
+    } else if let Some(form) = &call.form {
+        rb = rb.form(form);
     }
     let started = Instant::now();
     let mut obs = Observed {

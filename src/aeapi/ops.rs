@@ -832,14 +832,93 @@ pub static OPERATIONS: &[Operation] = &[
     },
 ];
 
-/// Looks an operation up by its name.
+/// The customer-side calls real clients use to start and drive a chat (`field-notes.md`; the
+/// reference documents only `customer/agentAvailability`, listed above as `agentAvailability`).
+pub static CUSTOMER_OPERATIONS: &[Operation] = &[
+    Operation {
+        name: "customer.engagement",
+        method: Method::Get,
+        path: "/engagementAPI/v2/customer/engagement",
+        required: &[
+            Param {
+                name: "siteID",
+                location: ParamIn::Query,
+            },
+            Param {
+                name: "businessUnitID",
+                location: ParamIn::Query,
+            },
+        ],
+        success: "200 {engagementID,customerID,status}",
+    },
+    Operation {
+        name: "customer.message.get",
+        method: Method::Get,
+        path: "/engagementAPI/v2/customer/message",
+        required: &[
+            Param {
+                name: "customerID",
+                location: ParamIn::Query,
+            },
+            Param {
+                name: "engagementID",
+                location: ParamIn::Query,
+            },
+        ],
+        success: "200 {messages[]}",
+    },
+    Operation {
+        name: "customer.message.post",
+        method: Method::Post,
+        path: "/engagementAPI/v2/customer/message",
+        required: &[
+            Param {
+                name: "customerID",
+                location: ParamIn::Form,
+            },
+            Param {
+                name: "engagementID",
+                location: ParamIn::Form,
+            },
+        ],
+        success: "200",
+    },
+    Operation {
+        name: "customer.isTyping",
+        method: Method::Post,
+        path: "/engagementAPI/v2/customer/customerIsTyping",
+        required: &[
+            Param {
+                name: "customerID",
+                location: ParamIn::Query,
+            },
+            Param {
+                name: "engagementID",
+                location: ParamIn::Query,
+            },
+            Param {
+                name: "isTyping",
+                location: ParamIn::Query,
+            },
+        ],
+        success: "200",
+    },
+];
+
+/// Looks an operation up by its name (agent-side reference operations and customer calls).
 pub fn find(name: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|op| op.name == name)
+    OPERATIONS
+        .iter()
+        .chain(CUSTOMER_OPERATIONS)
+        .find(|op| op.name == name)
 }
 
 /// Every operation name, for "did you mean" hints and listings.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    OPERATIONS.iter().map(|op| op.name)
+    OPERATIONS
+        .iter()
+        .chain(CUSTOMER_OPERATIONS)
+        .map(|op| op.name)
 }
 
 #[cfg(test)]
@@ -849,10 +928,14 @@ mod tests {
     #[test]
     fn table_has_all_47_operations_with_unique_names() {
         assert_eq!(OPERATIONS.len(), 47);
-        let mut names: Vec<_> = names().collect();
+        let mut names: Vec<_> = OPERATIONS.iter().map(|op| op.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 47);
+        let mut all: Vec<_> = super::names().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 47 + CUSTOMER_OPERATIONS.len());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub enum Direction {
 pub enum EngagementEnd {
     Accepted,
     Denied,
+    Missed,
     Closed,
     Transferred,
 }

@@ -24,7 +24,7 @@ use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops::{self, Operation};
 use crate::aeapi::token::{Token, TokenStore};
 use crate::check::Failure;
-use crate::metrics::{CheckOutcome, EngagementEnd, ErrorKind, Exchange, Sample};
+use crate::metrics::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange, Sample};
 use crate::suite::model::OutputFormat;
 
 /// Longest a tick waits for something to happen before returning to goose.
@@ -396,6 +396,11 @@ impl Agent {
                 });
             }
             ("chatLine", Some(i)) => {
+                if let Some(text) = m.get("messageText").and_then(Value::as_str)
+                    && let Some((dir, took)) = self.ctx.deliveries.seen(text, now)
+                {
+                    self.ctx.recorder.record_delivery(dir, took);
+                }
                 let reply = self.persona.reply.sample(&mut self.rng);
                 let e = &mut self.engagements[i];
                 if let Stage::Talking { typing_sent: false } = e.stage
@@ -444,17 +449,29 @@ impl Agent {
             if self.periodic_due[p] <= now && self.session.is_some() {
                 let (op, every) = self.persona.periodic[p];
                 self.periodic_due[p] = now + every;
-                let mut call = self.agent_call(op).query("agentId", self.agent_id());
-                if op == "verifySession" {
-                    call = self
-                        .agent_call(op)
-                        .body(json!({"agentId": self.agent_id()}));
-                }
-                let obs = self.call(call.expect_every(every)).await;
+                let call = self.periodic_call(op).expect_every(every);
+                let obs = self.call(call).await;
                 if op == "verifySession" && obs.status == Some(401) && !obs.token_expired() {
                     self.lose_session();
                 }
             }
+        }
+    }
+
+    /// A periodic call shaped as the reference documents its parameters.
+    fn periodic_call(&self, op: &'static str) -> PendingCall {
+        let username = self.cred.username.clone();
+        match op {
+            "preLoginStatus" => PendingCall::new(op).query("username", username).anonymous(),
+            "verifySession" => self
+                .agent_call(op)
+                .body(json!({"agentId": self.agent_id()})),
+            "settings" | "fullScriptTree" | "ninaCoachContentMetaInfo" => self.agent_call(op),
+            "scriptTree" | "followUpConversations" | "dispositions" => {
+                self.agent_call(op).query("username", username)
+            }
+            "agentGroups" => PendingCall::new(op),
+            _ => self.agent_call(op).query("agentId", self.agent_id()),
         }
     }
 
@@ -499,6 +516,9 @@ impl Agent {
                     in_window,
                     example,
                 );
+                if obs.status == Some(422) {
+                    self.ctx.recorder.count_engagement(EngagementEnd::Missed);
+                }
                 if obs.status != Some(200) {
                     return false;
                 }
@@ -526,9 +546,13 @@ impl Agent {
             }
             Stage::Talking { typing_sent: true } => {
                 let n = self.engagements[i].lines_left;
+                let text = self.ctx.deliveries.tag(
+                    Direction::AgentToCustomer,
+                    &format!("Agent line {n}: how can I help further?"),
+                );
                 let body = json!({"agentId": agent_id, "engagementId": id,
                     "messageType": "chatLine", "chatLineReceiverType": "external",
-                    "messageText": format!("Agent line {n}: how can I help further?")});
+                    "messageText": text});
                 let every = self.persona.reply.mean();
                 let obs = self
                     .call(
@@ -816,7 +840,7 @@ impl Drop for Agent {
     }
 }
 
-fn error_kind(f: &Failure) -> ErrorKind {
+pub(super) fn error_kind(f: &Failure) -> ErrorKind {
     use crate::aeapi::client::TransportError as T;
     match f {
         Failure::Status { .. } => ErrorKind::Status,

@@ -72,4 +72,8 @@ pub struct Ctx {
     pub poll_timeout: Duration,
     pub live: Live,
     pub stop: CancellationToken,
+    /// Send times of tagged chat lines, for end-to-end delivery time.
+    pub deliveries: super::customers::Deliveries,
+    /// client_credentials tokens for harness-driven customers (None: customers are not driven).
+    pub customer_tokens: Option<Arc<TokenStore>>,
 }

@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod ctx;
+pub mod customers;
 pub mod persona;
 pub mod plan;
 pub mod progress;
@@ -99,6 +100,10 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         )));
     }
 
+    let customer_tokens = plan.customers.as_ref().map(|_| match &tokens {
+        Tokens::Shared(store) => store.clone(),
+        Tokens::PerAgent(_) => Arc::new(TokenStore::new(target.token_request(), http.clone())),
+    });
     let stop = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         http,
@@ -115,6 +120,8 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         poll_timeout: plan.poll_timeout,
         live: Live::default(),
         stop: stop.clone(),
+        deliveries: customers::Deliveries::default(),
+        customer_tokens,
     });
     let fleet = Arc::new(scenario::Fleet {
         ctx: ctx.clone(),
@@ -138,12 +145,21 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         plan.total_time() + plan.grace,
     ));
     let progress = progress::start(ctx.clone(), plan.total_time(), plan.show_progress);
+    let sampler = tokio::spawn(sample_agents(ctx.clone()));
 
+    let customers = plan.customers.clone().map(|c| {
+        let until = t0 + plan.total_time();
+        tokio::spawn(customers::drive(ctx.clone(), c, until, plan.seed))
+    });
     let outcome = attack.execute().await;
     done.store(true, Ordering::Relaxed);
     stop.cancel();
     progress.finish();
+    sampler.abort();
     let _ = watcher.await;
+    if let Some(c) = customers {
+        let _ = c.await;
+    }
     if let Some(s) = sim {
         s.shutdown().await;
     }
@@ -243,5 +259,15 @@ async fn watch_stop(
             stop.cancel();
             return;
         }
+    }
+}
+
+/// Samples the number of logged-in agents into the recorder's time series once a second.
+async fn sample_agents(ctx: Arc<Ctx>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        ctx.recorder
+            .set_active_agents(ctx.live.agents.load(Ordering::Relaxed));
     }
 }

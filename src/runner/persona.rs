@@ -60,7 +60,8 @@ pub struct PersonaPlan {
     pub conference: f64,
     pub escalate: f64,
     pub disposition: Disposition,
-    /// (operation, interval) pairs; operation names are from the static table.
+    /// (operation, interval) pairs; operation names are from the static table. An interval of
+    /// zero calls back-to-back (throughput benchmarks).
     pub periodic: Vec<(&'static str, Duration)>,
 }
 
@@ -105,9 +106,7 @@ fn periodic_ops(
     m: &BTreeMap<String, crate::suite::values::HumanDuration>,
 ) -> Vec<(&'static str, Duration)> {
     m.iter()
-        .filter_map(|(name, every)| {
-            ops::find(name).map(|op| (op.name, every.0.max(Duration::from_millis(100))))
-        })
+        .filter_map(|(name, every)| ops::find(name).map(|op| (op.name, every.0)))
         .collect()
 }
 

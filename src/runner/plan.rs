@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use super::RunError;
 use super::agent::Credential;
+use super::customers::CustomerPlan;
 use super::persona::PersonaPlan;
 use crate::aeapi::token::TokenRequest;
 use crate::check::{Contract, Contracts};
 use crate::sim::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig, SimHandle};
 use crate::suite::model::{AgentPool, Grant, OutputFormat, SchemaSource, Suite, Target};
+use crate::suite::values::{Distribution, Range};
 
 /// Where the run goes.
 #[derive(Clone)]
@@ -84,6 +86,8 @@ pub struct RunPlan {
     pub grace: Duration,
     pub out_dir: PathBuf,
     pub show_progress: bool,
+    /// Harness-driven customers, if the suite asks for them.
+    pub customers: Option<CustomerPlan>,
 }
 
 /// Command-line overrides of a suite.
@@ -166,6 +170,7 @@ impl RunPlan {
             grace: Duration::from_secs(30),
             out_dir,
             show_progress: true,
+            customers: customer_plan(suite),
         })
     }
 
@@ -201,6 +206,31 @@ impl RunPlan {
         s.dedup();
         s
     }
+}
+
+/// Harness-driven customers from `load.customers`, on the target's site, unit and group.
+fn customer_plan(suite: &Suite) -> Option<CustomerPlan> {
+    let c = suite.load.customers.as_ref()?;
+    let (site, unit, group) = match &suite.target {
+        Target::Remote(t) => (
+            t.site_id.clone(),
+            t.business_unit_id.clone().unwrap_or_default(),
+            t.agent_group_id.clone().unwrap_or_default(),
+        ),
+        _ => ("306".to_string(), "22".to_string(), "1".to_string()),
+    };
+    Some(CustomerPlan {
+        rate: c.rate.per_second,
+        lines: c.lines.unwrap_or(Range { min: 2, max: 4 }),
+        think: c.think.unwrap_or(Distribution::Uniform(
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        )),
+        patience: c.patience.map_or(Duration::from_secs(60), |p| p.0),
+        site_id: site,
+        business_unit_id: unit,
+        agent_group_id: group,
+    })
 }
 
 fn ceil_secs(d: Duration) -> u64 {

@@ -247,6 +247,10 @@ pub struct Load {
     /// Seed for every random choice (personas, think times, the simulator's customers).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Customers driven by the harness itself through the customer-side calls (for a remote
+    /// target, or to measure end-to-end delivery time against the simulator).
+    #[serde(default)]
+    pub customers: Option<Customers>,
 }
 
 fn default_agents() -> u32 {
@@ -262,6 +266,7 @@ impl Default for Load {
             steps: Vec::new(),
             arrival_rate: None,
             seed: None,
+            customers: None,
         }
     }
 }
@@ -273,4 +278,21 @@ pub struct Step {
     pub duration: HumanDuration,
     #[serde(default)]
     pub arrival_rate: Option<Rate>,
+}
+
+/// Harness-driven customers (`load.customers`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customers {
+    /// Arrival rate, e.g. `1/s`.
+    pub rate: Rate,
+    /// Lines each customer sends, e.g. `2..4`.
+    #[serde(default)]
+    pub lines: Option<Range>,
+    /// Gap between a customer's lines.
+    #[serde(default)]
+    pub think: Option<Distribution>,
+    /// How long a customer waits for an agent before leaving.
+    #[serde(default)]
+    pub patience: Option<HumanDuration>,
 }

@@ -1,0 +1,317 @@
+//! Customers driven by the harness through the customer-side calls real clients use
+//! (`field-notes.md`): start an engagement, poll for the agent's lines once a second, send lines
+//! at think-time intervals, and close. Customers arrive as a Poisson process at the suite's rate.
+//!
+//! Every line either side sends carries a tag (`[aeapi-harness c17]`) registered in `Deliveries`
+//! with its send time, so the other side's first sight of it gives the end-to-end delivery time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use super::ctx::Ctx;
+use crate::aeapi::client::{Call, Observed, send};
+use crate::aeapi::ops;
+use crate::metrics::{CheckOutcome, Direction, ErrorKind, Exchange, Sample};
+use crate::suite::values::{Distribution, Range};
+
+const TAG_PREFIX: &str = "[aeapi-harness ";
+/// Tags older than this are forgotten (a line that never arrived).
+const TAG_TTL: Duration = Duration::from_secs(120);
+const MAX_TAGS: usize = 200_000;
+
+/// Send times of tagged lines, keyed by tag number.
+#[derive(Default)]
+pub struct Deliveries {
+    sent: Mutex<HashMap<u64, (Direction, Instant)>>,
+    next: AtomicU64,
+}
+
+impl Deliveries {
+    /// Registers a line about to be sent; returns the text with its tag.
+    pub fn tag(&self, dir: Direction, text: &str) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let side = match dir {
+            Direction::CustomerToAgent => 'c',
+            Direction::AgentToCustomer => 'a',
+        };
+        if let Ok(mut m) = self.sent.lock() {
+            if m.len() >= MAX_TAGS {
+                let now = Instant::now();
+                m.retain(|_, (_, t)| now.duration_since(*t) < TAG_TTL);
+            }
+            if m.len() < MAX_TAGS {
+                m.insert(n, (dir, Instant::now()));
+            }
+        }
+        format!("{text} {TAG_PREFIX}{side}{n}]")
+    }
+
+    /// When `text` carries a tag sent from the other side, its delivery time (once per tag).
+    pub fn seen(&self, text: &str, now: Instant) -> Option<(Direction, Duration)> {
+        let start = text.find(TAG_PREFIX)? + TAG_PREFIX.len();
+        let rest = &text[start..];
+        let end = rest.find(']')?;
+        let n: u64 = rest.get(1..end)?.parse().ok()?;
+        let (dir, sent) = self.sent.lock().ok()?.remove(&n)?;
+        Some((dir, now.saturating_duration_since(sent)))
+    }
+}
+
+/// How harness-driven customers behave.
+#[derive(Debug, Clone)]
+pub struct CustomerPlan {
+    /// Arrivals per second.
+    pub rate: f64,
+    pub lines: Range,
+    pub think: Distribution,
+    /// Longest a customer waits for an agent before giving up.
+    pub patience: Duration,
+    pub site_id: String,
+    pub business_unit_id: String,
+    pub agent_group_id: String,
+}
+
+/// Starts customers until `until` or the run stops; returns when every customer has finished.
+pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64) {
+    if plan.rate <= 0.0 {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xC057_0E45);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = Instant::now();
+    let mut n: u64 = 0;
+    let plan = Arc::new(plan);
+    loop {
+        let u: f64 = rng.random_range(f64::EPSILON..1.0);
+        next += Duration::from_secs_f64(-u.ln() / plan.rate);
+        if next >= until {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = ctx.stop.cancelled() => break,
+        }
+        n += 1;
+        let customer = Customer {
+            ctx: ctx.clone(),
+            plan: plan.clone(),
+            rng: StdRng::seed_from_u64(seed.wrapping_add(n)),
+        };
+        tasks.spawn(customer.live());
+        while tasks.try_join_next().is_some() {}
+    }
+    // Customers still talking end with the run.
+    tokio::select! {
+        _ = async { while tasks.join_next().await.is_some() {} } => {}
+        _ = ctx.stop.cancelled() => tasks.abort_all(),
+    }
+}
+
+struct Customer {
+    ctx: Arc<Ctx>,
+    plan: Arc<CustomerPlan>,
+    rng: StdRng,
+}
+
+impl Customer {
+    async fn live(mut self) {
+        let Some((customer_id, engagement_id)) = self.start().await else {
+            return;
+        };
+        let ids = [("customerID", customer_id), ("engagementID", engagement_id)];
+        let lines = self.plan.lines.sample(&mut self.rng);
+        let started = Instant::now();
+        let mut sent = 0;
+        let mut agent_spoke = false;
+        let mut next_line = None::<Instant>;
+        let mut poll_every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = poll_every.tick() => {}
+                _ = self.ctx.stop.cancelled() => return,
+            }
+            let now = Instant::now();
+            if !agent_spoke && now - started > self.plan.patience {
+                break;
+            }
+            let obs = self
+                .call("customer.message.get", &ids, &[("instantResponse", "true")])
+                .await;
+            let closed_by_agent = self.read_messages(&obs, &mut agent_spoke);
+            if closed_by_agent {
+                return;
+            }
+            if agent_spoke && next_line.is_none() && sent < lines {
+                next_line = Some(now + self.plan.think.sample(&mut self.rng));
+            }
+            if let Some(t) = next_line
+                && t <= now
+            {
+                let text = self.ctx.deliveries.tag(
+                    Direction::CustomerToAgent,
+                    &format!("Customer line {}", sent + 1),
+                );
+                let form = [("messageText", text.as_str()), ("messageType", "chatLine")];
+                let _ = self.post("customer.message.post", &ids, &form).await;
+                sent += 1;
+                next_line = (sent < lines).then(|| now + self.plan.think.sample(&mut self.rng));
+            }
+            if sent >= lines && next_line.is_none() {
+                break;
+            }
+        }
+        let form = [("messageType", "stateChange"), ("state", "closed")];
+        let _ = self.post("customer.message.post", &ids, &form).await;
+    }
+
+    /// Starts an engagement; `(customerID, engagementID)` on success.
+    async fn start(&mut self) -> Option<(String, String)> {
+        let plan = self.plan.clone();
+        let q = [
+            ("siteID", plan.site_id.as_str()),
+            ("businessUnitID", plan.business_unit_id.as_str()),
+            ("agentGroupID", plan.agent_group_id.as_str()),
+            ("InitialMessage", "Hello, I need help with my order"),
+        ];
+        let obs = self.call("customer.engagement", &[], &q).await;
+        let customer = obs.field("customerID")?.to_string();
+        let engagement = obs.field("engagementID")?.to_string();
+        Some((customer, engagement))
+    }
+
+    /// Reads the agent's lines; true when the agent closed the engagement.
+    fn read_messages(&self, obs: &Observed, agent_spoke: &mut bool) -> bool {
+        let Some(messages) = obs.body.as_ref().and_then(|b| b.get("messages")) else {
+            return false;
+        };
+        let list: Vec<&Value> = match messages {
+            Value::Array(v) => v.iter().collect(),
+            Value::Null => Vec::new(),
+            other => vec![other],
+        };
+        let now = Instant::now();
+        let mut closed = false;
+        for m in list {
+            let kind = m.get("messageType").and_then(Value::as_str).unwrap_or("");
+            let text = m.get("messageText").and_then(Value::as_str).unwrap_or("");
+            let state = m.get("state").and_then(Value::as_str).unwrap_or("");
+            match kind {
+                "chatLine" => {
+                    *agent_spoke = true;
+                    if let Some((dir, latency)) = self.ctx.deliveries.seen(text, now) {
+                        self.ctx.recorder.record_delivery(dir, latency);
+                    }
+                }
+                "stateChange" if state == "agentConnected" => *agent_spoke = true,
+                "stateChange" if state.starts_with("agentClosed") || state == "closed" => {
+                    closed = true
+                }
+                _ => {}
+            }
+        }
+        closed
+    }
+
+    async fn call(
+        &mut self,
+        op: &'static str,
+        ids: &[(&'static str, String)],
+        extra: &[(&'static str, &str)],
+    ) -> Observed {
+        self.exchange(op, ids, extra, None).await
+    }
+
+    async fn post(
+        &mut self,
+        op: &'static str,
+        ids: &[(&'static str, String)],
+        form: &[(&'static str, &str)],
+    ) -> Observed {
+        let mut f: Vec<(&'static str, String)> = ids.to_vec();
+        f.extend(form.iter().map(|(k, v)| (*k, v.to_string())));
+        self.exchange(op, &[], &[], Some(f)).await
+    }
+
+    async fn exchange(
+        &mut self,
+        op_name: &'static str,
+        ids: &[(&'static str, String)],
+        extra: &[(&'static str, &str)],
+        form: Option<Vec<(&'static str, String)>>,
+    ) -> Observed {
+        let token = match &self.ctx.customer_tokens {
+            Some(store) => store.get().await.0.ok(),
+            None => None,
+        };
+        let Some(op) = ops::find(op_name) else {
+            unreachable!("customer operations are in the static table")
+        };
+        let mut call = Call::new(op, token.as_deref());
+        for (k, v) in ids {
+            call = call.query(k, v.clone());
+        }
+        for (k, v) in extra {
+            call = call.query(k, *v);
+        }
+        if let Some(f) = form {
+            call = call.form(f);
+        }
+        let mut obs = send(&self.ctx.http, &self.ctx.endpoint, call).await;
+        let sample: f64 = self.rng.random();
+        let verdicts = self.ctx.contracts.judge(&mut obs, sample, false);
+        let mut error = None;
+        for (check, verdict) in &verdicts {
+            if let Err(f) = verdict {
+                error.get_or_insert(super::agent::error_kind(f));
+            }
+            self.ctx.recorder.record_check(&CheckOutcome {
+                check,
+                op: obs.op,
+                persona: "customer",
+                passed: verdict.is_ok(),
+                example: verdict.as_ref().err().map(|f| Exchange {
+                    request_line: obs.request_line.clone(),
+                    status: obs.status,
+                    detail: f.to_string(),
+                    response_excerpt: obs.excerpt.clone(),
+                }),
+            });
+        }
+        self.ctx.recorder.record(&Sample {
+            op: obs.op,
+            persona: "customer",
+            status: obs.status,
+            latency: obs.latency,
+            error: error.or(obs.token_expired().then_some(ErrorKind::TokenExpired)),
+            expected_interval: None,
+            at: obs.started,
+        });
+        obs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_once_with_their_direction() {
+        let d = Deliveries::default();
+        let text = d.tag(Direction::CustomerToAgent, "hello");
+        assert_eq!(text, "hello [aeapi-harness c0]");
+        let later = Instant::now() + Duration::from_millis(5);
+        let (dir, took) = d.seen(&text, later).expect("tag is known");
+        assert_eq!(dir, Direction::CustomerToAgent);
+        assert!(took >= Duration::from_millis(5));
+        assert!(d.seen(&text, later).is_none(), "a tag counts once");
+        assert!(d.seen("no tag here", later).is_none());
+        assert!(d.seen("[aeapi-harness cX]", later).is_none());
+    }
+}
