@@ -29,6 +29,9 @@ pub struct LoadedSuite {
     /// The resolved agent pool (CSV read, patterns expanded). Passwords are `SecretRef`s,
     /// resolved at run time.
     pub agents: Vec<AgentCredential>,
+    /// True when the suite has no `agents:` and the pool is the simulator's generated
+    /// `agent1..agentN` (so `--agents` may grow it).
+    pub pool_generated: bool,
 }
 
 /// Reads and checks the suite at `path`, reporting every problem found.
@@ -64,6 +67,7 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedSuite, SuiteErrors>
             thresholds: checked.thresholds,
             schemas: checked.schemas,
             agents,
+            pool_generated: tree.get("agents").is_none(),
         }),
         _ => Err(errors(path, source, all, checked.sources, checked.masks)),
     }

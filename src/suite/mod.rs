@@ -9,6 +9,7 @@ pub mod error;
 mod load;
 pub mod model;
 mod model_de;
+pub mod plan;
 mod render;
 pub mod spans;
 pub mod threshold;
