@@ -7,6 +7,7 @@
 
 pub mod aeapi;
 pub mod check;
+pub mod cli;
 pub mod exit;
 pub mod metrics;
 pub mod report;

@@ -38,14 +38,12 @@ pub struct Suite {
     pub simulator: Option<crate::sim::SimConfig>,
 }
 
-/// `embedded` (default) or a remote AEAPI.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(untagged)]
+/// `embedded` (default) or a remote AEAPI (a mapping). Deserialised by hand in `model_de` so a
+/// mistake inside the mapping keeps its line and column.
+#[derive(Debug, Clone, Default)]
 pub enum Target {
     #[default]
-    #[serde(skip)]
     Embedded,
-    Named(String),
     Remote(Box<RemoteTarget>),
 }
 
@@ -99,19 +97,22 @@ pub struct Tls {
     pub ca_cert: Option<PathBuf>,
 }
 
-/// The agent credential pool.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// The agent credential pool: a list, a CSV file, or a generated pattern (`prefix1..prefixN`).
+/// Deserialised by hand in `model_de`. `LoadedSuite::agents` holds the resolved list.
+#[derive(Debug, Clone)]
 pub enum AgentPool {
     Inline(Vec<AgentCredential>),
+    /// A CSV file (relative to the suite) with a `username` column and an optional `password`
+    /// column of `${VAR}` references; `password` is the default for rows without one.
     Csv {
         csv: PathBuf,
+        password: Option<SecretRef>,
     },
     Pattern {
         prefix: String,
         count: u32,
         password: SecretRef,
-        #[serde(default)]
+        /// First number (default 1): usernames are `prefix<start>` .. `prefix<start+count-1>`.
         start: Option<u32>,
     },
 }
@@ -174,9 +175,8 @@ fn default_max_chats() -> u32 {
     1
 }
 
-/// How a persona picks a disposition when it closes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// How a persona picks a disposition when it closes (deserialised by hand in `model_de`).
+#[derive(Debug, Clone)]
 pub enum DispositionChoice {
     /// Pick one of the site's dispositions at random.
     Named(String),
@@ -199,8 +199,8 @@ pub struct Contract {
     pub within: Option<HumanDuration>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// One status code or a list (deserialised by hand in `model_de`).
+#[derive(Debug, Clone)]
 pub enum StatusSet {
     One(u16),
     Many(Vec<u16>),
@@ -216,8 +216,8 @@ impl StatusSet {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// Where a contract's JSON Schema comes from (deserialised by hand in `model_de`).
+#[derive(Debug, Clone)]
 pub enum SchemaSource {
     /// A path to a JSON Schema file, relative to the suite.
     Path(PathBuf),
@@ -255,6 +255,25 @@ pub struct Load {
 
 fn default_agents() -> u32 {
     10
+}
+
+/// The run length when a suite gives neither `duration` nor `steps`.
+pub const DEFAULT_DURATION: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Load {
+    /// The flat run's length: `duration`, or [`DEFAULT_DURATION`].
+    pub fn effective_duration(&self) -> std::time::Duration {
+        self.duration.map_or(DEFAULT_DURATION, |d| d.0)
+    }
+
+    /// The most agents online at once: the largest step, or `agents` for a flat run.
+    pub fn peak_agents(&self) -> u32 {
+        self.steps
+            .iter()
+            .map(|s| s.agents)
+            .max()
+            .unwrap_or(self.agents)
+    }
 }
 
 impl Default for Load {

@@ -13,34 +13,46 @@ use rand::Rng;
 use serde::{Deserialize, Deserializer};
 
 /// Deserialises any `FromStr` type from a YAML scalar (string or number).
+///
+/// A visitor rather than a buffered `serde_yaml::Value`, so serde_yaml attaches the scalar's own
+/// line and column to a parse error.
 fn from_scalar<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: FromStr<Err = String>,
 {
-    let v = serde_yaml::Value::deserialize(d)?;
-    let s = match v {
-        serde_yaml::Value::String(s) => s,
-        serde_yaml::Value::Number(n) => n.to_string(),
-        other => {
-            return Err(serde::de::Error::custom(format!(
-                "expected a string, found {}",
-                kind_of(&other)
-            )));
-        }
-    };
-    s.parse().map_err(serde::de::Error::custom)
+    d.deserialize_any(ScalarVisitor(std::marker::PhantomData))
 }
 
-fn kind_of(v: &serde_yaml::Value) -> &'static str {
-    match v {
-        serde_yaml::Value::Null => "null",
-        serde_yaml::Value::Bool(_) => "a boolean",
-        serde_yaml::Value::Number(_) => "a number",
-        serde_yaml::Value::String(_) => "a string",
-        serde_yaml::Value::Sequence(_) => "a sequence",
-        serde_yaml::Value::Mapping(_) => "a mapping",
-        serde_yaml::Value::Tagged(_) => "a tagged value",
+struct ScalarVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: FromStr<Err = String>> ScalarVisitor<T> {
+    fn parse<E: serde::de::Error>(s: &str) -> Result<T, E> {
+        s.parse().map_err(E::custom)
+    }
+}
+
+impl<'de, T: FromStr<Err = String>> serde::de::Visitor<'de> for ScalarVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        Self::parse(v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<T, E> {
+        Self::parse(&v.to_string())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<T, E> {
+        Self::parse(&v.to_string())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<T, E> {
+        Self::parse(&v.to_string())
     }
 }
 
@@ -69,9 +81,9 @@ deserialize_via_from_str!(HumanDuration);
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let us = self.0.as_micros();
-        if us % 1_000_000 == 0 {
+        if us.is_multiple_of(1_000_000) {
             write!(f, "{}s", us / 1_000_000)
-        } else if us % 1_000 == 0 {
+        } else if us.is_multiple_of(1_000) {
             write!(f, "{}ms", us / 1_000)
         } else {
             write!(f, "{us}us")

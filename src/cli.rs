@@ -1,0 +1,564 @@
+//! The command line: clap structs for the raw flags ([`Cli`]), turned into a validated
+//! [`Config`] (ripgrep's lowargs → hiargs), and one library function per subcommand
+//! (`cmd_validate`, `cmd_run`, ...) that tests call directly with a [`Console`].
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::Exit;
+use crate::suite::model::{RemoteTarget, Target};
+use crate::suite::plan::{self, Overrides};
+use crate::suite::values::{HumanDuration, SecretRef};
+use crate::suite::{self, LoadedSuite};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every check and threshold passed (validate: every suite is valid)
+  1  a check or threshold failed: the target broke a contract
+  2  bad usage or an invalid suite
+  3  the harness could not run (target unreachable at start, reports not writable)";
+
+/// Load-testing and conformance harness for the Nuance Agent Engagement API (AEAPI), with an
+/// embedded AEAPI simulator.
+#[derive(Debug, Parser)]
+#[command(name = "aeapi-harness", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load-test a target with a suite's fleet of agents.
+    #[command(
+        after_help = "Example:\n  aeapi-harness run suites/smoke.yaml --agents 50 --duration 2m --seed 7"
+    )]
+    Run(RunArgs),
+    /// Check a target against a suite's contracts, one operation at a time.
+    #[command(
+        after_help = "Example:\n  aeapi-harness conform suites/example-remote.yaml --only 'messages.*'"
+    )]
+    Conform(ConformArgs),
+    /// Serve the AEAPI simulator until Ctrl-C, for agent desktops and manual testing.
+    #[command(
+        after_help = "Example:\n  aeapi-harness simulate --listen 127.0.0.1:8080 --config sim.yaml"
+    )]
+    Simulate(SimulateArgs),
+    /// Check suites and print every problem of every file.
+    #[command(after_help = "Example:\n  aeapi-harness validate suites/*.yaml")]
+    Validate(ValidateArgs),
+    /// Merge the reports of several runs (not available yet).
+    #[command(
+        after_help = "Example:\n  aeapi-harness merge reports/a reports/b --out reports/merged"
+    )]
+    Merge(MergeArgs),
+}
+
+/// Flags shared by `run` and `conform`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// `embedded` or the API base URL of a remote AEAPI (overrides the suite's `target`).
+    #[arg(long, value_name = "embedded|URL")]
+    pub target: Option<String>,
+    /// Report directory [default: reports/<suite-name>-<UTC timestamp>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The suite file.
+    pub suite: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Agents online at once (overrides `load.agents`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub agents: Option<u32>,
+    /// Length of the run after the ramp, e.g. `90s` or `5m` (overrides `load.duration`).
+    #[arg(long, value_name = "D")]
+    pub duration: Option<HumanDuration>,
+    /// Seed for every random choice (overrides `load.seed`).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConformArgs {
+    /// The suite file.
+    pub suite: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Check only the contracts whose operation matches PATTERN (`*` matches any run).
+    #[arg(long, value_name = "PATTERN")]
+    pub only: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Simulator settings (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Suite files.
+    #[arg(required = true, value_name = "SUITE")]
+    pub suites: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Report directories of earlier runs.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged report goes.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// How much to print, and whether in colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verbosity {
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+/// Where output goes: stdout for results, stderr for diagnostics.
+pub struct Console {
+    pub out: Box<dyn Write>,
+    pub err: Box<dyn Write>,
+    /// Whether diagnostics carry ANSI colour.
+    pub color: bool,
+    pub verbosity: Verbosity,
+}
+
+impl Console {
+    /// The process's own stdout and stderr, colour resolved from `when` (auto: only on a
+    /// terminal, honouring NO_COLOR and CLICOLOR_FORCE).
+    pub fn terminal(when: ColorWhen, verbosity: Verbosity) -> Console {
+        let color = match when {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+            }
+        };
+        Console {
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+            color,
+            verbosity,
+        }
+    }
+}
+
+/// A validated `run` or `conform` invocation.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub suite: PathBuf,
+    pub overrides: Overrides,
+    /// `None`: the default `reports/<suite-name>-<timestamp>/`.
+    pub out: Option<PathBuf>,
+    /// `conform --only`.
+    pub only: Option<String>,
+}
+
+/// A validated `simulate` invocation.
+#[derive(Debug, Clone)]
+pub struct SimulateConfig {
+    pub listen: SocketAddr,
+    pub config: Option<PathBuf>,
+}
+
+/// The validated command line.
+#[derive(Debug, Clone)]
+pub enum Config {
+    Run(RunConfig),
+    Conform(RunConfig),
+    Simulate(SimulateConfig),
+    Validate(Vec<PathBuf>),
+    Merge { dirs: Vec<PathBuf>, out: PathBuf },
+}
+
+/// A flag that does not make sense; exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl Config {
+    /// Checks what clap cannot: the `--target` value.
+    pub fn from_cli(command: Command) -> Result<Config, UsageError> {
+        Ok(match command {
+            Command::Run(a) => Config::Run(RunConfig {
+                suite: a.suite,
+                overrides: Overrides {
+                    target: a.target.target.as_deref().map(parse_target).transpose()?,
+                    agents: a.agents,
+                    duration: a.duration.map(|d| d.0),
+                    seed: a.seed,
+                },
+                out: a.target.out,
+                only: None,
+            }),
+            Command::Conform(a) => Config::Conform(RunConfig {
+                suite: a.suite,
+                overrides: Overrides {
+                    target: a.target.target.as_deref().map(parse_target).transpose()?,
+                    ..Overrides::default()
+                },
+                out: a.target.out,
+                only: a.only,
+            }),
+            Command::Simulate(a) => Config::Simulate(SimulateConfig {
+                listen: a.listen,
+                config: a.config,
+            }),
+            Command::Validate(a) => Config::Validate(a.suites),
+            Command::Merge(a) => Config::Merge {
+                dirs: a.dirs,
+                out: a.out,
+            },
+        })
+    }
+}
+
+/// `embedded`, or a URL: a remote target whose api and auth bases are the URL; its application
+/// credentials come from `${AEAPI_CLIENT_ID}`/`${AEAPI_CLIENT_SECRET}` and its site from
+/// `AEAPI_SITE_ID` unless the suite's own remote target provides them (see `apply_target`).
+fn parse_target(s: &str) -> Result<Target, UsageError> {
+    if s == "embedded" {
+        return Ok(Target::Embedded);
+    }
+    if !(s.starts_with("http://") || s.starts_with("https://")) {
+        return Err(UsageError(format!(
+            "`--target {s}`: expected `embedded` or an http(s) URL"
+        )));
+    }
+    let base = s.trim_end_matches('/').to_string();
+    Ok(Target::Remote(Box::new(RemoteTarget {
+        api: base.clone(),
+        auth: base,
+        client_id: SecretRef::env("AEAPI_CLIENT_ID"),
+        client_secret: SecretRef::env("AEAPI_CLIENT_SECRET"),
+        grant: Default::default(),
+        site_id: std::env::var("AEAPI_SITE_ID").unwrap_or_default(),
+        business_unit_id: None,
+        agent_group_id: None,
+        output: Default::default(),
+        tls: Default::default(),
+    })))
+}
+
+/// A URL override keeps the suite's own remote settings and replaces only the bases.
+fn apply_target(suite: &LoadedSuite, over: &Target) -> Result<Target, UsageError> {
+    match (over, &suite.suite.target) {
+        (Target::Remote(url), Target::Remote(own)) => {
+            let mut t = own.clone();
+            t.api.clone_from(&url.api);
+            t.auth.clone_from(&url.auth);
+            Ok(Target::Remote(t))
+        }
+        (Target::Remote(url), Target::Embedded) if url.site_id.is_empty() => Err(UsageError(
+            "`--target URL` on a suite with an embedded target needs the site: set AEAPI_SITE_ID \
+             (and AEAPI_CLIENT_ID, AEAPI_CLIENT_SECRET at run time)"
+                .into(),
+        )),
+        (t, _) => Ok(t.clone()),
+    }
+}
+
+/// Runs a parsed command line. `Err` is the harness failing (exit 3); main prints its chain.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let verbosity = Verbosity {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let mut console = Console::terminal(cli.color, verbosity);
+    let config = match Config::from_cli(cli.command) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(console.err, "error: {e}");
+            return Ok(Exit::Usage);
+        }
+    };
+    match config {
+        Config::Run(c) => Ok(cmd_run(&mut console, &c)),
+        Config::Conform(c) => Ok(cmd_conform(&mut console, &c)),
+        Config::Simulate(c) => cmd_simulate(&mut console, &c),
+        Config::Validate(files) => Ok(cmd_validate(&mut console, &files)),
+        Config::Merge { dirs, out } => Ok(cmd_merge(&mut console, &dirs, &out)),
+    }
+}
+
+/// `validate`: loads every suite, prints every problem of every file (and `ok: FILE` for each
+/// good one unless quiet). Exit 2 if any suite is invalid, else 0.
+pub fn cmd_validate(console: &mut Console, files: &[PathBuf]) -> Exit {
+    let mut exit = Exit::Passed;
+    for f in files {
+        match suite::load(f) {
+            Ok(_) => {
+                if !console.verbosity.quiet {
+                    let _ = writeln!(console.out, "ok: {}", f.display());
+                }
+            }
+            Err(e) => {
+                let _ = write!(console.err, "{}", e.render(console.color));
+                exit = Exit::Usage;
+            }
+        }
+    }
+    exit
+}
+
+/// Loads a suite and applies the overrides; problems are printed and become `Err(exit)`.
+fn load_plan(console: &mut Console, c: &RunConfig) -> Result<plan::Plan, Exit> {
+    let loaded = suite::load(&c.suite).map_err(|e| {
+        let _ = write!(console.err, "{}", e.render(console.color));
+        Exit::Usage
+    })?;
+    let usage = |console: &mut Console, e: &dyn std::fmt::Display| {
+        let _ = writeln!(console.err, "error: {e}");
+        Exit::Usage
+    };
+    let mut overrides = c.overrides.clone();
+    if let Some(t) = &overrides.target {
+        overrides.target = Some(apply_target(&loaded, t).map_err(|e| usage(console, &e))?);
+    }
+    let out = c
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&loaded.suite.name));
+    plan::plan(loaded, &overrides, out).map_err(|e| usage(console, &e))
+}
+
+/// `reports/<suite-name>-<YYYYmmddTHHMMSSZ>/`, the name reduced to `[A-Za-z0-9_-]`.
+pub fn default_out_dir(suite_name: &str) -> PathBuf {
+    let name: String = suite_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    Path::new("reports").join(format!("{name}-{stamp}"))
+}
+
+/// `run`: for now, loads and checks the suite and prints the plan (the load engine is another
+/// issue). Exit 0 when the suite is valid, 2 otherwise.
+pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
+    let plan = match load_plan(console, c) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let _ = writeln!(console.out, "{plan}");
+    if !console.verbosity.quiet {
+        let _ = writeln!(
+            console.err,
+            "note: the load engine is not built yet: this is the plan, nothing was sent"
+        );
+    }
+    Exit::Passed
+}
+
+/// `conform`: for now, loads and checks the suite and prints the plan and the contracts
+/// `--only` selects. Exit 0 when valid, 2 otherwise (including an `--only` matching nothing).
+pub fn cmd_conform(console: &mut Console, c: &RunConfig) -> Exit {
+    let plan = match load_plan(console, c) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let selected: Vec<&String> = plan
+        .suite
+        .suite
+        .contracts
+        .keys()
+        .filter(|op| c.only.as_deref().is_none_or(|p| glob(p, op)))
+        .collect();
+    if selected.is_empty() {
+        let _ = writeln!(
+            console.err,
+            "error: `--only {}` matches no contract of the suite",
+            c.only.as_deref().unwrap_or_default()
+        );
+        return Exit::Usage;
+    }
+    let _ = writeln!(console.out, "{plan}");
+    let names: Vec<&str> = selected.iter().map(|s| s.as_str()).collect();
+    let _ = writeln!(console.out, "checking    {}", names.join(", "));
+    if !console.verbosity.quiet {
+        let _ = writeln!(
+            console.err,
+            "note: the conformance engine is not built yet: this is the plan, nothing was sent"
+        );
+    }
+    Exit::Passed
+}
+
+/// Matches `name` against `pattern`, where `*` matches any run of characters.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == name;
+    };
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// `simulate`: serves the simulator until Ctrl-C or SIGTERM. A bad `--config` is exit 2;
+/// failing to bind is a harness error.
+pub fn cmd_simulate(console: &mut Console, c: &SimulateConfig) -> anyhow::Result<Exit> {
+    let config = match &c.config {
+        Some(path) => match suite::load_yaml::<crate::sim::SimConfig>(path) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                let _ = write!(console.err, "{}", e.render(console.color));
+                return Ok(Exit::Usage);
+            }
+        },
+        None => crate::sim::SimConfig::default(),
+    };
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let handle = crate::sim::start(config, c.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", c.listen))?;
+        let _ = writeln!(console.out, "AEAPI simulator listening on {}", handle.addr);
+        let _ = writeln!(console.out, "  api base:      {}", handle.api_base);
+        let _ = writeln!(console.out, "  auth base:     {}", handle.auth_base);
+        let _ = writeln!(
+            console.out,
+            "  client id:     {}",
+            crate::sim::DEV_CLIENT_ID
+        );
+        let _ = writeln!(
+            console.out,
+            "  client secret: {} (the reference's public sample secret)",
+            crate::sim::DEV_CLIENT_SECRET
+        );
+        let _ = writeln!(console.out, "Press Ctrl-C to stop.");
+        let _ = console.out.flush();
+        shutdown_signal().await;
+        if !console.verbosity.quiet {
+            let _ = writeln!(console.err, "stopping");
+        }
+        handle.shutdown().await;
+        Ok(Exit::Passed)
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `merge`: not available yet (a later issue); exit 2.
+pub fn cmd_merge(console: &mut Console, _dirs: &[PathBuf], _out: &Path) -> Exit {
+    let _ = writeln!(
+        console.err,
+        "error: `merge` is not available yet (it lands with the report work)"
+    );
+    Exit::Usage
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_stars_anywhere() {
+        assert!(glob("messages.*", "messages.get"));
+        assert!(glob("*Engagement", "acceptEngagement"));
+        assert!(glob("*", "token"));
+        assert!(glob("token", "token"));
+        assert!(!glob("token", "tokens"));
+        assert!(!glob("a*b*c", "abca"));
+        assert!(glob("a*b*c", "aXbYc"));
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn target_flag_accepts_embedded_or_a_url() {
+        assert!(matches!(parse_target("embedded"), Ok(Target::Embedded)));
+        assert!(
+            matches!(parse_target("https://api.example.com/"), Ok(Target::Remote(r)) if r.api == "https://api.example.com")
+        );
+        assert_eq!(
+            parse_target("api.example.com").err(),
+            Some(UsageError(
+                "`--target api.example.com`: expected `embedded` or an http(s) URL".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn default_out_dir_is_name_and_utc_stamp() {
+        let d = default_out_dir("my suite/1").display().to_string();
+        assert!(d.starts_with("reports/my-suite-1-2"), "{d}");
+        assert!(
+            d.ends_with('Z') && d.len() == "reports/my-suite-1-".len() + 16,
+            "{d}"
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Semantic checks of a suite, run over the span tree so every problem points at its own key or
+//! value and all of them are reported at once, even when serde_yaml stopped at a type error.
+//!
+//! Besides the problems, the checks produce what loading keeps: parsed thresholds, compiled
+//! JSON Schemas and the resolved agent pool.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use super::agents;
+use super::error::{Span, SuiteError, SuiteErrorKind};
+use super::model::AgentCredential;
+use super::spans::{self, Node};
+use super::threshold::{self, Threshold};
+use super::values::{Distribution, HumanDuration, Percent, Range as CountRange, Rate, SecretRef};
+use crate::aeapi::ops;
+
+/// What the checks found: problems, plus everything that parsed.
+#[derive(Default)]
+pub struct Checked {
+    pub errors: Vec<SuiteError>,
+    /// Extra files the errors point into (agents CSVs), by the path shown.
+    pub sources: BTreeMap<PathBuf, String>,
+    /// Byte ranges per file to hide when a line is shown (literal secrets).
+    pub masks: Vec<Span>,
+    pub thresholds: Vec<Threshold>,
+    pub schemas: BTreeMap<String, Arc<jsonschema::Validator>>,
+    /// `None` when the pool could not be read.
+    pub agents: Option<Vec<AgentCredential>>,
+}
+
+/// Runs every semantic check on the suite at `path` (whose text is `src`, tree `root`).
+pub fn check(path: &Path, src: &str, root: &Node) -> Checked {
+    let mut c = Ctx {
+        path,
+        dir: path.parent().unwrap_or(Path::new("")),
+        src,
+        out: Checked::default(),
+    };
+    c.personas(root);
+    c.contracts(root);
+    let peak = c.load(root);
+    c.thresholds(root);
+    c.target(root);
+    c.agents(root, peak);
+    c.out
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    dir: &'a Path,
+    src: &'a str,
+    out: Checked,
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, range: Range<usize>, kind: SuiteErrorKind) {
+        self.out.errors.push(SuiteError {
+            span: Some(Span {
+                file: self.path.to_path_buf(),
+                range,
+            }),
+            kind,
+        });
+    }
+
+    /// Parses a scalar with `T::from_str`; a failure is a `BadValue` at the value.
+    fn value<T: FromStr<Err = String>>(
+        &mut self,
+        node: &Node,
+        what: &'static str,
+        path: &str,
+    ) -> Option<T> {
+        let text = node.text()?;
+        match text.parse() {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(
+                    node.span.clone(),
+                    SuiteErrorKind::BadValue {
+                        what,
+                        path: path.to_string(),
+                        message,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    fn operation(&mut self, name: &str, span: Range<usize>) -> bool {
+        if ops::find(name).is_some() {
+            return true;
+        }
+        self.error(
+            span,
+            SuiteErrorKind::UnknownOperation {
+                name: name.to_string(),
+                suggestion: threshold::did_you_mean(name, ops::names()),
+            },
+        );
+        false
+    }
+
+    fn secret(&mut self, node: &Node, path: &str) -> Option<SecretRef> {
+        let s = self.value::<SecretRef>(node, "secret", path);
+        if s.is_none() && node.text().is_some() {
+            self.out.masks.push(Span {
+                file: self.path.to_path_buf(),
+                range: node.span.clone(),
+            });
+        }
+        s
+    }
+
+    fn personas(&mut self, root: &Node) {
+        let Some(entry) = root.entry("personas") else {
+            return;
+        };
+        let mut total: u64 = 0;
+        for p in entry.node.entries() {
+            let base = format!("personas.{}", p.key);
+            let node = &p.node;
+            if let Some(w) = node.get("weight").and_then(Node::text) {
+                total += w.parse::<u64>().unwrap_or(1);
+            }
+            for key in ["think", "typing", "reply"] {
+                if let Some(n) = node.get(key) {
+                    self.value::<Distribution>(n, "distribution", &format!("{base}.{key}"));
+                }
+            }
+            if let Some(n) = node.get("messages") {
+                self.value::<CountRange>(n, "range", &format!("{base}.messages"));
+            }
+            for key in ["deny", "transfer", "conference", "escalate"] {
+                if let Some(n) = node.get(key) {
+                    self.value::<Percent>(n, "percentage", &format!("{base}.{key}"));
+                }
+            }
+            if let Some(periodic) = node.get("periodic") {
+                for e in periodic.entries() {
+                    self.operation(&e.key, e.key_span.clone());
+                    let path = format!("{base}.periodic.{}", e.key);
+                    self.value::<HumanDuration>(&e.node, "duration", &path);
+                }
+            }
+        }
+        if total == 0 && !entry.node.entries().is_empty() {
+            self.error(entry.key_span.clone(), SuiteErrorKind::ZeroWeight);
+        }
+    }
+
+    fn contracts(&mut self, root: &Node) {
+        let Some(contracts) = root.get("contracts") else {
+            return;
+        };
+        for e in contracts.entries() {
+            let known = self.operation(&e.key, e.key_span.clone());
+            if let Some(n) = e.node.get("within") {
+                self.value::<HumanDuration>(n, "duration", &format!("contracts.{}.within", e.key));
+            }
+            let Some(schema) = e.node.get("schema") else {
+                continue;
+            };
+            let json = match schema.str() {
+                Some(file) => match self.schema_file(file, schema.span.clone()) {
+                    Some(j) => j,
+                    None => continue,
+                },
+                None => to_json(schema),
+            };
+            match jsonschema::validator_for(&json) {
+                Ok(v) if known => {
+                    self.out.schemas.insert(e.key.clone(), Arc::new(v));
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    let at = if err.schema_path().as_str().is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (at `{}`)", err.schema_path())
+                    };
+                    self.error(
+                        schema.span.clone(),
+                        SuiteErrorKind::Schema {
+                            op: e.key.clone(),
+                            message: format!("{err}{at}"),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reads a schema file named relative to the suite.
+    fn schema_file(&mut self, file: &str, span: Range<usize>) -> Option<serde_json::Value> {
+        let full = self.dir.join(file);
+        let shown = full.display().to_string();
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(
+                    span,
+                    SuiteErrorKind::SchemaFile {
+                        path: shown,
+                        message: e.to_string(),
+                    },
+                );
+                return None;
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                self.error(
+                    span,
+                    SuiteErrorKind::SchemaFile {
+                        path: shown,
+                        message: format!("not JSON: {e}"),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks `load` and returns the most agents the run will have online at once.
+    fn load(&mut self, root: &Node) -> u32 {
+        let Some(load) = root.get("load") else {
+            return super::model::Load::default().peak_agents();
+        };
+        let mut agents = self.agent_count(load, "load.agents").unwrap_or(10);
+        for key in ["ramp", "duration"] {
+            if let Some(n) = load.get(key) {
+                self.value::<HumanDuration>(n, "duration", &format!("load.{key}"));
+            }
+        }
+        if let Some(n) = load.get("arrival_rate") {
+            self.value::<Rate>(n, "rate", "load.arrival_rate");
+        }
+        let steps = load.get("steps").map(Node::items).unwrap_or_default();
+        if !steps.is_empty() {
+            agents = 0;
+        }
+        for (i, step) in steps.iter().enumerate() {
+            let base = format!("load.steps[{i}]");
+            agents = agents.max(
+                self.agent_count(step, &format!("{base}.agents"))
+                    .unwrap_or(0),
+            );
+            if let Some(n) = step.get("duration") {
+                self.value::<HumanDuration>(n, "duration", &format!("{base}.duration"));
+            }
+            if let Some(n) = step.get("arrival_rate") {
+                self.value::<Rate>(n, "rate", &format!("{base}.arrival_rate"));
+            }
+        }
+        agents
+    }
+
+    fn agent_count(&mut self, node: &Node, path: &str) -> Option<u32> {
+        let n = node.get("agents")?;
+        let count = n.text()?.parse::<u32>().ok()?;
+        if count == 0 {
+            self.error(
+                n.span.clone(),
+                SuiteErrorKind::ZeroAgents {
+                    path: path.to_string(),
+                },
+            );
+        }
+        Some(count)
+    }
+
+    fn thresholds(&mut self, root: &Node) {
+        for n in root.get("thresholds").map(Node::items).unwrap_or_default() {
+            let Some(rule) = n.str() else { continue };
+            match threshold::parse_spanned(rule) {
+                Ok(t) => self.out.thresholds.push(t),
+                Err(e) => {
+                    let span = spans::sub_span(self.src, &n.span, rule, e.span.clone());
+                    self.error(
+                        span,
+                        SuiteErrorKind::Threshold {
+                            message: e.to_string(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn target(&mut self, root: &Node) {
+        let Some(target) = root.get("target") else {
+            return;
+        };
+        for key in ["client_id", "client_secret"] {
+            if let Some(n) = target.get(key) {
+                self.secret(n, &format!("target.{key}"));
+            }
+        }
+    }
+
+    /// Resolves the pool; the default (no `agents:`) is `agent1..agentN` for the peak load.
+    fn agents(&mut self, root: &Node, peak: u32) {
+        let Some(entry) = root.entry("agents") else {
+            let dev = SecretRef::literal_dev(agents::DEV_AGENT_PASSWORD);
+            self.out.agents = Some(agents::pattern("agent", 1, peak, &dev));
+            return;
+        };
+        let pool = &entry.node;
+        let resolved = if !pool.items().is_empty() {
+            let mut list = Vec::new();
+            for (i, item) in pool.items().iter().enumerate() {
+                let user = item.get("username").and_then(Node::text);
+                let pw = item
+                    .get("password")
+                    .and_then(|n| self.secret(n, &format!("agents[{i}].password")));
+                if let (Some(u), Some(p)) = (user, pw) {
+                    list.push(AgentCredential {
+                        username: u.to_string(),
+                        password: p,
+                    });
+                }
+            }
+            Some(list)
+        } else {
+            let password = pool
+                .get("password")
+                .and_then(|n| self.secret(n, "agents.password"));
+            if let Some(csv) = pool.get("csv") {
+                csv.text()
+                    .and_then(|f| self.csv(f, csv.span.clone(), password.as_ref()))
+            } else {
+                let prefix = pool.get("prefix").and_then(Node::text);
+                let count = pool
+                    .get("count")
+                    .and_then(Node::text)
+                    .and_then(|c| c.parse().ok());
+                let start = pool
+                    .get("start")
+                    .and_then(Node::text)
+                    .and_then(|c| c.parse().ok());
+                match (prefix, count, password) {
+                    (Some(pre), Some(n), Some(pw)) => {
+                        Some(agents::pattern(pre, start.unwrap_or(1), n, &pw))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(list) = &resolved
+            && list.len() < peak as usize
+        {
+            self.error(
+                entry.key_span.clone(),
+                SuiteErrorKind::PoolTooSmall {
+                    pool: list.len(),
+                    agents: peak,
+                },
+            );
+        }
+        self.out.agents = resolved;
+    }
+
+    fn csv(
+        &mut self,
+        file: &str,
+        span: Range<usize>,
+        password: Option<&SecretRef>,
+    ) -> Option<Vec<AgentCredential>> {
+        let full = self.dir.join(file);
+        let shown = full.display().to_string();
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(
+                    span,
+                    SuiteErrorKind::CsvRead {
+                        path: shown,
+                        message: e.to_string(),
+                    },
+                );
+                return None;
+            }
+        };
+        match agents::parse_csv(&text, password) {
+            Ok(list) => Some(list),
+            Err(problems) => {
+                for p in problems {
+                    let at = Span {
+                        file: full.clone(),
+                        range: p.line,
+                    };
+                    if let Some(mask) = p.mask {
+                        self.out.masks.push(Span {
+                            file: full.clone(),
+                            range: mask,
+                        });
+                    }
+                    self.out.errors.push(SuiteError {
+                        span: Some(at),
+                        kind: SuiteErrorKind::Csv {
+                            path: shown.clone(),
+                            message: p.message,
+                        },
+                    });
+                }
+                self.out.sources.insert(full, text);
+                None
+            }
+        }
+    }
+}
+
+/// An inline schema as JSON: YAML strings stay strings, other scalars become booleans or numbers.
+fn to_json(n: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &n.value {
+        spans::Value::Scalar {
+            text,
+            is_string: true,
+        } => J::String(text.clone()),
+        spans::Value::Scalar { text, .. } => match text.as_str() {
+            "true" => J::Bool(true),
+            "false" => J::Bool(false),
+            t => t
+                .parse::<i64>()
+                .map(J::from)
+                .or_else(|_| t.parse::<f64>().map(J::from))
+                .unwrap_or_else(|_| J::String(t.to_string())),
+        },
+        spans::Value::Map(m) => J::Object(
+            m.iter()
+                .map(|e| (e.key.clone(), to_json(&e.node)))
+                .collect(),
+        ),
+        spans::Value::Seq(s) => J::Array(s.iter().map(to_json).collect()),
+        spans::Value::Other => J::Null,
+    }
+}
