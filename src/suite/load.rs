@@ -112,6 +112,11 @@ fn errors(
             },
         });
     }
+    // File order: the suite's own problems by position, then those in other files.
+    errors.sort_by_key(|e| match &e.span {
+        Some(s) => (s.file != path, s.range.start),
+        None => (false, 0),
+    });
     sources.insert(path.to_path_buf(), source);
     for m in masks {
         if let Some(text) = sources.get_mut(&m.file) {
@@ -258,7 +263,7 @@ fn kind_of(msg: &str) -> SuiteErrorKind {
         }
     }
     let at = if path.is_empty() {
-        String::new()
+        " the suite".to_string()
     } else {
         format!(" `{path}`")
     };

@@ -120,13 +120,16 @@ impl Ctx<'_> {
         let Some(entry) = root.entry("personas") else {
             return;
         };
-        let mut total: u64 = 0;
+        // Only judge the sum when every weight is a readable number (serde reports the rest).
+        let mut total: Option<u64> = Some(0);
         for p in entry.node.entries() {
             let base = format!("personas.{}", p.key);
             let node = &p.node;
-            if let Some(w) = node.get("weight").and_then(Node::text) {
-                total += w.parse::<u64>().unwrap_or(1);
-            }
+            let weight = node
+                .get("weight")
+                .and_then(Node::text)
+                .and_then(|w| w.parse::<u64>().ok());
+            total = total.zip(weight).map(|(t, w)| t + w);
             for key in ["think", "typing", "reply"] {
                 if let Some(n) = node.get(key) {
                     self.value::<Distribution>(n, "distribution", &format!("{base}.{key}"));
@@ -148,7 +151,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        if total == 0 && !entry.node.entries().is_empty() {
+        if total == Some(0) && !entry.node.entries().is_empty() {
             self.error(entry.key_span.clone(), SuiteErrorKind::ZeroWeight);
         }
     }
@@ -178,16 +181,17 @@ impl Ctx<'_> {
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    let at = if err.schema_path().as_str().is_empty() {
-                        String::new()
+                    // The schema is the instance the meta-schema rejected: point into it.
+                    let at = if schema.str().is_some() {
+                        schema
                     } else {
-                        format!(" (at `{}`)", err.schema_path())
+                        pointer(schema, err.instance_path().as_str())
                     };
                     self.error(
-                        schema.span.clone(),
+                        at.span.clone(),
                         SuiteErrorKind::Schema {
                             op: e.key.clone(),
-                            message: format!("{err}{at}"),
+                            message: err.to_string(),
                         },
                     );
                 }
@@ -441,4 +445,21 @@ fn to_json(n: &Node) -> serde_json::Value {
         spans::Value::Seq(s) => J::Array(s.iter().map(to_json).collect()),
         spans::Value::Other => J::Null,
     }
+}
+
+/// The node a JSON pointer (`/properties/id/type`) names within `n`, or `n` itself.
+fn pointer<'a>(n: &'a Node, ptr: &str) -> &'a Node {
+    let mut at = n;
+    for seg in ptr.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let next = match seg.parse::<usize>() {
+            Ok(i) if !at.items().is_empty() => at.items().get(i),
+            _ => at.get(&seg),
+        };
+        match next {
+            Some(x) => at = x,
+            None => break,
+        }
+    }
+    at
 }
