@@ -208,7 +208,8 @@ impl Ctx<'_> {
             Err(e) => {
                 self.error(
                     span,
-                    SuiteErrorKind::SchemaFile {
+                    SuiteErrorKind::FileRead {
+                        what: "schema file",
                         path: shown,
                         message: e.to_string(),
                     },
@@ -221,7 +222,8 @@ impl Ctx<'_> {
             Err(e) => {
                 self.error(
                     span,
-                    SuiteErrorKind::SchemaFile {
+                    SuiteErrorKind::FileRead {
+                        what: "schema file",
                         path: shown,
                         message: format!("not JSON: {e}"),
                     },
@@ -261,8 +263,43 @@ impl Ctx<'_> {
             if let Some(n) = step.get("arrival_rate") {
                 self.value::<Rate>(n, "rate", &format!("{base}.arrival_rate"));
             }
+            if let Some(mix) = step.get("personas") {
+                self.persona_mix(root, mix, &format!("{base}.personas"));
+            }
         }
         agents
+    }
+
+    /// A step's persona mix: every name must be a persona, and the weights must not add to 0.
+    fn persona_mix(&mut self, root: &Node, mix: &Node, path: &str) {
+        let known: Vec<&str> = root
+            .get("personas")
+            .map(|p| p.entries().iter().map(|e| e.key.as_str()).collect())
+            .unwrap_or_default();
+        let mut total: Option<u64> = Some(0);
+        for e in mix.entries() {
+            if !known.contains(&e.key.as_str()) {
+                self.error(
+                    e.key_span.clone(),
+                    SuiteErrorKind::UnknownPersona {
+                        name: e.key.clone(),
+                        suggestion: threshold::did_you_mean(&e.key, known.iter().copied()),
+                    },
+                );
+            }
+            let w = e.node.text().and_then(|w| w.parse::<u64>().ok());
+            total = total.zip(w).map(|(t, w)| t + w);
+        }
+        if total == Some(0) && !mix.entries().is_empty() {
+            self.error(
+                mix.span.clone(),
+                SuiteErrorKind::BadValue {
+                    what: "persona mix",
+                    path: path.to_string(),
+                    message: "the weights add up to 0".into(),
+                },
+            );
+        }
     }
 
     fn agent_count(&mut self, node: &Node, path: &str) -> Option<u32> {
@@ -304,6 +341,21 @@ impl Ctx<'_> {
         for key in ["client_id", "client_secret"] {
             if let Some(n) = target.get(key) {
                 self.secret(n, &format!("target.{key}"));
+            }
+        }
+        if let Some(n) = target.get("tls").and_then(|t| t.get("ca_cert"))
+            && let Some(file) = n.str()
+        {
+            let full = self.dir.join(file);
+            if let Err(e) = std::fs::metadata(&full) {
+                self.error(
+                    n.span.clone(),
+                    SuiteErrorKind::FileRead {
+                        what: "CA certificate",
+                        path: full.display().to_string(),
+                        message: e.to_string(),
+                    },
+                );
             }
         }
     }
@@ -383,7 +435,8 @@ impl Ctx<'_> {
             Err(e) => {
                 self.error(
                     span,
-                    SuiteErrorKind::CsvRead {
+                    SuiteErrorKind::FileRead {
+                        what: "agents CSV",
                         path: shown,
                         message: e.to_string(),
                     },
