@@ -315,13 +315,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 /// `validate`: loads every suite, prints every problem of every file (and `ok: FILE` for each
-/// good one unless quiet). Exit 2 if any suite is invalid, else 0.
+/// good one unless quiet; with counts when verbose). Exit 2 if any suite is invalid, else 0.
 pub fn cmd_validate(console: &mut Console, files: &[PathBuf]) -> Exit {
     let mut exit = Exit::Passed;
     for f in files {
         match suite::load(f) {
-            Ok(_) => {
-                if !console.verbosity.quiet {
+            Ok(loaded) => {
+                if console.verbosity.verbose > 0 {
+                    let _ = writeln!(
+                        console.out,
+                        "ok: {} ({} personas, {} contracts, {} thresholds, {} agents in the pool)",
+                        f.display(),
+                        loaded.suite.personas.len(),
+                        loaded.suite.contracts.len(),
+                        loaded.thresholds.len(),
+                        loaded.agents.len()
+                    );
+                } else if !console.verbosity.quiet {
                     let _ = writeln!(console.out, "ok: {}", f.display());
                 }
             }

@@ -50,6 +50,11 @@ pub enum SuiteErrorKind {
         name: String,
         suggestion: Option<String>,
     },
+    #[error("unknown persona `{name}`")]
+    UnknownPersona {
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("invalid {what} in `{path}`")]
     BadValue {
         what: &'static str,
@@ -60,10 +65,13 @@ pub enum SuiteErrorKind {
     Threshold { message: String },
     #[error("JSON Schema for `{op}` does not compile")]
     Schema { op: String, message: String },
-    #[error("cannot read schema file `{path}`")]
-    SchemaFile { path: String, message: String },
-    #[error("cannot read agents CSV `{path}`")]
-    CsvRead { path: String, message: String },
+    /// A file the suite names (schema, agents CSV, CA certificate) cannot be read.
+    #[error("cannot read {what} `{path}`")]
+    FileRead {
+        what: &'static str,
+        path: String,
+        message: String,
+    },
     #[error("malformed agents CSV `{path}`")]
     Csv { path: String, message: String },
     #[error("persona weights add up to 0")]
@@ -98,11 +106,14 @@ impl SuiteErrorKind {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "not an operation of the AEAPI v2 reference".to_string(),
             }),
+            SuiteErrorKind::UnknownPersona { suggestion, .. } => Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "not one of the suite's `personas`".to_string(),
+            }),
             SuiteErrorKind::BadValue { message, .. }
             | SuiteErrorKind::Threshold { message }
             | SuiteErrorKind::Schema { message, .. }
-            | SuiteErrorKind::SchemaFile { message, .. }
-            | SuiteErrorKind::CsvRead { message, .. }
+            | SuiteErrorKind::FileRead { message, .. }
             | SuiteErrorKind::Csv { message, .. } => Some(message.clone()),
             SuiteErrorKind::Invalid { label, .. } => label.clone(),
             SuiteErrorKind::ZeroWeight => Some("give at least one persona a weight above 0".into()),

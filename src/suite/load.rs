@@ -9,12 +9,13 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::error::{Span, SuiteError, SuiteErrorKind, SuiteErrors};
-use super::model::{AgentCredential, Suite};
+use super::model::{AgentCredential, AgentPool, SchemaSource, Suite, Target};
 use super::spans::{self, Node};
 use super::threshold::{self, Threshold};
 use super::validate;
 
-/// A suite that loaded and passed every check.
+/// A suite that loaded and passed every check. File paths inside `suite` (schema files, the
+/// agents CSV, the CA certificate) are already joined to the suite's directory.
 #[derive(Debug, Clone)]
 pub struct LoadedSuite {
     /// The file as given on the command line.
@@ -60,16 +61,36 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedSuite, SuiteErrors>
         return Err(errors(path, source, all, checked.sources, checked.masks));
     }
     match (typed, checked.agents) {
-        (Ok(suite), Some(agents)) if all.is_empty() => Ok(LoadedSuite {
+        (Ok(mut suite), Some(agents)) if all.is_empty() => Ok(LoadedSuite {
+            suite: {
+                resolve_paths(&mut suite, path.parent().unwrap_or(Path::new("")));
+                suite
+            },
             path: path.to_path_buf(),
             source,
-            suite,
             thresholds: checked.thresholds,
             schemas: checked.schemas,
             agents,
             pool_generated: tree.get("agents").is_none(),
         }),
         _ => Err(errors(path, source, all, checked.sources, checked.masks)),
+    }
+}
+
+/// Makes the file paths a suite names (relative to the suite) usable from the working directory.
+fn resolve_paths(suite: &mut Suite, dir: &Path) {
+    if let Target::Remote(r) = &mut suite.target
+        && let Some(ca) = &mut r.tls.ca_cert
+    {
+        *ca = dir.join(&*ca);
+    }
+    if let AgentPool::Csv { csv, .. } = &mut suite.agents {
+        *csv = dir.join(&*csv);
+    }
+    for c in suite.contracts.values_mut() {
+        if let Some(SchemaSource::Path(p)) = &mut c.schema {
+            *p = dir.join(&*p);
+        }
     }
 }
 
@@ -112,6 +133,11 @@ fn errors(
             },
         });
     }
+    // File order: the suite's own problems by position, then those in other files.
+    errors.sort_by_key(|e| match &e.span {
+        Some(s) => (s.file != path, s.range.start),
+        None => (false, 0),
+    });
     sources.insert(path.to_path_buf(), source);
     for m in masks {
         if let Some(text) = sources.get_mut(&m.file) {
@@ -258,7 +284,7 @@ fn kind_of(msg: &str) -> SuiteErrorKind {
         }
     }
     let at = if path.is_empty() {
-        String::new()
+        " the suite".to_string()
     } else {
         format!(" `{path}`")
     };

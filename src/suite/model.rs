@@ -297,6 +297,10 @@ pub struct Step {
     pub duration: HumanDuration,
     #[serde(default)]
     pub arrival_rate: Option<Rate>,
+    /// The persona mix for this step (persona name → weight), replacing the personas' own
+    /// weights; e.g. `{hurried: 1}` for a rush of hurried agents. Names must be personas.
+    #[serde(default)]
+    pub personas: Option<BTreeMap<String, u32>>,
 }
 
 /// Harness-driven customers (`load.customers`).

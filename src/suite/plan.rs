@@ -112,7 +112,15 @@ fn steps(steps: &[Step]) -> String {
                 .arrival_rate
                 .map(|r| format!(" at {}/s", r.per_second))
                 .unwrap_or_default();
-            format!("{} agents for {}{rate}", s.agents, s.duration)
+            let mix = s
+                .personas
+                .as_ref()
+                .map(|m| {
+                    let parts: Vec<String> = m.iter().map(|(p, w)| format!("{p} {w}")).collect();
+                    format!(" (mix: {})", parts.join(", "))
+                })
+                .unwrap_or_default();
+            format!("{} agents for {}{rate}{mix}", s.agents, s.duration)
         })
         .collect::<Vec<_>>()
         .join(", then ")

@@ -120,13 +120,16 @@ impl Ctx<'_> {
         let Some(entry) = root.entry("personas") else {
             return;
         };
-        let mut total: u64 = 0;
+        // Only judge the sum when every weight is a readable number (serde reports the rest).
+        let mut total: Option<u64> = Some(0);
         for p in entry.node.entries() {
             let base = format!("personas.{}", p.key);
             let node = &p.node;
-            if let Some(w) = node.get("weight").and_then(Node::text) {
-                total += w.parse::<u64>().unwrap_or(1);
-            }
+            let weight = node
+                .get("weight")
+                .and_then(Node::text)
+                .and_then(|w| w.parse::<u64>().ok());
+            total = total.zip(weight).map(|(t, w)| t + w);
             for key in ["think", "typing", "reply"] {
                 if let Some(n) = node.get(key) {
                     self.value::<Distribution>(n, "distribution", &format!("{base}.{key}"));
@@ -148,7 +151,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        if total == 0 && !entry.node.entries().is_empty() {
+        if total == Some(0) && !entry.node.entries().is_empty() {
             self.error(entry.key_span.clone(), SuiteErrorKind::ZeroWeight);
         }
     }
@@ -178,16 +181,17 @@ impl Ctx<'_> {
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    let at = if err.schema_path().as_str().is_empty() {
-                        String::new()
+                    // The schema is the instance the meta-schema rejected: point into it.
+                    let at = if schema.str().is_some() {
+                        schema
                     } else {
-                        format!(" (at `{}`)", err.schema_path())
+                        pointer(schema, err.instance_path().as_str())
                     };
                     self.error(
-                        schema.span.clone(),
+                        at.span.clone(),
                         SuiteErrorKind::Schema {
                             op: e.key.clone(),
-                            message: format!("{err}{at}"),
+                            message: err.to_string(),
                         },
                     );
                 }
@@ -204,7 +208,8 @@ impl Ctx<'_> {
             Err(e) => {
                 self.error(
                     span,
-                    SuiteErrorKind::SchemaFile {
+                    SuiteErrorKind::FileRead {
+                        what: "schema file",
                         path: shown,
                         message: e.to_string(),
                     },
@@ -217,7 +222,8 @@ impl Ctx<'_> {
             Err(e) => {
                 self.error(
                     span,
-                    SuiteErrorKind::SchemaFile {
+                    SuiteErrorKind::FileRead {
+                        what: "schema file",
                         path: shown,
                         message: format!("not JSON: {e}"),
                     },
@@ -257,8 +263,43 @@ impl Ctx<'_> {
             if let Some(n) = step.get("arrival_rate") {
                 self.value::<Rate>(n, "rate", &format!("{base}.arrival_rate"));
             }
+            if let Some(mix) = step.get("personas") {
+                self.persona_mix(root, mix, &format!("{base}.personas"));
+            }
         }
         agents
+    }
+
+    /// A step's persona mix: every name must be a persona, and the weights must not add to 0.
+    fn persona_mix(&mut self, root: &Node, mix: &Node, path: &str) {
+        let known: Vec<&str> = root
+            .get("personas")
+            .map(|p| p.entries().iter().map(|e| e.key.as_str()).collect())
+            .unwrap_or_default();
+        let mut total: Option<u64> = Some(0);
+        for e in mix.entries() {
+            if !known.contains(&e.key.as_str()) {
+                self.error(
+                    e.key_span.clone(),
+                    SuiteErrorKind::UnknownPersona {
+                        name: e.key.clone(),
+                        suggestion: threshold::did_you_mean(&e.key, known.iter().copied()),
+                    },
+                );
+            }
+            let w = e.node.text().and_then(|w| w.parse::<u64>().ok());
+            total = total.zip(w).map(|(t, w)| t + w);
+        }
+        if total == Some(0) && !mix.entries().is_empty() {
+            self.error(
+                mix.span.clone(),
+                SuiteErrorKind::BadValue {
+                    what: "persona mix",
+                    path: path.to_string(),
+                    message: "the weights add up to 0".into(),
+                },
+            );
+        }
     }
 
     fn agent_count(&mut self, node: &Node, path: &str) -> Option<u32> {
@@ -300,6 +341,21 @@ impl Ctx<'_> {
         for key in ["client_id", "client_secret"] {
             if let Some(n) = target.get(key) {
                 self.secret(n, &format!("target.{key}"));
+            }
+        }
+        if let Some(n) = target.get("tls").and_then(|t| t.get("ca_cert"))
+            && let Some(file) = n.str()
+        {
+            let full = self.dir.join(file);
+            if let Err(e) = std::fs::metadata(&full) {
+                self.error(
+                    n.span.clone(),
+                    SuiteErrorKind::FileRead {
+                        what: "CA certificate",
+                        path: full.display().to_string(),
+                        message: e.to_string(),
+                    },
+                );
             }
         }
     }
@@ -379,7 +435,8 @@ impl Ctx<'_> {
             Err(e) => {
                 self.error(
                     span,
-                    SuiteErrorKind::CsvRead {
+                    SuiteErrorKind::FileRead {
+                        what: "agents CSV",
                         path: shown,
                         message: e.to_string(),
                     },
@@ -441,4 +498,21 @@ fn to_json(n: &Node) -> serde_json::Value {
         spans::Value::Seq(s) => J::Array(s.iter().map(to_json).collect()),
         spans::Value::Other => J::Null,
     }
+}
+
+/// The node a JSON pointer (`/properties/id/type`) names within `n`, or `n` itself.
+fn pointer<'a>(n: &'a Node, ptr: &str) -> &'a Node {
+    let mut at = n;
+    for seg in ptr.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let next = match seg.parse::<usize>() {
+            Ok(i) if !at.items().is_empty() => at.items().get(i),
+            _ => at.get(&seg),
+        };
+        match next {
+            Some(x) => at = x,
+            None => break,
+        }
+    }
+    at
 }

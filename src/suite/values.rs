@@ -348,3 +348,152 @@ impl FromStr for SecretRef {
     }
 }
 deserialize_via_from_str!(SecretRef);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration("250ms"), Ok(ms(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(ms(1500)));
+        assert_eq!(parse_duration(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("800us"), Ok(Duration::from_micros(800)));
+        assert_eq!(parse_duration("3 s"), Ok(Duration::from_secs(3)));
+        assert_eq!(HumanDuration(ms(1500)).to_string(), "1500ms");
+        assert_eq!(HumanDuration(Duration::from_secs(30)).to_string(), "30s");
+    }
+
+    #[test]
+    fn duration_errors_say_what_to_write() {
+        assert_eq!(
+            parse_duration("30"),
+            Err("duration `30` has no unit (use us, ms, s, m or h, e.g. `1.5s`)".into())
+        );
+        assert_eq!(
+            parse_duration("5x"),
+            Err("unknown duration unit `x` in `5x` (use us, ms, s, m or h)".into())
+        );
+        assert_eq!(
+            parse_duration("soon"),
+            Err("`soon` is not a duration (expected e.g. `250ms` or `1.5s`)".into())
+        );
+        assert_eq!(
+            parse_duration("999999999h"),
+            Err("duration `999999999h` is out of range".into())
+        );
+    }
+
+    #[test]
+    fn distributions() {
+        assert_eq!("2s".parse(), Ok(Distribution::Constant(ms(2000))));
+        assert_eq!(
+            "constant 200ms".parse(),
+            Ok(Distribution::Constant(ms(200)))
+        );
+        assert_eq!(
+            "uniform 1s..3s".parse(),
+            Ok(Distribution::Uniform(ms(1000), ms(3000)))
+        );
+        assert_eq!(
+            "exponential 4s".parse(),
+            Ok(Distribution::Exponential { mean: ms(4000) })
+        );
+        assert_eq!(
+            "uniform 3s..1s".parse::<Distribution>(),
+            Err("uniform range `3s..1s` ends before it starts".into())
+        );
+        assert_eq!(
+            "uniform 3s".parse::<Distribution>(),
+            Err("uniform needs a range like `1s..3s`, found `3s`".into())
+        );
+        assert_eq!(
+            "gaussian 2s".parse::<Distribution>(),
+            Err("unknown distribution `gaussian` (use constant, uniform or exponential)".into())
+        );
+        assert_eq!(Distribution::Uniform(ms(1000), ms(3000)).mean(), ms(2000));
+    }
+
+    #[test]
+    fn percentages_are_fractions() {
+        assert_eq!("2.5%".parse(), Ok(Percent(0.025)));
+        assert_eq!("100%".parse(), Ok(Percent(1.0)));
+        assert_eq!(
+            "5".parse::<Percent>(),
+            Err("`5` is not a percentage (write e.g. `2.5%`)".into())
+        );
+        assert_eq!(
+            "150%".parse::<Percent>(),
+            Err("percentage `150%` is outside 0%..100%".into())
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!("3..6".parse(), Ok(Range { min: 3, max: 6 }));
+        assert_eq!("3..=6".parse(), Ok(Range { min: 3, max: 6 }));
+        assert_eq!("4".parse(), Ok(Range { min: 4, max: 4 }));
+        assert_eq!(
+            "6..3".parse::<Range>(),
+            Err("range `6..3` ends before it starts".into())
+        );
+        assert_eq!(
+            "a..b".parse::<Range>(),
+            Err("`a..b` is not a range (write e.g. `3..6` or `4`)".into())
+        );
+    }
+
+    #[test]
+    fn rates_are_per_second() {
+        assert_eq!("2/s".parse(), Ok(Rate { per_second: 2.0 }));
+        assert_eq!("120/min".parse(), Ok(Rate { per_second: 2.0 }));
+        assert_eq!("3600/h".parse(), Ok(Rate { per_second: 1.0 }));
+        assert_eq!("5".parse(), Ok(Rate { per_second: 5.0 }));
+        assert_eq!(
+            "2/day".parse::<Rate>(),
+            Err("`2/day` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)".into())
+        );
+        assert_eq!(
+            "-1/s".parse::<Rate>(),
+            Err("`-1/s` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)".into())
+        );
+    }
+
+    #[test]
+    fn secrets_are_env_references_only() {
+        assert_eq!(
+            "${AEAPI_CLIENT_SECRET}".parse(),
+            Ok(SecretRef::env("AEAPI_CLIENT_SECRET"))
+        );
+        let literal = "a literal secret is not allowed in a suite: reference an environment variable, e.g. `${AEAPI_CLIENT_SECRET}`";
+        assert_eq!("hunter2".parse::<SecretRef>(), Err(literal.into()));
+        assert_eq!("${}".parse::<SecretRef>(), Err(literal.into()));
+        assert_eq!("${A-B}".parse::<SecretRef>(), Err(literal.into()));
+        assert_eq!(format!("{:?}", SecretRef::env("X")), "${X}");
+        assert_eq!(format!("{:?}", SecretRef::literal_dev("pw")), "<built-in>");
+        assert_eq!(
+            SecretRef::env("AEAPI_HARNESS_TEST_SURELY_UNSET").resolve(),
+            Err("environment variable `AEAPI_HARNESS_TEST_SURELY_UNSET` is not set".into())
+        );
+    }
+
+    #[test]
+    fn values_deserialise_from_yaml_scalars() {
+        let d: HumanDuration = serde_yaml::from_str("1.5s").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d, HumanDuration(ms(1500)));
+        let r: Rate = serde_yaml::from_str("3").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r, Rate { per_second: 3.0 });
+        let e = serde_yaml::from_str::<Percent>("[1]")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("invalid type: sequence, expected a string")
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! The subcommands as library functions, driven with an in-memory console from the repository
+//! root (so suite paths are the shipped ones).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aeapi_harness::cli::{self, Console, RunConfig, Verbosity};
+use aeapi_harness::exit::Exit;
+use aeapi_harness::suite::plan::Overrides;
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A console writing into buffers, colour off, and the outputs (stdout, stderr).
+fn console() -> (Console, Buf, Buf) {
+    let (out, err) = (Buf::default(), Buf::default());
+    let c = Console {
+        out: Box::new(out.clone()),
+        err: Box::new(err.clone()),
+        color: false,
+        verbosity: Verbosity {
+            quiet: false,
+            verbose: 0,
+        },
+    };
+    (c, out, err)
+}
+
+fn root(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn run_config(suite: &str) -> RunConfig {
+    RunConfig {
+        suite: root(suite),
+        overrides: Overrides::default(),
+        out: Some(PathBuf::from("reports/test")),
+        only: None,
+    }
+}
+
+#[test]
+fn run_prints_the_plan_with_fleet_shares() {
+    let (mut c, out, err) = console();
+    assert_eq!(
+        cli::cmd_run(&mut c, &run_config("suites/smoke.yaml")),
+        Exit::Passed
+    );
+    let out = out.text();
+    assert!(out.contains("target      embedded simulator\n"), "{out}");
+    assert!(
+        out.contains("agents      20 at peak (20 credentials in the pool)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("load        ramp 5s, then 30s flat\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("personas    hurried          weight   1   25.0%      5 agents\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("            steady           weight   3   75.0%     15 agents\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("thresholds  p95(acceptEngagement) < 300ms\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("reports     reports/test\n"), "{out}");
+    assert!(err.text().starts_with("note: "));
+}
+
+#[test]
+fn run_overrides_grow_the_generated_pool() {
+    let (mut c, out, _) = console();
+    let mut cfg = run_config("suites/smoke.yaml");
+    cfg.overrides = Overrides {
+        agents: Some(7),
+        duration: Some(Duration::from_secs(90)),
+        seed: Some(9),
+        target: None,
+    };
+    assert_eq!(cli::cmd_run(&mut c, &cfg), Exit::Passed);
+    let out = out.text();
+    assert!(
+        out.contains("agents      7 at peak (7 credentials in the pool)\n"),
+        "{out}"
+    );
+    assert!(out.contains("then 90s flat"), "{out}");
+    assert!(out.contains("seed        9\n"), "{out}");
+    // 7 agents at weights 1:3 → 1.75 : 5.25 → largest remainder gives 2 : 5.
+    assert!(out.contains("25.0%      2 agents"), "{out}");
+    assert!(out.contains("75.0%      5 agents"), "{out}");
+}
+
+#[test]
+fn run_refuses_more_agents_than_an_explicit_pool_holds() {
+    let (mut c, out, err) = console();
+    let mut cfg = run_config("suites/example-remote.yaml");
+    cfg.overrides.agents = Some(21);
+    assert_eq!(cli::cmd_run(&mut c, &cfg), Exit::Usage);
+    assert_eq!(out.text(), "");
+    assert_eq!(
+        err.text(),
+        "error: the agent pool has 20 credentials but the load needs 21 agents\n"
+    );
+}
+
+#[test]
+fn run_on_an_invalid_suite_renders_its_errors_and_exits_2() {
+    let (mut c, out, err) = console();
+    let code = cli::cmd_run(
+        &mut c,
+        &run_config("tests/golden/validate/bad_duration.yaml"),
+    );
+    assert_eq!(code, Exit::Usage);
+    assert_eq!(out.text(), "");
+    assert!(
+        err.text()
+            .starts_with("error: invalid duration in `load.ramp`\n")
+    );
+}
+
+#[test]
+fn conform_only_selects_contracts_or_is_a_usage_error() {
+    let (mut c, out, _) = console();
+    let mut cfg = run_config("suites/smoke.yaml");
+    cfg.only = Some("messages.*".into());
+    assert_eq!(cli::cmd_conform(&mut c, &cfg), Exit::Passed);
+    assert!(
+        out.text()
+            .ends_with("checking    messages.get, messages.post\n")
+    );
+
+    let (mut c, _, err) = console();
+    cfg.only = Some("nothing*".into());
+    assert_eq!(cli::cmd_conform(&mut c, &cfg), Exit::Usage);
+    assert_eq!(
+        err.text(),
+        "error: `--only nothing*` matches no contract of the suite\n"
+    );
+}
+
+#[test]
+fn validate_prints_ok_per_good_file_and_nothing_when_quiet() {
+    let (mut c, out, err) = console();
+    let files = [
+        root("suites/smoke.yaml"),
+        root("suites/example-remote.yaml"),
+    ];
+    assert_eq!(cli::cmd_validate(&mut c, &files), Exit::Passed);
+    assert_eq!(out.text().lines().count(), 2);
+    assert_eq!(err.text(), "");
+
+    let (mut c, out, _) = console();
+    c.verbosity.quiet = true;
+    assert_eq!(cli::cmd_validate(&mut c, &files), Exit::Passed);
+    assert_eq!(out.text(), "");
+}
+
+#[test]
+fn validate_of_a_missing_file_is_exit_2() {
+    let (mut c, _, err) = console();
+    assert_eq!(
+        cli::cmd_validate(&mut c, &[PathBuf::from("no/such/suite.yaml")]),
+        Exit::Usage
+    );
+    assert_eq!(
+        err.text(),
+        "error: cannot read suite: No such file or directory (os error 2)\n\n\
+         error: could not load `no/such/suite.yaml` due to 1 previous error\n"
+    );
+}
+
+#[test]
+fn loaded_suite_keeps_compiled_schemas_thresholds_and_agents() {
+    let loaded = aeapi_harness::suite::load(&root("suites/example-remote.yaml"))
+        .unwrap_or_else(|e| panic!("{}", e.render(false)));
+    assert_eq!(loaded.thresholds.len(), 4);
+    assert_eq!(
+        loaded
+            .schemas
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "dispositions",
+            "login",
+            "messages.get",
+            "preLoginStatus",
+            "summaryData",
+            "token"
+        ]
+    );
+    let login = &loaded.schemas["login"];
+    assert!(!login.is_valid(&serde_json::json!({"status": "success"})));
+    assert_eq!(loaded.agents.len(), 20);
+    assert_eq!(loaded.agents[0].username, "agent001");
+    assert_eq!(
+        format!("{:?}", loaded.agents[0].password),
+        "${AGENT_PASSWORD}"
+    );
+    assert!(!loaded.pool_generated);
+}
