@@ -99,6 +99,13 @@ impl Sim {
         }
     }
 
+    /// GET messages requests in flight for a logged-in agent (`None` when not logged in).
+    pub fn polling(&self, username: &str) -> Option<u16> {
+        let core = self.core.lock();
+        let sid = core.by_user.get(username)?;
+        core.sessions.get(sid).map(|s| s.polling)
+    }
+
     /// A fresh random u32 (registeredId tags).
     pub(crate) fn random_u32(&self) -> u32 {
         rand::Rng::random(&mut *self.rng.lock())
