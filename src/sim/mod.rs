@@ -1,20 +1,218 @@
 //! The AEAPI simulator: the embedded default target and a local sandbox for agent desktops.
 //!
-//! SKELETON: the public API below is fixed (the runner and `simulate` call it); the behaviour is
-//! built in `src/sim/` by the simulator work.
+//! One process serves both the auth server (`/oauth-server/oauth/token`) and the API
+//! (`/engagementAPI/v2/...`). Requests pass one middleware (`gate`: operation naming, faults,
+//! bearer check, JSON/XML rendering) and then a handler by area (`agent`, `customer`, `auth`),
+//! which works on the shared world (`state`, `routing`) behind one short-held lock. A single
+//! background task (the reaper) enforces the accept and keep-alive windows; another (when
+//! `arrival_rate > 0`) plays customers. See `src/sim/README.md` for endpoints and defaults.
+
+mod agent;
+mod auth;
+mod config;
+mod customer;
+mod error;
+mod faults;
+mod gate;
+mod params;
+mod routing;
+mod server;
+mod state;
+mod xml;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use serde::Deserialize;
+use axum::Router;
+use axum::routing::{get, post};
+use parking_lot::Mutex;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use auth::Claims;
+pub use config::{
+    AgentDirectory, AgentEntry, AgentProfile, ClientCredentials, CustomerBehaviour, SimConfig,
+};
+pub use error::ApiError;
+pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
+pub use gate::{CUSTOMER_OPS, operation_of};
 
 /// Development application credentials (the reference's sample Basic header decodes to these).
 pub const DEV_CLIENT_ID: &str = "ceapiClientId";
 pub const DEV_CLIENT_SECRET: &str = "ceapiClientSecret";
 
-/// Simulator settings (from `--config FILE` or a suite's `simulator:` section).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimConfig {}
+/// The shared simulator state behind every handler.
+#[derive(Debug)]
+pub struct Sim {
+    pub(crate) config: SimConfig,
+    pub(crate) clock: state::Clock,
+    pub(crate) core: Mutex<state::Core>,
+    pub(crate) auth: auth::Auth,
+    pub(crate) rng: Mutex<StdRng>,
+    closing: AtomicBool,
+    live: AtomicUsize,
+}
+
+impl Sim {
+    /// Builds the state from a config (validated first).
+    pub fn new(config: SimConfig) -> Result<Arc<Self>, String> {
+        config.validate()?;
+        let timing = state::Timing {
+            accept_window: config.accept_window.0,
+            keepalive_window: config.keepalive_window.0,
+            closed_retention: config.closed_retention.0,
+        };
+        let site = state::SiteInfo {
+            business_unit: config.business_unit.clone(),
+        };
+        Ok(Arc::new(Sim {
+            clock: state::Clock::new(),
+            core: Mutex::new(state::Core::new(timing, site)),
+            auth: auth::Auth::new()?,
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            closing: AtomicBool::new(false),
+            live: AtomicUsize::new(0),
+            config,
+        }))
+    }
+
+    /// Logged-in sessions (as of the last change).
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_live(&self, n: usize) {
+        self.live.store(n, Ordering::Relaxed);
+    }
+
+    /// Whether shutdown has begun (long-polls then answer at once).
+    pub(crate) fn closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// Wakes every long-poll so the server can stop promptly.
+    pub(crate) fn begin_close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        for s in self.core.lock().sessions.values() {
+            s.notify.notify_waiters();
+        }
+    }
+
+    /// GET messages requests in flight for a logged-in agent (`None` when not logged in).
+    pub fn polling(&self, username: &str) -> Option<u16> {
+        let core = self.core.lock();
+        let sid = core.by_user.get(username)?;
+        core.sessions.get(sid).map(|s| s.polling)
+    }
+
+    /// A fresh random u32 (registeredId tags).
+    pub(crate) fn random_u32(&self) -> u32 {
+        rand::Rng::random(&mut *self.rng.lock())
+    }
+
+    /// Current tokio time and wall-clock milliseconds.
+    pub(crate) fn now(&self) -> (tokio::time::Instant, u64) {
+        (tokio::time::Instant::now(), self.clock.unix_ms())
+    }
+
+    /// One reaper pass (the background task calls this every `reaper_interval`).
+    pub fn reap(&self) {
+        let (now, ms) = self.now();
+        let live = {
+            let mut core = self.core.lock();
+            core.reap(now, ms);
+            core.live()
+        };
+        self.set_live(live);
+        self.auth.evict(self.clock.unix_secs(), 60);
+    }
+}
+
+/// Builds the router over a fresh state. Background tasks (reaper, customer generator) are not
+/// started: use [`spawn_background`] or [`start`]. Panics never; an invalid config yields a
+/// router answering 500 with the reason.
+pub fn app(config: SimConfig) -> Router {
+    match Sim::new(config) {
+        Ok(sim) => router(sim),
+        Err(reason) => Router::new().fallback(move || {
+            let reason = reason.clone();
+            async move {
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("invalid simulator config: {reason}"),
+                )
+            }
+        }),
+    }
+}
+
+/// Builds the router over an existing state (tests keep the `Arc<Sim>` to drive the reaper).
+pub fn router(sim: Arc<Sim>) -> Router {
+    let a = "/engagementAPI/v2/agent";
+    let c = "/engagementAPI/v2/customer";
+    Router::new()
+        .route("/oauth-server/oauth/token", post(agent::token))
+        .route(&format!("{a}/login"), post(agent::login))
+        .route(&format!("{a}/preLoginStatus"), get(agent::pre_login_status))
+        .route(&format!("{a}/agentStatus"), post(agent::agent_status))
+        .route(&format!("{a}/verifySession"), post(agent::verify_session))
+        .route(
+            &format!("{a}/messages"),
+            get(agent::get_messages).post(agent::post_messages),
+        )
+        .route(&format!("{a}/acceptEngagement"), post(agent::accept))
+        .route(&format!("{a}/denyEngagement"), post(agent::deny))
+        .route(&format!("{a}/joinEngagement"), post(agent::join))
+        .route(&format!("{a}/closeEngagement"), post(agent::close))
+        .route(&format!("{a}/dispositions"), get(agent::dispositions))
+        .route(
+            &format!("{c}/agentAvailability"),
+            get(customer::availability).post(customer::availability),
+        )
+        .route(
+            &format!("{c}/engagement"),
+            get(customer::engagement).post(customer::engagement),
+        )
+        .route(
+            &format!("{c}/message"),
+            get(customer::get_message).post(customer::post_message),
+        )
+        .route(&format!("{c}/customerIsTyping"), post(customer::typing))
+        .fallback(|| async {
+            ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such operation")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed for this operation",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            sim.clone(),
+            gate::gate,
+        ))
+        .with_state(sim)
+}
+
+/// Starts the reaper and (when `arrival_rate > 0`) the customer generator; they stop when the
+/// returned handles are aborted.
+pub fn spawn_background(sim: &Arc<Sim>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let reaper = sim.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(reaper.config.reaper_interval.0);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            reaper.reap();
+        }
+    }));
+    if sim.config.arrival_rate > 0.0 {
+        tasks.push(tokio::spawn(customer::generate(sim.clone())));
+    }
+    tasks
+}
 
 /// A running simulator.
 pub struct SimHandle {
@@ -23,6 +221,8 @@ pub struct SimHandle {
     pub api_base: String,
     /// Base URL of the auth server (same listener).
     pub auth_base: String,
+    /// The live state (for inspection in tests and tools).
+    pub sim: Arc<Sim>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -35,29 +235,22 @@ impl SimHandle {
     }
 }
 
-/// Builds the router.
-pub fn app(_config: SimConfig) -> axum::Router {
-    axum::Router::new()
-}
-
 /// Starts the simulator on `listen` (port 0 for an ephemeral port) in this process.
 pub async fn start(config: SimConfig, listen: SocketAddr) -> std::io::Result<SimHandle> {
+    let sim =
+        Sim::new(config).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let router = app(config);
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let router = router(sim.clone());
+    let background = spawn_background(&sim);
+    let task = tokio::spawn(server::serve(listener, router, sim.clone(), background, rx));
     let base = format!("http://{addr}");
     Ok(SimHandle {
         addr,
         api_base: base.clone(),
         auth_base: base,
+        sim,
         shutdown: tx,
         task,
     })

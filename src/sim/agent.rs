@@ -1,0 +1,557 @@
+//! Agent-side handlers (`/engagementAPI/v2/agent/...`) and the token endpoint.
+//!
+//! Each handler parses its own parameters (see `params`), resolves the session from
+//! `registeredId`, and calls into the world (`routing`) under the lock, never across an await.
+//! GET messages is a real long-poll: it waits on the session's `Notify` until a message is
+//! pending or `long_poll_hold` has passed (then 204).
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::Sim;
+use super::auth;
+use super::error::{ApiError, ApiResult, Reply};
+use super::gate::Ctx;
+use super::params::{Input, Params};
+use super::state::{Core, Member, Msg, MsgKind};
+
+/// Parses query + body.
+pub(crate) fn input(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Input, ApiError> {
+    Ok(Input {
+        query: ctx.query.clone(),
+        body: Params::from_body(headers, body)?,
+    })
+}
+
+/// The session named by `registeredId` (query); `agentId`, when given or required, must match.
+fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
+    let registered = input.require_query("registeredId")?;
+    let sid = core
+        .session_by_registered(&registered)
+        .ok_or_else(|| ApiError::unknown("There is no such agent on the server: log in again"))?;
+    let agent = if require_agent {
+        Some(input.require("agentId")?)
+    } else {
+        input.get("agentId")
+    };
+    if let (Some(a), Some(s)) = (agent, core.sessions.get(&sid))
+        && *a != *s.username
+    {
+        return Err(ApiError::unknown(format!(
+            "agentId `{a}` does not own this session"
+        )));
+    }
+    Ok(sid)
+}
+
+/// The engagement id parameter; a non-numeric id is simply an unknown engagement (401).
+pub(crate) fn engagement_id(input: &Input, name: &'static str) -> Result<u64, ApiError> {
+    let raw = input.require(name)?;
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::unknown(format!("no such engagement {raw}")))
+}
+
+/// POST /oauth-server/oauth/token.
+pub async fn token(
+    State(sim): State<Arc<Sim>>,
+    Extension(_ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match Params::from_body(&headers, &body) {
+        Ok(f) => f,
+        Err(e) => {
+            return auth::OAuthError {
+                status: StatusCode::BAD_REQUEST,
+                error: "invalid_request",
+                description: e.message,
+            }
+            .into_response();
+        }
+    };
+    let jti = uuid::Uuid::new_v4().to_string();
+    match auth::issue_token(&sim.config, &sim.auth, &sim.clock, jti, &headers, &form) {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// POST login: one live session per agent; a second login replaces the first.
+pub async fn login(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let username = input.require("username")?;
+    let password = input.require("password")?;
+    if let Some(owner) = ctx.claims.as_ref().and_then(|c| c.user_name.as_deref())
+        && owner != username.as_ref()
+    {
+        return Err(ApiError::unknown(format!(
+            "this token was issued to agent `{owner}`"
+        )));
+    }
+    let profile = sim
+        .config
+        .agents
+        .authenticate(&username, &password, &sim.config.agent_group)
+        .ok_or_else(|| {
+            ApiError::unknown("There is no such agent on the server (bad credentials)")
+        })?;
+    let tag = sim.random_u32();
+    let (now, ms) = sim.now();
+    let (registered, live) = {
+        let mut core = sim.core.lock();
+        let sid = core.login(
+            &username,
+            &profile.agent_group,
+            profile.max_chats,
+            tag,
+            now,
+            ms,
+        );
+        let reg = core
+            .sessions
+            .get(&sid)
+            .map(|s| s.registered_id(sid))
+            .unwrap_or_default();
+        (reg, core.live())
+    };
+    sim.set_live(live);
+    Ok(Reply::ok(
+        "AgentLoginResponse",
+        json!({
+            "loginAsAvailable": true,
+            "publicUserId": format!("pub-{username}"),
+            "registeredId": registered,
+            "status": "success",
+            "userId": &*username,
+        }),
+    ))
+}
+
+/// GET preLoginStatus (no token needed).
+pub async fn pre_login_status(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let username = ctx
+        .query
+        .get("username")
+        .ok_or_else(|| ApiError::missing("username"))?;
+    let active = sim.core.lock().by_user.contains_key(&*username);
+    Ok(Reply::ok(
+        "PreLoginStatusResponse",
+        json!({ "hasActiveSession": active }),
+    ))
+}
+
+/// POST agentStatus: `available` agents get offers, `busy` ones do not.
+pub async fn agent_status(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let available = match input.require("state")?.as_ref() {
+        "available" => true,
+        "busy" => false,
+        other => {
+            return Err(ApiError::invalid(
+                "state",
+                format!("expected available or busy, found `{other}`"),
+            ));
+        }
+    };
+    let (now, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    let group = match core.sessions.get_mut(&sid) {
+        Some(s) => {
+            s.available = available;
+            s.group.clone()
+        }
+        None => return Err(ApiError::unknown("no such session")),
+    };
+    core.refresh(sid);
+    core.pump(&group, now, ms);
+    Ok(Reply::empty())
+}
+
+/// POST verifySession: 200 while the session lives, 401 after.
+pub async fn verify_session(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    session(&sim.core.lock(), &input, true)?;
+    Ok(Reply::empty())
+}
+
+/// Marks a long-poll in flight; when it ends (answered or abandoned) the agent counts as seen.
+struct PollGuard {
+    sim: Arc<Sim>,
+    sid: u64,
+}
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        let now = tokio::time::Instant::now();
+        if let Some(s) = self.sim.core.lock().sessions.get_mut(&self.sid) {
+            s.polling = s.polling.saturating_sub(1);
+            s.last_seen = now;
+        }
+    }
+}
+
+/// GET messages: the long-poll.
+pub async fn get_messages(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let q = &ctx.query;
+    let instant = q.flag("instantResponse", false)?;
+    let entire = q.flag("requestEntireTranscript", false)?;
+    let (sid, notify) = {
+        let mut core = sim.core.lock();
+        let sid = match q.get("registeredId") {
+            Some(r) => core.session_by_registered(&r).ok_or_else(|| {
+                ApiError::unknown("There is no such agent on the server: log in again")
+            })?,
+            None => {
+                let agent = q
+                    .get("agentId")
+                    .ok_or_else(|| ApiError::missing("agentId"))?;
+                *core
+                    .by_user
+                    .get(&*agent)
+                    .ok_or_else(|| ApiError::unknown(format!("agent {agent} is not logged in")))?
+            }
+        };
+        let Some(s) = core.sessions.get_mut(&sid) else {
+            return Err(ApiError::unknown("no such session"));
+        };
+        if let Some(a) = q.get("agentId")
+            && *a != *s.username
+        {
+            return Err(ApiError::unknown(format!(
+                "agentId `{a}` does not own this session"
+            )));
+        }
+        s.polling = s.polling.saturating_add(1);
+        s.last_seen = tokio::time::Instant::now();
+        (sid, s.notify.clone())
+    };
+    let _guard = PollGuard {
+        sim: sim.clone(),
+        sid,
+    };
+    if entire {
+        let body = sim.core.lock().entire_transcript(sid);
+        return match body {
+            Some(b) => Ok(Reply::ok("EngagementMessagesResponse", b)),
+            None => Err(ApiError::unknown("the session has ended")),
+        };
+    }
+    let deadline = tokio::time::Instant::now() + sim.config.long_poll_hold.0;
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut core = sim.core.lock();
+            if !core.sessions.contains_key(&sid) {
+                return Err(ApiError::unknown("the session has ended: log in again"));
+            }
+            if let Some(body) = core.drain(sid) {
+                return Ok(Reply::ok("EngagementMessagesResponse", body));
+            }
+        }
+        if instant || sim.closing() {
+            return Ok(Reply::status(StatusCode::NO_CONTENT));
+        }
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                return Ok(Reply::status(StatusCode::NO_CONTENT));
+            }
+        }
+    }
+}
+
+/// POST messages: chat lines (external or internal), dynamic forms, typing states.
+pub async fn post_messages(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let eid = engagement_id(&input, "engagementId")?;
+    let state = match input.get("state").as_deref() {
+        None => None,
+        Some("agentIsTyping") => Some("agentIsTyping"),
+        Some("agentStopsTyping") => Some("agentStopsTyping"),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "state",
+                format!("expected agentIsTyping or agentStopsTyping, found `{other}`"),
+            ));
+        }
+    };
+    let kind = match input.get("messageType").as_deref() {
+        None if state.is_some() => MsgKind::StateChange,
+        None | Some("chatLine") => MsgKind::ChatLine,
+        Some("dynamicForm") => MsgKind::DynamicForm,
+        Some("stateChange") => MsgKind::StateChange,
+        Some("script") => MsgKind::Script,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "messageType",
+                format!("expected chatLine, dynamicForm, stateChange or script, found `{other}`"),
+            ));
+        }
+    };
+    let internal = match input.get("chatLineReceiverType").as_deref() {
+        None | Some("external") => false,
+        Some("internal") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "chatLineReceiverType",
+                format!("expected external or internal, found `{other}`"),
+            ));
+        }
+    };
+    if kind == MsgKind::StateChange && state.is_none() {
+        return Err(ApiError::missing("state"));
+    }
+    let text: Option<Arc<str>> = input
+        .get("messageText")
+        .or_else(|| input.get("messageData"))
+        .map(|t| Arc::from(t.as_ref()));
+    if kind != MsgKind::StateChange && text.is_none() {
+        return Err(ApiError::missing("messageText"));
+    }
+    let (_, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    let sender = core.sessions.get(&sid).map(|s| s.username.clone());
+    let msg = Msg {
+        kind,
+        state,
+        text: if kind == MsgKind::StateChange {
+            None
+        } else {
+            text
+        },
+        from: Member::Agent,
+        internal,
+        sender,
+        at_ms: ms,
+    };
+    core.agent_message(sid, eid, msg)?;
+    Ok(Reply::empty())
+}
+
+/// The shared body of accept/deny/join/close.
+async fn engagement_call(
+    sim: Arc<Sim>,
+    ctx: Arc<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+    require_agent: bool,
+    call: fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>,
+) -> Result<(u64, String, Input), ApiError> {
+    let input = input(&ctx, &headers, &body)?;
+    let eid = engagement_id(&input, "engagementId")?;
+    let (now, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, require_agent)?;
+    call(&mut core, sid, eid, now, ms)?;
+    let user = core
+        .sessions
+        .get(&sid)
+        .map(|s| s.username.to_string())
+        .unwrap_or_default();
+    Ok((eid, user, input))
+}
+
+/// POST acceptEngagement (422 once the offer was withdrawn).
+pub async fn accept(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    engagement_call(sim, ctx, headers, body, false, Core::accept).await?;
+    Ok(Reply::empty())
+}
+
+/// POST denyEngagement: the engagement is offered to another agent.
+pub async fn deny(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    engagement_call(sim, ctx, headers, body, true, Core::deny).await?;
+    Ok(Reply::empty())
+}
+
+/// POST joinEngagement: re-enter an engagement after a lost session.
+pub async fn join(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let (eid, user, _) = engagement_call(sim, ctx, headers, body, true, Core::join).await?;
+    Ok(Reply::ok(
+        "JoinEngagementResponse",
+        json!({
+            "agentId": user,
+            "engagementId": eid.to_string(),
+            "messageText": "",
+            "status": "success",
+        }),
+    ))
+}
+
+/// POST closeEngagement, with optional disposition fields.
+pub async fn close(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let pre = input(&ctx, &headers, &body)?;
+    match pre.body.value("dispositions") {
+        None | Some(Value::Object(_)) | Some(Value::Null) => {}
+        Some(Value::String(s)) if serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_object()) => {
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "dispositions",
+                "expected an object (categoryReasons, dispositions, message)",
+            ));
+        }
+    }
+    for flag in ["autoTransferFailed", "followUp", "ninaCoachTransfer"] {
+        pre.flag(flag, false)?;
+    }
+    if let Some(m) = pre.get("transferConferenceMode")
+        && m != "transfer"
+        && m != "conference"
+    {
+        return Err(ApiError::invalid(
+            "transferConferenceMode",
+            format!("expected transfer or conference, found `{m}`"),
+        ));
+    }
+    engagement_call(sim, ctx, headers, body, true, Core::close_by_agent).await?;
+    Ok(Reply::empty())
+}
+
+/// GET dispositions: a fixed, realistic set of categories and reasons.
+pub async fn dispositions(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let input = Input {
+        query: ctx.query.clone(),
+        body: Params::default(),
+    };
+    let username = input.require_query("username")?;
+    let site = input.require_query("siteId")?;
+    let tree = input.require_query("scriptTreeId")?;
+    {
+        let core = sim.core.lock();
+        let sid = session(&core, &input, false)?;
+        if core
+            .sessions
+            .get(&sid)
+            .is_some_and(|s| *s.username != *username)
+        {
+            return Err(ApiError::unknown(format!(
+                "username `{username}` does not own this session"
+            )));
+        }
+    }
+    Ok(Reply::ok(
+        "DispositionsResponse",
+        disposition_body(&site, &tree),
+    ))
+}
+
+/// (id, name) of a disposition reason.
+type Reason = (&'static str, &'static str);
+
+const CATEGORIES: &[(&str, &str, &[Reason])] = &[
+    (
+        "100",
+        "Sales",
+        &[
+            ("101", "Purchase completed"),
+            ("102", "Purchase assisted, not completed"),
+            ("103", "Pricing question"),
+        ],
+    ),
+    (
+        "200",
+        "Service",
+        &[
+            ("201", "Billing question"),
+            ("202", "Order status"),
+            ("203", "Technical issue resolved"),
+            ("204", "Escalated to tier 2"),
+        ],
+    ),
+    (
+        "300",
+        "Other",
+        &[
+            ("301", "Customer left"),
+            ("302", "Wrong queue"),
+            ("303", "Test chat"),
+        ],
+    ),
+];
+
+fn disposition_body(site: &str, tree: &str) -> Value {
+    let category_reasons: Vec<Value> = CATEGORIES
+        .iter()
+        .map(|(id, name, reasons)| {
+            json!({
+                "category": {"id": id, "name": name},
+                "reasons": reasons.iter().map(|(i, n)| json!({"id": i, "name": n})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let categories: Vec<Value> = CATEGORIES
+        .iter()
+        .map(|(id, name, reasons)| {
+            json!({
+                "label": name,
+                "value": id,
+                "reasons": reasons.iter().map(|(i, n)| json!({"label": n, "value": i})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "categoryReasons": category_reasons,
+        "dispositions": {"categories": categories, "scriptTree": tree, "site": site},
+        "message": "success",
+    })
+}

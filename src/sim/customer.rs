@@ -1,0 +1,298 @@
+//! Customer-side handlers (`/engagementAPI/v2/customer/...`, from the field notes) and the
+//! built-in customer generator.
+//!
+//! HTTP customers create engagements, post lines and typing states, and fetch what the agent
+//! sent (GET message answers at once; an empty list when nothing is pending). Built-in customers
+//! arrive as a Poisson process at `arrival_rate`, wait (up to `customers.patience`) for an agent,
+//! then send `customers.lines` lines `customers.think_time` apart and close, or wait for the
+//! agent to close. They act on the world directly, not over HTTP, and never queue messages for
+//! themselves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use rand::Rng;
+use rand_distr::{Distribution as _, Exp};
+use serde_json::{Value, json};
+
+use super::Sim;
+use super::agent::{engagement_id, input};
+use super::error::{ApiError, ApiResult, Reply};
+use super::gate::Ctx;
+use super::params::Input;
+use super::state::{Member, Msg, Phase};
+
+fn customer_id(input: &Input) -> Result<u64, ApiError> {
+    let raw = input.require("customerID")?;
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::unknown(format!("no such customer {raw}")))
+}
+
+/// Checks `businessUnitID` (required) and returns the agent group (`agentGroupID` or default).
+fn group_of(sim: &Sim, input: &Input) -> Result<String, ApiError> {
+    let bu = input.require("businessUnitID")?;
+    if *bu != *sim.config.business_unit {
+        return Err(ApiError::invalid(
+            "businessUnitID",
+            format!("unknown business unit `{bu}`"),
+        ));
+    }
+    Ok(input
+        .get("agentGroupID")
+        .map(|g| g.into_owned())
+        .unwrap_or_else(|| sim.config.agent_group.clone()))
+}
+
+/// GET or POST agentAvailability.
+pub async fn availability(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    input.require("siteID")?;
+    let group = group_of(&sim, &input)?;
+    let available = sim.core.lock().available(&group);
+    Ok(Reply::ok(
+        "AgentAvailabilityResponse",
+        json!({
+            "availability": available,
+            "status": if available { "online" } else { "offline" },
+            "inHOP": true,
+        }),
+    ))
+}
+
+/// GET or POST engagement: a new chat, offered at once or QUEUED.
+pub async fn engagement(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let site = input.require("siteID")?;
+    let group = group_of(&sim, &input)?;
+    let initial: Option<Arc<str>> = input.get("InitialMessage").map(|t| Arc::from(t.as_ref()));
+    let (now, ms) = sim.now();
+    let (eid, cid, queued) = sim
+        .core
+        .lock()
+        .create_engagement(&group, &site, initial, false, now, ms);
+    Ok(Reply::ok(
+        "EngagementResponse",
+        json!({
+            "engagementID": eid.to_string(),
+            "customerID": cid.to_string(),
+            "status": if queued { "QUEUED" } else { "ACCEPTED" },
+        }),
+    ))
+}
+
+/// GET message: what the agent sent since the last call.
+pub async fn get_message(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let cid = customer_id(&input)?;
+    let eid = engagement_id(&input, "engagementID")?;
+    input.flag("instantResponse", true)?;
+    let mut core = sim.core.lock();
+    let e = core.customer_engagement(eid, cid)?;
+    let messages: Vec<Value> = e
+        .customer_queue
+        .drain(..)
+        .map(|m| m.customer_json())
+        .collect();
+    Ok(Reply::ok(
+        "CustomerMessagesResponse",
+        json!({ "messages": messages }),
+    ))
+}
+
+/// POST message: a chat line, or `messageType=stateChange&state=closed` to close.
+pub async fn post_message(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let cid = customer_id(&input)?;
+    let eid = engagement_id(&input, "engagementID")?;
+    let (now, ms) = sim.now();
+    match input.get("messageType").as_deref() {
+        None | Some("chatLine") => {
+            let text = input.require("messageText")?;
+            let msg = Msg::line(
+                Member::Customer,
+                Arc::from(text.as_ref()),
+                Some(cid.to_string().into()),
+                ms,
+            );
+            sim.core.lock().customer_message(eid, cid, msg)?;
+        }
+        Some("stateChange") => match input.require("state")?.as_ref() {
+            "closed" => sim.core.lock().close_by_customer(eid, cid, now, ms)?,
+            other => {
+                return Err(ApiError::invalid(
+                    "state",
+                    format!("expected closed, found `{other}`"),
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "messageType",
+                format!("expected chatLine or stateChange, found `{other}`"),
+            ));
+        }
+    }
+    Ok(Reply::empty())
+}
+
+/// POST customerIsTyping?isTyping=true|false.
+pub async fn typing(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let cid = customer_id(&input)?;
+    let eid = engagement_id(&input, "engagementID")?;
+    input.require("isTyping")?;
+    let typing = input.flag("isTyping", false)?;
+    let state = if typing {
+        "customerStartsTyping"
+    } else {
+        "customerStopsTyping"
+    };
+    let (_, ms) = sim.now();
+    sim.core
+        .lock()
+        .customer_message(eid, cid, Msg::state(Member::Customer, state, ms))?;
+    Ok(Reply::empty())
+}
+
+/// The built-in customer generator: Poisson arrivals at `arrival_rate`, one task per customer.
+pub async fn generate(sim: Arc<Sim>) {
+    let Ok(gap) = Exp::new(sim.config.arrival_rate) else {
+        return;
+    };
+    loop {
+        let wait = {
+            let mut rng = sim.rng.lock();
+            gap.sample(&mut *rng)
+        };
+        tokio::time::sleep(Duration::from_secs_f64(wait.min(3600.0))).await;
+        if sim.closing() {
+            return;
+        }
+        let (now, ms) = sim.now();
+        let (eid, cid, _) = {
+            let mut core = sim.core.lock();
+            let group = sim.config.agent_group.clone();
+            core.create_engagement(&group, &sim.config.site_id, None, true, now, ms)
+        };
+        tokio::spawn(play_customer(sim.clone(), eid, cid));
+    }
+}
+
+/// Where a built-in customer's engagement stands.
+fn phase(sim: &Sim, eid: u64) -> Option<(Phase, bool)> {
+    sim.core
+        .lock()
+        .engagements
+        .get(&eid)
+        .map(|e| (e.phase.clone(), e.customer_closed))
+}
+
+/// One built-in customer, bounded in time by `patience` and the number of lines.
+async fn play_customer(sim: Arc<Sim>, eid: u64, cid: u64) {
+    let b = sim.config.customers.clone();
+    let check = Duration::from_millis(250);
+    let give_up = tokio::time::Instant::now() + b.patience.0;
+    loop {
+        match phase(&sim, eid) {
+            Some((Phase::Active { .. }, _)) => break,
+            Some((Phase::Closed, _)) | None => return,
+            _ if tokio::time::Instant::now() >= give_up || sim.closing() => {
+                let (now, ms) = sim.now();
+                let _ = sim.core.lock().close_by_customer(eid, cid, now, ms);
+                return;
+            }
+            _ => tokio::time::sleep(check).await,
+        }
+    }
+    let lines = {
+        let mut rng = sim.rng.lock();
+        b.lines.sample(&mut *rng)
+    };
+    for i in 1..=lines {
+        let think = {
+            let mut rng = sim.rng.lock();
+            b.think_time.sample(&mut *rng)
+        };
+        if b.typing {
+            let (_, ms) = sim.now();
+            let m = Msg::state(Member::Customer, "customerStartsTyping", ms);
+            if sim.core.lock().customer_message(eid, cid, m).is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(think).await;
+        if sim.closing() {
+            return;
+        }
+        let (_, ms) = sim.now();
+        let n: u32 = sim.rng.lock().random_range(0..SAMPLE_LINES.len() as u32);
+        let text = format!("{} ({i}/{lines})", SAMPLE_LINES[n as usize]);
+        let m = Msg::line(
+            Member::Customer,
+            text.into(),
+            Some(cid.to_string().into()),
+            ms,
+        );
+        if sim.core.lock().customer_message(eid, cid, m).is_err() {
+            return;
+        }
+    }
+    if b.close_after_lines {
+        let think = {
+            let mut rng = sim.rng.lock();
+            b.think_time.sample(&mut *rng)
+        };
+        tokio::time::sleep(think).await;
+        let (now, ms) = sim.now();
+        let _ = sim.core.lock().close_by_customer(eid, cid, now, ms);
+    } else {
+        let give_up = tokio::time::Instant::now() + b.patience.0;
+        while tokio::time::Instant::now() < give_up && !sim.closing() {
+            match phase(&sim, eid) {
+                Some((Phase::Closed, _)) | None => return,
+                _ => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+        let (now, ms) = sim.now();
+        let _ = sim.core.lock().close_by_customer(eid, cid, now, ms);
+    }
+}
+
+const SAMPLE_LINES: &[&str] = &[
+    "Hi, I have a question about my order",
+    "Can you check the delivery date?",
+    "The payment page shows an error",
+    "Is there a discount for this plan?",
+    "Thanks, that helps",
+    "How do I change my address?",
+];

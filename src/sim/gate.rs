@@ -1,0 +1,270 @@
+//! The one middleware every request passes: it names the operation (path + method → the name in
+//! `aeapi::ops`), applies faults (stall, slowdown, latency, dropped connection, error), checks the
+//! bearer token and the site, hands the handler a [`Ctx`], and finally renders the handler's
+//! deferred reply as JSON or XML (`output=`), applying schema drift on the way. Responses that
+//! did not come from our handlers (axum rejections) are rewritten into the error shape, so no
+//! client ever sees a plain-text 4xx.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::Sim;
+use super::auth::Claims;
+use super::error::{ApiError, Deferred, error_body};
+use super::faults::apply_drift;
+use super::params::Params;
+use super::xml;
+use crate::aeapi::ops::{self, Method as OpMethod};
+
+/// Customer-side operations (field notes; not in the reference's table).
+pub const CUSTOMER_OPS: &[(&str, OpMethod, &str)] = &[
+    (
+        "agentAvailability.get",
+        OpMethod::Get,
+        "/engagementAPI/v2/customer/agentAvailability",
+    ),
+    (
+        "customerEngagement",
+        OpMethod::Get,
+        "/engagementAPI/v2/customer/engagement",
+    ),
+    (
+        "customerEngagement.post",
+        OpMethod::Post,
+        "/engagementAPI/v2/customer/engagement",
+    ),
+    (
+        "customerMessage.get",
+        OpMethod::Get,
+        "/engagementAPI/v2/customer/message",
+    ),
+    (
+        "customerMessage.post",
+        OpMethod::Post,
+        "/engagementAPI/v2/customer/message",
+    ),
+    (
+        "customerIsTyping",
+        OpMethod::Post,
+        "/engagementAPI/v2/customer/customerIsTyping",
+    ),
+];
+
+static TABLE: LazyLock<HashMap<(OpMethod, &'static str), &'static str>> = LazyLock::new(|| {
+    let mut t: HashMap<_, _> = ops::OPERATIONS
+        .iter()
+        .map(|op| ((op.method, op.path), op.name))
+        .collect();
+    for (name, m, path) in CUSTOMER_OPS {
+        t.insert((*m, *path), *name);
+    }
+    t
+});
+
+/// The operation a request names, if any.
+pub fn operation_of(method: &Method, path: &str) -> Option<&'static str> {
+    let m = match *method {
+        Method::GET => OpMethod::Get,
+        Method::POST => OpMethod::Post,
+        _ => return None,
+    };
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    TABLE.get(&(m, path)).copied()
+}
+
+/// Whether `name` is an operation the gate knows (for validating fault configs).
+pub fn is_operation(name: &str) -> bool {
+    TABLE.values().any(|n| *n == name)
+}
+
+/// Response format chosen by `output=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Xml,
+}
+
+/// What the gate tells a handler about its request.
+#[derive(Debug)]
+pub struct Ctx {
+    pub query: Params,
+    pub claims: Option<Arc<Claims>>,
+}
+
+/// Marks a response whose connection must be closed without answering (a `drop_rate` fault).
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// The middleware (see the module docs).
+pub async fn gate(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> Response {
+    let op = operation_of(req.method(), req.uri().path());
+    let query = Params::from_query(req.uri().query());
+    let format = match query.get("output") {
+        Some(o) if o.eq_ignore_ascii_case("xml") => Format::Xml,
+        _ => Format::Json,
+    };
+    if let Some(o) = query.get("output")
+        && !o.eq_ignore_ascii_case("xml")
+        && !o.eq_ignore_ascii_case("json")
+    {
+        return render(
+            ApiError::invalid("output", format!("expected json or xml, found `{o}`")).deferred(),
+            Format::Json,
+            &[],
+        );
+    }
+    let faults = &sim.config.faults;
+    if faults.any() {
+        if let Some(wait) = faults.stall_remaining(sim.clock.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let decision = {
+            let mut rng = sim.rng.lock();
+            faults.decide(op.unwrap_or(""), sim.live(), &mut *rng)
+        };
+        if !decision.delay.is_zero() {
+            tokio::time::sleep(decision.delay).await;
+        }
+        if decision.drop {
+            let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            r.extensions_mut().insert(DropConnection);
+            return r;
+        }
+        if let Some(status) = decision.error {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let e = ApiError::new(status, "injected fault");
+            return render(e.deferred(), format, &[]);
+        }
+    }
+    let Some(op) = op else {
+        let resp = next.run(req).await;
+        return finish(resp, format, &[]);
+    };
+    let claims = if op == "token" || op == "preLoginStatus" {
+        None
+    } else {
+        match sim.auth.check(req.headers(), &sim.clock) {
+            Ok(c) => Some(c),
+            Err(e) => return render(e.deferred(), format, &[]),
+        }
+    };
+    if let Some(c) = &claims {
+        for name in ["siteID", "siteId"] {
+            if let Some(site) = query.get(name)
+                && !c.sites.iter().any(|s| *s == *site)
+            {
+                let e = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("site {site} is not covered by this token"),
+                );
+                return render(e.deferred(), format, &[]);
+            }
+        }
+    }
+    req.extensions_mut().insert(Arc::new(Ctx { query, claims }));
+    let resp = next.run(req).await;
+    let drift = if faults.ops.is_empty() {
+        Vec::new()
+    } else {
+        faults.drift_for(op)
+    };
+    finish(resp, format, &drift)
+}
+
+/// Renders a handler's deferred reply, or rewrites a foreign error response into our shape.
+fn finish(mut resp: Response, format: Format, drift: &[super::faults::Drift]) -> Response {
+    if let Some(d) = resp.extensions_mut().remove::<Deferred>() {
+        return render(d, format, drift);
+    }
+    let status = resp.status();
+    let is_ours = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/json")
+            || v.as_bytes().starts_with(b"application/xml")
+    });
+    if (status.is_client_error() || status.is_server_error()) && !is_ours {
+        let message = match status {
+            StatusCode::NOT_FOUND => "no such operation".to_string(),
+            StatusCode::METHOD_NOT_ALLOWED => "method not allowed for this operation".to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_string(),
+            other => other
+                .canonical_reason()
+                .unwrap_or("request rejected")
+                .to_string(),
+        };
+        let d = Deferred {
+            status,
+            root: "error",
+            body: Some(error_body(status, &message, None)),
+            www_authenticate: None,
+        };
+        return render(d, format, &[]);
+    }
+    resp
+}
+
+/// Turns a deferred reply into a response.
+pub fn render(d: Deferred, format: Format, drift: &[super::faults::Drift]) -> Response {
+    let mut resp = match d.body {
+        None => d.status.into_response(),
+        Some(mut body) => {
+            if !drift.is_empty() && d.status.is_success() {
+                apply_drift(&mut body, drift);
+            }
+            let (bytes, ctype) = match format {
+                Format::Json => (
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                    "application/json",
+                ),
+                Format::Xml => match xml::to_xml(d.root, &body) {
+                    Ok(s) => (s.into_bytes(), "application/xml"),
+                    Err(_) => (
+                        serde_json::to_vec(&body).unwrap_or_default(),
+                        "application/json",
+                    ),
+                },
+            };
+            let mut r = Response::new(Body::from(bytes));
+            *r.status_mut() = d.status;
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            r
+        }
+    };
+    if let Some(w) = d.www_authenticate
+        && let Ok(v) = HeaderValue::from_str(&w)
+    {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_named_from_path_and_method() {
+        let p = "/engagementAPI/v2/agent/messages";
+        assert_eq!(operation_of(&Method::GET, p), Some("messages.get"));
+        assert_eq!(operation_of(&Method::POST, p), Some("messages.post"));
+        assert_eq!(
+            operation_of(&Method::POST, "/oauth-server/oauth/token"),
+            Some("token")
+        );
+        assert_eq!(
+            operation_of(&Method::GET, "/engagementAPI/v2/customer/agentAvailability"),
+            Some("agentAvailability.get")
+        );
+        assert_eq!(operation_of(&Method::PUT, p), None);
+        assert_eq!(operation_of(&Method::GET, "/nope"), None);
+    }
+}

@@ -1,0 +1,193 @@
+//! Request parameters, parsed by hand so that bad input always becomes our own 400.
+//!
+//! The reference shows JSON bodies; real clients (field notes) post form-encoded bodies. Both are
+//! accepted, chosen by `Content-Type` (or by a leading `{` when there is none). A body parameter
+//! may also be given in the query string, and names match exactly first, then ignoring case
+//! (the reference itself spells `agentId`/`agentID`, `siteId`/`siteID`).
+
+use std::borrow::Cow;
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use super::error::ApiError;
+
+/// Parsed `name=value` pairs (query string or body).
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    pairs: Vec<(String, Value)>,
+}
+
+impl Params {
+    /// Parses a query string (without `?`).
+    pub fn from_query(q: Option<&str>) -> Self {
+        let pairs = q
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Params { pairs }
+    }
+
+    /// Parses a request body as JSON (an object) or form-encoded.
+    pub fn from_body(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
+        let ctype = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let trimmed = body.trim_ascii_start();
+        if trimmed.is_empty() {
+            return Ok(Params::default());
+        }
+        let json = ctype.contains("json") || (ctype.is_empty() && trimmed.starts_with(b"{"));
+        if json {
+            let v: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::invalid("body", format!("not valid JSON: {e}")))?;
+            match v {
+                Value::Object(map) => Ok(Params {
+                    pairs: map.into_iter().collect(),
+                }),
+                _ => Err(ApiError::invalid("body", "expected a JSON object")),
+            }
+        } else if ctype.is_empty() || ctype.contains("x-www-form-urlencoded") {
+            Ok(Params {
+                pairs: form_urlencoded::parse(body)
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                    .collect(),
+            })
+        } else {
+            Err(ApiError::invalid(
+                "Content-Type",
+                format!("unsupported body type `{ctype}` (use JSON or form-encoded)"),
+            ))
+        }
+    }
+
+    fn raw(&self, name: &str) -> Option<&Value> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .or_else(|| {
+                self.pairs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
+            .map(|(_, v)| v)
+    }
+
+    /// A scalar parameter as text (numbers and booleans are written out); `None` when absent,
+    /// null, or empty.
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        match self.raw(name)? {
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            _ => None,
+        }
+    }
+
+    /// Any JSON value (objects such as `dispositions`).
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.raw(name)
+    }
+
+    /// A boolean flag (`true`/`false`, any case); absent means `default`.
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ApiError::invalid(
+                name,
+                format!("expected true or false, found `{v}`"),
+            )),
+        }
+    }
+}
+
+/// A request's query and body parameters, looked up body first.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub query: Params,
+    pub body: Params,
+}
+
+impl Input {
+    /// Looks in the body, then the query string.
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.body.get(name).or_else(|| self.query.get(name))
+    }
+
+    /// A required parameter (400 naming it when absent).
+    pub fn require(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// A required parameter from the query string only.
+    pub fn require_query(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
+        self.query.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// A boolean flag from body or query.
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ApiError> {
+        if self.body.get(name).is_some() {
+            self.body.flag(name, default)
+        } else {
+            self.query.flag(name, default)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderValue, header};
+
+    fn headers(ct: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(ct) {
+            h.insert(header::CONTENT_TYPE, v);
+        }
+        h
+    }
+
+    #[test]
+    fn form_and_json_bodies_give_the_same_parameters() {
+        let f = Params::from_body(
+            &headers("application/x-www-form-urlencoded"),
+            b"agentId=agent1&engagementId=42",
+        )
+        .expect("form");
+        let j = Params::from_body(
+            &headers("application/json"),
+            br#"{"agentId":"agent1","engagementId":42}"#,
+        )
+        .expect("json");
+        for p in [&f, &j] {
+            assert_eq!(p.get("agentId").as_deref(), Some("agent1"));
+            assert_eq!(p.get("engagementID").as_deref(), Some("42"));
+        }
+    }
+
+    #[test]
+    fn bad_bodies_are_400_naming_the_body() {
+        let e = Params::from_body(&headers("application/json"), b"{nope").expect_err("bad");
+        assert_eq!(e.parameter, Some("body"));
+        let e = Params::from_body(&headers("application/json"), b"[1]").expect_err("bad");
+        assert_eq!(e.parameter, Some("body"));
+        let e = Params::from_body(&headers("text/plain"), b"x").expect_err("bad");
+        assert_eq!(e.parameter, Some("Content-Type"));
+    }
+
+    #[test]
+    fn flags_reject_non_booleans() {
+        let q = Params::from_query(Some("instantResponse=TRUE&x=maybe"));
+        assert_eq!(q.flag("instantResponse", false), Ok(true));
+        assert!(q.flag("x", false).is_err());
+        assert_eq!(q.flag("absent", true), Ok(true));
+    }
+}

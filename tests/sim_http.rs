@@ -1,0 +1,199 @@
+//! A whole engagement over real HTTP against `sim::start` on an ephemeral port.
+
+mod sim_common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aeapi_harness::sim;
+use serde_json::{Value, json};
+use sim_common::{A, C, basic, config};
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+impl Client {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", &self.auth)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("authorization", &self.auth)
+            .form(form)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn token_login_poll_offer_accept_lines_and_close_over_http() {
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let handle = sim::start(config(), addr).await.expect("start");
+    let http = reqwest::Client::new();
+    let tok: Value = http
+        .post(format!("{}/oauth-server/oauth/token", handle.auth_base))
+        .header("authorization", basic())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let auth = format!("Bearer {}", tok["access_token"].as_str().expect("token"));
+    let c = Client {
+        http,
+        base: handle.api_base.clone(),
+        auth,
+    };
+
+    let (s, login) = c
+        .post(
+            &format!("{A}/login?output=json"),
+            &[("username", "agent1"), ("password", "agent-password")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let reg = login["registeredId"].as_str().expect("reg").to_string();
+
+    // A real long-poll, parked before the customer arrives.
+    let poll = {
+        let c = Client {
+            http: c.http.clone(),
+            base: c.base.clone(),
+            auth: c.auth.clone(),
+        };
+        let reg = reg.clone();
+        tokio::spawn(async move {
+            c.get(&format!(
+                "{A}/messages?registeredId={reg}&agentId=agent1&output=json"
+            ))
+            .await
+        })
+    };
+    // Wait until the poll is parked on the server, by asking the state (no sleeps).
+    for _ in 0..1000 {
+        let parked = handle.sim.live() == 1 && handle.sim.polling("agent1").unwrap_or(0) > 0;
+        if parked {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let (s, created) = c
+        .get(&format!(
+            "{C}/engagement?siteID=306&businessUnitID=22&InitialMessage=Hi%20there&output=json"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    let eid = created["engagementID"].as_str().expect("eid").to_string();
+    let cid = created["customerID"].as_str().expect("cid").to_string();
+    let (s, offer) = tokio::time::timeout(Duration::from_secs(10), poll)
+        .await
+        .expect("the long-poll answers when the offer arrives")
+        .expect("task");
+    assert_eq!(s, 200);
+    assert_eq!(offer["engagements"][0]["id"], eid.as_str());
+
+    let q = format!("?registeredId={reg}&output=json");
+    let (s, _) = c
+        .post(
+            &format!("{A}/acceptEngagement{q}"),
+            &[("agentId", "agent1"), ("engagementId", &eid)],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, got) = c.get(&format!("{A}/messages{q}&agentId=agent1")).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        got["engagements"][0]["messages"][0]["messageText"],
+        "Hi there"
+    );
+
+    let (s, _) = c
+        .post(
+            &format!("{A}/messages{q}"),
+            &[
+                ("agentId", "agent1"),
+                ("engagementId", &eid),
+                ("messageType", "chatLine"),
+                ("chatLineReceiverType", "external"),
+                ("messageText", "Hello, how can I help?"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = c
+        .post(
+            &format!("{C}/message?output=json"),
+            &[
+                ("customerID", &cid),
+                ("engagementID", &eid),
+                ("messageType", "chatLine"),
+                ("messageText", "Where is my order?"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, got) = c.get(&format!("{A}/messages{q}&agentId=agent1")).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        got["engagements"][0]["messages"][0]["messageText"],
+        "Where is my order?"
+    );
+    let (s, _) = c
+        .post(
+            &format!("{A}/closeEngagement{q}"),
+            &[("agentId", "agent1"), ("engagementId", &eid)],
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    let (s, seen) = c
+        .get(&format!(
+            "{C}/message?customerID={cid}&engagementID={eid}&instantResponse=true&output=json"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        seen["messages"],
+        json!([
+            {"messageType": "stateChange", "state": "agentConnected"},
+            {"messageType": "chatLine", "messageText": "Hello, how can I help?", "agentId": "agent1"},
+            {"messageType": "stateChange", "state": "agentClosedEngagement"}
+        ])
+    );
+
+    // Shutdown is prompt even with a long-poll parked.
+    let parked = {
+        let c = Client {
+            http: c.http.clone(),
+            base: c.base.clone(),
+            auth: c.auth.clone(),
+        };
+        tokio::spawn(async move { c.get(&format!("{A}/messages{q}")).await })
+    };
+    tokio::time::timeout(Duration::from_secs(5), handle.shutdown())
+        .await
+        .expect("shutdown within 5 s");
+    let _ = parked.await;
+}

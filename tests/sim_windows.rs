@@ -1,0 +1,268 @@
+//! Timing rules of the simulator on tokio's paused clock: the accept window, the keep-alive
+//! window, rejoining, and the built-in customer generator.
+
+mod sim_common;
+
+use std::time::Duration;
+
+use aeapi_harness::sim;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use sim_common::*;
+
+#[tokio::test(start_paused = true)]
+async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_accept_is_422() {
+    let (state, app) = sim(config());
+    let auth = bearer(&app).await;
+    let r1 = login(&app, &auth, "agent1").await;
+    let (eid, _, _) = customer_engagement(&app, &auth).await;
+    assert_eq!(
+        poll_now(&app, &auth, &r1, "agent1").await.body["engagements"][0]["id"],
+        eid.as_str()
+    );
+    let r2 = login(&app, &auth, "agent2").await;
+
+    tokio::time::advance(Duration::from_secs(14)).await;
+    state.reap();
+    assert_eq!(
+        poll_now(&app, &auth, &r2, "agent2").await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    tokio::time::advance(Duration::from_secs(1)).await;
+    state.reap();
+    let withdrawn = poll_now(&app, &auth, &r1, "agent1").await;
+    assert_eq!(
+        withdrawn.body["engagements"][0]["messages"][0]["messageType"],
+        "system"
+    );
+    let got = agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &r1,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.text);
+    assert_eq!(got.body["status"], 422);
+
+    let reoffer = poll_now(&app, &auth, &r2, "agent2").await;
+    assert_eq!(reoffer.body["engagements"][0]["id"], eid.as_str());
+    assert_eq!(
+        reoffer.body["engagements"][0]["messages"][0]["messageType"],
+        "newRequest"
+    );
+    let got = agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &r2,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() {
+    let (state, app) = sim(config());
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    let (eid, cid, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &reg, "agent1").await;
+    agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &reg,
+        &[("engagementId", &eid)],
+    )
+    .await;
+
+    // Polling keeps the session alive (tokens live 59 s: fetch fresh ones as a client would).
+    let mut auth = auth;
+    for _ in 0..3 {
+        auth = bearer(&app).await;
+        tokio::time::advance(Duration::from_secs(20)).await;
+        poll_now(&app, &auth, &reg, "agent1").await;
+        state.reap();
+    }
+    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    assert_eq!(got.status, StatusCode::OK);
+
+    tokio::time::advance(Duration::from_secs(29)).await;
+    state.reap();
+    assert_eq!(
+        agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    tokio::time::advance(Duration::from_secs(1)).await;
+    state.reap();
+    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        poll_now(&app, &auth, &reg, "agent1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let seen = customer_messages(&app, &auth, &eid, &cid).await;
+    assert_eq!(
+        seen,
+        vec![
+            json!({"messageType": "stateChange", "state": "agentConnected"}),
+            json!({"messageType": "stateChange", "state": "agentLostConnection"}),
+        ]
+    );
+    // The customer writes while the agent is away; the line waits for the rejoin.
+    call(
+        &app,
+        Method::POST,
+        &format!("{C}/message"),
+        Some(&auth),
+        form(&[
+            ("customerID", &cid),
+            ("engagementID", &eid),
+            ("messageText", "hello?"),
+        ]),
+    )
+    .await;
+
+    let reg2 = login(&app, &auth, "agent1").await;
+    let got = agent_post(
+        &app,
+        &auth,
+        "joinEngagement",
+        &reg2,
+        &[("agentId", "agent1"), ("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    assert_eq!(
+        got.body,
+        json!({"agentId": "agent1", "engagementId": eid, "messageText": "", "status": "success"})
+    );
+    let got = poll_now(&app, &auth, &reg2, "agent1").await;
+    assert_eq!(
+        got.body["engagements"][0]["messages"][0]["messageText"],
+        "hello?"
+    );
+    let seen = customer_messages(&app, &auth, &eid, &cid).await;
+    assert_eq!(
+        seen,
+        vec![json!({"messageType": "stateChange", "state": "agentReconnected"})]
+    );
+    // Another agent cannot join it.
+    let other = login(&app, &auth, "agent2").await;
+    let got = agent_post(
+        &app,
+        &auth,
+        "joinEngagement",
+        &other,
+        &[("agentId", "agent2"), ("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_in_flight_keeps_the_session_alive() {
+    let (state, app) = sim(config());
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    let poll = {
+        let (app, auth, reg) = (app.clone(), auth.clone(), reg.clone());
+        tokio::spawn(async move {
+            call(
+                &app,
+                Method::GET,
+                &format!("{A}/messages?registeredId={reg}"),
+                Some(&auth),
+                None,
+            )
+            .await
+        })
+    };
+    tokio::task::yield_now().await;
+    tokio::time::advance(Duration::from_secs(19)).await;
+    state.reap();
+    assert_eq!(poll.await.expect("poll").status, StatusCode::NO_CONTENT);
+    tokio::time::advance(Duration::from_secs(29)).await;
+    state.reap();
+    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    assert_eq!(got.status, StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn built_in_customers_arrive_send_lines_and_close() {
+    let mut cfg = config();
+    cfg.arrival_rate = 1.0;
+    cfg.seed = 7;
+    cfg.customers.think_time = "constant 2s".parse().expect("distribution");
+    cfg.customers.lines = "2".parse().expect("range");
+    let (state, app) = sim(cfg);
+    let tasks = sim::spawn_background(&state);
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("{A}/messages?registeredId={reg}"),
+        Some(&auth),
+        None,
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let eid = got.body["engagements"][0]["id"]
+        .as_str()
+        .expect("offer")
+        .to_string();
+    agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &reg,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    let mut lines = Vec::new();
+    let mut closed = false;
+    for _ in 0..20 {
+        let got = call(
+            &app,
+            Method::GET,
+            &format!("{A}/messages?registeredId={reg}"),
+            Some(&auth),
+            None,
+        )
+        .await;
+        for e in got.body["engagements"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            if e["id"] != eid.as_str() {
+                continue;
+            }
+            for m in e["messages"].as_array().cloned().unwrap_or_default() {
+                if m["messageType"] == "chatLine" {
+                    lines.push(m["messageText"].as_str().unwrap_or("").to_string());
+                }
+                if m["state"] == "customerClosedEngagement" {
+                    closed = true;
+                }
+            }
+        }
+        if closed {
+            break;
+        }
+    }
+    assert!(closed, "lines so far: {lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].ends_with("(2/2)"), "{lines:?}");
+    for t in tasks {
+        t.abort();
+    }
+}
