@@ -226,3 +226,117 @@ fn baseline_round_trips_through_summary_read() {
         ]
     );
 }
+
+/// Validates with `xmllint --schema` when libxml2-utils is installed; always checks the
+/// structure the schema pins with a small quick-xml walk, so the test means something without it.
+#[test]
+fn junit_xml_matches_the_junit_schema() {
+    let (_dir, files) = write_all();
+    let junit = named(&files, "junit.xml");
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    match std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(junit)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "xmllint rejected junit.xml:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => eprintln!("xmllint not available ({e}); structural check only"),
+    }
+    let xml = std::fs::read_to_string(junit).unwrap();
+    let suites = structure(&xml);
+    let summary: Vec<_> = suites
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.tests,
+                s.failures,
+                s.errors,
+                s.cases.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("contracts", 3, 3, 0, 3),
+            ("api-windows", 1, 1, 0, 1),
+            ("thresholds", 3, 2, 0, 3),
+        ]
+    );
+    for s in &suites {
+        assert_eq!(
+            s.failures,
+            s.cases.iter().filter(|c| *c == "failure").count()
+        );
+        assert_eq!(s.errors, s.cases.iter().filter(|c| *c == "error").count());
+    }
+}
+
+struct SuiteShape {
+    name: String,
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    /// Per testcase: "ok", "failure" or "error".
+    cases: Vec<String>,
+}
+
+/// testsuites > testsuite(name, tests, failures, errors) > testcase(name) > failure|error.
+fn structure(xml: &str) -> Vec<SuiteShape> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut suites: Vec<SuiteShape> = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    loop {
+        let ev = reader.read_event().unwrap();
+        let (start, empty) = match &ev {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            Event::End(_) => {
+                stack.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let Some(e) = start else { continue };
+        let tag = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+        let attr = |k: &str| {
+            e.attributes()
+                .map(|a| a.unwrap())
+                .find(|a| a.key.as_ref() == k.as_bytes())
+                .map(|a| a.unescape_value().unwrap().into_owned())
+        };
+        let parent = stack.last().map(String::as_str);
+        match (parent, tag.as_str()) {
+            (None, "testsuites") => {}
+            (Some("testsuites"), "testsuite") => suites.push(SuiteShape {
+                name: attr("name").expect("testsuite@name"),
+                tests: attr("tests").unwrap().parse().unwrap(),
+                failures: attr("failures").unwrap().parse().unwrap(),
+                errors: attr("errors").unwrap().parse().unwrap(),
+                cases: vec![],
+            }),
+            (Some("testsuite"), "testcase") => {
+                assert!(attr("name").is_some(), "testcase without a name");
+                suites.last_mut().unwrap().cases.push("ok".into());
+            }
+            (Some("testcase"), kind @ ("failure" | "error")) => {
+                *suites.last_mut().unwrap().cases.last_mut().unwrap() = kind.into();
+            }
+            (Some("testcase" | "testsuite"), "system-out" | "system-err") => {}
+            (p, t) => panic!("unexpected <{t}> inside {p:?}"),
+        }
+        if !empty {
+            stack.push(tag);
+        }
+    }
+    suites
+}
