@@ -1,1 +1,289 @@
 //! Report writers: one module per format, each a pure builder plus a `write` that masks secrets.
+//!
+//! The runner ends a run with an [`Outcome`] (metadata, the recorder's [`RunData`], threshold
+//! verdicts from [`gate::evaluate`], baseline deltas from [`gate::compare`]) and calls
+//! [`write_all`]. Every builder is a pure function of the outcome, unit-tested without the disk;
+//! every `write` masks the [`Secrets`] twice: in the data before rendering (so a secret that a
+//! format would escape is still caught) and in the rendered text.
+
+pub mod gate;
+pub mod hgrm;
+pub mod hlog;
+pub mod html;
+pub mod junit;
+pub mod summary;
+pub mod text;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::exit::Exit;
+use crate::metrics::RunData;
+
+pub use gate::{Delta, Verdict};
+
+/// Facts about the run that are not measurements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMeta {
+    /// Suite name.
+    pub suite: String,
+    /// Base URL of the target (masked like everything else).
+    pub target: String,
+    /// Version of this harness; `RunMeta::HARNESS_VERSION` unless merging older files.
+    pub harness_version: String,
+    pub started: OffsetDateTime,
+    pub ended: OffsetDateTime,
+    /// Measured run time (used for throughput).
+    pub duration: Duration,
+    /// The run was stopped early (Ctrl-C, fatal error).
+    pub interrupted: bool,
+    /// Why the harness itself could not do its job, if it could not (unreachable target at start,
+    /// bad credentials, …). Makes the exit status `Exit::Harness`.
+    pub harness_error: Option<String>,
+}
+
+impl RunMeta {
+    /// This crate's version.
+    pub const HARNESS_VERSION: &'static str = env!("CARGO_PKG_VERSION");
+}
+
+/// Everything a run produced, as the report writers see it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub meta: RunMeta,
+    pub data: RunData,
+    pub verdicts: Vec<Verdict>,
+    /// Per-operation percentile deltas against a baseline (empty without `--baseline`).
+    pub deltas: Vec<Delta>,
+}
+
+impl Outcome {
+    /// The exit status the run deserves: `Harness` when the harness failed, `Failed` when a
+    /// threshold or a check failed (or a baseline regression was flagged), else `Passed`.
+    pub fn exit(&self) -> Exit {
+        if self.meta.harness_error.is_some() {
+            return Exit::Harness;
+        }
+        let check_failed = self
+            .data
+            .checks
+            .values()
+            .flat_map(|by_op| by_op.values())
+            .any(|c| c.failed > 0);
+        if check_failed || self.verdicts.iter().any(|v| !v.passed) || self.regressed() {
+            Exit::Failed
+        } else {
+            Exit::Passed
+        }
+    }
+
+    /// Whether any baseline delta is flagged as a regression.
+    pub fn regressed(&self) -> bool {
+        self.deltas.iter().any(|d| d.regressed)
+    }
+}
+
+/// Secret strings (tokens, passwords, client secrets) that must never reach a report.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// Longest first, so a secret containing another is masked whole.
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// The mask every secret is replaced with.
+    pub const MASK: &'static str = "****";
+
+    /// Secrets from any strings; empty ones are ignored.
+    pub fn new<I, S>(values: I) -> Secrets
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut values: Vec<String> = values
+            .into_iter()
+            .map(Into::into)
+            .filter(|s| !s.is_empty())
+            .collect();
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.dedup();
+        Secrets { values }
+    }
+
+    /// Adds one more secret (e.g. a token fetched during the run).
+    pub fn push(&mut self, secret: impl Into<String>) {
+        let mut all = std::mem::take(&mut self.values);
+        all.push(secret.into());
+        *self = Secrets::new(all);
+    }
+
+    /// `s` with every secret replaced by `****`; borrowed when there is nothing to mask.
+    pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(s);
+        for secret in &self.values {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), Self::MASK));
+            }
+        }
+        out
+    }
+
+    fn mask_in_place(&self, s: &mut String) {
+        if let Cow::Owned(masked) = self.mask(s) {
+            *s = masked;
+        }
+    }
+
+    /// A copy of `outcome` with every free-text field masked (target, exchanges, notes).
+    pub fn mask_outcome<'a>(&self, outcome: &'a Outcome) -> Cow<'a, Outcome> {
+        if self.values.is_empty() {
+            return Cow::Borrowed(outcome);
+        }
+        let mut o = outcome.clone();
+        for s in [
+            &mut o.meta.suite,
+            &mut o.meta.target,
+            &mut o.meta.harness_version,
+        ] {
+            self.mask_in_place(s);
+        }
+        if let Some(e) = &mut o.meta.harness_error {
+            self.mask_in_place(e);
+        }
+        for by_op in o.data.checks.values_mut() {
+            for cs in by_op.values_mut() {
+                for ex in &mut cs.examples {
+                    self.mask_in_place(&mut ex.request_line);
+                    self.mask_in_place(&mut ex.detail);
+                    self.mask_in_place(&mut ex.response_excerpt);
+                }
+            }
+        }
+        for v in &mut o.verdicts {
+            self.mask_in_place(&mut v.source);
+            if let Some(n) = &mut v.note {
+                self.mask_in_place(n);
+            }
+        }
+        Cow::Owned(o)
+    }
+}
+
+/// Why a report could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a valid {what}: {detail}", path.display())]
+    Invalid {
+        path: PathBuf,
+        what: &'static str,
+        detail: String,
+    },
+}
+
+/// Writes `contents` to `path`, creating its parent directories.
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    std::fs::write(path, contents).map_err(err)
+}
+
+/// An operation name made safe as a file name (anything but `[A-Za-z0-9_.-]` becomes `_`).
+pub fn file_stem(op: &str) -> String {
+    let s: String = op
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+/// Writes every report into `out_dir` (created if needed) and returns the paths written:
+/// `summary.json`, `summary.txt`, `junit.xml`, `report.html`, `histograms.hlog` and
+/// `latency/<operation>.hgrm` + `latency/<operation>.corrected.hgrm` per operation.
+pub fn write_all(
+    out_dir: &Path,
+    outcome: &Outcome,
+    secrets: &Secrets,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+
+    let path = out_dir.join("summary.json");
+    summary::write(&path, &summary::build(outcome), secrets)?;
+    written.push(path);
+
+    let path = out_dir.join("summary.txt");
+    text::write(&path, outcome, secrets)?;
+    written.push(path);
+
+    let path = out_dir.join("junit.xml");
+    junit::write(&path, outcome, secrets)?;
+    written.push(path);
+
+    let path = out_dir.join("report.html");
+    html::write(&path, outcome, secrets)?;
+    written.push(path);
+
+    let path = out_dir.join("histograms.hlog");
+    hlog::write(&path, outcome, secrets)?;
+    written.push(path);
+
+    written.extend(hgrm::write_dir(
+        &out_dir.join("latency"),
+        &outcome.data,
+        secrets,
+    )?);
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_every_secret_longest_first() {
+        let s = Secrets::new(["abc", "abcdef", "", "xyz"]);
+        assert_eq!(s.mask("token=abcdef&k=abc;xyz"), "token=****&k=****;****");
+        assert!(matches!(s.mask("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("acceptEngagement"), "acceptEngagement");
+        assert_eq!(file_stem("../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_stem("a b/c"), "a_b_c");
+        assert_eq!(file_stem(""), "_");
+    }
+}

@@ -1,0 +1,342 @@
+//! End-to-end checks of the report writers through the public API: every file `write_all`
+//! produces, validated against its schema, with secrets embedded in the data and never written.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aeapi_harness::metrics::{
+    CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange, Recorder, Sample,
+};
+use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, gate, summary};
+use aeapi_harness::suite::threshold::{Cmp, Limit, Metric, Threshold};
+use time::macros::datetime;
+
+const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.s3cr3t-t0k3n";
+const PASSWORD: &str = "hunter2&<pw>";
+
+fn outcome() -> Outcome {
+    let t0 = Instant::now();
+    let r = Recorder::new(t0, Duration::from_millis(500));
+    for i in 0..300u64 {
+        let (op, persona) = match i % 3 {
+            0 => ("acceptEngagement", "agent"),
+            1 => ("sendMessage", "agent"),
+            _ => ("getEngagement", "supervisor"),
+        };
+        let fail = i % 50 == 7;
+        let transport = i % 97 == 3;
+        r.record(&Sample {
+            op,
+            persona,
+            status: if transport {
+                None
+            } else if fail {
+                Some(500)
+            } else {
+                Some(200)
+            },
+            latency: Duration::from_micros(2_000 + i * 317),
+            error: if transport {
+                Some(ErrorKind::Reset)
+            } else if fail {
+                Some(ErrorKind::Status)
+            } else {
+                None
+            },
+            expected_interval: Some(Duration::from_millis(20)),
+            at: t0 + Duration::from_millis(i * 10),
+        });
+        r.record_check(&CheckOutcome {
+            check: "status",
+            op,
+            persona,
+            passed: !fail,
+            example: fail.then(|| Exchange {
+                request_line: format!("POST /engagementAPI/v2/agent/{op}?access_token={TOKEN}"),
+                status: Some(500),
+                detail: format!("expected 200, got 500; login password {PASSWORD}"),
+                response_excerpt: format!("<error token=\"{TOKEN}\">boom</error>"),
+            }),
+        });
+        if op == "acceptEngagement" {
+            r.record_check(&CheckOutcome {
+                check: "accepted_within_window",
+                op,
+                persona,
+                passed: i != 9,
+                example: (i == 9).then(|| Exchange {
+                    request_line: "POST /acceptEngagement".into(),
+                    status: Some(200),
+                    detail: "accepted after 31 s (window 30 s)".into(),
+                    response_excerpt: String::new(),
+                }),
+            });
+        }
+        r.set_active_agents(1 + i / 30);
+    }
+    r.record_poll_hold("agent", Duration::from_secs(25));
+    r.record_delivery(Direction::AgentToCustomer, Duration::from_millis(120));
+    r.count_engagement(EngagementEnd::Accepted);
+    r.count_engagement(EngagementEnd::Closed);
+    let data = r.snapshot();
+    let thresholds = [
+        Threshold {
+            source: "p95(acceptEngagement) < 300ms".into(),
+            metric: Metric::Percentile {
+                p: 95.0,
+                op: Some("acceptEngagement".into()),
+            },
+            cmp: Cmp::Lt,
+            limit: Limit::Duration(Duration::from_millis(300)),
+        },
+        Threshold {
+            source: "error_rate < 0.1%".into(),
+            metric: Metric::ErrorRate { op: None },
+            cmp: Cmp::Lt,
+            limit: Limit::Fraction(0.001),
+        },
+        Threshold {
+            source: "p99(transferEngagement) < 1s".into(),
+            metric: Metric::Percentile {
+                p: 99.0,
+                op: Some("transferEngagement".into()),
+            },
+            cmp: Cmp::Lt,
+            limit: Limit::Duration(Duration::from_secs(1)),
+        },
+    ];
+    let duration = Duration::from_secs(3);
+    let verdicts = gate::evaluate(&thresholds, &data, duration);
+    let mut outcome = Outcome {
+        meta: RunMeta {
+            suite: "smoke".into(),
+            target: format!("https://user:{PASSWORD}@aeapi.example.test"),
+            harness_version: RunMeta::HARNESS_VERSION.into(),
+            started: datetime!(2026-11-24 20:00:00 UTC),
+            ended: datetime!(2026-11-24 20:00:03 UTC),
+            duration,
+            interrupted: false,
+            harness_error: None,
+        },
+        data,
+        verdicts,
+        deltas: vec![],
+    };
+    let current = summary::build(&outcome);
+    outcome.deltas = gate::compare(&current, &current, 0.1);
+    outcome
+}
+
+fn secrets() -> Secrets {
+    Secrets::new([TOKEN, PASSWORD])
+}
+
+fn write_all() -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reports/run-1");
+    let files = report::write_all(&out, &outcome(), &secrets()).unwrap();
+    (dir, files)
+}
+
+fn named<'a>(files: &'a [PathBuf], name: &str) -> &'a Path {
+    files
+        .iter()
+        .find(|p| p.file_name().is_some_and(|n| n == name))
+        .unwrap_or_else(|| panic!("{name} not written: {files:?}"))
+}
+
+#[test]
+fn summary_json_matches_its_schema() {
+    let (_dir, files) = write_all();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/summary.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(named(&files, "summary.json")).unwrap())
+            .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&summary)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(summary["baseline"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        summary["thresholds"][2]["measured"],
+        serde_json::Value::Null
+    );
+    // A schema that rejects nothing would make this test worthless.
+    let mut broken = summary.clone();
+    broken["run"]["exit_status"] = serde_json::json!(7);
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn no_secret_reaches_any_report_file() {
+    let (_dir, files) = write_all();
+    assert!(files.len() >= 6, "{files:?}");
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [TOKEN, PASSWORD, "s3cr3t-t0k3n", "hunter2&amp;", "hunter2"] {
+            assert!(
+                !text.contains(secret),
+                "{} contains secret {secret:?}",
+                path.display()
+            );
+        }
+    }
+    let summary = std::fs::read_to_string(named(&files, "summary.json")).unwrap();
+    assert!(summary.contains("access_token=****"));
+}
+
+#[test]
+fn unwritable_output_dir_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let err = report::write_all(&blocker.join("out"), &outcome(), &secrets()).unwrap_err();
+    assert!(err.to_string().contains("file/out"), "{err}");
+}
+
+#[test]
+fn baseline_round_trips_through_summary_read() {
+    let (_dir, files) = write_all();
+    let base = summary::read(named(&files, "summary.json")).unwrap();
+    let mut slower = base.clone();
+    for op in slower.operations.values_mut() {
+        op.latency_ms.raw.p99 *= 1.5;
+    }
+    let deltas = gate::compare(&slower, &base, 0.2);
+    let regressed: Vec<_> = deltas
+        .iter()
+        .filter(|d| d.regressed)
+        .map(|d| (d.op.as_str(), d.percentile.as_str()))
+        .collect();
+    assert_eq!(
+        regressed,
+        [
+            ("acceptEngagement", "p99"),
+            ("getEngagement", "p99"),
+            ("sendMessage", "p99")
+        ]
+    );
+}
+
+/// Validates with `xmllint --schema` when libxml2-utils is installed; always checks the
+/// structure the schema pins with a small quick-xml walk, so the test means something without it.
+#[test]
+fn junit_xml_matches_the_junit_schema() {
+    let (_dir, files) = write_all();
+    let junit = named(&files, "junit.xml");
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    match std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(junit)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "xmllint rejected junit.xml:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => eprintln!("xmllint not available ({e}); structural check only"),
+    }
+    let xml = std::fs::read_to_string(junit).unwrap();
+    let suites = structure(&xml);
+    let summary: Vec<_> = suites
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.tests,
+                s.failures,
+                s.errors,
+                s.cases.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("contracts", 3, 3, 0, 3),
+            ("api-windows", 1, 1, 0, 1),
+            ("thresholds", 3, 2, 0, 3),
+        ]
+    );
+    for s in &suites {
+        assert_eq!(
+            s.failures,
+            s.cases.iter().filter(|c| *c == "failure").count()
+        );
+        assert_eq!(s.errors, s.cases.iter().filter(|c| *c == "error").count());
+    }
+}
+
+struct SuiteShape {
+    name: String,
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    /// Per testcase: "ok", "failure" or "error".
+    cases: Vec<String>,
+}
+
+/// testsuites > testsuite(name, tests, failures, errors) > testcase(name) > failure|error.
+fn structure(xml: &str) -> Vec<SuiteShape> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut suites: Vec<SuiteShape> = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    loop {
+        let ev = reader.read_event().unwrap();
+        let (start, empty) = match &ev {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            Event::End(_) => {
+                stack.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let Some(e) = start else { continue };
+        let tag = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+        let attr = |k: &str| {
+            e.attributes()
+                .map(|a| a.unwrap())
+                .find(|a| a.key.as_ref() == k.as_bytes())
+                .map(|a| a.unescape_value().unwrap().into_owned())
+        };
+        let parent = stack.last().map(String::as_str);
+        match (parent, tag.as_str()) {
+            (None, "testsuites") => {}
+            (Some("testsuites"), "testsuite") => suites.push(SuiteShape {
+                name: attr("name").expect("testsuite@name"),
+                tests: attr("tests").unwrap().parse().unwrap(),
+                failures: attr("failures").unwrap().parse().unwrap(),
+                errors: attr("errors").unwrap().parse().unwrap(),
+                cases: vec![],
+            }),
+            (Some("testsuite"), "testcase") => {
+                assert!(attr("name").is_some(), "testcase without a name");
+                suites.last_mut().unwrap().cases.push("ok".into());
+            }
+            (Some("testcase"), kind @ ("failure" | "error")) => {
+                *suites.last_mut().unwrap().cases.last_mut().unwrap() = kind.into();
+            }
+            (Some("testcase" | "testsuite"), "system-out" | "system-err") => {}
+            (p, t) => panic!("unexpected <{t}> inside {p:?}"),
+        }
+        if !empty {
+            stack.push(tag);
+        }
+    }
+    suites
+}
