@@ -18,9 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let parsed = reqwest::Url::parse(url)?;
     let host = format!("{}://{}", parsed.scheme(), parsed.authority());
-    let path: &'static str = Box::leak(
-        format!("{}?{}", parsed.path(), parsed.query().unwrap_or("")).into_boxed_str(),
-    );
+    let path: &'static str =
+        Box::leak(format!("{}?{}", parsed.path(), parsed.query().unwrap_or("")).into_boxed_str());
     let users: usize = users.parse()?;
     let secs: usize = secs.parse()?;
     let get: TransactionFunction = Arc::new(move |user| {
@@ -37,7 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .set_default(GooseDefault::NoWebSocket, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?
-        .set_client_builder_without_cookies(goose::client::GooseClientBuilder::new().without_cookies())?
+        .set_client_builder_without_cookies(
+            goose::client::GooseClientBuilder::new().without_cookies(),
+        )?
         .register_scenario(scenario!("plain").register_transaction(Transaction::new(get)))
         .execute()
         .await?;

@@ -385,21 +385,24 @@ pub fn default_out_dir(suite_name: &str) -> PathBuf {
     Path::new("reports").join(format!("{name}-{stamp}"))
 }
 
-/// `run`: for now, loads and checks the suite and prints the plan (the load engine is another
-/// issue). Exit 0 when the suite is valid, 2 otherwise.
+/// `run`: the load run (see `runner::command::execute` for what it writes and its exit codes);
+/// `-v` prints the plan first.
 pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
     let plan = match load_plan(console, c) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let _ = writeln!(console.out, "{plan}");
-    if !console.verbosity.quiet {
-        let _ = writeln!(
-            console.err,
-            "note: the load engine is not built yet: this is the plan, nothing was sent"
-        );
+    if console.verbosity.verbose > 0 {
+        let _ = writeln!(console.err, "{plan}");
     }
-    Exit::Passed
+    crate::runner::command::execute(
+        &plan,
+        crate::runner::command::Io {
+            out: &mut console.out,
+            err: &mut console.err,
+            quiet: console.verbosity.quiet,
+        },
+    )
 }
 
 /// `conform`: for now, loads and checks the suite and prints the plan and the contracts

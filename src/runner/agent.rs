@@ -72,7 +72,8 @@ struct Engagement {
     due: Instant,
     lines_left: u32,
     customer_closed: bool,
-    request_type: String,
+    /// The engagement's script tree (from its settings), for `dispositions`.
+    script_tree: String,
 }
 
 /// One agent of the fleet.
@@ -87,7 +88,8 @@ pub struct Agent {
     poll: Option<JoinHandle<Observed>>,
     last_poll_sent: Option<Instant>,
     periodic_due: Vec<Instant>,
-    dispositions: Option<Value>,
+    /// `dispositions` answers, by script tree id (fetched once per session and tree).
+    dispositions: Vec<(String, Value)>,
     backoff: Duration,
     backoff_until: Option<Instant>,
     made: Vec<Made>,
@@ -120,7 +122,7 @@ impl Agent {
             poll: None,
             last_poll_sent: None,
             periodic_due,
-            dispositions: None,
+            dispositions: Vec::new(),
             backoff: BACKOFF_MIN,
             backoff_until: None,
             made: Vec::new(),
@@ -280,6 +282,7 @@ impl Agent {
             p.abort();
         }
         self.engagements.clear();
+        self.dispositions.clear();
         self.last_poll_sent = None;
     }
 
@@ -359,13 +362,17 @@ impl Agent {
                 continue;
             };
             let messages = eng.get("messages").map(as_list).unwrap_or_default();
+            let tree = eng
+                .pointer("/settings/scriptTreeId")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             for m in messages {
-                self.on_message(id, m, now);
+                self.on_message(id, tree, m, now);
             }
         }
     }
 
-    fn on_message(&mut self, id: &str, m: &Value, now: Instant) {
+    fn on_message(&mut self, id: &str, tree: &str, m: &Value, now: Instant) {
         let kind = m.get("messageType").and_then(Value::as_str).unwrap_or("");
         let state = m.get("state").and_then(Value::as_str).unwrap_or("");
         let known = self.engagements.iter().position(|e| e.id == id);
@@ -379,11 +386,6 @@ impl Agent {
                     .count();
                 let accept = busy < slots && !self.rng.random_bool(self.persona.deny);
                 let think = self.persona.think.sample(&mut self.rng);
-                let request_type = m
-                    .get("requestType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("engagement")
-                    .to_string();
                 let lines = self.persona.messages.sample(&mut self.rng);
                 self.engagements.push(Engagement {
                     id: id.to_string(),
@@ -392,7 +394,7 @@ impl Agent {
                     due: now + think,
                     lines_left: lines,
                     customer_closed: false,
-                    request_type,
+                    script_tree: tree.to_string(),
                 });
             }
             ("chatLine", Some(i)) => {
@@ -565,18 +567,24 @@ impl Agent {
                     return false;
                 }
                 let reply = self.persona.reply.sample(&mut self.rng);
+                let linger = self.persona.linger;
                 let after = self.after_lines_action();
                 let e = &mut self.engagements[i];
                 e.lines_left = e.lines_left.saturating_sub(1);
                 e.due = Instant::now() + reply;
-                e.stage = if e.lines_left == 0 || e.customer_closed {
-                    match after {
-                        Some(op) => return self.hand_over(i, op).await,
-                        None => Stage::Closing,
+                if e.lines_left == 0 || e.customer_closed {
+                    if let Some(op) = after {
+                        return self.hand_over(i, op).await;
+                    }
+                    // Said all it had to say: give the customer time to answer or close.
+                    let e = &mut self.engagements[i];
+                    e.stage = Stage::Closing;
+                    if !e.customer_closed {
+                        e.due = Instant::now() + linger;
                     }
                 } else {
-                    Stage::Talking { typing_sent: false }
-                };
+                    e.stage = Stage::Talking { typing_sent: false };
+                }
                 true
             }
             Stage::Closing => {
@@ -622,7 +630,8 @@ impl Agent {
 
     async fn close(&mut self, i: usize) {
         let id = self.engagements[i].id.clone();
-        let disposition = self.pick_disposition().await;
+        let tree = self.engagements[i].script_tree.clone();
+        let disposition = self.pick_disposition(&tree).await;
         let mut body = json!({"agentId": self.agent_id(), "engagementId": id});
         if let Some(d) = disposition {
             body["dispositions"] = d;
@@ -633,46 +642,59 @@ impl Agent {
         if obs.status == Some(200) {
             self.ctx.recorder.count_engagement(EngagementEnd::Closed);
         }
-        let _ = &self.engagements[i].request_type;
     }
 
-    /// Fetches the site's dispositions once per session and picks one per the persona.
-    async fn pick_disposition(&mut self) -> Option<Value> {
-        if self.dispositions.is_none() {
+    /// Fetches the site's dispositions once per session and script tree, and picks a category
+    /// and reason per the persona, in the shape `closeEngagement` takes
+    /// (`{"categoryReasons": [{"category": .., "reasons": [..]}]}`).
+    async fn pick_disposition(&mut self, tree: &str) -> Option<Value> {
+        if tree.is_empty() {
+            return None;
+        }
+        if !self.dispositions.iter().any(|(t, _)| t == tree) {
             let call = self
                 .agent_call("dispositions")
                 .query("username", self.cred.username.clone())
-                .query("siteId", self.ctx.site_id.clone());
+                .query("siteId", self.ctx.site_id.clone())
+                .query("scriptTreeId", tree.to_string());
             let obs = self.call(call).await;
-            self.dispositions = Some(obs.body.unwrap_or(Value::Null));
+            self.dispositions
+                .push((tree.to_string(), obs.body.unwrap_or(Value::Null)));
         }
-        let doc = self.dispositions.as_ref()?;
+        let doc = &self.dispositions.iter().find(|(t, _)| t == tree)?.1;
         let wanted = self.persona.disposition.pick(&mut self.rng);
-        let categories = doc
-            .pointer("/dispositions/categories")
-            .map(as_list)
-            .unwrap_or_default();
-        let mut choices: Vec<&Value> = categories
-            .iter()
-            .flat_map(|c| {
-                c.get("dispositions")
-                    .or_else(|| c.get("reasons"))
-                    .map(as_list)
-                    .unwrap_or_default()
-            })
-            .collect();
-        if let Some(name) = wanted {
-            choices.retain(|d| {
-                ["name", "displayName", "id"]
-                    .iter()
-                    .any(|k| d.get(*k).and_then(Value::as_str) == Some(name.as_str()))
-            });
+        // An id matches exactly; a name matches case-insensitively anywhere in the label.
+        let named = |v: &Value, name: &str| {
+            let wanted = name.to_lowercase();
+            ["id", "value"]
+                .iter()
+                .any(|k| v.get(*k).and_then(Value::as_str) == Some(name))
+                || ["name", "label"].iter().any(|k| {
+                    v.get(*k)
+                        .and_then(Value::as_str)
+                        .is_some_and(|l| l.to_lowercase().contains(&wanted))
+                })
+        };
+        let mut choices: Vec<(Value, Value)> = Vec::new();
+        for cr in doc.get("categoryReasons").map(as_list).unwrap_or_default() {
+            let Some(category) = cr.get("category") else {
+                continue;
+            };
+            for reason in cr.get("reasons").map(as_list).unwrap_or_default() {
+                let keep = match &wanted {
+                    None => true,
+                    Some(n) => named(reason, n) || named(category, n),
+                };
+                if keep {
+                    choices.push((category.clone(), reason.clone()));
+                }
+            }
         }
         if choices.is_empty() {
             return None;
         }
-        let pick = choices[self.rng.random_range(0..choices.len())];
-        Some(json!([pick]))
+        let (category, reason) = choices.swap_remove(self.rng.random_range(0..choices.len()));
+        Some(json!({"categoryReasons": [{"category": category, "reasons": [reason]}]}))
     }
 
     // ---- one call ---------------------------------------------------------------------------
@@ -760,21 +782,22 @@ impl Agent {
         }
     }
 
-    fn judge_and_record(&mut self, obs: &mut Observed, with_latency: bool) {
-        self.judge_and_record_with(obs, with_latency, None);
+    fn judge_and_record(&mut self, obs: &mut Observed, check_budget: bool) {
+        self.judge_and_record_with(obs, check_budget, None);
     }
 
-    /// Judges `obs` against the contracts and records its latency sample and check outcomes.
+    /// Judges `obs` against the contracts and records its sample and check outcomes. The
+    /// `within` budget is only checked when `check_budget` (not for long-polls).
     fn judge_and_record_with(
         &mut self,
         obs: &mut Observed,
-        with_latency: bool,
+        check_budget: bool,
         expected_interval: Option<Duration>,
     ) {
         let sample: f64 = self.rng.random();
         let xml = self.ctx.endpoint.output == OutputFormat::Xml;
         let mut verdicts = self.ctx.contracts.judge(obs, sample, xml);
-        if !with_latency {
+        if !check_budget {
             verdicts.retain(|(name, _)| *name != "within");
         }
         let mut error = None;
@@ -798,17 +821,17 @@ impl Agent {
         if error.is_some() {
             Live::add(&self.ctx.live.errors, 1);
         }
-        if with_latency || obs.status.is_none() {
-            self.ctx.recorder.record(&Sample {
-                op: obs.op,
-                persona: &self.persona.name,
-                status: obs.status,
-                latency: obs.latency,
-                error,
-                expected_interval,
-                at: obs.started,
-            });
-        }
+        // Long-polls count like any call (count, status, errors); their hold time also goes to
+        // the separate poll-hold histogram, and reports keep them out of all-operation latency.
+        self.ctx.recorder.record(&Sample {
+            op: obs.op,
+            persona: &self.persona.name,
+            status: obs.status,
+            latency: obs.latency,
+            error,
+            expected_interval,
+            at: obs.started,
+        });
         self.made.push(Made {
             method: obs.method.as_str(),
             name: obs.op,

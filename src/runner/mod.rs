@@ -8,6 +8,7 @@
 //! own time bound).
 
 pub mod agent;
+pub mod command;
 pub mod ctx;
 pub mod customers;
 pub mod persona;
@@ -89,15 +90,27 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
     };
     // The target must answer before any agent starts: an unreachable target is exit code 3.
-    if let Tokens::Shared(store) = &tokens
-        && let (Err(e), _) = store.get().await
-    {
-        if let Some(s) = sim {
-            s.shutdown().await;
+    if let Tokens::Shared(store) = &tokens {
+        let (result, fetch) = store.get().await;
+        if let Some(f) = fetch {
+            recorder.record(&crate::metrics::Sample {
+                op: "token",
+                persona: "harness",
+                status: f.status,
+                latency: f.latency,
+                error: (!f.ok).then_some(crate::metrics::ErrorKind::Status),
+                expected_interval: None,
+                at: Instant::now() - f.latency,
+            });
         }
-        return Err(RunError::Harness(format!(
-            "target not usable at start: {e}"
-        )));
+        if let Err(e) = result {
+            if let Some(s) = sim {
+                s.shutdown().await;
+            }
+            return Err(RunError::Harness(format!(
+                "target not usable at start: {e}"
+            )));
+        }
     }
 
     let customer_tokens = plan.customers.as_ref().map(|_| match &tokens {
@@ -168,7 +181,7 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
     let interrupted = interrupted.lock().map(|g| g.clone()).unwrap_or(None);
     if let Err(e) = outcome {
         // goose stopped with an error: keep what was recorded, and say why.
-        let why = format!("goose stopped: {e}");
+        let why = format!("goose stopped: {e:?}");
         return Ok(RunResult {
             data: recorder.snapshot(),
             target: target.api_base,
@@ -198,10 +211,8 @@ fn build_attack(
         .set_default(GooseDefault::Host, host)?
         .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())?
         .set_default(GooseDefault::NoTelnet, true)?
-        .set_default(GooseDefault::NoWebSocket, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoErrorSummary, true)?
-        .set_default(GooseDefault::NoResetMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?
         .set_client_builder_without_cookies(
             goose::client::GooseClientBuilder::new().without_cookies(),

@@ -60,6 +60,8 @@ pub struct PersonaPlan {
     pub conference: f64,
     pub escalate: f64,
     pub disposition: Disposition,
+    /// How long the agent waits after its last line for the customer to close before closing.
+    pub linger: Duration,
     /// (operation, interval) pairs; operation names are from the static table. An interval of
     /// zero calls back-to-back (throughput benchmarks).
     pub periodic: Vec<(&'static str, Duration)>,
@@ -97,6 +99,7 @@ impl PersonaPlan {
                     Disposition::Weighted(m.iter().map(|(k, v)| (k.clone(), *v)).collect())
                 }
             },
+            linger: Duration::from_secs(5),
             periodic: periodic_ops(&p.periodic),
         }
     }

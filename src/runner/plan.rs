@@ -13,7 +13,9 @@ use super::persona::PersonaPlan;
 use crate::aeapi::token::TokenRequest;
 use crate::check::{Contract, Contracts};
 use crate::sim::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig, SimHandle};
-use crate::suite::model::{AgentPool, Grant, OutputFormat, SchemaSource, Suite, Target};
+use crate::suite::LoadedSuite;
+use crate::suite::model::{Grant, OutputFormat, SchemaSource, Suite, Target};
+use crate::suite::plan::Plan as SuitePlan;
 use crate::suite::values::{Distribution, Range};
 
 /// Where the run goes.
@@ -90,62 +92,49 @@ pub struct RunPlan {
     pub customers: Option<CustomerPlan>,
 }
 
-/// Command-line overrides of a suite.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    /// `embedded` or an API base URL.
-    pub target: Option<String>,
-    pub agents: Option<u32>,
-    pub duration: Option<Duration>,
-    pub seed: Option<u64>,
-}
-
 const DEFAULT_DURATION: Duration = Duration::from_secs(30);
 
 impl RunPlan {
-    /// Builds the plan. `suite_dir` resolves relative paths (schemas, CSV).
-    pub fn build(
-        suite: &Suite,
-        suite_dir: &Path,
-        over: &Overrides,
-        out_dir: PathBuf,
-    ) -> Result<RunPlan, RunError> {
+    /// Builds the runner's plan from a suite plan (overrides already applied by `suite::plan`).
+    /// Secrets are read from the environment here; an unset one is a `RunError::Plan`.
+    pub fn build(plan: &SuitePlan) -> Result<RunPlan, RunError> {
+        let loaded = &plan.suite;
+        let suite = &loaded.suite;
         let load = &suite.load;
-        let agents = over.agents.unwrap_or(load.agents);
-        if agents == 0 {
-            return Err(RunError::Plan("load.agents must be at least 1".into()));
-        }
         let ramp = load.ramp.map_or(Duration::ZERO, |r| r.0);
-        let steps = if !load.steps.is_empty() && over.agents.is_none() && over.duration.is_none() {
+        let steps: Vec<(u32, Duration, Duration)> = if load.steps.is_empty() {
+            let hold = load.duration.map_or(DEFAULT_DURATION, |d| d.0);
+            vec![(load.agents, ramp, hold)]
+        } else {
             load.steps
                 .iter()
                 .map(|s| (s.agents, ramp, s.duration.0))
                 .collect()
-        } else {
-            let hold = over
-                .duration
-                .or(load.duration.map(|d| d.0))
-                .unwrap_or(DEFAULT_DURATION);
-            vec![(agents, ramp, hold)]
         };
-        let fleet = steps.iter().map(|s| s.0).max().unwrap_or(agents);
-
-        let embedded = match over.target.as_deref() {
-            Some("embedded") => true,
-            Some(_) => false,
-            None => matches!(suite.target, Target::Embedded),
-        };
-        let target = if embedded {
-            let mut config = suite.simulator.clone().unwrap_or_default();
-            embedded_settings(&mut config, suite, fleet);
-            TargetPlan::Embedded(config)
-        } else {
-            TargetPlan::Remote(remote_target(suite, over.target.as_deref())?)
-        };
-        let credentials = credentials(&suite.agents, suite_dir, embedded)?;
+        if steps.iter().all(|s| s.0 == 0) {
+            return Err(RunError::Plan("the load has no agents".into()));
+        }
+        let embedded = matches!(suite.target, Target::Embedded);
+        let credentials = loaded
+            .agents
+            .iter()
+            .map(|a| {
+                Ok(Credential {
+                    username: a.username.clone(),
+                    password: a.password.resolve().map_err(RunError::Plan)?,
+                })
+            })
+            .collect::<Result<Vec<_>, RunError>>()?;
         if credentials.is_empty() {
             return Err(RunError::Plan("the agent pool is empty".into()));
         }
+        let target = if embedded {
+            let mut config = suite.simulator.clone().unwrap_or_default();
+            embedded_settings(&mut config, suite, &credentials);
+            TargetPlan::Embedded(config)
+        } else {
+            TargetPlan::Remote(remote_target(suite)?)
+        };
         let personas = if suite.personas.is_empty() {
             let p: crate::suite::model::Persona = serde_yaml::from_str("weight: 1")
                 .map_err(|e| RunError::Plan(format!("default persona: {e}")))?;
@@ -157,18 +146,19 @@ impl RunPlan {
                 .map(|(name, p)| Arc::new(PersonaPlan::from_suite(name, p)))
                 .collect()
         };
+        let suite_dir = loaded.path.parent().unwrap_or(Path::new("."));
         Ok(RunPlan {
             suite_name: suite.name.clone(),
             target,
             credentials,
             personas,
-            contracts: compile_contracts(suite, suite_dir)?,
+            contracts: contracts(loaded, suite_dir)?,
             steps,
-            seed: over.seed.or(load.seed).unwrap_or(1),
+            seed: load.seed.unwrap_or(1),
             request_timeout: Duration::from_secs(10),
             poll_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(30),
-            out_dir,
+            out_dir: plan.out_dir.clone(),
             show_progress: true,
             customers: customer_plan(suite),
         })
@@ -237,24 +227,30 @@ fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
-/// Applies the suite's load to the embedded simulator: its arrival rate, seed and a directory
-/// holding the fleet's pattern agents.
-fn embedded_settings(config: &mut SimConfig, suite: &Suite, _fleet: u32) {
-    let _ = (config, suite);
+/// Applies the suite's load to the embedded simulator: its arrival rate (unless the suite's
+/// `simulator:` section set one), seed, and an agent directory holding exactly the run's pool.
+fn embedded_settings(config: &mut SimConfig, suite: &Suite, credentials: &[Credential]) {
+    if let Some(rate) = suite.load.arrival_rate {
+        config.arrival_rate = rate.per_second;
+    }
+    if let Some(seed) = suite.load.seed {
+        config.seed = seed;
+    }
+    config.set_agents(
+        credentials
+            .iter()
+            .map(|c| (c.username.clone(), c.password.clone())),
+    );
 }
 
-fn remote_target(suite: &Suite, url_override: Option<&str>) -> Result<ResolvedTarget, RunError> {
+fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
     let Target::Remote(t) = &suite.target else {
-        return Err(RunError::Plan(format!(
-            "--target {} needs the suite's `target` to name client_id, client_secret and site_id",
-            url_override.unwrap_or("URL")
-        )));
+        return Err(RunError::Plan(
+            "the suite's target is not a remote AEAPI".into(),
+        ));
     };
     let secret = |s: &crate::suite::values::SecretRef| s.resolve().map_err(RunError::Plan);
-    let api = url_override
-        .unwrap_or(&t.api)
-        .trim_end_matches('/')
-        .to_string();
+    let api = t.api.trim_end_matches('/').to_string();
     Ok(ResolvedTarget {
         api_base: api,
         auth_base: t.auth.trim_end_matches('/').to_string(),
@@ -267,102 +263,29 @@ fn remote_target(suite: &Suite, url_override: Option<&str>) -> Result<ResolvedTa
     })
 }
 
-/// Reads the agent pool; secrets come from the environment now, never from the suite.
-pub fn credentials(
-    pool: &AgentPool,
-    suite_dir: &Path,
-    embedded: bool,
-) -> Result<Vec<Credential>, RunError> {
-    let resolve = |s: &crate::suite::values::SecretRef| s.resolve().map_err(RunError::Plan);
-    match pool {
-        AgentPool::Inline(list) => list
-            .iter()
-            .map(|a| {
-                Ok(Credential {
-                    username: a.username.clone(),
-                    password: resolve(&a.password)?,
-                })
-            })
-            .collect(),
-        AgentPool::Pattern {
-            prefix,
-            count,
-            password,
-            start,
-        } => {
-            let password = match (password.resolve(), embedded) {
-                (Ok(p), _) => p,
-                // The embedded simulator's agents use its development password.
-                (Err(_), true) => "agent-password".to_string(),
-                (Err(e), false) => return Err(RunError::Plan(e)),
-            };
-            let first = start.unwrap_or(1);
-            Ok((0..*count)
-                .map(|i| Credential {
-                    username: format!("{prefix}{}", first + i),
-                    password: password.clone(),
-                })
-                .collect())
-        }
-        AgentPool::Csv { csv } => {
-            let path = suite_dir.join(csv);
-            let mut reader = ::csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_path(&path)
-                .map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?;
-            let mut out = Vec::new();
-            for (i, row) in reader.records().enumerate() {
-                let row = row.map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?;
-                match (row.get(0), row.get(1)) {
-                    (Some(u), Some(p)) if !u.is_empty() => out.push(Credential {
-                        username: u.to_string(),
-                        password: p.to_string(),
-                    }),
-                    _ => {
-                        return Err(RunError::Plan(format!(
-                            "{}:{}: expected `username,password`",
-                            path.display(),
-                            i + 2
-                        )));
-                    }
-                }
-            }
-            Ok(out)
-        }
-    }
-}
-
-/// Compiles every contract's schema once (reused for every response of the run).
-pub fn compile_contracts(suite: &Suite, suite_dir: &Path) -> Result<Contracts, RunError> {
+/// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
+/// response). Schema documents are kept to align XML-mapped bodies with them.
+fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
     let mut out = Contracts {
         schema_sample: 1.0,
         ..Default::default()
     };
-    for (op, c) in &suite.contracts {
+    for (op, c) in &loaded.suite.contracts {
         let doc = match &c.schema {
             None => None,
             Some(SchemaSource::Inline(v)) => Some(v.clone()),
             Some(SchemaSource::Path(p)) => {
                 let path = suite_dir.join(p);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?;
-                Some(
-                    serde_json::from_str(&text)
-                        .map_err(|e| RunError::Plan(format!("{}: {e}", path.display())))?,
-                )
+                std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
             }
-        };
-        let schema = match &doc {
-            Some(d) => Some(Arc::new(jsonschema::validator_for(d).map_err(|e| {
-                RunError::Plan(format!("contracts.{op}.schema does not compile: {e}"))
-            })?)),
-            None => None,
         };
         out.by_op.insert(
             op.clone(),
             Contract {
                 status: c.status.clone(),
-                schema,
+                schema: loaded.schemas.get(op).cloned(),
                 schema_doc: doc.map(Arc::new),
                 within: c.within.map(|w| w.0),
             },
@@ -374,50 +297,52 @@ pub fn compile_contracts(suite: &Suite, suite_dir: &Path) -> Result<Contracts, R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::plan::{Overrides, plan};
 
-    fn suite(yaml: &str) -> Suite {
-        serde_yaml::from_str(yaml).expect("suite parses")
+    fn build(yaml: &str, over: &Overrides) -> Result<RunPlan, RunError> {
+        let loaded = crate::suite::load_str(Path::new("t.yaml"), yaml.to_string())
+            .map_err(|e| RunError::Plan(format!("{e:?}")))?;
+        let p = plan(loaded, over, "out".into()).map_err(RunError::Plan)?;
+        RunPlan::build(&p)
     }
 
     #[test]
     fn flat_load_becomes_ramp_hold_stop() {
-        let s = suite("name: t\nload: {agents: 20, ramp: 5s, duration: 30s}\n");
-        let plan = RunPlan::build(&s, Path::new("."), &Overrides::default(), "out".into())
-            .expect("plan builds");
-        assert_eq!(plan.goose_test_plan(), "20,5s;20,30s;0,0s");
-        assert_eq!(plan.total_time(), Duration::from_secs(35));
-        assert_eq!(plan.credentials.len(), 10);
-        assert_eq!(plan.credentials[0].username, "agent1");
+        let p = build(
+            "name: t\nload: {agents: 20, ramp: 5s, duration: 30s}\n",
+            &Overrides::default(),
+        )
+        .expect("plan builds");
+        assert_eq!(p.goose_test_plan(), "20,5s;20,30s;0,0s");
+        assert_eq!(p.total_time(), Duration::from_secs(35));
+        assert_eq!(p.credentials.len(), 20);
+        assert_eq!(p.credentials[0].username, "agent1");
+        assert_eq!(p.credentials[0].password, "agent-password");
     }
 
     #[test]
-    fn steps_and_overrides() {
-        let s = suite(
-            "name: t\nload: {agents: 5, ramp: 1.5s, steps: [{agents: 5, duration: 10s}, {agents: 15, duration: 20s}]}\n",
-        );
-        let plan = RunPlan::build(&s, Path::new("."), &Overrides::default(), "out".into())
-            .expect("plan builds");
-        assert_eq!(plan.goose_test_plan(), "5,2s;5,10s;15,2s;15,20s;0,0s");
+    fn steps_round_partial_seconds_up_and_overrides_apply() {
+        let y = "name: t\nload: {agents: 5, ramp: 1.5s, steps: [{agents: 5, duration: 10s}, {agents: 15, duration: 20s}]}\n";
+        let p = build(y, &Overrides::default()).expect("plan builds");
+        assert_eq!(p.goose_test_plan(), "5,2s;5,10s;15,2s;15,20s;0,0s");
         let over = Overrides {
             agents: Some(3),
             duration: Some(Duration::from_secs(7)),
             ..Default::default()
         };
-        let plan = RunPlan::build(&s, Path::new("."), &over, "out".into()).expect("plan builds");
-        assert_eq!(plan.goose_test_plan(), "3,2s;3,7s;0,0s");
+        let p = build("name: t\nload: {agents: 5, ramp: 1s}\n", &over).expect("plan builds");
+        assert_eq!(p.goose_test_plan(), "3,1s;3,7s;0,0s");
     }
 
     #[test]
     fn remote_target_names_the_unset_variable_not_a_value() {
-        let s = suite(
-            "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\n",
-        );
-        let err = RunPlan::build(&s, Path::new("."), &Overrides::default(), "out".into())
+        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 2, password: '${AEAPI_TEST_UNSET_PW}'}\n";
+        let err = build(y, &Overrides::default())
             .err()
             .expect("unset variables fail the plan");
         assert_eq!(
             err.to_string(),
-            "environment variable `AEAPI_TEST_UNSET_ID` is not set"
+            "environment variable `AEAPI_TEST_UNSET_PW` is not set"
         );
     }
 }

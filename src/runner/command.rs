@@ -1,0 +1,141 @@
+//! `aeapi-harness run`: plan, run, judge, report, exit code.
+//!
+//! Reports are written whatever happens after the plan is accepted: a target unreachable at start
+//! still gets a `junit.xml` with an `<error>` and a `summary.json` saying why, and a run cut short
+//! by Ctrl-C or SIGTERM writes everything it gathered, marked interrupted.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::plan::RunPlan;
+use super::{RunError, RunResult};
+use crate::exit::Exit;
+use crate::metrics::RunData;
+use crate::report::{self, Outcome, RunMeta, Secrets};
+use crate::suite::plan::Plan as SuitePlan;
+
+/// How the command talks to the terminal.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    /// `-q`: no progress line, no summary table.
+    pub quiet: bool,
+}
+
+/// Runs `plan` and returns the exit code. Never panics on a bad suite, flag or target.
+pub fn execute(plan: &SuitePlan, io: Io<'_>) -> Exit {
+    let mut run_plan = match RunPlan::build(plan) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return Exit::Usage;
+        }
+    };
+    run_plan.show_progress = !io.quiet;
+    let out_dir = run_plan.out_dir.clone();
+    if let Err(e) = std::fs::create_dir_all(&out_dir) {
+        let _ = writeln!(
+            io.err,
+            "error: cannot create the report directory {}: {e}",
+            out_dir.display()
+        );
+        return Exit::Harness;
+    }
+    let secrets = Secrets::new(run_plan.secrets());
+    let suite_name = run_plan.suite_name.clone();
+    let target_label = match &run_plan.target {
+        super::plan::TargetPlan::Embedded(_) => "embedded simulator".to_string(),
+        super::plan::TargetPlan::Remote(t) => t.api_base.clone(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
+            return Exit::Harness;
+        }
+    };
+    let started = time::OffsetDateTime::now_utc();
+    let result = runtime.block_on(super::run(run_plan));
+    // Long-polls and the embedded simulator may still hold tasks: don't wait for them.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+
+    let (meta, data, interrupted) = match result {
+        Ok(r) => meta_of(&suite_name, r),
+        Err(RunError::Plan(msg)) => {
+            let _ = writeln!(io.err, "error: {}", secrets.mask(&msg));
+            return Exit::Usage;
+        }
+        Err(RunError::Harness(msg)) => {
+            let now = time::OffsetDateTime::now_utc();
+            let meta = RunMeta {
+                suite: suite_name,
+                target: target_label,
+                harness_version: RunMeta::HARNESS_VERSION.to_string(),
+                started,
+                ended: now,
+                duration: Duration::ZERO,
+                interrupted: false,
+                harness_error: Some(msg),
+            };
+            (meta, RunData::default(), None)
+        }
+    };
+    let verdicts = report::gate::evaluate(&plan.suite.thresholds, &data, meta.duration);
+    let outcome = Outcome {
+        meta,
+        data,
+        verdicts,
+        deltas: Vec::new(),
+    };
+    let written = report::write_all(&out_dir, &outcome, &secrets);
+    if !io.quiet {
+        // The terminal summary is the masked `summary.txt` the writer produced.
+        if let Ok(text) = std::fs::read_to_string(out_dir.join("summary.txt")) {
+            let _ = write!(io.out, "{text}");
+        }
+    }
+    if let Some(e) = &outcome.meta.harness_error {
+        let _ = writeln!(io.err, "error: {}", secrets.mask(e));
+    }
+    if let Some(why) = &interrupted {
+        let _ = writeln!(io.err, "warning: run cut short: {why}");
+    }
+    match written {
+        Ok(_) if !io.quiet => {
+            let _ = writeln!(io.err, "reports: {}", out_dir.display());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return Exit::Harness;
+        }
+    }
+    exit_code(&outcome, interrupted.is_some())
+}
+
+/// 1 when the target broke a check or threshold; otherwise 3 when the harness failed or the run
+/// was cut short (an incomplete run never gates green); otherwise 0.
+pub fn exit_code(outcome: &Outcome, interrupted: bool) -> Exit {
+    match outcome.exit() {
+        Exit::Passed if interrupted => Exit::Harness,
+        other => other,
+    }
+}
+
+fn meta_of(suite: &str, r: RunResult) -> (RunMeta, RunData, Option<String>) {
+    let duration = (r.ended - r.started).try_into().unwrap_or(Duration::ZERO);
+    let meta = RunMeta {
+        suite: suite.to_string(),
+        target: r.target,
+        harness_version: RunMeta::HARNESS_VERSION.to_string(),
+        started: r.started,
+        ended: r.ended,
+        duration,
+        interrupted: r.interrupted.is_some(),
+        harness_error: None,
+    };
+    (meta, r.data, r.interrupted)
+}
