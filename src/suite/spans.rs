@@ -205,7 +205,7 @@ pub fn sub_span(src: &str, span: &Range<usize>, value: &str, sub: Range<usize>) 
         Some(0)
     } else if raw.len() == value.len() + 2
         && (raw.starts_with('"') || raw.starts_with('\''))
-        && &raw[1..raw.len() - 1] == value
+        && raw.get(1..raw.len() - 1) == Some(value)
     {
         Some(1)
     } else {
