@@ -270,6 +270,14 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_point_at_the_second_key() {
+        assert_eq!(
+            parse("a: 1\nb:\n  c: 1\n  c: 2\n").err(),
+            Some(("duplicated key in mapping".to_string(), 17))
+        );
+    }
+
+    #[test]
     fn syntax_errors_report_an_offset() {
         let Err((msg, at)) = parse("a: [1, 2\nb: 3\n") else {
             panic!("parsed")

@@ -157,19 +157,6 @@ fn found(s: &str) -> String {
     }
 }
 
-/// The closest of `candidates` to `name`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
-}
-
 /// Parses a rule; the error is a one-line message (see [`parse_spanned`] for its position).
 pub fn parse(rule: &str) -> Result<Threshold, String> {
     parse_spanned(rule).map_err(|e| e.to_string())
@@ -211,7 +198,7 @@ pub fn parse_spanned(rule: &str) -> Result<Threshold, ThresholdError> {
                 op_span,
                 ThresholdErrorKind::UnknownOperation {
                     name: op.to_string(),
-                    suggestion: did_you_mean(op, crate::aeapi::ops::names()),
+                    suggestion: super::did_you_mean(op, crate::aeapi::ops::names()),
                 },
             ));
         }
@@ -335,7 +322,7 @@ fn metric(
                 span,
                 ThresholdErrorKind::UnknownMetric {
                     name: name.to_string(),
-                    suggestion: did_you_mean(name, METRICS.iter().copied()),
+                    suggestion: super::did_you_mean(name, METRICS.iter().copied()),
                 },
             ));
         }

@@ -100,7 +100,7 @@ impl Ctx<'_> {
             span,
             SuiteErrorKind::UnknownOperation {
                 name: name.to_string(),
-                suggestion: threshold::did_you_mean(name, ops::names()),
+                suggestion: super::did_you_mean(name, ops::names()),
             },
         );
         false
@@ -154,7 +154,7 @@ impl Ctx<'_> {
                     SuiteErrorKind::UnknownKey {
                         context: context.to_string(),
                         key: e.key.clone(),
-                        suggestion: threshold::did_you_mean(&e.key, expected.iter().copied()),
+                        suggestion: super::did_you_mean(&e.key, expected.iter().copied()),
                         expected: expected.iter().map(|k| k.to_string()).collect(),
                     },
                 );
@@ -329,7 +329,7 @@ impl Ctx<'_> {
                     e.key_span.clone(),
                     SuiteErrorKind::UnknownPersona {
                         name: e.key.clone(),
-                        suggestion: threshold::did_you_mean(&e.key, known.iter().copied()),
+                        suggestion: super::did_you_mean(&e.key, known.iter().copied()),
                     },
                 );
             }
