@@ -261,3 +261,24 @@ fn target_embedded_overrides_a_remote_suite() {
     assert_eq!(cli::cmd_run(&mut c, &cfg), Exit::Passed);
     assert!(out.text().contains("target      embedded simulator\n"));
 }
+
+#[test]
+fn simulate_with_a_bad_config_renders_it_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("sim.yaml");
+    std::fs::write(&path, "bogus: 1\n").unwrap_or_else(|e| panic!("{e}"));
+    let (mut c, out, err) = console();
+    let cfg = cli::SimulateConfig {
+        listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        config: Some(path),
+    };
+    let exit = cli::cmd_simulate(&mut c, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exit, Exit::Usage);
+    assert_eq!(out.text(), "");
+    assert!(
+        err.text()
+            .starts_with("error: unknown top-level key `bogus`\n"),
+        "{}",
+        err.text()
+    );
+}

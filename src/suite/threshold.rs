@@ -70,6 +70,28 @@ pub enum Cmp {
     Ge,
 }
 
+impl Cmp {
+    /// Whether `value cmp limit` holds (both in the limit's unit: seconds, fraction, number).
+    pub fn holds(self, value: f64, limit: f64) -> bool {
+        match self {
+            Cmp::Lt => value < limit,
+            Cmp::Le => value <= limit,
+            Cmp::Gt => value > limit,
+            Cmp::Ge => value >= limit,
+        }
+    }
+
+    /// The operator as written: `<`, `<=`, `>` or `>=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
 /// The right-hand side, with its unit. Throughput limits are normalised to requests per second
 /// and held as `Number`, like counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -510,6 +532,16 @@ mod tests {
                 Limit::Number(10.0)
             )
         );
+    }
+
+    #[test]
+    fn comparisons_hold_or_not() {
+        assert!(Cmp::Lt.holds(0.2, 0.3));
+        assert!(!Cmp::Lt.holds(0.3, 0.3));
+        assert!(Cmp::Le.holds(0.3, 0.3));
+        assert!(Cmp::Gt.holds(100.0, 99.9));
+        assert!(!Cmp::Ge.holds(98.0, 99.0));
+        assert_eq!(Cmp::Ge.as_str(), ">=");
     }
 
     #[test]
