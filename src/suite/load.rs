@@ -298,7 +298,10 @@ fn kind_of(msg: &str) -> SuiteErrorKind {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         return SuiteErrorKind::Invalid {
             message: format!("wrong type for{at}"),
-            label: Some(format!("expected {expected}, found {found}")),
+            label: Some(format!(
+                "expected {expected}, found {}",
+                found.replace("unit value", "null")
+            )),
         };
     }
     if msg.starts_with("missing field `") {

@@ -414,7 +414,7 @@ impl Ctx<'_> {
             return;
         };
         let pool = &entry.node;
-        let resolved = if !pool.items().is_empty() {
+        let resolved = if matches!(pool.value, spans::Value::Seq(_)) {
             let mut list = Vec::new();
             for (i, item) in pool.items().iter().enumerate() {
                 let user = item.get("username").and_then(Node::text);
