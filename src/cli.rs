@@ -80,8 +80,11 @@ pub struct TargetArgs {
     /// `embedded` or the API base URL of a remote AEAPI (overrides the suite's `target`).
     #[arg(long, value_name = "embedded|URL")]
     pub target: Option<String>,
-    /// Report directory [default: reports/<suite-name>-<UTC timestamp>/].
-    #[arg(long, value_name = "DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        help = "Report directory [default: reports/<suite-name>-<UTC timestamp>/]"
+    )]
     pub out: Option<PathBuf>,
 }
 

@@ -228,3 +228,57 @@ fn loaded_suite_keeps_compiled_schemas_thresholds_and_agents() {
     );
     assert!(!loaded.pool_generated);
 }
+
+#[test]
+fn target_url_replaces_the_bases_of_a_remote_suite() {
+    let (mut c, out, _) = console();
+    let mut cfg = run_config("suites/example-remote.yaml");
+    let cli = <cli::Cli as clap::Parser>::try_parse_from([
+        "aeapi-harness",
+        "run",
+        "x.yaml",
+        "--target",
+        "https://staging.example.com/",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cli::Config::Run(parsed) =
+        cli::Config::from_cli(cli.command).unwrap_or_else(|e| panic!("{e}"))
+    else {
+        panic!("not a run")
+    };
+    cfg.overrides.target = parsed.overrides.target;
+    assert_eq!(cli::cmd_run(&mut c, &cfg), Exit::Passed);
+    assert!(out.text().contains(
+        "target      https://staging.example.com (auth https://staging.example.com, site 306, client ${AEAPI_CLIENT_ID})\n"
+    ));
+}
+
+#[test]
+fn target_embedded_overrides_a_remote_suite() {
+    let (mut c, out, _) = console();
+    let mut cfg = run_config("suites/example-remote.yaml");
+    cfg.overrides.target = Some(aeapi_harness::suite::model::Target::Embedded);
+    assert_eq!(cli::cmd_run(&mut c, &cfg), Exit::Passed);
+    assert!(out.text().contains("target      embedded simulator\n"));
+}
+
+#[test]
+fn simulate_with_a_bad_config_renders_it_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("sim.yaml");
+    std::fs::write(&path, "bogus: 1\n").unwrap_or_else(|e| panic!("{e}"));
+    let (mut c, out, err) = console();
+    let cfg = cli::SimulateConfig {
+        listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        config: Some(path),
+    };
+    let exit = cli::cmd_simulate(&mut c, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exit, Exit::Usage);
+    assert_eq!(out.text(), "");
+    assert!(
+        err.text()
+            .starts_with("error: unknown top-level key `bogus`\n"),
+        "{}",
+        err.text()
+    );
+}

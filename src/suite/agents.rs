@@ -120,7 +120,10 @@ pub fn parse_csv(
         } else {
             match cell.parse::<SecretRef>() {
                 Ok(p) => p,
-                Err(message) => {
+                Err(_) => {
+                    let message = "a literal password is not allowed: write a `${VAR}` reference, \
+                                   or leave the cell empty to use the pool's `password`"
+                        .to_string();
                     let mask = text[line.clone()]
                         .find(',')
                         .map(|i| line.start + i + 1..line.end);

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::error::{Span, SuiteError, SuiteErrorKind, SuiteErrors};
 use super::model::{AgentCredential, AgentPool, SchemaSource, Suite, Target};
 use super::spans::{self, Node};
-use super::threshold::{self, Threshold};
+use super::threshold::Threshold;
 use super::validate;
 
 /// A suite that loaded and passed every check. File paths inside `suite` (schema files, the
@@ -175,13 +175,19 @@ fn parse<T: DeserializeOwned>(
         })
     };
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
-        let offset = e
-            .location()
-            .map_or(0, |l| offset(src, l.line(), l.column()));
-        return Err(at(
-            offset..offset,
-            SuiteErrorKind::Syntax(strip_location(&e)),
-        ));
+        let mut range = e.location().map_or(0..0, |l| {
+            let o = offset(src, l.line(), l.column());
+            o..o
+        });
+        let message = strip_location(&e);
+        if message.contains("duplicate entry")
+            && let Err((_, o)) = spans::parse(src)
+        {
+            // saphyr knows where the second key is; serde_yaml points at the mapping.
+            let rest = src.get(o..).unwrap_or_default();
+            range = o..o + rest.find([':', '\n']).unwrap_or(0);
+        }
+        return Err(at(range, SuiteErrorKind::Syntax(message)));
     }
     let tree = match spans::parse(src) {
         Ok(Some(tree)) => tree,
@@ -278,7 +284,7 @@ fn kind_of(msg: &str) -> SuiteErrorKind {
                     format!("value for `{path}`:")
                 },
                 key: key.to_string(),
-                suggestion: threshold::did_you_mean(key, expected.iter().map(String::as_str)),
+                suggestion: super::did_you_mean(key, expected.iter().map(String::as_str)),
                 expected,
             };
         }
@@ -292,7 +298,10 @@ fn kind_of(msg: &str) -> SuiteErrorKind {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         return SuiteErrorKind::Invalid {
             message: format!("wrong type for{at}"),
-            label: Some(format!("expected {expected}, found {found}")),
+            label: Some(format!(
+                "expected {expected}, found {}",
+                found.replace("unit value", "null")
+            )),
         };
     }
     if msg.starts_with("missing field `") {

@@ -92,7 +92,7 @@ pub struct Tls {
     /// Accept invalid certificates (staging with self-signed certs).
     #[serde(default)]
     pub insecure: bool,
-    /// Extra CA certificate (PEM) to trust.
+    /// Extra CA certificate (PEM) to trust (joined to the suite's directory by `suite::load`).
     #[serde(default)]
     pub ca_cert: Option<PathBuf>,
 }
@@ -102,8 +102,9 @@ pub struct Tls {
 #[derive(Debug, Clone)]
 pub enum AgentPool {
     Inline(Vec<AgentCredential>),
-    /// A CSV file (relative to the suite) with a `username` column and an optional `password`
-    /// column of `${VAR}` references; `password` is the default for rows without one.
+    /// A CSV file (written relative to the suite; `suite::load` joins it to the suite's
+    /// directory) with a `username` column and an optional `password` column of `${VAR}`
+    /// references; `password` is the default for rows without one.
     Csv {
         csv: PathBuf,
         password: Option<SecretRef>,
@@ -219,7 +220,8 @@ impl StatusSet {
 /// Where a contract's JSON Schema comes from (deserialised by hand in `model_de`).
 #[derive(Debug, Clone)]
 pub enum SchemaSource {
-    /// A path to a JSON Schema file, relative to the suite.
+    /// A path to a JSON Schema file (written relative to the suite; `suite::load` joins it to
+    /// the suite's directory).
     Path(PathBuf),
     /// An inline JSON Schema written in YAML.
     Inline(serde_json::Value),

@@ -205,7 +205,7 @@ pub fn sub_span(src: &str, span: &Range<usize>, value: &str, sub: Range<usize>) 
         Some(0)
     } else if raw.len() == value.len() + 2
         && (raw.starts_with('"') || raw.starts_with('\''))
-        && &raw[1..raw.len() - 1] == value
+        && raw.get(1..raw.len() - 1) == Some(value)
     {
         Some(1)
     } else {
@@ -267,6 +267,14 @@ mod tests {
             .and_then(|l| l.get("ramp"))
             .unwrap_or_else(|| panic!("ramp"));
         assert_eq!(&SRC[sub_span(SRC, &ramp.span, "5s", 1..2)], "s");
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_second_key() {
+        assert_eq!(
+            parse("a: 1\nb:\n  c: 1\n  c: 2\n").err(),
+            Some(("duplicated key in mapping".to_string(), 17))
+        );
     }
 
     #[test]

@@ -70,6 +70,28 @@ pub enum Cmp {
     Ge,
 }
 
+impl Cmp {
+    /// Whether `value cmp limit` holds (both in the limit's unit: seconds, fraction, number).
+    pub fn holds(self, value: f64, limit: f64) -> bool {
+        match self {
+            Cmp::Lt => value < limit,
+            Cmp::Le => value <= limit,
+            Cmp::Gt => value > limit,
+            Cmp::Ge => value >= limit,
+        }
+    }
+
+    /// The operator as written: `<`, `<=`, `>` or `>=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
 /// The right-hand side, with its unit. Throughput limits are normalised to requests per second
 /// and held as `Number`, like counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -157,19 +179,6 @@ fn found(s: &str) -> String {
     }
 }
 
-/// The closest of `candidates` to `name`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
-}
-
 /// Parses a rule; the error is a one-line message (see [`parse_spanned`] for its position).
 pub fn parse(rule: &str) -> Result<Threshold, String> {
     parse_spanned(rule).map_err(|e| e.to_string())
@@ -211,7 +220,7 @@ pub fn parse_spanned(rule: &str) -> Result<Threshold, ThresholdError> {
                 op_span,
                 ThresholdErrorKind::UnknownOperation {
                     name: op.to_string(),
-                    suggestion: did_you_mean(op, crate::aeapi::ops::names()),
+                    suggestion: super::did_you_mean(op, crate::aeapi::ops::names()),
                 },
             ));
         }
@@ -335,7 +344,7 @@ fn metric(
                 span,
                 ThresholdErrorKind::UnknownMetric {
                     name: name.to_string(),
-                    suggestion: did_you_mean(name, METRICS.iter().copied()),
+                    suggestion: super::did_you_mean(name, METRICS.iter().copied()),
                 },
             ));
         }
@@ -523,6 +532,16 @@ mod tests {
                 Limit::Number(10.0)
             )
         );
+    }
+
+    #[test]
+    fn comparisons_hold_or_not() {
+        assert!(Cmp::Lt.holds(0.2, 0.3));
+        assert!(!Cmp::Lt.holds(0.3, 0.3));
+        assert!(Cmp::Le.holds(0.3, 0.3));
+        assert!(Cmp::Gt.holds(100.0, 99.9));
+        assert!(!Cmp::Ge.holds(98.0, 99.0));
+        assert_eq!(Cmp::Ge.as_str(), ">=");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn check(path: &Path, src: &str, root: &Node) -> Checked {
         src,
         out: Checked::default(),
     };
+    c.keys(root);
     c.personas(root);
     c.contracts(root);
     let peak = c.load(root);
@@ -99,7 +100,7 @@ impl Ctx<'_> {
             span,
             SuiteErrorKind::UnknownOperation {
                 name: name.to_string(),
-                suggestion: threshold::did_you_mean(name, ops::names()),
+                suggestion: super::did_you_mean(name, ops::names()),
             },
         );
         false
@@ -114,6 +115,51 @@ impl Ctx<'_> {
             });
         }
         s
+    }
+
+    /// Unknown keys everywhere (serde_yaml reports only the first), with "did you mean".
+    fn keys(&mut self, root: &Node) {
+        self.known(root, keys::TOP, "top-level key");
+        if let Some(t) = root.get("target") {
+            self.known(t, keys::TARGET, "target field");
+            if let Some(tls) = t.get("tls") {
+                self.known(tls, keys::TLS, "tls field");
+            }
+        }
+        if let Some(a) = root.get("agents") {
+            self.known(a, keys::POOL, "agents field");
+            for item in a.items() {
+                self.known(item, keys::AGENT, "agent field");
+            }
+        }
+        for p in root.get("personas").map(Node::entries).unwrap_or_default() {
+            self.known(&p.node, keys::PERSONA, "persona field");
+        }
+        for c in root.get("contracts").map(Node::entries).unwrap_or_default() {
+            self.known(&c.node, keys::CONTRACT, "contract field");
+        }
+        if let Some(l) = root.get("load") {
+            self.known(l, keys::LOAD, "load field");
+            for step in l.get("steps").map(Node::items).unwrap_or_default() {
+                self.known(step, keys::STEP, "step field");
+            }
+        }
+    }
+
+    fn known(&mut self, map: &Node, expected: &[&str], context: &str) {
+        for e in map.entries() {
+            if !expected.contains(&e.key.as_str()) {
+                self.error(
+                    e.key_span.clone(),
+                    SuiteErrorKind::UnknownKey {
+                        context: context.to_string(),
+                        key: e.key.clone(),
+                        suggestion: super::did_you_mean(&e.key, expected.iter().copied()),
+                        expected: expected.iter().map(|k| k.to_string()).collect(),
+                    },
+                );
+            }
+        }
     }
 
     fn personas(&mut self, root: &Node) {
@@ -283,7 +329,7 @@ impl Ctx<'_> {
                     e.key_span.clone(),
                     SuiteErrorKind::UnknownPersona {
                         name: e.key.clone(),
-                        suggestion: threshold::did_you_mean(&e.key, known.iter().copied()),
+                        suggestion: super::did_you_mean(&e.key, known.iter().copied()),
                     },
                 );
             }
@@ -368,7 +414,7 @@ impl Ctx<'_> {
             return;
         };
         let pool = &entry.node;
-        let resolved = if !pool.items().is_empty() {
+        let resolved = if matches!(pool.value, spans::Value::Seq(_)) {
             let mut list = Vec::new();
             for (i, item) in pool.items().iter().enumerate() {
                 let user = item.get("username").and_then(Node::text);
@@ -473,6 +519,61 @@ impl Ctx<'_> {
     }
 }
 
+/// The keys each mapping of the model accepts, in the model's field order (a test keeps them
+/// equal to what serde_yaml expects).
+mod keys {
+    pub const TOP: &[&str] = &[
+        "name",
+        "description",
+        "target",
+        "agents",
+        "personas",
+        "contracts",
+        "load",
+        "thresholds",
+        "simulator",
+    ];
+    pub const TARGET: &[&str] = &[
+        "api",
+        "auth",
+        "client_id",
+        "client_secret",
+        "grant",
+        "site_id",
+        "business_unit_id",
+        "agent_group_id",
+        "output",
+        "tls",
+    ];
+    pub const TLS: &[&str] = &["insecure", "ca_cert"];
+    pub const POOL: &[&str] = &["csv", "password", "prefix", "count", "start"];
+    pub const AGENT: &[&str] = &["username", "password"];
+    pub const PERSONA: &[&str] = &[
+        "weight",
+        "max_chats",
+        "think",
+        "typing",
+        "reply",
+        "messages",
+        "deny",
+        "transfer",
+        "conference",
+        "escalate",
+        "disposition",
+        "periodic",
+    ];
+    pub const CONTRACT: &[&str] = &["status", "schema", "within"];
+    pub const LOAD: &[&str] = &[
+        "agents",
+        "ramp",
+        "duration",
+        "steps",
+        "arrival_rate",
+        "seed",
+    ];
+    pub const STEP: &[&str] = &["agents", "duration", "arrival_rate", "personas"];
+}
+
 /// An inline schema as JSON: YAML strings stay strings, other scalars become booleans or numbers.
 fn to_json(n: &Node) -> serde_json::Value {
     use serde_json::Value as J;
@@ -515,4 +616,37 @@ fn pointer<'a>(n: &'a Node, ptr: &str) -> &'a Node {
         }
     }
     at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys;
+
+    /// The key lists must be exactly what serde_yaml's "expected one of" lists say.
+    #[test]
+    fn key_lists_match_the_model() {
+        let cases: [(&str, &[&str]); 9] = [
+            ("bogus: 1", keys::TOP),
+            ("name: x\ntarget: {bogus: 1}", keys::TARGET),
+            (
+                "name: x\ntarget: {api: a, auth: b, client_id: \"${A}\", client_secret: \"${B}\", site_id: s, tls: {bogus: 1}}",
+                keys::TLS,
+            ),
+            ("name: x\nagents: {bogus: 1}", keys::POOL),
+            ("name: x\nagents: [{bogus: 1}]", keys::AGENT),
+            ("name: x\npersonas: {a: {bogus: 1}}", keys::PERSONA),
+            ("name: x\ncontracts: {login: {bogus: 1}}", keys::CONTRACT),
+            ("name: x\nload: {bogus: 1}", keys::LOAD),
+            ("name: x\nload: {steps: [{bogus: 1}]}", keys::STEP),
+        ];
+        for (yaml, want) in cases {
+            let msg = match serde_yaml::from_str::<crate::suite::Suite>(yaml) {
+                Ok(_) => panic!("{yaml} parsed"),
+                Err(e) => e.to_string(),
+            };
+            let list = msg.split(", expected ").nth(1).unwrap_or_default();
+            let got: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+            assert_eq!(got, want, "{yaml}: {msg}");
+        }
+    }
 }
