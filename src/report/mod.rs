@@ -6,6 +6,7 @@
 //! every `write` masks the [`Secrets`] twice: in the data before rendering (so a secret that a
 //! format would escape is still caught) and in the rendered text.
 
+mod chart;
 pub mod gate;
 pub mod hgrm;
 pub mod hlog;
