@@ -98,11 +98,15 @@ pub fn render_summary(s: &Summary) -> String {
         out.push_str("\nthresholds\n");
         for v in &s.thresholds {
             let verdict = if v.passed { "PASS" } else { "FAIL" };
-            let _ = write!(
-                out,
-                "{verdict}  {}  measured {}, limit {}",
-                v.source, v.measured_display, v.limit_display
-            );
+            if v.measured.is_some() {
+                let _ = write!(
+                    out,
+                    "{verdict}  {}  measured {}, limit {}",
+                    v.source, v.measured_display, v.limit_display
+                );
+            } else {
+                let _ = write!(out, "{verdict}  {}  not measured", v.source);
+            }
             if let Some(note) = &v.note {
                 let _ = write!(out, " ({note})");
             }
