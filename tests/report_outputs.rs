@@ -374,3 +374,15 @@ fn hgrm_files_exist_per_operation() {
         }
     }
 }
+
+/// Golden file: regenerate with `UPDATE_GOLDEN=1 cargo test --test report_outputs`.
+#[test]
+fn junit_xml_golden() {
+    let xml = report::junit::render(&outcome(), &secrets()).unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit_golden.xml");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &xml).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(xml, expected);
+}

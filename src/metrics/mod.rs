@@ -223,6 +223,13 @@ mod tests {
     }
 
     #[test]
+    fn recorder_and_run_data_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Recorder>();
+        assert_send_sync::<RunData>();
+    }
+
+    #[test]
     fn recorder_is_shared_across_threads() {
         let t0 = Instant::now();
         let r = Recorder::new(t0, Duration::from_secs(1));

@@ -10,7 +10,7 @@ use super::html::escape;
 const W: f64 = 720.0;
 const H: f64 = 260.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 34.0;
 const TOP: f64 = 30.0;
 const BOTTOM: f64 = 40.0;
 
@@ -226,7 +226,7 @@ mod tests {
             color: "#000",
             points: vec![(0.0, 0.0), (10.0, 100.0)],
         }]);
-        assert!(svg.contains("points=\"70.0,220.0 700.0,30.0\""), "{svg}");
+        assert!(svg.contains("points=\"70.0,220.0 686.0,30.0\""), "{svg}");
         assert!(svg.contains("<title>req/s &lt;&amp;&gt;</title>"));
     }
 }
