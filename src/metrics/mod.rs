@@ -32,7 +32,9 @@ pub struct Sample<'a> {
     /// Why it counts as an error, if it does.
     pub error: Option<ErrorKind>,
     /// The pacing the agent intended for this call, for coordinated-omission correction;
-    /// `None` = no correction.
+    /// `None` = no correction. Leave it `None` for long-polls: their hold time is not a stall
+    /// (record it with `Recorder::record_poll_hold`), and correcting a 25 s hold at a 10 ms
+    /// pace would add 2,500 synthetic values per poll.
     pub expected_interval: Option<Duration>,
     /// When the request started.
     pub at: Instant,
@@ -220,6 +222,16 @@ mod tests {
                 assert_eq!(m.latency[op].unpack(), h.unpack());
             }
         }
+    }
+
+    #[test]
+    fn a_timestamp_far_in_the_future_does_not_allocate_without_bound() {
+        let t0 = Instant::now();
+        let r = Recorder::new(t0, Duration::from_micros(1));
+        r.record(&sample("x", t0 + Duration::from_secs(86_400 * 365), 1));
+        let d = r.snapshot();
+        assert_eq!(d.series.len(), 1 << 18);
+        assert_eq!(d.series[(1 << 18) - 1].requests, 1);
     }
 
     #[test]

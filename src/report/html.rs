@@ -81,6 +81,7 @@ fn render_page(s: &Summary, data: &RunData) -> String {
     thresholds(&mut h, s);
     operations(&mut h, s);
     contract_failures(&mut h, s);
+    polls_and_deliveries(&mut h, s);
     time_series(&mut h, data);
     percentile_plots(&mut h, data);
     h.push_str("</body></html>\n");
@@ -207,6 +208,46 @@ fn contract_failures(h: &mut String, s: &Summary) {
                 escape(&ex.response_excerpt)
             );
         }
+    }
+}
+
+fn polls_and_deliveries(h: &mut String, s: &Summary) {
+    if s.poll_hold_ms.is_empty() && s.delivery_ms.is_empty() && s.engagements.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Long polls, deliveries, engagements</h2>\n");
+    let rows: Vec<(String, &summary::Dist)> = s
+        .poll_hold_ms
+        .iter()
+        .map(|(p, d)| (format!("poll hold ({p})"), d))
+        .chain(
+            s.delivery_ms
+                .iter()
+                .map(|(dir, d)| (format!("delivery {}", dir.replace('_', " ")), d)),
+        )
+        .collect();
+    if !rows.is_empty() {
+        h.push_str("<table><tr><th>Figure</th><th>Count</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Max ms</th></tr>\n");
+        for (name, d) in rows {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+                escape(&name),
+                d.count,
+                d.p50,
+                d.p95,
+                d.p99,
+                d.max
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if !s.engagements.is_empty() {
+        h.push_str("<table><tr><th>Engagements</th><th>Count</th></tr>\n");
+        for (end, n) in &s.engagements {
+            let _ = writeln!(h, "<tr><td>{}</td><td>{n}</td></tr>", escape(end));
+        }
+        h.push_str("</table>\n");
     }
 }
 
@@ -351,6 +392,8 @@ mod tests {
         }
         assert!(html.contains("<td class=\"pass\">PASS</td>"));
         assert!(html.contains("&lt;error&gt;busy&lt;/error&gt;"));
+        assert!(html.contains("<tr><td>poll hold (agent)</td><td>1</td>"));
+        assert!(html.contains("<tr><td>accepted</td><td>1</td></tr>"));
     }
 
     #[test]
