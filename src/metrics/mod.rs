@@ -5,6 +5,33 @@
 //! plus poll holds, deliveries, engagement ends and the active-agent gauge. At the end,
 //! [`Recorder::snapshot`] yields a [`RunData`] that the report writers read and that
 //! [`RunData::merge`] combines exactly across shards.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use aeapi_harness::metrics::{CheckOutcome, ErrorKind, Recorder, Sample};
+//!
+//! let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
+//! let at = Instant::now();
+//! recorder.record(&Sample {
+//!     op: "acceptEngagement",
+//!     persona: "agent",
+//!     status: Some(200),
+//!     latency: at.elapsed(),
+//!     error: None,
+//!     expected_interval: Some(Duration::from_millis(500)),
+//!     at,
+//! });
+//! recorder.record_check(&CheckOutcome {
+//!     check: "status",
+//!     op: "acceptEngagement",
+//!     persona: "agent",
+//!     passed: true,
+//!     example: None,
+//! });
+//! let data = recorder.snapshot();
+//! assert_eq!(data.ops["acceptEngagement"].count, 1);
+//! assert_eq!(data.ops["acceptEngagement"].errors_of(ErrorKind::Status), 0);
+//! ```
 
 mod data;
 pub mod hdr;

@@ -5,6 +5,36 @@
 //! [`write_all`]. Every builder is a pure function of the outcome, unit-tested without the disk;
 //! every `write` masks the [`Secrets`] twice: in the data before rendering (so a secret that a
 //! format would escape is still caught) and in the rendered text.
+//!
+//! ```no_run
+//! # use std::time::{Duration, Instant};
+//! # use aeapi_harness::metrics::Recorder;
+//! # use aeapi_harness::report::{self, gate, summary, Outcome, RunMeta, Secrets};
+//! # fn run(thresholds: &[aeapi_harness::suite::threshold::Threshold]) -> Result<(), report::ReportError> {
+//! let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
+//! // … the runner records into clones of `recorder` from every agent task …
+//! let data = recorder.snapshot();
+//! let started = time::OffsetDateTime::now_utc();
+//! let meta = RunMeta {
+//!     suite: "smoke".into(),
+//!     target: "https://aeapi.example.test".into(),
+//!     harness_version: RunMeta::HARNESS_VERSION.into(),
+//!     started,
+//!     ended: time::OffsetDateTime::now_utc(),
+//!     duration: Duration::from_secs(60),
+//!     interrupted: false,
+//!     harness_error: None,
+//! };
+//! let verdicts = gate::evaluate(thresholds, &data, meta.duration);
+//! let mut outcome = Outcome { meta, data, verdicts, deltas: vec![] };
+//! let baseline = summary::read("reports/last/summary.json".as_ref())?;
+//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, 0.10);
+//! let secrets = Secrets::new(["client-secret", "agent-password"]);
+//! print!("{}", report::text::render(&outcome, &secrets));
+//! report::write_all("reports/run-1".as_ref(), &outcome, &secrets)?;
+//! let code = outcome.exit().code();
+//! # let _ = code; Ok(()) }
+//! ```
 
 mod chart;
 pub mod gate;
