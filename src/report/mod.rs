@@ -42,6 +42,7 @@ pub mod hgrm;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod rundata;
 pub mod summary;
 pub mod text;
 
@@ -258,8 +259,9 @@ pub fn file_stem(op: &str) -> String {
 }
 
 /// Writes every report into `out_dir` (created if needed) and returns the paths written:
-/// `summary.json`, `summary.txt`, `junit.xml`, `report.html`, `histograms.hlog` and
-/// `latency/<operation>.hgrm` + `latency/<operation>.corrected.hgrm` per operation.
+/// `summary.json`, `summary.txt`, `junit.xml`, `report.html`, `histograms.hlog`,
+/// `rundata.json` (for merging shards) and `latency/<operation>.hgrm` +
+/// `latency/<operation>.corrected.hgrm` per operation.
 pub fn write_all(
     out_dir: &Path,
     outcome: &Outcome,
@@ -289,6 +291,10 @@ pub fn write_all(
 
     let path = out_dir.join("histograms.hlog");
     hlog::write(&path, outcome, secrets)?;
+    written.push(path);
+
+    let path = out_dir.join("rundata.json");
+    rundata::write(&path, outcome, secrets)?;
     written.push(path);
 
     written.extend(hgrm::write_dir(
