@@ -340,3 +340,49 @@ fn structure(xml: &str) -> Vec<SuiteShape> {
     }
     suites
 }
+
+#[test]
+fn hlog_decodes_to_the_in_memory_histograms() {
+    let (_dir, files) = write_all();
+    let o = outcome();
+    let back = report::hlog::read_hlog(named(&files, "histograms.hlog")).unwrap();
+    assert_eq!(back.per_tag.len(), o.data.ops.len());
+    assert!(back.intervals >= o.data.ops.len());
+    for (op, stats) in &o.data.ops {
+        let h = &back.per_tag[op];
+        assert_eq!(h.len(), stats.latency.raw.len(), "{op}");
+        for q in [0.0, 0.5, 0.95, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                h.value_at_quantile(q),
+                stats.latency.raw.value_at_quantile(q),
+                "{op} q{q}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hgrm_files_exist_per_operation() {
+    let (_dir, files) = write_all();
+    for op in ["acceptEngagement", "getEngagement", "sendMessage"] {
+        for suffix in ["hgrm", "corrected.hgrm"] {
+            let text = std::fs::read_to_string(named(&files, &format!("{op}.{suffix}"))).unwrap();
+            assert!(
+                text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)\n\n")
+            );
+            assert!(text.contains("#[Max     = "));
+        }
+    }
+}
+
+/// Golden file: regenerate with `UPDATE_GOLDEN=1 cargo test --test report_outputs`.
+#[test]
+fn junit_xml_golden() {
+    let xml = report::junit::render(&outcome(), &secrets()).unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit_golden.xml");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &xml).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(xml, expected);
+}

@@ -5,6 +5,33 @@
 //! plus poll holds, deliveries, engagement ends and the active-agent gauge. At the end,
 //! [`Recorder::snapshot`] yields a [`RunData`] that the report writers read and that
 //! [`RunData::merge`] combines exactly across shards.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use aeapi_harness::metrics::{CheckOutcome, ErrorKind, Recorder, Sample};
+//!
+//! let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
+//! let at = Instant::now();
+//! recorder.record(&Sample {
+//!     op: "acceptEngagement",
+//!     persona: "agent",
+//!     status: Some(200),
+//!     latency: at.elapsed(),
+//!     error: None,
+//!     expected_interval: Some(Duration::from_millis(500)),
+//!     at,
+//! });
+//! recorder.record_check(&CheckOutcome {
+//!     check: "status",
+//!     op: "acceptEngagement",
+//!     persona: "agent",
+//!     passed: true,
+//!     example: None,
+//! });
+//! let data = recorder.snapshot();
+//! assert_eq!(data.ops["acceptEngagement"].count, 1);
+//! assert_eq!(data.ops["acceptEngagement"].errors_of(ErrorKind::Status), 0);
+//! ```
 
 mod data;
 pub mod hdr;
@@ -32,7 +59,9 @@ pub struct Sample<'a> {
     /// Why it counts as an error, if it does.
     pub error: Option<ErrorKind>,
     /// The pacing the agent intended for this call, for coordinated-omission correction;
-    /// `None` = no correction.
+    /// `None` = no correction. Leave it `None` for long-polls: their hold time is not a stall
+    /// (record it with `Recorder::record_poll_hold`), and correcting a 25 s hold at a 10 ms
+    /// pace would add 2,500 synthetic values per poll.
     pub expected_interval: Option<Duration>,
     /// When the request started.
     pub at: Instant,
@@ -220,6 +249,23 @@ mod tests {
                 assert_eq!(m.latency[op].unpack(), h.unpack());
             }
         }
+    }
+
+    #[test]
+    fn a_timestamp_far_in_the_future_does_not_allocate_without_bound() {
+        let t0 = Instant::now();
+        let r = Recorder::new(t0, Duration::from_micros(1));
+        r.record(&sample("x", t0 + Duration::from_secs(86_400 * 365), 1));
+        let d = r.snapshot();
+        assert_eq!(d.series.len(), 1 << 18);
+        assert_eq!(d.series[(1 << 18) - 1].requests, 1);
+    }
+
+    #[test]
+    fn recorder_and_run_data_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Recorder>();
+        assert_send_sync::<RunData>();
     }
 
     #[test]

@@ -19,6 +19,9 @@ use super::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Sample};
 
 /// Number of shards; more than the worker threads we expect, so threads rarely share one.
 const SHARDS: usize = 16;
+/// Time-series buckets kept (72 h at 1 s); later samples land in the last one, so a bogus
+/// timestamp cannot allocate without bound.
+const MAX_BUCKETS: usize = 1 << 18;
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
@@ -152,7 +155,7 @@ impl Recorder {
         let idx = since.as_micros() / self.inner.interval.as_micros().max(1);
         usize::try_from(idx)
             .unwrap_or(usize::MAX)
-            .min(u32::MAX as usize)
+            .min(MAX_BUCKETS - 1)
     }
 
     fn shard(&self) -> MutexGuard<'_, Shard> {
@@ -173,7 +176,9 @@ impl Recorder {
         let us = micros(s.latency);
         let interval_us = s.expected_interval.map(micros).filter(|i| *i > 0);
         let err = s.error.is_some() || s.status.is_none();
-        let done = s.at.checked_add(s.latency).unwrap_or(s.at);
+        let done =
+            s.at.checked_add(Duration::from_micros(us.min(hdr::MAX_US)))
+                .unwrap_or(s.at);
         let idx = self.bucket_index(done);
         let mut shard = self.shard();
         record_into(

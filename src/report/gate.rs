@@ -140,6 +140,9 @@ fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
         Err(why) => Measure::Missing(why),
     };
     match metric {
+        Metric::Percentile { p, .. } if !p.is_finite() => {
+            Measure::Missing(format!("percentile {p} is not a number"))
+        }
         Metric::Percentile { p, op } => {
             let q = (p / 100.0).clamp(0.0, 1.0);
             latency(op, &|s| us_to_ms(s.latency.raw.value_at_quantile(q)))
@@ -429,6 +432,22 @@ mod tests {
             v[0].note.as_deref(),
             Some("the limit must be a duration (e.g. 300ms)")
         );
+    }
+
+    #[test]
+    fn a_nan_percentile_fails_instead_of_panicking() {
+        let rules = [rule(
+            "pNaN < 1s",
+            Metric::Percentile {
+                p: f64::NAN,
+                op: None,
+            },
+            Cmp::Lt,
+            Limit::Duration(Duration::from_secs(1)),
+        )];
+        let v = evaluate(&rules, &data(), Duration::from_secs(1));
+        assert!(!v[0].passed);
+        assert_eq!(v[0].note.as_deref(), Some("percentile NaN is not a number"));
     }
 
     #[test]

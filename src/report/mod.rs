@@ -5,12 +5,44 @@
 //! [`write_all`]. Every builder is a pure function of the outcome, unit-tested without the disk;
 //! every `write` masks the [`Secrets`] twice: in the data before rendering (so a secret that a
 //! format would escape is still caught) and in the rendered text.
+//!
+//! ```no_run
+//! # use std::time::{Duration, Instant};
+//! # use aeapi_harness::metrics::Recorder;
+//! # use aeapi_harness::report::{self, gate, summary, Outcome, RunMeta, Secrets};
+//! # fn run(thresholds: &[aeapi_harness::suite::threshold::Threshold]) -> Result<(), report::ReportError> {
+//! let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
+//! // … the runner records into clones of `recorder` from every agent task …
+//! let data = recorder.snapshot();
+//! let started = time::OffsetDateTime::now_utc();
+//! let meta = RunMeta {
+//!     suite: "smoke".into(),
+//!     target: "https://aeapi.example.test".into(),
+//!     harness_version: RunMeta::HARNESS_VERSION.into(),
+//!     started,
+//!     ended: time::OffsetDateTime::now_utc(),
+//!     duration: Duration::from_secs(60),
+//!     interrupted: false,
+//!     harness_error: None,
+//! };
+//! let verdicts = gate::evaluate(thresholds, &data, meta.duration);
+//! let mut outcome = Outcome { meta, data, verdicts, deltas: vec![] };
+//! let baseline = summary::read("reports/last/summary.json".as_ref())?;
+//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, 0.10);
+//! let secrets = Secrets::new(["client-secret", "agent-password"]);
+//! print!("{}", report::text::render(&outcome, &secrets));
+//! report::write_all("reports/run-1".as_ref(), &outcome, &secrets)?;
+//! let code = outcome.exit().code();
+//! # let _ = code; Ok(()) }
+//! ```
 
+mod chart;
 pub mod gate;
 pub mod hgrm;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod rundata;
 pub mod summary;
 pub mod text;
 
@@ -227,8 +259,9 @@ pub fn file_stem(op: &str) -> String {
 }
 
 /// Writes every report into `out_dir` (created if needed) and returns the paths written:
-/// `summary.json`, `summary.txt`, `junit.xml`, `report.html`, `histograms.hlog` and
-/// `latency/<operation>.hgrm` + `latency/<operation>.corrected.hgrm` per operation.
+/// `summary.json`, `summary.txt`, `junit.xml`, `report.html`, `histograms.hlog`,
+/// `rundata.json` (for merging shards) and `latency/<operation>.hgrm` +
+/// `latency/<operation>.corrected.hgrm` per operation.
 pub fn write_all(
     out_dir: &Path,
     outcome: &Outcome,
@@ -258,6 +291,10 @@ pub fn write_all(
 
     let path = out_dir.join("histograms.hlog");
     hlog::write(&path, outcome, secrets)?;
+    written.push(path);
+
+    let path = out_dir.join("rundata.json");
+    rundata::write(&path, outcome, secrets)?;
     written.push(path);
 
     written.extend(hgrm::write_dir(

@@ -65,6 +65,9 @@ pub struct OpSummary {
     /// Requests per second over the run.
     pub throughput_rps: f64,
     pub latency_ms: LatencySummary,
+    /// Raw latency split by status class (`2xx`, `4xx`, `5xx`, `transport`, …): a fast 503 is
+    /// not a fast answer.
+    pub by_class_ms: BTreeMap<String, Dist>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +164,11 @@ fn op_summary(s: &Stats, duration_s: f64) -> OpSummary {
             raw: Dist::of(&s.latency.raw),
             corrected: Dist::of(&s.latency.corrected),
         },
+        by_class_ms: s
+            .by_class
+            .iter()
+            .map(|(c, l)| (c.as_str().to_owned(), Dist::of(&l.raw)))
+            .collect(),
     }
 }
 
@@ -377,6 +385,8 @@ pub(crate) mod tests {
         assert_eq!(accept.latency_ms.raw.max, 48.031);
         assert_eq!(accept.latency_ms.raw.p50, 28.015);
         assert_eq!(s.operations["sendMessage"].errors_by_kind["status"], 1);
+        assert_eq!(s.operations["sendMessage"].by_class_ms["5xx"].count, 1);
+        assert_eq!(s.operations["sendMessage"].by_class_ms["2xx"].count, 19);
         assert_eq!(s.checks.len(), 2);
         assert_eq!(s.checks[1].failed, 1);
         assert_eq!(s.engagements["accepted"], 1);
