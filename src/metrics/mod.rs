@@ -107,6 +107,24 @@ mod tests {
     }
 
     #[test]
+    fn totals_count_long_polls_but_keep_their_holds_out_of_latency() {
+        let t0 = Instant::now();
+        let r = Recorder::new(t0, Duration::from_secs(1));
+        r.record(&sample("messages.get", t0, 20_000));
+        let mut failed = sample("messages.get", t0, 5);
+        failed.status = Some(500);
+        failed.error = Some(ErrorKind::Status);
+        r.record(&failed);
+        r.record(&sample("login", t0, 3));
+        let total = r.snapshot().total();
+        assert_eq!(total.count, 3);
+        assert_eq!(total.errors_of(ErrorKind::Status), 1);
+        assert_eq!(total.statuses[&500], 1);
+        assert_eq!(total.latency.raw.len(), 1);
+        assert!(within_precision(total.latency.raw.max(), 3_000));
+    }
+
+    #[test]
     fn percentiles_of_1_to_100_ms() {
         let t0 = Instant::now();
         let r = Recorder::new(t0, Duration::from_secs(1));

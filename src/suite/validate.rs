@@ -143,6 +143,9 @@ impl Ctx<'_> {
             for step in l.get("steps").map(Node::items).unwrap_or_default() {
                 self.known(step, keys::STEP, "step field");
             }
+            if let Some(c) = l.get("customers") {
+                self.known(c, keys::CUSTOMERS, "customers field");
+            }
         }
     }
 
@@ -570,7 +573,9 @@ mod keys {
         "steps",
         "arrival_rate",
         "seed",
+        "customers",
     ];
+    pub const CUSTOMERS: &[&str] = &["rate", "lines", "think", "patience"];
     pub const STEP: &[&str] = &["agents", "duration", "arrival_rate", "personas"];
 }
 
@@ -625,7 +630,7 @@ mod tests {
     /// The key lists must be exactly what serde_yaml's "expected one of" lists say.
     #[test]
     fn key_lists_match_the_model() {
-        let cases: [(&str, &[&str]); 9] = [
+        let cases: [(&str, &[&str]); 10] = [
             ("bogus: 1", keys::TOP),
             ("name: x\ntarget: {bogus: 1}", keys::TARGET),
             (
@@ -638,6 +643,10 @@ mod tests {
             ("name: x\ncontracts: {login: {bogus: 1}}", keys::CONTRACT),
             ("name: x\nload: {bogus: 1}", keys::LOAD),
             ("name: x\nload: {steps: [{bogus: 1}]}", keys::STEP),
+            (
+                "name: x\nload: {customers: {rate: 1/s, bogus: 1}}",
+                keys::CUSTOMERS,
+            ),
         ];
         for (yaml, want) in cases {
             let msg = match serde_yaml::from_str::<crate::suite::Suite>(yaml) {
