@@ -22,7 +22,7 @@ use crate::suite::values::{Distribution, Range};
 #[derive(Clone)]
 pub enum TargetPlan {
     /// Start the simulator in this process with these settings.
-    Embedded(SimConfig),
+    Embedded(Box<SimConfig>),
     Remote(ResolvedTarget),
 }
 
@@ -131,7 +131,7 @@ impl RunPlan {
         let target = if embedded {
             let mut config = suite.simulator.clone().unwrap_or_default();
             embedded_settings(&mut config, suite, &credentials);
-            TargetPlan::Embedded(config)
+            TargetPlan::Embedded(Box::new(config))
         } else {
             TargetPlan::Remote(remote_target(suite)?)
         };
