@@ -40,8 +40,8 @@ mod recorder;
 use std::time::{Duration, Instant};
 
 pub use data::{
-    Bucket, CheckStats, Direction, EngagementEnd, ErrorKind, Exchange, Latency, MAX_EXAMPLES,
-    RunData, Stats, StatusClass,
+    Bucket, CheckStats, Direction, EngagementEnd, ErrorKind, Exchange, HOLD_OPS, Latency,
+    MAX_EXAMPLES, RunData, Stats, StatusClass,
 };
 pub use hdr::{Hdr, Packed};
 pub use recorder::Recorder;

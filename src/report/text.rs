@@ -64,10 +64,21 @@ pub fn render_summary(s: &Summary) -> String {
             o.count, o.errors, l.p50, l.p95, l.p99, l.max, o.throughput_rps
         );
     };
+    let mut holds = Vec::new();
     for (name, o) in &s.operations {
         row(&mut out, name, o);
+        if crate::metrics::HOLD_OPS.contains(&name.as_str()) {
+            holds.push(name.as_str());
+        }
     }
     row(&mut out, "total", &s.totals);
+    if !holds.is_empty() {
+        let _ = writeln!(
+            out,
+            "({}: long-poll hold times, not in the total's latency)",
+            holds.join(", ")
+        );
+    }
 
     if !s.checks.is_empty() {
         let width = s
