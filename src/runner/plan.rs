@@ -111,6 +111,16 @@ impl RunPlan {
                 .map(|s| (s.agents, ramp, s.duration.0))
                 .collect()
         };
+        if let Some(i) = load
+            .steps
+            .iter()
+            .position(|s| s.arrival_rate.is_some() || s.personas.is_some())
+        {
+            return Err(RunError::Plan(format!(
+                "load.steps[{i}]: a per-step `arrival_rate` or `personas` mix is not supported by \
+                 `run` yet; set them for the whole run (load.arrival_rate, persona weights)"
+            )));
+        }
         if steps.iter().all(|s| s.0 == 0) {
             return Err(RunError::Plan("the load has no agents".into()));
         }
