@@ -142,18 +142,22 @@ impl Contracts {
         let status = check_status(contract.and_then(|c| c.status.as_ref()), obs.op, obs);
         let status_ok = status.is_ok();
         out.push(("status", status));
+        // The AEAPI answers JSON or XML: a body that is neither breaks every contract.
+        if let Some(e) = &obs.decode_error {
+            out.push(("body", Err(Failure::Undecodable(e.clone()))));
+        }
         let Some(c) = contract else {
             return out;
         };
         if status_ok
             && obs.status != Some(204)
+            && obs.decode_error.is_none()
             && sample < self.schema_sample
             && let Some(validator) = &c.schema
         {
-            let verdict = match (&mut obs.body, &obs.decode_error) {
-                (_, Some(e)) => Err(Failure::Undecodable(e.clone())),
-                (None, None) => Err(Failure::Undecodable("empty body".into())),
-                (Some(body), None) => {
+            let verdict = match &mut obs.body {
+                None => Err(Failure::Undecodable("empty body".into())),
+                Some(body) => {
                     if let (true, Some(doc)) = (xml, &c.schema_doc) {
                         crate::aeapi::xml::coerce(body, doc);
                     }
@@ -285,5 +289,11 @@ mod tests {
         let v = contracts.judge(&mut bad, 0.5, false);
         let names: Vec<_> = v.iter().map(|(n, r)| (*n, r.is_ok())).collect();
         assert_eq!(names, vec![("status", false), ("within", false)]);
+        // Garbage is a `body` violation with or without a contract, and skips the schema.
+        let mut garbage = observed("login", Some(200), None);
+        garbage.decode_error = Some("expected value at line 1 column 1".into());
+        let v = contracts.judge(&mut garbage, 0.5, false);
+        let names: Vec<_> = v.iter().map(|(n, r)| (*n, r.is_ok())).collect();
+        assert_eq!(names, vec![("status", true), ("body", false)]);
     }
 }

@@ -867,7 +867,8 @@ pub(super) fn error_kind(f: &Failure) -> ErrorKind {
     use crate::aeapi::client::TransportError as T;
     match f {
         Failure::Status { .. } => ErrorKind::Status,
-        Failure::Schema(_) | Failure::Undecodable(_) => ErrorKind::Schema,
+        Failure::Schema(_) => ErrorKind::Schema,
+        Failure::Undecodable(_) => ErrorKind::Body,
         Failure::Budget { .. } => ErrorKind::Budget,
         Failure::Transport(T::Connect) => ErrorKind::Connect,
         Failure::Transport(T::Reset) => ErrorKind::Reset,

@@ -165,7 +165,7 @@ impl RunPlan {
             contracts: contracts(loaded, suite_dir)?,
             steps,
             seed: load.seed.unwrap_or(1),
-            request_timeout: Duration::from_secs(10),
+            request_timeout: load.timeout.map_or(Duration::from_secs(10), |t| t.0),
             poll_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(30),
             out_dir: plan.out_dir.clone(),
@@ -276,8 +276,9 @@ fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
 /// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
 /// response). Schema documents are kept to align XML-mapped bodies with them.
 fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
+    let sample = loaded.suite.load.schema_sample;
     let mut out = Contracts {
-        schema_sample: 1.0,
+        schema_sample: sample.map_or(1.0, |p| p.fraction()),
         ..Default::default()
     };
     for (op, c) in &loaded.suite.contracts {

@@ -253,6 +253,12 @@ pub struct Load {
     /// target, or to measure end-to-end delivery time against the simulator).
     #[serde(default)]
     pub customers: Option<Customers>,
+    /// Per-request timeout, connect to last byte (default 10s; long-polls get 60s).
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Share of responses whose body is checked against its schema (default 100%).
+    #[serde(default)]
+    pub schema_sample: Option<Percent>,
 }
 
 fn default_agents() -> u32 {
@@ -288,6 +294,8 @@ impl Default for Load {
             arrival_rate: None,
             seed: None,
             customers: None,
+            timeout: None,
+            schema_sample: None,
         }
     }
 }

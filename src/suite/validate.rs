@@ -574,6 +574,8 @@ mod keys {
         "arrival_rate",
         "seed",
         "customers",
+        "timeout",
+        "schema_sample",
     ];
     pub const CUSTOMERS: &[&str] = &["rate", "lines", "think", "patience"];
     pub const STEP: &[&str] = &["agents", "duration", "arrival_rate", "personas"];

@@ -1,0 +1,169 @@
+//! `run` against targets that misbehave: the API refuses connections, resets them, stalls, or
+//! answers garbage. Errors are counted by kind, the run ends on time, and the reports are written.
+//! The auth server is a real simulator (so the run can start); the API base is the bad server.
+//! Everything listens on 127.0.0.1 port 0 and every server thread ends by itself.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aeapi_harness::sim::{self, SimConfig};
+
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    Refuse,
+    Reset,
+    Stall,
+    Garbage,
+}
+
+/// A server that misbehaves in one way for at most `life`.
+fn bad_server(kind: Bad, life: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    if let Bad::Refuse = kind {
+        drop(listener);
+        return addr;
+    }
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let end = Instant::now() + life;
+        let mut held = Vec::new();
+        while Instant::now() < end {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    let _ = s.set_nonblocking(false);
+                    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    match kind {
+                        Bad::Reset => drop(s),
+                        Bad::Stall => held.push(s),
+                        Bad::Garbage => {
+                            let _ = s.write_all(
+                                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{not json]]",
+                            );
+                        }
+                        Bad::Refuse => {}
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    addr
+}
+
+fn suite(api: SocketAddr, auth: &str) -> String {
+    format!(
+        "name: bad-target\n\
+         target: {{api: 'http://{api}', auth: '{auth}', client_id: '${{AEAPI_CLIENT_ID}}', \
+         client_secret: '${{AEAPI_CLIENT_SECRET}}', site_id: '306'}}\n\
+         agents: {{prefix: agent, count: 3, password: '${{AGENT_PASSWORD}}'}}\n\
+         load: {{agents: 3, ramp: 0s, duration: 3s, timeout: 500ms}}\n\
+         personas: {{p: {{weight: 1}}}}\n\
+         contracts:\n  login: {{within: 1s}}\n"
+    )
+}
+
+struct Ran {
+    code: Option<i32>,
+    took: Duration,
+    summary: serde_json::Value,
+    out: tempfile::TempDir,
+}
+
+fn run_against(kind: Bad) -> Ran {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let auth = rt
+        .block_on(sim::start(
+            SimConfig::default(),
+            "127.0.0.1:0".parse().expect("addr"),
+        ))
+        .expect("simulator starts");
+    let api = bad_server(kind, Duration::from_secs(30));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("suite.yaml");
+    std::fs::write(&path, suite(api, &auth.auth_base)).expect("write suite");
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
+        .args(["-q", "run"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
+        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
+        .env("AGENT_PASSWORD", "agent-password")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("harness runs");
+    let took = started.elapsed();
+    rt.block_on(auth.shutdown());
+    let summary = read_json(&out.join("summary.json"));
+    Ran {
+        code: status.code(),
+        took,
+        summary,
+        out: dir,
+    }
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+fn errors_of(r: &Ran, kind: &str) -> u64 {
+    r.summary["totals"]["errors_by_kind"][kind]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+fn assert_reported(r: &Ran, kind: &str) {
+    assert_eq!(
+        r.code,
+        Some(1),
+        "exit code; summary: {}",
+        r.summary["totals"]
+    );
+    assert!(
+        errors_of(r, kind) > 0,
+        "no `{kind}` errors: {}",
+        r.summary["totals"]
+    );
+    // 3 s of load, 0.5 s timeouts, back-offs of at most 8 s: well inside 20 s.
+    assert!(r.took < Duration::from_secs(20), "took {:?}", r.took);
+    for f in [
+        "summary.json",
+        "summary.txt",
+        "junit.xml",
+        "report.html",
+        "histograms.hlog",
+    ] {
+        assert!(r.out.path().join("out").join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn refused_connections_are_counted_as_connect_errors() {
+    assert_reported(&run_against(Bad::Refuse), "connect");
+}
+
+#[test]
+fn reset_connections_are_counted_as_reset_errors() {
+    let r = run_against(Bad::Reset);
+    assert_reported(&r, "reset");
+}
+
+#[test]
+fn a_stalled_target_times_out_and_the_run_still_ends_on_time() {
+    assert_reported(&run_against(Bad::Stall), "timeout");
+}
+
+#[test]
+fn garbage_bodies_are_counted_as_body_errors() {
+    assert_reported(&run_against(Bad::Garbage), "body");
+}
