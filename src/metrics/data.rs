@@ -299,6 +299,9 @@ pub struct RunData {
     pub personas: BTreeMap<String, Stats>,
     /// check name → operation → counts.
     pub checks: BTreeMap<String, BTreeMap<String, CheckStats>>,
+    /// persona → check name → violations (failed checks) of that persona's agents.
+    #[serde(default)]
+    pub violations_by_persona: BTreeMap<String, BTreeMap<String, u64>>,
     /// Long-poll hold time per persona (kept apart: a 25 s poll is not a slow request).
     pub poll_hold: BTreeMap<String, Hdr>,
     /// Message delivery latency by direction.
@@ -325,6 +328,7 @@ impl RunData {
             ops: BTreeMap::new(),
             personas: BTreeMap::new(),
             checks: BTreeMap::new(),
+            violations_by_persona: BTreeMap::new(),
             poll_hold: BTreeMap::new(),
             delivery: BTreeMap::new(),
             engagements: BTreeMap::new(),
@@ -347,6 +351,14 @@ impl RunData {
             for (op, cs) in by_op {
                 mine.entry(op.clone()).or_default().merge(cs);
             }
+        }
+        for (persona, by_check) in &other.violations_by_persona {
+            add_counts(
+                self.violations_by_persona
+                    .entry(persona.clone())
+                    .or_default(),
+                by_check,
+            );
         }
         for (persona, h) in &other.poll_hold {
             self.poll_hold.entry(persona.clone()).or_default().merge(h);
@@ -403,9 +415,9 @@ fn merge_stats(dst: &mut BTreeMap<String, Stats>, src: &BTreeMap<String, Stats>)
     }
 }
 
-fn add_counts<K: Ord + Copy>(dst: &mut BTreeMap<K, u64>, src: &BTreeMap<K, u64>) {
+fn add_counts<K: Ord + Clone>(dst: &mut BTreeMap<K, u64>, src: &BTreeMap<K, u64>) {
     for (k, n) in src {
-        *dst.entry(*k).or_insert(0) += n;
+        *dst.entry(k.clone()).or_insert(0) += n;
     }
 }
 

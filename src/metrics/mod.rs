@@ -107,6 +107,34 @@ mod tests {
     }
 
     #[test]
+    fn violations_are_tallied_per_persona_and_merge_exactly() {
+        let t0 = Instant::now();
+        let check = |r: &Recorder, persona: &str, passed: bool| {
+            r.record_check(&CheckOutcome {
+                check: "within",
+                op: "login",
+                persona,
+                passed,
+                example: None,
+            })
+        };
+        let (a, b) = (
+            Recorder::new(t0, Duration::from_secs(1)),
+            Recorder::new(t0, Duration::from_secs(1)),
+        );
+        check(&a, "steady", false);
+        check(&a, "steady", true);
+        check(&a, "hurried", false);
+        check(&b, "steady", false);
+        let mut d = a.snapshot();
+        d.merge(&b.snapshot());
+        assert_eq!(d.violations_by_persona["steady"]["within"], 2);
+        assert_eq!(d.violations_by_persona["hurried"]["within"], 1);
+        assert_eq!(d.checks["within"]["login"].failed, 3);
+        assert_eq!(d.checks["within"]["login"].passed, 1);
+    }
+
+    #[test]
     fn totals_count_long_polls_but_keep_their_holds_out_of_latency() {
         let t0 = Instant::now();
         let r = Recorder::new(t0, Duration::from_secs(1));

@@ -247,12 +247,24 @@ impl Recorder {
         };
         if c.passed {
             cs.passed += 1;
-        } else {
-            cs.failed += 1;
-            if cs.examples.len() < MAX_EXAMPLES
-                && let Some(ex) = &c.example
-            {
-                cs.examples.push(ex.clone());
+            return;
+        }
+        cs.failed += 1;
+        if cs.examples.len() < MAX_EXAMPLES
+            && let Some(ex) = &c.example
+        {
+            cs.examples.push(ex.clone());
+        }
+        let by_persona = &mut shard.data.violations_by_persona;
+        if !by_persona.contains_key(c.persona) {
+            by_persona.insert(c.persona.to_owned(), BTreeMap::new());
+        }
+        if let Some(by_check) = by_persona.get_mut(c.persona) {
+            match by_check.get_mut(c.check) {
+                Some(n) => *n += 1,
+                None => {
+                    by_check.insert(c.check.to_owned(), 1);
+                }
             }
         }
     }

@@ -28,6 +28,8 @@ pub struct Summary {
     pub operations: BTreeMap<String, OpSummary>,
     pub personas: BTreeMap<String, OpSummary>,
     pub checks: Vec<CheckSummary>,
+    /// persona → check → violations by that persona's agents.
+    pub violations_by_persona: BTreeMap<String, BTreeMap<String, u64>>,
     /// Long-poll hold time per persona.
     pub poll_hold_ms: BTreeMap<String, Dist>,
     /// Message delivery latency by direction (`customer_to_agent`, `agent_to_customer`).
@@ -225,6 +227,7 @@ pub fn build(outcome: &Outcome) -> Summary {
             .map(|(k, s)| (k.clone(), op_summary(s, secs)))
             .collect(),
         checks,
+        violations_by_persona: data.violations_by_persona.clone(),
         poll_hold_ms: data
             .poll_hold
             .iter()

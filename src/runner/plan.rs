@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn remote_target_names_the_unset_variable_not_a_value() {
-        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 2, password: '${AEAPI_TEST_UNSET_PW}'}\n";
+        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 20, password: '${AEAPI_TEST_UNSET_PW}'}\n";
         let err = build(y, &Overrides::default())
             .err()
             .expect("unset variables fail the plan");
