@@ -1,0 +1,61 @@
+//! SIGTERM or Ctrl-C (SIGINT) in the middle of a run: the run stops promptly (in-flight long-polls are abandoned,
+//! not awaited), is marked interrupted, writes every report, and exits 3 (cut short, nothing
+//! failed so far).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn sigterm_stops_the_run_marks_it_interrupted_and_writes_the_reports() {
+    interrupt_with("-TERM");
+}
+
+#[test]
+fn ctrl_c_stops_the_run_marks_it_interrupted_and_writes_the_reports() {
+    interrupt_with("-INT");
+}
+
+fn interrupt_with(signal: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let suite = dir.path().join("suite.yaml");
+    std::fs::write(
+        &suite,
+        "name: interrupted\nload: {agents: 4, ramp: 0s, duration: 60s, arrival_rate: 1/s}\n\
+         simulator: {long_poll_hold: 20s}\npersonas: {p: {weight: 1}}\n",
+    )
+    .expect("write suite");
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
+        .args(["-q", "run"])
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("harness starts");
+    // goose says so on stdout once every agent is up: the run is under way.
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let launched = lines.any(|l| l.is_ok_and(|l| l.contains("users launched")));
+    assert!(launched, "goose never launched the agents");
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("harness ends");
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(10), "stopping took {took:?}");
+    assert_eq!(status.code(), Some(3));
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json written"),
+    )
+    .expect("summary.json is JSON");
+    assert_eq!(summary["run"]["interrupted"], true);
+    assert!(summary["totals"]["count"].as_u64().unwrap_or(0) > 0);
+    for f in ["summary.txt", "junit.xml", "report.html", "histograms.hlog"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+}
