@@ -120,10 +120,10 @@ async fn agents_handle_engagements_start_to_finish_with_zero_violations() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn harness_driven_customers_measure_delivery_both_ways() {
+async fn harness_driven_customers_measure_delivery_both_ways_with_per_agent_clients() {
     let yaml = format!(
         "name: e2e-customers\nload: {{agents: 3, ramp: 1s, duration: 8s, seed: 3, \
-         customers: {{rate: 1/s, lines: 2..3, think: constant 300ms, patience: 5s}}}}\n\
+         clients: per_agent, customers: {{rate: 1/s, lines: 2..3, think: constant 300ms, patience: 5s}}}}\n\
          simulator: {{arrival_rate: 0, long_poll_hold: 2s}}\n{FAST_PERSONA}"
     );
     let r = run(&yaml).await;

@@ -79,6 +79,8 @@ struct Engagement {
 /// One agent of the fleet.
 pub struct Agent {
     ctx: Arc<Ctx>,
+    /// The client this agent sends with: the fleet's shared one, or its own (cookies).
+    http: reqwest::Client,
     cred: Credential,
     persona: Arc<PersonaPlan>,
     rng: StdRng,
@@ -111,7 +113,17 @@ impl Agent {
             .iter()
             .map(|(_, every)| now + *every)
             .collect();
+        let http = if ctx.per_agent_clients {
+            reqwest::Client::builder()
+                .cookie_store(true)
+                .tcp_nodelay(true)
+                .build()
+                .unwrap_or_else(|_| ctx.http.clone())
+        } else {
+            ctx.http.clone()
+        };
         Agent {
+            http,
             ctx,
             cred,
             persona,
@@ -311,6 +323,7 @@ impl Agent {
         let registered_id = self.registered_id();
         let tokens = self.own_tokens.clone();
         let timeout = ctx.poll_timeout;
+        let http = self.http.clone();
         self.poll = Some(tokio::spawn(async move {
             let token = match &tokens {
                 Some(store) => store.get().await.0.ok(),
@@ -327,7 +340,7 @@ impl Agent {
                 .query("agentId", username)
                 .query("instantResponse", "false")
                 .timeout(timeout);
-            send(&ctx.http, &ctx.endpoint, call).await
+            send(&http, &ctx.endpoint, call).await
         }));
     }
 
@@ -752,7 +765,7 @@ impl Agent {
                 self.check("token_fresh", pending.op.name, fresh, None);
             }
             let call = pending.to_call(token.as_deref());
-            let mut obs = send(&self.ctx.http, &self.ctx.endpoint, call).await;
+            let mut obs = send(&self.http, &self.ctx.endpoint, call).await;
             if obs.token_expired() && !retried {
                 let example = Exchange {
                     request_line: obs.request_line.clone(),

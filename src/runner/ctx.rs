@@ -74,6 +74,8 @@ pub struct Ctx {
     pub stop: CancellationToken,
     /// Send times of tagged chat lines, for end-to-end delivery time.
     pub deliveries: super::customers::Deliveries,
+    /// Give each agent its own client with a cookie jar instead of sharing `http`.
+    pub per_agent_clients: bool,
     /// client_credentials tokens for harness-driven customers (None: customers are not driven).
     pub customer_tokens: Option<Arc<TokenStore>>,
 }

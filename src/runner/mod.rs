@@ -134,6 +134,7 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         live: Live::default(),
         stop: stop.clone(),
         deliveries: customers::Deliveries::default(),
+        per_agent_clients: plan.per_agent_clients,
         customer_tokens,
     });
     let fleet = Arc::new(scenario::Fleet {

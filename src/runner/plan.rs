@@ -14,7 +14,7 @@ use crate::aeapi::token::TokenRequest;
 use crate::check::{Contract, Contracts};
 use crate::sim::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig, SimHandle};
 use crate::suite::LoadedSuite;
-use crate::suite::model::{Grant, OutputFormat, SchemaSource, Suite, Target};
+use crate::suite::model::{Clients, Grant, OutputFormat, SchemaSource, Suite, Target};
 use crate::suite::plan::Plan as SuitePlan;
 use crate::suite::values::{Distribution, Range};
 
@@ -90,6 +90,8 @@ pub struct RunPlan {
     pub show_progress: bool,
     /// Harness-driven customers, if the suite asks for them.
     pub customers: Option<CustomerPlan>,
+    /// One HTTP client (with cookies) per agent instead of one shared pool.
+    pub per_agent_clients: bool,
 }
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(30);
@@ -171,6 +173,7 @@ impl RunPlan {
             out_dir: plan.out_dir.clone(),
             show_progress: true,
             customers: customer_plan(suite),
+            per_agent_clients: load.clients == Clients::PerAgent,
         })
     }
 

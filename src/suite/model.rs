@@ -259,6 +259,19 @@ pub struct Load {
     /// Share of responses whose body is checked against its schema (default 100%).
     #[serde(default)]
     pub schema_sample: Option<Percent>,
+    /// One HTTP client and pool for the fleet (default), or one per agent with its own cookie
+    /// jar (sticky load balancers; ~110 KB per agent).
+    #[serde(default)]
+    pub clients: Clients,
+}
+
+/// How agents share HTTP clients.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clients {
+    #[default]
+    Shared,
+    PerAgent,
 }
 
 fn default_agents() -> u32 {
@@ -296,6 +309,7 @@ impl Default for Load {
             customers: None,
             timeout: None,
             schema_sample: None,
+            clients: Clients::Shared,
         }
     }
 }

@@ -576,6 +576,7 @@ mod keys {
         "customers",
         "timeout",
         "schema_sample",
+        "clients",
     ];
     pub const CUSTOMERS: &[&str] = &["rate", "lines", "think", "patience"];
     pub const STEP: &[&str] = &["agents", "duration", "arrival_rate", "personas"];
