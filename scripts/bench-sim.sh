@@ -88,7 +88,13 @@ awk -v n="$AGENTS" -v idle="$IDLE_KB" -v loaded="$LOADED_KB" -v load="$LOAD_KB" 
 wait "$LOAD_PID" || true
 grep -E "^(DONE|first login error)" "$TMP/agents.out" || true
 
-echo "== messages POST rate (wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECS}s)"
+kill "$SIM_PID" 2>/dev/null || true
+
+echo "== messages POST rate on a fresh simulator (wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECS}s)"
+"$BIN/sim_server" --listen 127.0.0.1:0 >"$TMP/sim2.out" 2>&1 &
+SIM_PID=$!
+PIDS+=("$SIM_PID")
+SIM_URL=$(wait_for "$TMP/sim2.out" "listening on" 100 | awk '{print $3}')
 "$BIN/bench_agents" post-setup --base "$SIM_URL" --lua "$TMP/post.lua"
 wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" -s "$TMP/post.lua" "$SIM_URL" | tee "$TMP/wrk-sim.out"
 SIM_RPS=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk-sim.out")

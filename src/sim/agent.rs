@@ -22,9 +22,13 @@ use super::params::{Input, Params};
 use super::state::{Core, Member, Msg, MsgKind};
 
 /// Parses query + body.
-pub(crate) fn input(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Input, ApiError> {
+pub(crate) fn input<'c>(
+    ctx: &'c Ctx,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Input<'c>, ApiError> {
     Ok(Input {
-        query: ctx.query.clone(),
+        query: &ctx.query,
         body: Params::from_body(headers, body)?,
     })
 }
@@ -373,7 +377,7 @@ async fn engagement_call(
     body: Bytes,
     require_agent: bool,
     call: fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>,
-) -> Result<(u64, String, Input), ApiError> {
+) -> Result<(u64, String), ApiError> {
     let input = input(&ctx, &headers, &body)?;
     let eid = engagement_id(&input, "engagementId")?;
     let (now, ms) = sim.now();
@@ -385,7 +389,7 @@ async fn engagement_call(
         .get(&sid)
         .map(|s| s.username.to_string())
         .unwrap_or_default();
-    Ok((eid, user, input))
+    Ok((eid, user))
 }
 
 /// POST acceptEngagement (422 once the offer was withdrawn).
@@ -417,7 +421,7 @@ pub async fn join(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let (eid, user, _) = engagement_call(sim, ctx, headers, body, true, Core::join).await?;
+    let (eid, user) = engagement_call(sim, ctx, headers, body, true, Core::join).await?;
     Ok(Reply::ok(
         "JoinEngagementResponse",
         json!({
@@ -470,7 +474,7 @@ pub async fn dispositions(
     Extension(ctx): Extension<Arc<Ctx>>,
 ) -> ApiResult {
     let input = Input {
-        query: ctx.query.clone(),
+        query: &ctx.query,
         body: Params::default(),
     };
     let username = input.require_query("username")?;
