@@ -19,7 +19,7 @@ set -euo pipefail
 
 AGENTS=${AGENTS:-15000}
 HOLD_SECS=${HOLD_SECS:-50}     # how long the load process keeps its agents polling
-STEADY_SECS=${STEADY_SECS:-10} # CPU sampling window once all agents are parked
+STEADY_SECS=${STEADY_SECS:-25} # CPU sampling window (covers one 20 s long-poll cycle)
 WRK_SECS=${WRK_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-64}
 WRK_THREADS=${WRK_THREADS:-2}
