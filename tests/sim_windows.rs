@@ -266,3 +266,35 @@ async fn built_in_customers_arrive_send_lines_and_close() {
         t.abort();
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn windows_hold_between_reaper_passes() {
+    let (_, app) = sim(config());
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    let (eid, _, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &reg, "agent1").await;
+    tokio::time::advance(Duration::from_secs(15)).await;
+    // No reaper pass has run: the deadline alone makes the accept late.
+    let got = agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &reg,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
+    tokio::time::advance(Duration::from_secs(15)).await;
+    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("{A}/messages?agentId=agent1&instantResponse=true"),
+        Some(&auth),
+        None,
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+}

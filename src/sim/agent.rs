@@ -244,6 +244,12 @@ pub async fn get_messages(
                     .ok_or_else(|| ApiError::unknown(format!("agent {agent} is not logged in")))?
             }
         };
+        let now = tokio::time::Instant::now();
+        if core.sessions.get(&sid).is_some_and(|s| core.silent(s, now)) {
+            return Err(ApiError::unknown(
+                "the session has ended (no poll within the keep-alive window)",
+            ));
+        }
         let Some(s) = core.sessions.get_mut(&sid) else {
             return Err(ApiError::unknown("no such session"));
         };
@@ -255,7 +261,7 @@ pub async fn get_messages(
             )));
         }
         s.polling = s.polling.saturating_add(1);
-        s.last_seen = tokio::time::Instant::now();
+        s.last_seen = now;
         (sid, s.notify.clone())
     };
     let _guard = PollGuard {

@@ -247,6 +247,11 @@ impl Core {
             .get_mut(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
         match e.phase {
+            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
+                return Err(ApiError::expired(format!(
+                    "the offer of engagement {eid} has expired"
+                )));
+            }
             Phase::Offered { sess, .. } if sess == sid => {}
             Phase::Active { sess } if sess == sid => return Ok(()),
             _ if e.offered_to.contains(&sid) => {
@@ -284,6 +289,11 @@ impl Core {
             .get(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
         match e.phase {
+            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
+                return Err(ApiError::expired(format!(
+                    "the offer of engagement {eid} has expired"
+                )));
+            }
             Phase::Offered { sess, .. } if sess == sid => {}
             _ if e.offered_to.contains(&sid) => {
                 return Err(ApiError::expired(format!(
