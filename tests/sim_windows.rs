@@ -298,3 +298,21 @@ async fn windows_hold_between_reaper_passes() {
     .await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(start_paused = true)]
+async fn app_runs_its_own_reaper_inside_a_runtime() {
+    let app = sim::app(config());
+    let auth = bearer(&app).await;
+    let r1 = login(&app, &auth, "agent1").await;
+    let (eid, _, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &r1, "agent1").await;
+    let r2 = login(&app, &auth, "agent2").await;
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let got = poll_now(&app, &auth, &r2, "agent2").await;
+    assert_eq!(
+        got.body["engagements"][0]["id"],
+        eid.as_str(),
+        "{}",
+        got.text
+    );
+}

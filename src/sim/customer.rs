@@ -8,7 +8,7 @@
 //! agent to close. They act on the world directly, not over HTTP, and never queue messages for
 //! themselves.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::Extension;
@@ -185,16 +185,22 @@ pub async fn typing(
 }
 
 /// The built-in customer generator: Poisson arrivals at `arrival_rate`, one task per customer.
-pub async fn generate(sim: Arc<Sim>) {
-    let Ok(gap) = Exp::new(sim.config.arrival_rate) else {
+/// Holds the state weakly: it stops once the simulator is dropped or closing.
+pub async fn generate(weak: Weak<Sim>) {
+    let Some(rate) = weak.upgrade().map(|s| s.config.arrival_rate) else {
+        return;
+    };
+    let Ok(gap) = Exp::new(rate) else {
         return;
     };
     loop {
         let wait = {
+            let Some(sim) = weak.upgrade() else { return };
             let mut rng = sim.rng.lock();
             gap.sample(&mut *rng)
         };
         tokio::time::sleep(Duration::from_secs_f64(wait.min(3600.0))).await;
+        let Some(sim) = weak.upgrade() else { return };
         if sim.closing() {
             return;
         }
