@@ -283,3 +283,39 @@ async fn head_requests_and_trailing_junk_never_500() {
     .await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn agent_data_pass_reaches_the_agent_verbatim() {
+    let (_, app) = sim(config());
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    let (eid, cid, _) = customer_engagement(&app, &auth).await;
+    agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &reg,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    poll_now(&app, &auth, &reg, "agent1").await;
+    let payload = r#"{"cart":"3 items","tier":"gold"}"#;
+    let got = call(
+        &app,
+        Method::POST,
+        &format!("{C}/message"),
+        Some(&auth),
+        form(&[
+            ("customerID", &cid),
+            ("engagementID", &eid),
+            ("messageType", "agentDataPass"),
+            ("messageText", payload),
+        ]),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let got = poll_now(&app, &auth, &reg, "agent1").await;
+    let m = &got.body["engagements"][0]["messages"][0];
+    assert_eq!(m["messageType"], "agentDataPass");
+    assert_eq!(m["messageText"], payload);
+}

@@ -66,6 +66,7 @@ pub enum MsgKind {
     System,
     DynamicForm,
     Script,
+    AgentDataPass,
 }
 
 impl MsgKind {
@@ -77,6 +78,7 @@ impl MsgKind {
             MsgKind::System => "system",
             MsgKind::DynamicForm => "dynamicForm",
             MsgKind::Script => "scriptLine",
+            MsgKind::AgentDataPass => "agentDataPass",
         }
     }
 }
