@@ -266,3 +266,53 @@ async fn built_in_customers_arrive_send_lines_and_close() {
         t.abort();
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn windows_hold_between_reaper_passes() {
+    let (_, app) = sim(config());
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    let (eid, _, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &reg, "agent1").await;
+    tokio::time::advance(Duration::from_secs(15)).await;
+    // No reaper pass has run: the deadline alone makes the accept late.
+    let got = agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &reg,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
+    tokio::time::advance(Duration::from_secs(15)).await;
+    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("{A}/messages?agentId=agent1&instantResponse=true"),
+        Some(&auth),
+        None,
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(start_paused = true)]
+async fn app_runs_its_own_reaper_inside_a_runtime() {
+    let app = sim::app(config());
+    let auth = bearer(&app).await;
+    let r1 = login(&app, &auth, "agent1").await;
+    let (eid, _, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &r1, "agent1").await;
+    let r2 = login(&app, &auth, "agent2").await;
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let got = poll_now(&app, &auth, &r2, "agent2").await;
+    assert_eq!(
+        got.body["engagements"][0]["id"],
+        eid.as_str(),
+        "{}",
+        got.text
+    );
+}

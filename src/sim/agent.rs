@@ -22,9 +22,13 @@ use super::params::{Input, Params};
 use super::state::{Core, Member, Msg, MsgKind};
 
 /// Parses query + body.
-pub(crate) fn input(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Input, ApiError> {
+pub(crate) fn input<'c>(
+    ctx: &'c Ctx,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Input<'c>, ApiError> {
     Ok(Input {
-        query: ctx.query.clone(),
+        query: &ctx.query,
         body: Params::from_body(headers, body)?,
     })
 }
@@ -240,6 +244,12 @@ pub async fn get_messages(
                     .ok_or_else(|| ApiError::unknown(format!("agent {agent} is not logged in")))?
             }
         };
+        let now = tokio::time::Instant::now();
+        if core.sessions.get(&sid).is_some_and(|s| core.silent(s, now)) {
+            return Err(ApiError::unknown(
+                "the session has ended (no poll within the keep-alive window)",
+            ));
+        }
         let Some(s) = core.sessions.get_mut(&sid) else {
             return Err(ApiError::unknown("no such session"));
         };
@@ -251,7 +261,7 @@ pub async fn get_messages(
             )));
         }
         s.polling = s.polling.saturating_add(1);
-        s.last_seen = tokio::time::Instant::now();
+        s.last_seen = now;
         (sid, s.notify.clone())
     };
     let _guard = PollGuard {
@@ -373,7 +383,7 @@ async fn engagement_call(
     body: Bytes,
     require_agent: bool,
     call: fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>,
-) -> Result<(u64, String, Input), ApiError> {
+) -> Result<(u64, String), ApiError> {
     let input = input(&ctx, &headers, &body)?;
     let eid = engagement_id(&input, "engagementId")?;
     let (now, ms) = sim.now();
@@ -385,7 +395,7 @@ async fn engagement_call(
         .get(&sid)
         .map(|s| s.username.to_string())
         .unwrap_or_default();
-    Ok((eid, user, input))
+    Ok((eid, user))
 }
 
 /// POST acceptEngagement (422 once the offer was withdrawn).
@@ -417,7 +427,7 @@ pub async fn join(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let (eid, user, _) = engagement_call(sim, ctx, headers, body, true, Core::join).await?;
+    let (eid, user) = engagement_call(sim, ctx, headers, body, true, Core::join).await?;
     Ok(Reply::ok(
         "JoinEngagementResponse",
         json!({
@@ -470,7 +480,7 @@ pub async fn dispositions(
     Extension(ctx): Extension<Arc<Ctx>>,
 ) -> ApiResult {
     let input = Input {
-        query: ctx.query.clone(),
+        query: &ctx.query,
         body: Params::default(),
     };
     let username = input.require_query("username")?;

@@ -8,7 +8,7 @@
 //! agent to close. They act on the world directly, not over HTTP, and never queue messages for
 //! themselves.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::Extension;
@@ -24,7 +24,7 @@ use super::agent::{engagement_id, input};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
 use super::params::Input;
-use super::state::{Member, Msg, Phase};
+use super::state::{Member, Msg, MsgKind, Phase};
 
 fn customer_id(input: &Input) -> Result<u64, ApiError> {
     let raw = input.require("customerID")?;
@@ -141,6 +141,18 @@ pub async fn post_message(
             );
             sim.core.lock().customer_message(eid, cid, msg)?;
         }
+        Some("agentDataPass") => {
+            // Field notes: the payload is a JSON string in messageText, passed through as is.
+            let text = input.require("messageText")?;
+            let mut msg = Msg::line(
+                Member::Customer,
+                Arc::from(text.as_ref()),
+                Some(cid.to_string().into()),
+                ms,
+            );
+            msg.kind = MsgKind::AgentDataPass;
+            sim.core.lock().customer_message(eid, cid, msg)?;
+        }
         Some("stateChange") => match input.require("state")?.as_ref() {
             "closed" => sim.core.lock().close_by_customer(eid, cid, now, ms)?,
             other => {
@@ -153,7 +165,7 @@ pub async fn post_message(
         Some(other) => {
             return Err(ApiError::invalid(
                 "messageType",
-                format!("expected chatLine or stateChange, found `{other}`"),
+                format!("expected chatLine, agentDataPass or stateChange, found `{other}`"),
             ));
         }
     }
@@ -185,16 +197,22 @@ pub async fn typing(
 }
 
 /// The built-in customer generator: Poisson arrivals at `arrival_rate`, one task per customer.
-pub async fn generate(sim: Arc<Sim>) {
-    let Ok(gap) = Exp::new(sim.config.arrival_rate) else {
+/// Holds the state weakly: it stops once the simulator is dropped or closing.
+pub async fn generate(weak: Weak<Sim>) {
+    let Some(rate) = weak.upgrade().map(|s| s.config.arrival_rate) else {
+        return;
+    };
+    let Ok(gap) = Exp::new(rate) else {
         return;
     };
     loop {
         let wait = {
+            let Some(sim) = weak.upgrade() else { return };
             let mut rng = sim.rng.lock();
             gap.sample(&mut *rng)
         };
         tokio::time::sleep(Duration::from_secs_f64(wait.min(3600.0))).await;
+        let Some(sim) = weak.upgrade() else { return };
         if sim.closing() {
             return;
         }

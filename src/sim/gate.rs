@@ -70,7 +70,7 @@ static TABLE: LazyLock<HashMap<(OpMethod, &'static str), &'static str>> = LazyLo
 /// The operation a request names, if any.
 pub fn operation_of(method: &Method, path: &str) -> Option<&'static str> {
     let m = match *method {
-        Method::GET => OpMethod::Get,
+        Method::GET | Method::HEAD => OpMethod::Get,
         Method::POST => OpMethod::Post,
         _ => return None,
     };
@@ -264,6 +264,7 @@ mod tests {
             operation_of(&Method::GET, "/engagementAPI/v2/customer/agentAvailability"),
             Some("agentAvailability.get")
         );
+        assert_eq!(operation_of(&Method::HEAD, p), Some("messages.get"));
         assert_eq!(operation_of(&Method::PUT, p), None);
         assert_eq!(operation_of(&Method::GET, "/nope"), None);
     }

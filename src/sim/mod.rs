@@ -129,12 +129,19 @@ impl Sim {
     }
 }
 
-/// Builds the router over a fresh state. Background tasks (reaper, customer generator) are not
-/// started: use [`spawn_background`] or [`start`]. Panics never; an invalid config yields a
-/// router answering 500 with the reason.
+/// Builds the router over a fresh state. Inside a tokio runtime it also starts the background
+/// tasks (reaper, customer generator), which end when the router (and so the state) is dropped;
+/// outside one, the deadlines are still enforced when calls arrive, but nothing is re-offered or
+/// reaped until [`Sim::reap`] runs. Never panics: an invalid config yields a router answering
+/// 500 with the reason.
 pub fn app(config: SimConfig) -> Router {
     match Sim::new(config) {
-        Ok(sim) => router(sim),
+        Ok(sim) => {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                drop(spawn_background(&sim));
+            }
+            router(sim)
+        }
         Err(reason) => Router::new().fallback(move || {
             let reason = reason.clone();
             async move {
@@ -195,21 +202,25 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .with_state(sim)
 }
 
-/// Starts the reaper and (when `arrival_rate > 0`) the customer generator; they stop when the
-/// returned handles are aborted.
+/// Starts the reaper and (when `arrival_rate > 0`) the customer generator. They hold the state
+/// weakly and end by themselves once it is dropped; aborting the handles stops them at once.
 pub fn spawn_background(sim: &Arc<Sim>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let reaper = sim.clone();
+    let weak = Arc::downgrade(sim);
+    let interval = sim.config.reaper_interval.0;
     tasks.push(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(reaper.config.reaper_interval.0);
+        let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            reaper.reap();
+            match weak.upgrade() {
+                Some(sim) if !sim.closing() => sim.reap(),
+                _ => return,
+            }
         }
     }));
     if sim.config.arrival_rate > 0.0 {
-        tasks.push(tokio::spawn(customer::generate(sim.clone())));
+        tasks.push(tokio::spawn(customer::generate(Arc::downgrade(sim))));
     }
     tasks
 }

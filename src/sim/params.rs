@@ -110,13 +110,13 @@ impl Params {
 }
 
 /// A request's query and body parameters, looked up body first.
-#[derive(Debug, Clone, Default)]
-pub struct Input {
-    pub query: Params,
+#[derive(Debug, Clone)]
+pub struct Input<'q> {
+    pub query: &'q Params,
     pub body: Params,
 }
 
-impl Input {
+impl Input<'_> {
     /// Looks in the body, then the query string.
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
         self.body.get(name).or_else(|| self.query.get(name))

@@ -247,6 +247,11 @@ impl Core {
             .get_mut(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
         match e.phase {
+            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
+                return Err(ApiError::expired(format!(
+                    "the offer of engagement {eid} has expired"
+                )));
+            }
             Phase::Offered { sess, .. } if sess == sid => {}
             Phase::Active { sess } if sess == sid => return Ok(()),
             _ if e.offered_to.contains(&sid) => {
@@ -284,6 +289,11 @@ impl Core {
             .get(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
         match e.phase {
+            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
+                return Err(ApiError::expired(format!(
+                    "the offer of engagement {eid} has expired"
+                )));
+            }
             Phase::Offered { sess, .. } if sess == sid => {}
             _ if e.offered_to.contains(&sid) => {
                 return Err(ApiError::expired(format!(
@@ -296,11 +306,14 @@ impl Core {
                 )));
             }
         }
+        let group = e.group.clone();
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.retain(|x| *x != eid);
         }
         self.refresh(sid);
         self.place(eid, now, at_ms, true);
+        // The denier's slot is free again for other queued engagements.
+        self.pump(&group, now, at_ms);
         Ok(())
     }
 
@@ -577,5 +590,83 @@ impl Core {
         for g in groups {
             self.pump(&g, now, at_ms);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sim::state::{SiteInfo, Timing};
+
+    fn core() -> Core {
+        Core::new(
+            Timing {
+                accept_window: Duration::from_secs(15),
+                keepalive_window: Duration::from_secs(30),
+                closed_retention: Duration::from_secs(120),
+            },
+            SiteInfo {
+                business_unit: "22".into(),
+            },
+        )
+    }
+
+    fn offered_to(c: &Core, eid: u64) -> Option<u64> {
+        match c.engagements.get(&eid).map(|e| &e.phase) {
+            Some(Phase::Offered { sess, .. }) => Some(*sess),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn offers_go_to_the_least_busy_then_longest_idle_agent() {
+        let mut c = core();
+        let now = Instant::now();
+        let a = c.login("a", "1", 2, 1, now, 0);
+        let b = c.login("b", "1", 2, 2, now, 0);
+        let (e1, _, _) = c.create_engagement("1", "306", None, false, now, 0);
+        let (e2, _, _) = c.create_engagement("1", "306", None, false, now, 0);
+        let (e3, _, _) = c.create_engagement("1", "306", None, false, now, 0);
+        let (e4, _, _) = c.create_engagement("1", "306", None, false, now, 0);
+        let (e5, _, queued) = c.create_engagement("1", "306", None, false, now, 0);
+        assert_eq!(offered_to(&c, e1), Some(a));
+        assert_eq!(offered_to(&c, e2), Some(b));
+        assert_eq!(offered_to(&c, e3), Some(a));
+        assert_eq!(offered_to(&c, e4), Some(b));
+        assert!(queued);
+        assert_eq!(c.groups.get("1").map(|g| g.queue.len()), Some(1));
+        // b frees a slot first: the queued engagement goes to b.
+        assert_eq!(c.deny(b, e2, now, 0), Ok(()));
+        assert_eq!(offered_to(&c, e5), Some(b));
+        // e2 cannot go back to b (it denied it) and a is full: it waits.
+        assert_eq!(
+            c.engagements.get(&e2).map(|e| &e.phase),
+            Some(&Phase::Queued)
+        );
+        // Agents of another group never get group 1's engagements.
+        let other = c.login("x", "2", 1, 3, now, 0);
+        assert!(c.sessions.get(&other).is_some_and(|s| s.offers.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_reoffers_its_offers_and_orphans_its_chats() {
+        let mut c = core();
+        let now = Instant::now();
+        let a = c.login("a", "1", 2, 1, now, 0);
+        let (e1, _, _) = c.create_engagement("1", "306", None, false, now, 0);
+        let (e2, _, _) = c.create_engagement("1", "306", None, false, now, 0);
+        assert_eq!(c.accept(a, e1, now, 0), Ok(()));
+        let b = c.login("b", "1", 1, 2, now, 0);
+        c.end_session(a, EndReason::LostConnection, now, 0);
+        assert_eq!(offered_to(&c, e2), Some(b));
+        assert!(matches!(
+            c.engagements.get(&e1).map(|e| &e.phase),
+            Some(Phase::Orphaned { .. })
+        ));
+        assert!(c.session_by_registered(&format!("{a}-00000001")).is_none());
+        assert_eq!(c.session_by_registered(&format!("{b}-00000002")), Some(b));
+        assert_eq!(c.session_by_registered(&format!("{b}-2")), None);
     }
 }

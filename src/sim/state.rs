@@ -66,6 +66,7 @@ pub enum MsgKind {
     System,
     DynamicForm,
     Script,
+    AgentDataPass,
 }
 
 impl MsgKind {
@@ -77,6 +78,7 @@ impl MsgKind {
             MsgKind::System => "system",
             MsgKind::DynamicForm => "dynamicForm",
             MsgKind::Script => "scriptLine",
+            MsgKind::AgentDataPass => "agentDataPass",
         }
     }
 }
@@ -335,10 +337,18 @@ impl Core {
         let (sid, tag) = registered.split_once('-')?;
         let sid: u64 = sid.parse().ok()?;
         let tag = u32::from_str_radix(tag, 16).ok()?;
+        let now = Instant::now();
         self.sessions
             .get(&sid)
             .filter(|s| s.tag == tag && tag_width_ok(registered))
+            .filter(|s| !self.silent(s, now))
             .map(|_| sid)
+    }
+
+    /// Whether a session has outlived the keep-alive window (the reaper removes it on its next
+    /// pass; until then it already counts as gone).
+    pub fn silent(&self, s: &Session, now: Instant) -> bool {
+        s.polling == 0 && now.duration_since(s.last_seen) >= self.timing.keepalive_window
     }
 
     pub fn group_mut(&mut self, name: &Arc<str>) -> &mut Group {
