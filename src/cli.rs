@@ -103,6 +103,10 @@ pub struct RunArgs {
     /// Seed for every random choice (overrides `load.seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Check the suite and print the plan (target, fleet, personas, contracts, thresholds);
+    /// send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +192,8 @@ pub struct RunConfig {
     pub out: Option<PathBuf>,
     /// `conform --only`.
     pub only: Option<String>,
+    /// `run --dry-run`: print the plan, send nothing.
+    pub dry_run: bool,
 }
 
 /// A validated `simulate` invocation.
@@ -226,6 +232,7 @@ impl Config {
                 },
                 out: a.target.out,
                 only: None,
+                dry_run: a.dry_run,
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -235,6 +242,7 @@ impl Config {
                 },
                 out: a.target.out,
                 only: a.only,
+                dry_run: false,
             }),
             Command::Simulate(a) => Config::Simulate(SimulateConfig {
                 listen: a.listen,
@@ -389,12 +397,19 @@ pub fn default_out_dir(suite_name: &str) -> PathBuf {
 }
 
 /// `run`: the load run (see `runner::command::execute` for what it writes and its exit codes);
-/// `-v` prints the plan first.
+/// `--dry-run` prints the plan and sends nothing; `-v` prints the plan before running.
 pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
     let plan = match load_plan(console, c) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
+    if c.dry_run {
+        let _ = writeln!(console.out, "{plan}");
+        if !console.verbosity.quiet {
+            let _ = writeln!(console.err, "note: --dry-run: nothing was sent");
+        }
+        return Exit::Passed;
+    }
     if console.verbosity.verbose > 0 {
         let _ = writeln!(console.err, "{plan}");
     }

@@ -60,6 +60,7 @@ fn run_config(suite: &str) -> RunConfig {
         overrides: Overrides::default(),
         out: Some(PathBuf::from("reports/test")),
         only: None,
+        dry_run: true,
     }
 }
 

@@ -149,8 +149,7 @@ async fn injected_faults_are_counted_as_the_matching_violations() {
     let yaml = format!(
         "name: e2e-faults\nload: {{agents: 4, ramp: 1s, duration: 8s, arrival_rate: 2/s, seed: 11}}\n\
          simulator:\n  long_poll_hold: 2s\n  customers: {{lines: 2..3, think_time: constant 300ms}}\n\
-         \x20 token_revoke_after: 3s\n\
-         \x20 faults:\n    ops:\n      - {{op: messages.post, error_rate: 0.3, error_status: 503}}\n\
+         \x20 faults:\n    token_lifetime: 3s\n    ops:\n      - {{op: messages.post, error_rate: 0.3, error_status: 503}}\n\
          \x20     - {{op: acceptEngagement, latency: 60ms}}\n\
          contracts:\n  acceptEngagement: {{within: 30ms}}\n  messages.post: {{within: 2s}}\n{FAST_PERSONA}"
     );

@@ -306,11 +306,16 @@ pub fn issue_token(
         }
     };
     let ttl = config.token_ttl.0.as_secs();
+    // The `token_lifetime` fault: the token dies before the `expires_in` it is announced with.
+    let lifetime = config
+        .faults
+        .token_lifetime
+        .map_or(ttl, |l| l.0.as_secs().min(ttl));
     let claims = Claims {
         aud: vec!["ceapi".into()],
         scope: vec!["read".into(), "write".into()],
         sites: config.sites.clone(),
-        exp: clock.unix_secs() + ttl,
+        exp: clock.unix_secs() + lifetime,
         jti: jti.clone(),
         client_id: id,
         user_name,

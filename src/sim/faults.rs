@@ -17,6 +17,7 @@
 //!     - { at: 30s, duration: 2s }
 //!   slowdown_above_agents: 10000    # once more sessions than this are logged in ...
 //!   slowdown_latency: 50ms          # ... every request gets this extra latency
+//!   token_lifetime: 3s              # tokens expire after 3 s whatever `expires_in` says
 //! ```
 
 use std::time::Duration;
@@ -35,6 +36,9 @@ pub struct FaultConfig {
     pub stalls: Vec<Stall>,
     pub slowdown_above_agents: Option<u32>,
     pub slowdown_latency: Distribution,
+    /// Tokens stop working after this long although `expires_in` still says `token_ttl`
+    /// (a target that expires tokens early).
+    pub token_lifetime: Option<HumanDuration>,
 }
 
 impl Default for FaultConfig {
@@ -44,6 +48,7 @@ impl Default for FaultConfig {
             stalls: Vec::new(),
             slowdown_above_agents: None,
             slowdown_latency: Distribution::Constant(Duration::from_millis(50)),
+            token_lifetime: None,
         }
     }
 }

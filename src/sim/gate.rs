@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -104,6 +105,26 @@ pub struct Ctx {
 #[derive(Debug, Clone, Copy)]
 pub struct DropConnection;
 
+/// Sleeps `d` to within a few microseconds: tokio's timer rounds a deadline up to the next
+/// millisecond, so an injected 20 ms would take 20–21 ms. It sleeps to 2 ms short of the end on
+/// the timer, then yields until the end. The yielding is capped at 3 ms of real time, so under a
+/// paused test clock (where the timer part takes no real time) it cannot spin long.
+async fn precise_sleep(d: Duration) {
+    const SPIN: Duration = Duration::from_millis(2);
+    let end = std::time::Instant::now() + d;
+    if d > SPIN {
+        tokio::time::sleep(d - SPIN).await;
+    }
+    let cap = std::time::Instant::now() + Duration::from_millis(3);
+    loop {
+        let now = std::time::Instant::now();
+        if now >= end || now >= cap {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// The middleware (see the module docs).
 pub async fn gate(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> Response {
     let op = operation_of(req.method(), req.uri().path());
@@ -125,14 +146,14 @@ pub async fn gate(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> 
     let faults = &sim.config.faults;
     if faults.any() {
         if let Some(wait) = faults.stall_remaining(sim.clock.elapsed()) {
-            tokio::time::sleep(wait).await;
+            precise_sleep(wait).await;
         }
         let decision = {
             let mut rng = sim.rng.lock();
             faults.decide(op.unwrap_or(""), sim.live(), &mut *rng)
         };
         if !decision.delay.is_zero() {
-            tokio::time::sleep(decision.delay).await;
+            precise_sleep(decision.delay).await;
         }
         if decision.drop {
             let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
