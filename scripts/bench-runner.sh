@@ -45,7 +45,7 @@ if [ "$what" = rps ] || [ "$what" = all ]; then
     wrk_rps=$(timeout $((SECS + 30)) wrk -t1 -c"$USERS" -d"${SECS}s" "$url" | awk '/Requests\/sec/ {print $2}')
   fi
   goose_rps=$(timeout $((SECS + 60)) target/release/examples/goose_plain "$url" "$USERS" "$SECS" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
-  timeout $((SECS + 90)) $bin -q run scripts/bench/rps.yaml --agents "$USERS" --duration "${SECS}s" --out "$out/rps" || true
+  timeout $((SECS + 90)) $bin -q run scripts/bench/rps.yaml --target "$BENCH_URL" --agents "$USERS" --duration "${SECS}s" --out "$out/rps" || true
   harness_rps=$(jq_num "$out/rps/summary.json" "d['operations']['preLoginStatus']['count']/$SECS")
   harness_fail=$(jq_num "$out/rps/summary.json" "sum(c['failed'] for c in d['checks'])")
   stop_sim
@@ -63,7 +63,7 @@ fi
 
 if [ "$what" = longpoll ] || [ "$what" = all ]; then
   start_sim
-  /usr/bin/time -v timeout 300 $bin -q run scripts/bench/longpoll.yaml --agents "$AGENTS" --out "$out/lp" \
+  /usr/bin/time -v timeout 300 $bin -q run scripts/bench/longpoll.yaml --target "$BENCH_URL" --agents "$AGENTS" --out "$out/lp" \
     2>"$out/time.txt" || true
   rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$out/time.txt")
   sim_rss=$(awk '/VmHWM/ {print $2}' "/proc/$sim_pid/status" 2>/dev/null || echo 0)
