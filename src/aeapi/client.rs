@@ -18,9 +18,40 @@ use crate::suite::model::OutputFormat;
 pub struct Endpoint {
     /// API base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
     pub api_base: String,
+    /// `api_base` parsed once (parsing a URL per request costs more than the request's checks).
+    base_url: Option<reqwest::Url>,
     pub output: OutputFormat,
     /// Per-request timeout (connect to last body byte).
     pub timeout: Duration,
+}
+
+impl Endpoint {
+    pub fn new(api_base: &str, output: OutputFormat, timeout: Duration) -> Self {
+        let api_base = api_base.trim_end_matches('/').to_string();
+        Endpoint {
+            base_url: reqwest::Url::parse(&api_base).ok(),
+            api_base,
+            output,
+            timeout,
+        }
+    }
+
+    /// The full URL of `op` (without query).
+    fn url(&self, op: &Operation) -> Result<reqwest::Url, String> {
+        match &self.base_url {
+            Some(base) => {
+                let mut url = base.clone();
+                let prefix = base.path().trim_end_matches('/');
+                if prefix.is_empty() {
+                    url.set_path(op.path);
+                } else {
+                    url.set_path(&format!("{prefix}{}", op.path));
+                }
+                Ok(url)
+            }
+            None => Err(format!("`{}` is not a URL", self.api_base)),
+        }
+    }
 }
 
 /// One call to make.
@@ -112,8 +143,10 @@ impl TransportError {
 pub struct Observed {
     pub op: &'static str,
     pub method: Method,
-    /// The request line with the query (never a token: tokens travel in headers).
-    pub request_line: String,
+    /// The operation's path; with `query`, the request line (see `request_line`).
+    pub path: &'static str,
+    /// The query sent (never a token: tokens travel in headers).
+    pub query: Vec<(&'static str, String)>,
     pub started: Instant,
     pub latency: Duration,
     pub status: Option<u16>,
@@ -122,20 +155,31 @@ pub struct Observed {
     pub body: Option<Value>,
     /// Why the body could not be decoded, if it could not.
     pub decode_error: Option<String>,
-    /// The first bytes of the body, for failure examples.
-    pub excerpt: String,
+    /// The body as received (shared, not copied), for failure examples.
+    pub raw: bytes::Bytes,
     pub www_authenticate: Option<String>,
 }
 
 impl Observed {
+    /// `GET /path?k=v&...`, built only when a failure example needs it.
+    pub fn request_line(&self) -> String {
+        let qs: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{} {}?{}", self.method.as_str(), self.path, qs.join("&"))
+    }
+
+    /// The first bytes of the body, for failure examples.
+    pub fn excerpt(&self) -> String {
+        excerpt(&self.raw)
+    }
+
     /// Whether the target said the token expired (401 with "Access Token Expired").
     pub fn token_expired(&self) -> bool {
         self.status == Some(401)
-            && (self.excerpt.contains("Access Token Expired")
-                || self
-                    .www_authenticate
-                    .as_deref()
-                    .is_some_and(|h| h.contains("invalid_token")))
+            && (self
+                .www_authenticate
+                .as_deref()
+                .is_some_and(|h| h.contains("invalid_token") || h.contains("Access Token Expired"))
+                || String::from_utf8_lossy(&self.raw).contains("Access Token Expired"))
     }
 
     /// A string field of the top-level JSON body.
@@ -149,24 +193,43 @@ const EXCERPT: usize = 512;
 /// Sends `call` and observes the outcome. Never panics, never returns an error.
 pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Observed {
     let op = call.op;
-    let url = format!("{}{}", ep.api_base, op.path);
     let output = match ep.output {
         OutputFormat::Json => "json",
         OutputFormat::Xml => "xml",
     };
     let mut query = call.query;
     query.push(("output", output.to_string()));
-    let request_line = {
-        let qs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("{} {}?{}", op.method.as_str(), op.path, qs.join("&"))
+    let mut obs = Observed {
+        op: op.name,
+        method: op.method,
+        path: op.path,
+        query: Vec::new(),
+        started: Instant::now(),
+        latency: Duration::ZERO,
+        status: None,
+        transport: None,
+        body: None,
+        decode_error: None,
+        raw: bytes::Bytes::new(),
+        www_authenticate: None,
+    };
+    let url = match ep.url(op) {
+        Ok(u) => u,
+        Err(e) => {
+            obs.query = query;
+            obs.transport = Some(TransportError::Other);
+            obs.decode_error = Some(e);
+            return obs;
+        }
     };
     let mut rb = match op.method {
-        Method::Get => http.get(&url),
-        Method::Post => http.post(&url),
+        Method::Get => http.get(url),
+        Method::Post => http.post(url),
     };
     rb = rb
         .query(&query)
         .timeout(call.timeout_override.unwrap_or(ep.timeout));
+    obs.query = query;
     if let Some(tok) = call.token {
         rb = rb.bearer_auth(&tok.access_token);
     }
@@ -176,19 +239,7 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
         rb = rb.form(form);
     }
     let started = Instant::now();
-    let mut obs = Observed {
-        op: op.name,
-        method: op.method,
-        request_line,
-        started,
-        latency: Duration::ZERO,
-        status: None,
-        transport: None,
-        body: None,
-        decode_error: None,
-        excerpt: String::new(),
-        www_authenticate: None,
-    };
+    obs.started = started;
     let resp = match rb.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -217,7 +268,7 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
         }
     };
     obs.latency = started.elapsed();
-    obs.excerpt = excerpt(&bytes);
+    obs.raw = bytes.clone();
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return obs;
     }

@@ -184,14 +184,15 @@ mod tests {
         Observed {
             op,
             method: Method::Post,
-            request_line: format!("POST /{op}"),
+            path: "/op",
+            query: Vec::new(),
             started: Instant::now(),
             latency: Duration::from_millis(12),
             status,
             transport: status.is_none().then_some(TransportError::Reset),
             body,
             decode_error: None,
-            excerpt: String::new(),
+            raw: bytes::Bytes::new(),
             www_authenticate: None,
         }
     }

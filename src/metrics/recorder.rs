@@ -231,41 +231,14 @@ impl Recorder {
     /// Records one evaluated check, passed or violated. The example is kept only for the first
     /// `MAX_EXAMPLES` violations per (check, op) in this shard (and after merging).
     pub fn record_check(&self, c: &CheckOutcome<'_>) {
+        add_check(&mut self.shard().data, c);
+    }
+
+    /// Records the outcomes of several checks (those of one response) under one lock.
+    pub fn record_checks(&self, checks: &[CheckOutcome<'_>]) {
         let mut shard = self.shard();
-        let checks = &mut shard.data.checks;
-        if !checks.contains_key(c.check) {
-            checks.insert(c.check.to_owned(), BTreeMap::new());
-        }
-        let Some(by_op) = checks.get_mut(c.check) else {
-            return;
-        };
-        if !by_op.contains_key(c.op) {
-            by_op.insert(c.op.to_owned(), CheckStats::default());
-        }
-        let Some(cs) = by_op.get_mut(c.op) else {
-            return;
-        };
-        if c.passed {
-            cs.passed += 1;
-            return;
-        }
-        cs.failed += 1;
-        if cs.examples.len() < MAX_EXAMPLES
-            && let Some(ex) = &c.example
-        {
-            cs.examples.push(ex.clone());
-        }
-        let by_persona = &mut shard.data.violations_by_persona;
-        if !by_persona.contains_key(c.persona) {
-            by_persona.insert(c.persona.to_owned(), BTreeMap::new());
-        }
-        if let Some(by_check) = by_persona.get_mut(c.persona) {
-            match by_check.get_mut(c.check) {
-                Some(n) => *n += 1,
-                None => {
-                    by_check.insert(c.check.to_owned(), 1);
-                }
-            }
+        for c in checks {
+            add_check(&mut shard.data, c);
         }
     }
 
@@ -327,5 +300,44 @@ impl Recorder {
             bucket.active_agents = last;
         }
         out
+    }
+}
+
+/// Adds one check outcome (the shard's lock is held by the caller).
+fn add_check(data: &mut RunData, c: &CheckOutcome<'_>) {
+    let checks = &mut data.checks;
+    if !checks.contains_key(c.check) {
+        checks.insert(c.check.to_owned(), BTreeMap::new());
+    }
+    let Some(by_op) = checks.get_mut(c.check) else {
+        return;
+    };
+    if !by_op.contains_key(c.op) {
+        by_op.insert(c.op.to_owned(), CheckStats::default());
+    }
+    let Some(cs) = by_op.get_mut(c.op) else {
+        return;
+    };
+    if c.passed {
+        cs.passed += 1;
+        return;
+    }
+    cs.failed += 1;
+    if cs.examples.len() < MAX_EXAMPLES
+        && let Some(ex) = &c.example
+    {
+        cs.examples.push(ex.clone());
+    }
+    let by_persona = &mut data.violations_by_persona;
+    if !by_persona.contains_key(c.persona) {
+        by_persona.insert(c.persona.to_owned(), BTreeMap::new());
+    }
+    if let Some(by_check) = by_persona.get_mut(c.persona) {
+        match by_check.get_mut(c.check) {
+            Some(n) => *n += 1,
+            None => {
+                by_check.insert(c.check.to_owned(), 1);
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -179,11 +180,14 @@ impl Agent {
         if self.poll.is_none() {
             self.start_poll();
         }
+        let now = Instant::now();
         let wake = self
             .next_due()
-            .unwrap_or(Instant::now() + MAX_TICK)
-            .min(Instant::now() + MAX_TICK);
+            .unwrap_or(now + MAX_TICK)
+            .min(now + MAX_TICK);
         let polled = match self.poll.as_mut() {
+            // Something is due already: take the poll's answer if it is in, without a timer.
+            Some(handle) if wake <= now => handle.now_or_never(),
             Some(handle) => tokio::select! {
                 r = handle => Some(r),
                 _ = tokio::time::sleep_until(wake.into()) => None,
@@ -516,14 +520,14 @@ impl Agent {
                 let waited = obs.started - seen_at;
                 let in_window = obs.status == Some(200) && waited <= self.ctx.windows.accept;
                 let example = (!in_window).then(|| Exchange {
-                    request_line: obs.request_line.clone(),
+                    request_line: obs.request_line(),
                     status: obs.status,
                     detail: format!(
                         "accept sent {:.1} s after the offer was seen (window {:.0} s)",
                         waited.as_secs_f64(),
                         self.ctx.windows.accept.as_secs_f64()
                     ),
-                    response_excerpt: obs.excerpt.clone(),
+                    response_excerpt: obs.excerpt(),
                 });
                 self.check(
                     "accepted_within_window",
@@ -760,20 +764,18 @@ impl Agent {
             } else {
                 self.token().await
             };
-            if let Some(t) = &token {
-                let fresh = Instant::now() < t.expires_at;
-                self.check("token_fresh", pending.op.name, fresh, None);
-            }
+            // Whether the harness's own clock holds the token valid as it is sent.
+            let fresh = token.as_ref().map(|t| Instant::now() < t.expires_at);
             let call = pending.to_call(token.as_deref());
             let mut obs = send(&self.http, &self.ctx.endpoint, call).await;
             if obs.token_expired() && !retried {
                 let example = Exchange {
-                    request_line: obs.request_line.clone(),
+                    request_line: obs.request_line(),
                     status: obs.status,
                     detail:
                         "target answered Access Token Expired to a token the harness held as valid"
                             .into(),
-                    response_excerpt: obs.excerpt.clone(),
+                    response_excerpt: obs.excerpt(),
                 };
                 self.check("token_fresh", pending.op.name, false, Some(example));
                 if let Some(t) = token {
@@ -787,7 +789,7 @@ impl Agent {
                 retried = true;
                 continue;
             }
-            self.judge_and_record_with(&mut obs, true, pending.expected_interval);
+            self.judge_and_record_with(&mut obs, true, pending.expected_interval, fresh);
             if obs.status == Some(401) && !obs.token_expired() && pending.needs_session() {
                 self.lose_session();
             }
@@ -796,7 +798,7 @@ impl Agent {
     }
 
     fn judge_and_record(&mut self, obs: &mut Observed, check_budget: bool) {
-        self.judge_and_record_with(obs, check_budget, None);
+        self.judge_and_record_with(obs, check_budget, None, None);
     }
 
     /// Judges `obs` against the contracts and records its sample and check outcomes. The
@@ -806,6 +808,7 @@ impl Agent {
         obs: &mut Observed,
         check_budget: bool,
         expected_interval: Option<Duration>,
+        token_fresh: Option<bool>,
     ) {
         let sample: f64 = self.rng.random();
         let xml = self.ctx.endpoint.output == OutputFormat::Xml;
@@ -813,20 +816,42 @@ impl Agent {
         if !check_budget {
             verdicts.retain(|(name, _)| *name != "within");
         }
+        let persona = self.persona.name.as_str();
         let mut error = None;
+        let mut outcomes: Vec<CheckOutcome<'_>> = Vec::with_capacity(verdicts.len() + 1);
         for (name, verdict) in &verdicts {
-            let passed = verdict.is_ok();
             if let Err(f) = verdict {
                 error.get_or_insert(error_kind(f));
             }
-            let example = verdict.as_ref().err().map(|f| Exchange {
-                request_line: obs.request_line.clone(),
-                status: obs.status,
-                detail: f.to_string(),
-                response_excerpt: obs.excerpt.clone(),
+            outcomes.push(CheckOutcome {
+                check: name,
+                op: obs.op,
+                persona,
+                passed: verdict.is_ok(),
+                // Examples are built only for violations: most responses pass.
+                example: verdict.as_ref().err().map(|f| Exchange {
+                    request_line: obs.request_line(),
+                    status: obs.status,
+                    detail: f.to_string(),
+                    response_excerpt: obs.excerpt(),
+                }),
             });
-            self.check(name, obs.op, passed, example);
         }
+        if let Some(fresh) = token_fresh {
+            outcomes.push(CheckOutcome {
+                check: "token_fresh",
+                op: obs.op,
+                persona,
+                passed: fresh,
+                example: (!fresh).then(|| Exchange {
+                    request_line: obs.request_line(),
+                    status: obs.status,
+                    detail: "the harness sent a token its own clock held as expired".into(),
+                    response_excerpt: String::new(),
+                }),
+            });
+        }
+        self.ctx.recorder.record_checks(&outcomes);
         if obs.token_expired() {
             error = Some(ErrorKind::TokenExpired);
         }
@@ -838,7 +863,7 @@ impl Agent {
         // the separate poll-hold histogram, and reports keep them out of all-operation latency.
         self.ctx.recorder.record(&Sample {
             op: obs.op,
-            persona: &self.persona.name,
+            persona,
             status: obs.status,
             latency: obs.latency,
             error,

@@ -277,10 +277,10 @@ impl Customer {
                 persona: "customer",
                 passed: verdict.is_ok(),
                 example: verdict.as_ref().err().map(|f| Exchange {
-                    request_line: obs.request_line.clone(),
+                    request_line: obs.request_line(),
                     status: obs.status,
                     detail: f.to_string(),
-                    response_excerpt: obs.excerpt.clone(),
+                    response_excerpt: obs.excerpt(),
                 }),
             });
         }

@@ -120,11 +120,7 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
     let stop = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         http,
-        endpoint: Endpoint {
-            api_base: target.api_base.clone(),
-            output: target.output,
-            timeout: plan.request_timeout,
-        },
+        endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout),
         tokens,
         contracts: plan.contracts.clone(),
         recorder: recorder.clone(),
