@@ -33,7 +33,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .set_default(GooseDefault::Host, host.as_str())?
         .set_default(GooseDefault::TestPlan, plan.as_str())?
         .set_default(GooseDefault::NoTelnet, true)?
-        .set_default(GooseDefault::NoWebSocket, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?
         .set_client_builder_without_cookies(
