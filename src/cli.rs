@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Compare with an earlier run (its report directory or `summary.json`): show p50/p95/p99
+    /// deltas per operation and fail on a regression beyond the suite's `baseline.tolerance`.
+    #[arg(long, value_name = "DIR_OR_SUMMARY")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,8 @@ pub struct RunConfig {
     pub only: Option<String>,
     /// `run --dry-run`: print the plan, send nothing.
     pub dry_run: bool,
+    /// `run --baseline`: an earlier run's directory or its `summary.json`.
+    pub baseline: Option<PathBuf>,
 }
 
 /// A validated `simulate` invocation.
@@ -233,6 +239,7 @@ impl Config {
                 out: a.target.out,
                 only: None,
                 dry_run: a.dry_run,
+                baseline: a.baseline,
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -243,6 +250,7 @@ impl Config {
                 out: a.target.out,
                 only: a.only,
                 dry_run: false,
+                baseline: None,
             }),
             Command::Simulate(a) => Config::Simulate(SimulateConfig {
                 listen: a.listen,
@@ -415,6 +423,7 @@ pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
     }
     crate::runner::command::execute(
         &plan,
+        c.baseline.as_deref(),
         crate::runner::command::Io {
             out: &mut console.out,
             err: &mut console.err,

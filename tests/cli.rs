@@ -61,6 +61,7 @@ fn run_config(suite: &str) -> RunConfig {
         out: Some(PathBuf::from("reports/test")),
         only: None,
         dry_run: true,
+        baseline: None,
     }
 }
 

@@ -123,7 +123,7 @@ fn outcome() -> Outcome {
         deltas: vec![],
     };
     let current = summary::build(&outcome);
-    outcome.deltas = gate::compare(&current, &current, 0.1);
+    outcome.deltas = gate::compare(&current, &current, 0.1, 1.0);
     outcome
 }
 
@@ -211,7 +211,7 @@ fn baseline_round_trips_through_summary_read() {
     for op in slower.operations.values_mut() {
         op.latency_ms.raw.p99 *= 1.5;
     }
-    let deltas = gate::compare(&slower, &base, 0.2);
+    let deltas = gate::compare(&slower, &base, 0.2, 0.0);
     let regressed: Vec<_> = deltas
         .iter()
         .filter(|d| d.regressed)
@@ -225,6 +225,33 @@ fn baseline_round_trips_through_summary_read() {
             ("sendMessage", "p99")
         ]
     );
+}
+
+#[test]
+fn baseline_ignores_changes_under_the_floor_and_long_poll_holds() {
+    let (_dir, files) = write_all();
+    let mut base = summary::read(named(&files, "summary.json")).unwrap();
+    let any = base.operations.values().next().cloned().unwrap();
+    base.operations.insert("messages.get".into(), any);
+    let mut slower = base.clone();
+    for op in slower.operations.values_mut() {
+        op.latency_ms.raw.p99 *= 1.5;
+    }
+    let largest = base
+        .operations
+        .values()
+        .map(|o| o.latency_ms.raw.p99)
+        .fold(0.0, f64::max);
+    // Every change is under a floor as large as the largest p99 itself.
+    assert!(
+        gate::compare(&slower, &base, 0.2, largest)
+            .iter()
+            .all(|d| !d.regressed)
+    );
+    // Without a floor the same changes regress, except the long-poll hold.
+    let deltas = gate::compare(&slower, &base, 0.2, 0.0);
+    assert!(deltas.iter().any(|d| d.regressed));
+    assert!(deltas.iter().all(|d| d.op != "messages.get"));
 }
 
 /// Validates with `xmllint --schema` when libxml2-utils is installed; always checks the

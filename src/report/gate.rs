@@ -174,11 +174,16 @@ fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
 }
 
 /// Per-operation p50/p95/p99 deltas of `current` against `baseline` (raw latency). An operation
-/// is flagged when slower than `baseline × (1 + tolerance)`; operations missing on either side
+/// is flagged when slower than `baseline × (1 + tolerance)` and by more than `floor_ms`;
+/// long-poll holds and operations missing on either side
 /// are skipped.
-pub fn compare(current: &Summary, baseline: &Summary, tolerance: f64) -> Vec<Delta> {
+pub fn compare(current: &Summary, baseline: &Summary, tolerance: f64, floor_ms: f64) -> Vec<Delta> {
     let mut out = Vec::new();
     for (op, cur) in &current.operations {
+        // A long-poll's time is a hold, not latency: longer holds are not a regression.
+        if crate::metrics::HOLD_OPS.contains(&op.as_str()) {
+            continue;
+        }
         let Some(base) = baseline.operations.get(op) else {
             continue;
         };
@@ -197,7 +202,7 @@ pub fn compare(current: &Summary, baseline: &Summary, tolerance: f64) -> Vec<Del
                 baseline_ms: bv,
                 current_ms: cv,
                 change: (bv > 0.0).then(|| (cv - bv) / bv),
-                regressed: cv > bv * (1.0 + tolerance),
+                regressed: cv > bv * (1.0 + tolerance) && cv - bv > floor_ms,
             });
         }
     }

@@ -75,6 +75,9 @@ pub fn build(outcome: &Outcome) -> Report {
     }
     let mut report = Report::new();
     report.add_testsuites([contracts, windows, thresholds]);
+    if !outcome.deltas.is_empty() {
+        report.add_testsuite(baseline_suite(outcome));
+    }
     if let Some(why) = &outcome.meta.harness_error {
         let mut harness = suite("harness", outcome);
         let mut case = TestCase::error("run", Duration::ZERO, "harness", &xml_safe(why));
@@ -83,6 +86,48 @@ pub fn build(outcome: &Outcome) -> Report {
         report.add_testsuite(harness);
     }
     report
+}
+
+/// One testcase per operation compared with `--baseline`: a failure names every percentile
+/// that regressed, its baseline and current value.
+fn baseline_suite(outcome: &Outcome) -> TestSuite {
+    let mut s = suite("baseline", outcome);
+    let mut ops: Vec<&str> = outcome.deltas.iter().map(|d| d.op.as_str()).collect();
+    ops.dedup();
+    for op in ops {
+        let deltas: Vec<_> = outcome.deltas.iter().filter(|d| d.op == op).collect();
+        let lines: Vec<String> = deltas
+            .iter()
+            .map(|d| {
+                let change = d
+                    .change
+                    .map_or_else(|| "new".to_string(), |c| format!("{:+.1}%", c * 100.0));
+                format!(
+                    "{} {:.3} ms -> {:.3} ms ({change}){}",
+                    d.percentile,
+                    d.baseline_ms,
+                    d.current_ms,
+                    if d.regressed { " REGRESSED" } else { "" }
+                )
+            })
+            .collect();
+        let name = xml_safe(op);
+        let mut case = if deltas.iter().any(|d| d.regressed) {
+            TestCase::failure(
+                &name,
+                Duration::ZERO,
+                "regression",
+                &xml_safe(&lines.join("; ")),
+            )
+        } else {
+            let mut c = TestCase::success(&name, Duration::ZERO);
+            c.set_system_out(&xml_safe(&lines.join("\n")));
+            c
+        };
+        case.set_classname("baseline");
+        s.add_testcase(case);
+    }
+    s
 }
 
 fn suite(name: &str, outcome: &Outcome) -> TestSuite {

@@ -28,7 +28,7 @@
 //! let verdicts = gate::evaluate(thresholds, &data, meta.duration);
 //! let mut outcome = Outcome { meta, data, verdicts, deltas: vec![] };
 //! let baseline = summary::read("reports/last/summary.json".as_ref())?;
-//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, 0.10);
+//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, 0.10, 1.0);
 //! let secrets = Secrets::new(["client-secret", "agent-password"]);
 //! print!("{}", report::text::render(&outcome, &secrets));
 //! report::write_all("reports/run-1".as_ref(), &outcome, &secrets)?;

@@ -5,6 +5,7 @@
 //! by Ctrl-C or SIGTERM writes everything it gathered, marked interrupted.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use super::plan::RunPlan;
@@ -23,7 +24,16 @@ pub struct Io<'a> {
 }
 
 /// Runs `plan` and returns the exit code. Never panics on a bad suite, flag or target.
-pub fn execute(plan: &SuitePlan, io: Io<'_>) -> Exit {
+/// `baseline` is an earlier run's report directory or `summary.json` to compare with.
+pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
+    // A baseline that cannot be read is a bad flag: say so before sending anything.
+    let baseline = match baseline.map(read_baseline).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: --baseline: {e}");
+            return Exit::Usage;
+        }
+    };
     let mut run_plan = match RunPlan::build(plan) {
         Ok(p) => p,
         Err(e) => {
@@ -84,12 +94,19 @@ pub fn execute(plan: &SuitePlan, io: Io<'_>) -> Exit {
         }
     };
     let verdicts = report::gate::evaluate(&plan.suite.thresholds, &data, meta.duration);
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         meta,
         data,
         verdicts,
         deltas: Vec::new(),
     };
+    if let Some(base) = &baseline {
+        let policy = plan.suite.suite.baseline.clone().unwrap_or_default();
+        let tolerance = policy.tolerance.map_or(0.10, |t| t.fraction());
+        let floor_ms = policy.floor.map_or(1.0, |f| f.0.as_secs_f64() * 1e3);
+        let current = report::summary::build(&outcome);
+        outcome.deltas = report::gate::compare(&current, base, tolerance, floor_ms);
+    }
     let written = report::write_all(&out_dir, &outcome, &secrets);
     if !io.quiet {
         // The terminal summary is the masked `summary.txt` the writer produced.
@@ -123,6 +140,16 @@ pub fn exit_code(outcome: &Outcome, interrupted: bool) -> Exit {
         Exit::Passed if interrupted => Exit::Harness,
         other => other,
     }
+}
+
+/// Reads a baseline: a report directory (its `summary.json`) or a `summary.json` itself.
+fn read_baseline(path: &Path) -> Result<report::summary::Summary, String> {
+    let file = if path.is_dir() {
+        path.join("summary.json")
+    } else {
+        path.to_path_buf()
+    };
+    report::summary::read(&file).map_err(|e| e.to_string())
 }
 
 fn meta_of(suite: &str, r: RunResult) -> (RunMeta, RunData, Option<String>) {

@@ -36,6 +36,22 @@ pub struct Suite {
     /// Settings for the embedded simulator (ignored against a URL target).
     #[serde(default)]
     pub simulator: Option<crate::sim::SimConfig>,
+    /// How `run --baseline` judges a regression.
+    #[serde(default)]
+    pub baseline: Option<BaselinePolicy>,
+}
+
+/// How much slower than a baseline run an operation may get (`run --baseline`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinePolicy {
+    /// Relative slow-down of p50/p95/p99 allowed (default 10%).
+    #[serde(default)]
+    pub tolerance: Option<Percent>,
+    /// Changes smaller than this never count (default 1ms): sub-millisecond jitter is not a
+    /// regression.
+    #[serde(default)]
+    pub floor: Option<HumanDuration>,
 }
 
 /// `embedded` (default) or a remote AEAPI (a mapping). Deserialised by hand in `model_de` so a

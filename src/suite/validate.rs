@@ -138,6 +138,9 @@ impl Ctx<'_> {
         for c in root.get("contracts").map(Node::entries).unwrap_or_default() {
             self.known(&c.node, keys::CONTRACT, "contract field");
         }
+        if let Some(b) = root.get("baseline") {
+            self.known(b, keys::BASELINE, "baseline field");
+        }
         if let Some(l) = root.get("load") {
             self.known(l, keys::LOAD, "load field");
             for step in l.get("steps").map(Node::items).unwrap_or_default() {
@@ -535,7 +538,9 @@ mod keys {
         "load",
         "thresholds",
         "simulator",
+        "baseline",
     ];
+    pub const BASELINE: &[&str] = &["tolerance", "floor"];
     pub const TARGET: &[&str] = &[
         "api",
         "auth",
@@ -633,7 +638,7 @@ mod tests {
     /// The key lists must be exactly what serde_yaml's "expected one of" lists say.
     #[test]
     fn key_lists_match_the_model() {
-        let cases: [(&str, &[&str]); 10] = [
+        let cases: [(&str, &[&str]); 11] = [
             ("bogus: 1", keys::TOP),
             ("name: x\ntarget: {bogus: 1}", keys::TARGET),
             (
@@ -650,6 +655,7 @@ mod tests {
                 "name: x\nload: {customers: {rate: 1/s, bogus: 1}}",
                 keys::CUSTOMERS,
             ),
+            ("name: x\nbaseline: {bogus: 1}", keys::BASELINE),
         ];
         for (yaml, want) in cases {
             let msg = match serde_yaml::from_str::<crate::suite::Suite>(yaml) {
