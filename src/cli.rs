@@ -408,38 +408,25 @@ pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
     )
 }
 
-/// `conform`: for now, loads and checks the suite and prints the plan and the contracts
-/// `--only` selects. Exit 0 when valid, 2 otherwise (including an `--only` matching nothing).
+/// `conform`: runs every case of the suite's contracts once (see `conform::execute` for what it
+/// writes and its exit codes); `--only` selects cases by operation or case id.
 pub fn cmd_conform(console: &mut Console, c: &RunConfig) -> Exit {
     let plan = match load_plan(console, c) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let selected: Vec<&String> = plan
-        .suite
-        .suite
-        .contracts
-        .keys()
-        .filter(|op| c.only.as_deref().is_none_or(|p| glob(p, op)))
-        .collect();
-    if selected.is_empty() {
-        let _ = writeln!(
-            console.err,
-            "error: `--only {}` matches no contract of the suite",
-            c.only.as_deref().unwrap_or_default()
-        );
-        return Exit::Usage;
+    if console.verbosity.verbose > 0 {
+        let _ = writeln!(console.err, "{plan}");
     }
-    let _ = writeln!(console.out, "{plan}");
-    let names: Vec<&str> = selected.iter().map(|s| s.as_str()).collect();
-    let _ = writeln!(console.out, "checking    {}", names.join(", "));
-    if !console.verbosity.quiet {
-        let _ = writeln!(
-            console.err,
-            "note: the conformance engine is not built yet: this is the plan, nothing was sent"
-        );
-    }
-    Exit::Passed
+    crate::conform::execute(
+        &plan,
+        c.only.as_deref(),
+        crate::conform::Io {
+            out: &mut console.out,
+            err: &mut console.err,
+            quiet: console.verbosity.quiet,
+        },
+    )
 }
 
 /// Matches `name` against `pattern`, where `*` matches any run of characters.

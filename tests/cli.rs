@@ -148,22 +148,28 @@ fn run_on_an_invalid_suite_renders_its_errors_and_exits_2() {
 }
 
 #[test]
-fn conform_only_selects_contracts_or_is_a_usage_error() {
+fn conform_only_selects_cases_or_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (mut c, out, _) = console();
-    let mut cfg = run_config("suites/smoke.yaml");
-    cfg.only = Some("messages.*".into());
+    let mut cfg = run_config("suites/conformance.yaml");
+    cfg.out = Some(dir.path().to_path_buf());
+    cfg.only = Some("preLoginStatus".into());
     assert_eq!(cli::cmd_conform(&mut c, &cfg), Exit::Passed);
+    let text = out.text();
+    assert!(text.starts_with("OPERATION       CASE"), "{text}");
     assert!(
-        out.text()
-            .ends_with("checking    messages.get, messages.post\n")
+        text.ends_with("3 cases: 3 passed, 0 failed, 0 errors, 0 skipped\n"),
+        "{text}"
     );
+    assert!(dir.path().join("junit.xml").is_file());
+    assert!(dir.path().join("conform.json").is_file());
 
     let (mut c, _, err) = console();
     cfg.only = Some("nothing*".into());
     assert_eq!(cli::cmd_conform(&mut c, &cfg), Exit::Usage);
     assert_eq!(
         err.text(),
-        "error: `--only nothing*` matches no contract of the suite\n"
+        "error: `--only nothing*` matches no case of the suite\n"
     );
 }
 

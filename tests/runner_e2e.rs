@@ -114,7 +114,7 @@ async fn agents_handle_engagements_start_to_finish_with_zero_violations() {
         .map_or(0, |m| m.values().map(|c| c.passed).sum());
     assert!(passed >= 5, "accept window checks passed: {passed}");
     assert!(
-        d.poll_hold.values().any(|h| h.len() > 0),
+        d.poll_hold.values().any(|h| !h.is_empty()),
         "poll holds recorded"
     );
 }

@@ -368,6 +368,7 @@ async fn full_engagement_through_the_router() {
 }
 
 #[tokio::test]
+#[allow(clippy::type_complexity)]
 async fn message_post_rejections_name_the_parameter() {
     let (_, app) = sim(config());
     let auth = bearer(&app).await;

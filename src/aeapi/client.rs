@@ -34,6 +34,12 @@ pub struct Call<'a> {
     pub token: Option<&'a Token>,
     /// A timeout for this call instead of the endpoint's (long-polls).
     pub timeout_override: Option<Duration>,
+    /// Query parameters named at run time (conformance cases), after `query`.
+    pub owned_query: Vec<(String, String)>,
+    /// A form body named at run time (used when `body` and `form` are `None`).
+    pub owned_form: Option<Vec<(String, String)>>,
+    /// Extra headers (e.g. `Authorization: Basic` for the token endpoint). Never logged.
+    pub headers: Vec<(String, String)>,
 }
 
 impl<'a> Call<'a> {
@@ -45,6 +51,9 @@ impl<'a> Call<'a> {
             form: None,
             token,
             timeout_override: None,
+            owned_query: Vec::new(),
+            owned_form: None,
+            headers: Vec::new(),
         }
     }
 
@@ -154,8 +163,13 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
         OutputFormat::Json => "json",
         OutputFormat::Xml => "xml",
     };
-    let mut query = call.query;
-    query.push(("output", output.to_string()));
+    let mut query: Vec<(String, String)> = call
+        .query
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain(call.owned_query)
+        .collect();
+    query.push(("output".to_string(), output.to_string()));
     let request_line = {
         let qs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!("{} {}?{}", op.method.as_str(), op.path, qs.join("&"))
@@ -170,9 +184,14 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
     if let Some(tok) = call.token {
         rb = rb.bearer_auth(&tok.access_token);
     }
+    for (k, v) in &call.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
     if let Some(body) = &call.body {
         rb = rb.json(body);
     } else if let Some(form) = &call.form {
+        rb = rb.form(form);
+    } else if let Some(form) = &call.owned_form {
         rb = rb.form(form);
     }
     let started = Instant::now();

@@ -65,7 +65,7 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
     let target = match &plan.target {
         TargetPlan::Embedded(config) => {
             let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let handle = crate::sim::start(config.clone(), listen)
+            let handle = crate::sim::start((**config).clone(), listen)
                 .await
                 .map_err(|e| {
                     RunError::Harness(format!("could not start the embedded simulator: {e}"))

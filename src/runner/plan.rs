@@ -22,7 +22,7 @@ use crate::suite::values::{Distribution, Range};
 #[derive(Clone)]
 pub enum TargetPlan {
     /// Start the simulator in this process with these settings.
-    Embedded(SimConfig),
+    Embedded(Box<SimConfig>),
     Remote(ResolvedTarget),
 }
 
@@ -131,7 +131,7 @@ impl RunPlan {
         let target = if embedded {
             let mut config = suite.simulator.clone().unwrap_or_default();
             embedded_settings(&mut config, suite, &credentials);
-            TargetPlan::Embedded(config)
+            TargetPlan::Embedded(Box::new(config))
         } else {
             TargetPlan::Remote(remote_target(suite)?)
         };
@@ -264,8 +264,9 @@ fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
 }
 
 /// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
-/// response). Schema documents are kept to align XML-mapped bodies with them.
-fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
+/// response; `conform` judges with the same ones). Schema documents are kept to align
+/// XML-mapped bodies with them.
+pub fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
     let mut out = Contracts {
         schema_sample: 1.0,
         ..Default::default()
@@ -336,7 +337,7 @@ mod tests {
 
     #[test]
     fn remote_target_names_the_unset_variable_not_a_value() {
-        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 2, password: '${AEAPI_TEST_UNSET_PW}'}\n";
+        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 2, password: '${AEAPI_TEST_UNSET_PW}'}\nload: {agents: 2}\n";
         let err = build(y, &Overrides::default())
             .err()
             .expect("unset variables fail the plan");
