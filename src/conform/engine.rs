@@ -121,6 +121,10 @@ async fn send_case(
         vars.insert("engagementId", f.engagement_id.clone());
         vars.insert("customerId", f.customer_id.clone());
     }
+    if spec.wait == Wait::AcceptWindow {
+        // Before the token is taken, so the wait cannot outlive a short-lived token.
+        tokio::time::sleep(world.accept_window + world.accept_margin).await;
+    }
     let token = match case.and_then(|c| c.token) {
         Some(TokenCase::None) => None,
         Some(TokenCase::Expired) => Some(world.expired_token().await?),
@@ -155,9 +159,6 @@ async fn send_case(
                 }
             }
         }
-    }
-    if spec.wait == Wait::AcceptWindow {
-        tokio::time::sleep(world.accept_window + world.accept_margin).await;
     }
     let call = build(spec, &req, &vars, token.as_deref())?;
     let ep = world.endpoint(spec.op.name, spec.format);

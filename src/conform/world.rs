@@ -81,7 +81,8 @@ impl World {
         accept_margin: Duration,
     ) -> World {
         let tokens = TokenStore::new(target.token_request(), http.clone())
-            .with_refresh_margin(Duration::from_secs(1));
+            // At most half the lifetime (the store's cap): the target counts whole seconds.
+            .with_refresh_margin(Duration::from_secs(2));
         World {
             http,
             target,
