@@ -56,7 +56,7 @@ pub enum Command {
     Run(RunArgs),
     /// Check a target against a suite's contracts, one operation at a time.
     #[command(
-        after_help = "Example:\n  aeapi-harness conform suites/example-remote.yaml --only 'messages.*'"
+        after_help = "Example:\n  aeapi-harness conform suites/conformance.yaml --only 'login,messages.*'"
     )]
     Conform(ConformArgs),
     /// Serve the AEAPI simulator until Ctrl-C, for agent desktops and manual testing.
@@ -111,7 +111,8 @@ pub struct ConformArgs {
     pub suite: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Check only the contracts whose operation matches PATTERN (`*` matches any run).
+    /// Run only the cases whose operation or id (`OP / CASE`) matches a PATTERN (`*` matches any
+    /// run; several patterns separated by commas).
     #[arg(long, value_name = "PATTERN")]
     pub only: Option<String>,
 }
