@@ -349,7 +349,8 @@ pub fn cmd_validate(console: &mut Console, files: &[PathBuf]) -> Exit {
 }
 
 /// Loads a suite and applies the overrides; problems are printed and become `Err(exit)`.
-fn load_plan(console: &mut Console, c: &RunConfig) -> Result<plan::Plan, Exit> {
+/// (`run -v` and `conform -v` print the plan it returns.)
+pub fn load_plan(console: &mut Console, c: &RunConfig) -> Result<plan::Plan, Exit> {
     let loaded = suite::load(&c.suite).map_err(|e| {
         let _ = write!(console.err, "{}", e.render(console.color));
         Exit::Usage
