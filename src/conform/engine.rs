@@ -67,6 +67,10 @@ pub async fn run_case(
     }
     match result {
         Ok((obs, verdict)) => {
+            if let Some(t) = obs.field("access_token") {
+                // A token the case itself obtained (the `token` operation) is a secret too.
+                world.seen_tokens.push(t.to_string());
+            }
             if spec.op.name == "login"
                 && let Some(r) = obs.field("registeredId")
                 && let Some(user) = request_user(request, world)
@@ -160,7 +164,7 @@ async fn send_case(
             }
         }
     }
-    let call = build(spec, &req, &vars, token.as_deref())?;
+    let call = build(spec, &req, &vars, token.as_deref());
     let ep = world.endpoint(spec.op.name, spec.format);
     let mut obs = client::send(&world.http, &ep, call).await;
     if spec.wait == Wait::TokenExpiry
@@ -169,7 +173,7 @@ async fn send_case(
         // Clocks differ by up to a second: retry a 2xx until the token's expiry + the margin.
         while obs.status.is_some_and(|s| s < 300) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(250)).await;
-            let call = build(spec, &req, &vars, token.as_deref())?;
+            let call = build(spec, &req, &vars, token.as_deref());
             obs = client::send(&world.http, &ep, call).await;
         }
     }
@@ -222,13 +226,13 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// The call for a case's request (after its variation).
+/// The call for a case's request (after its variation), `${variables}` filled in.
 pub fn build<'a>(
     spec: &CaseSpec,
     req: &RequestData,
     vars: &BTreeMap<&'static str, String>,
     token: Option<&'a Token>,
-) -> Result<Call<'a>, String> {
+) -> Call<'a> {
     let mut call = Call::new(spec.op, token);
     call.owned_query = req
         .query
@@ -256,7 +260,7 @@ pub fn build<'a>(
         .iter()
         .map(|(k, v)| (k.clone(), substitute(v, vars)))
         .collect();
-    Ok(call)
+    call
 }
 
 /// The verdict on one response.
@@ -292,5 +296,55 @@ pub fn judge(contracts: &Contracts, spec: &CaseSpec, obs: &mut Observed) -> Verd
         Verdict::Passed
     } else {
         Verdict::Failed(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conform::case;
+    use crate::suite::model::Contract;
+
+    #[test]
+    fn build_fills_variables_into_query_body_form_and_headers() {
+        let c: Contract = match serde_yaml::from_str(
+            "request:\n  query: {registeredId: '${registeredId}', n: 3}\n  body: {agentId: '${agentId}', deep: {id: 'e-${engagementId}'}}\n  form: {grant_type: client_credentials}\n  headers: {Authorization: 'Basic ${basicAuth}'}\n",
+        ) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let mut contracts = std::collections::BTreeMap::new();
+        contracts.insert("closeEngagement".to_string(), c.clone());
+        let spec = case::expand(&contracts, &|_, _| true).remove(0);
+        let mut vars = BTreeMap::new();
+        vars.insert("registeredId", "7-abc".to_string());
+        vars.insert("agentId", "agent2".to_string());
+        vars.insert("engagementId", "42".to_string());
+        vars.insert("basicAuth", "b64".to_string());
+        let req = c.request.unwrap_or_default();
+        let call = build(&spec, &req, &vars, None);
+        assert_eq!(
+            call.owned_query,
+            vec![
+                ("n".to_string(), "3".to_string()),
+                ("registeredId".to_string(), "7-abc".to_string())
+            ]
+        );
+        assert_eq!(
+            call.body,
+            Some(serde_json::json!({"agentId": "agent2", "deep": {"id": "e-42"}}))
+        );
+        assert_eq!(
+            call.owned_form,
+            Some(vec![(
+                "grant_type".to_string(),
+                "client_credentials".to_string()
+            )])
+        );
+        assert_eq!(
+            call.headers,
+            vec![("Authorization".to_string(), "Basic b64".to_string())]
+        );
+        assert_eq!(substitute("${nope} ${agentId}", &vars), "${nope} agent2");
     }
 }

@@ -173,6 +173,16 @@ impl ConformPlan {
                 None => "the suite has no contracts to check".into(),
             });
         }
+        let needs_agents = cases
+            .iter()
+            .any(|c| c.needs >= crate::suite::model::Needs::Session);
+        if needs_agents && run.credentials.len() < 2 {
+            return Err(format!(
+                "conformance needs at least two agents in the pool (a shared one and fresh ones \
+                 for engagements); the pool has {}",
+                run.credentials.len()
+            ));
+        }
         let placement = match &suite.target {
             Target::Remote(t) => Placement {
                 site_id: t.site_id.clone(),
