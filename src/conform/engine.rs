@@ -67,9 +67,12 @@ pub async fn run_case(
     }
     match result {
         Ok((obs, verdict)) => {
-            if let Some(t) = obs.field("access_token") {
-                // A token the case itself obtained (the `token` operation) is a secret too.
-                world.seen_tokens.push(t.to_string());
+            let mut obs = obs;
+            if let Some(t) = obs.field("access_token").map(str::to_string) {
+                // A token the case itself obtained (the `token` operation) is a secret too, and
+                // the excerpt may hold only its start.
+                obs.excerpt = hide(&obs.excerpt, &t);
+                world.seen_tokens.push(t);
             }
             if spec.op.name == "login"
                 && let Some(r) = obs.field("registeredId")
@@ -96,6 +99,25 @@ fn request_user(request: &RequestData, world: &World) -> Option<String> {
         "${username}" => world.spare().map(|c| c.username.clone()),
         other => Some(other.to_string()),
     }
+}
+
+/// `text` with `secret`, or the part of it that `text` holds before it was cut, as `****`.
+pub fn hide(text: &str, secret: &str) -> String {
+    let head: String = secret.chars().take(16).collect();
+    if head.is_empty() {
+        return text.to_string();
+    }
+    let mut out = text.replace(secret, crate::report::Secrets::MASK);
+    if let Some(i) = out.find(&head) {
+        let common = out[i..]
+            .char_indices()
+            .zip(secret.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((j, a), _)| j + a.len_utf8());
+        out.replace_range(i..i + common, crate::report::Secrets::MASK);
+    }
+    out
 }
 
 /// Sets up the session and token, sends, judges. `Err` is the harness's trouble.
@@ -346,5 +368,19 @@ mod tests {
             vec![("Authorization".to_string(), "Basic b64".to_string())]
         );
         assert_eq!(substitute("${nope} ${agentId}", &vars), "${nope} agent2");
+    }
+
+    #[test]
+    fn hide_masks_a_secret_cut_off_by_the_excerpt() {
+        let secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signature";
+        assert_eq!(
+            hide(
+                r#"{"access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.pay…"#,
+                secret
+            ),
+            r#"{"access_token":"****…"#
+        );
+        assert_eq!(hide(&format!("a {secret} b"), secret), "a **** b");
+        assert_eq!(hide("nothing here", secret), "nothing here");
     }
 }
