@@ -18,6 +18,8 @@ use super::threshold::{self, Threshold};
 use super::values::{Distribution, HumanDuration, Percent, Range as CountRange, Rate, SecretRef};
 use crate::aeapi::ops;
 
+mod conform;
+
 /// What the checks found: problems, plus everything that parsed.
 #[derive(Default)]
 pub struct Checked {
@@ -245,133 +247,6 @@ impl Ctx<'_> {
                         SuiteErrorKind::Schema {
                             op: e.key.clone(),
                             message: err.to_string(),
-                        },
-                    );
-                }
-            }
-        }
-    }
-
-    /// A contract's conformance data: known `${variables}`, and cases that name parameters the
-    /// request sends and fixtures the contract has.
-    fn conform_cases(&mut self, op: &str, contract: &Node) {
-        use super::model::{Needs, VARIABLES, variables_in};
-        let base = format!("contracts.{op}");
-        let mut params: Vec<&str> = Vec::new();
-        let mut has_site = false;
-        if let Some(req) = contract.get("request") {
-            for part in req.entries() {
-                for p in part.node.entries() {
-                    params.push(p.key.as_str());
-                    has_site |= p.key.eq_ignore_ascii_case("siteId");
-                    self.variables(&p.node, &format!("{base}.request.{}.{}", part.key, p.key));
-                }
-            }
-        }
-        let needs = contract
-            .get("needs")
-            .and_then(Node::text)
-            .and_then(|t| serde_yaml::from_str::<Needs>(t).ok());
-        for (i, case) in contract
-            .get("cases")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let path = format!("{base}.cases[{i}]");
-            for n in case.get("omit").map(Node::items).unwrap_or_default() {
-                if let Some(name) = n.text()
-                    && !params.contains(&name)
-                {
-                    self.error(
-                        n.span.clone(),
-                        SuiteErrorKind::BadValue {
-                            what: "case",
-                            path: format!("{path}.omit"),
-                            message: format!("`{name}` is not a parameter of `{base}.request`"),
-                        },
-                    );
-                }
-            }
-            for e in case.get("set").map(Node::entries).unwrap_or_default() {
-                if !params.contains(&e.key.as_str()) {
-                    self.error(
-                        e.key_span.clone(),
-                        SuiteErrorKind::BadValue {
-                            what: "case",
-                            path: format!("{path}.set"),
-                            message: format!("`{}` is not a parameter of `{base}.request`", e.key),
-                        },
-                    );
-                }
-                self.variables(&e.node, &format!("{path}.set.{}", e.key));
-            }
-            if let Some(entry) = case.entry("site")
-                && !has_site
-            {
-                self.error(
-                    entry.key_span.clone(),
-                    SuiteErrorKind::BadValue {
-                        what: "case",
-                        path: format!("{path}.site"),
-                        message: "the request sends no `siteId`/`siteID` parameter".into(),
-                    },
-                );
-            }
-            for (key, least) in [("foreign", Needs::Offer), ("late", Needs::Offer)] {
-                let on = case.get(key).and_then(Node::text) == Some("true");
-                let used = needs.unwrap_or_else(|| {
-                    let mut n = Needs::Token;
-                    for text in contract.get("request").map(all_text).unwrap_or_default() {
-                        for var in variables_in(&text) {
-                            if let Some((_, need)) = VARIABLES.iter().find(|(k, _)| *k == var) {
-                                n = n.max(*need);
-                            }
-                        }
-                    }
-                    n
-                });
-                if on
-                    && used < least
-                    && let Some(entry) = case.entry(key)
-                {
-                    {
-                        self.error(
-                            entry.key_span.clone(),
-                            SuiteErrorKind::BadValue {
-                                what: "case",
-                                path: format!("{path}.{key}"),
-                                message: "needs an engagement: give the contract `needs: offer` or `needs: engagement`".into(),
-                            },
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every `${name}` in a request value must be a known variable.
-    fn variables(&mut self, node: &Node, path: &str) {
-        use super::model::{VARIABLES, variables_in};
-        for text in all_text(node) {
-            for var in variables_in(&text) {
-                if !VARIABLES.iter().any(|(k, _)| *k == var) {
-                    let suggestion = super::did_you_mean(var, VARIABLES.iter().map(|(k, _)| *k))
-                        .map(|s| format!("; did you mean `${{{s}}}`?"))
-                        .unwrap_or_else(|| {
-                            let all: Vec<String> = VARIABLES
-                                .iter()
-                                .map(|(k, _)| format!("`${{{k}}}`"))
-                                .collect();
-                            format!("; known: {}", all.join(", "))
-                        });
-                    self.error(
-                        node.span.clone(),
-                        SuiteErrorKind::BadValue {
-                            what: "variable",
-                            path: path.to_string(),
-                            message: format!("unknown variable `${{{var}}}`{suggestion}"),
                         },
                     );
                 }
@@ -713,16 +588,6 @@ mod keys {
         "customers",
     ];
     pub const STEP: &[&str] = &["agents", "duration", "arrival_rate", "personas"];
-}
-
-/// Every scalar's text under `n`.
-fn all_text(n: &Node) -> Vec<String> {
-    match &n.value {
-        spans::Value::Scalar { text, .. } => vec![text.clone()],
-        spans::Value::Map(m) => m.iter().flat_map(|e| all_text(&e.node)).collect(),
-        spans::Value::Seq(s) => s.iter().flat_map(all_text).collect(),
-        spans::Value::Other => Vec::new(),
-    }
 }
 
 /// An inline schema as JSON: YAML strings stay strings, other scalars become booleans or numbers.
