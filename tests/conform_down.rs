@@ -32,10 +32,21 @@ fn a_target_that_is_down_is_exit_3_naming_the_url() {
     assert_eq!(ran.exit, Exit::Harness, "{}", ran.err);
     assert!(
         ran.err
-            .starts_with(&format!("error: the target at {url} is unreachable: token request to {url}/oauth-server/oauth/token failed")),
+            .contains(&format!("error: the target at {url} is unreachable: token request to {url}/oauth-server/oauth/token failed")),
         "{}",
         ran.err
     );
     assert!(!ran.err.contains("not-shown-secret"));
     assert_eq!(ran.out, "");
+    // The reports say why, for CI.
+    assert_eq!(ran.json["summary"]["cases"], 0);
+    assert!(
+        ran.json["harness_error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&url)),
+        "{}",
+        ran.json
+    );
+    let junit = std::fs::read_to_string(ran.dir.path().join("junit.xml")).unwrap_or_default();
+    assert!(junit.contains("<error type=\"harness\""), "{junit}");
 }

@@ -246,13 +246,39 @@ pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
     };
     let out_dir = plan.out_dir.clone();
     let suite_name = plan.suite_name.clone();
+    let target = match &plan.target {
+        TargetPlan::Embedded(_) => "embedded simulator".to_string(),
+        TargetPlan::Remote(t) => t.api_base.clone(),
+    };
+    if !io.quiet {
+        let _ = writeln!(
+            io.err,
+            "conform: {} cases against {target}",
+            plan.cases.len()
+        );
+    }
     let started = time::OffsetDateTime::now_utc();
     let result = runtime.block_on(run(plan));
     runtime.shutdown_timeout(Duration::from_secs(2));
-    let (outcomes, secrets, target) = match result {
+    let mut meta = report::Meta {
+        suite: suite_name,
+        target,
+        started,
+        harness_error: None,
+    };
+    let (outcomes, secrets) = match result {
         Ok(r) => r,
         Err(RunFailure { message, secrets }) => {
-            let _ = writeln!(io.err, "error: {}", secrets.mask(&message));
+            // Reports still say why, so CI shows an error rather than nothing.
+            let message = secrets.mask(&message).into_owned();
+            let _ = writeln!(io.err, "error: {message}");
+            meta.harness_error = Some(message);
+            let written = std::fs::create_dir_all(&out_dir)
+                .map_err(|e| e.to_string())
+                .and_then(|()| report::write(&out_dir, &meta, &[], &secrets));
+            if let Err(e) = written {
+                let _ = writeln!(io.err, "error: {e}");
+            }
             return Exit::Harness;
         }
     };
@@ -264,11 +290,6 @@ pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
         );
         return Exit::Harness;
     }
-    let meta = report::Meta {
-        suite: suite_name,
-        target,
-        started,
-    };
     if !io.quiet {
         let _ = write!(io.out, "{}", secrets.mask(&report::table(&outcomes)));
     }
@@ -291,7 +312,7 @@ struct RunFailure {
     secrets: Secrets,
 }
 
-type RunOk = (Vec<CaseOutcome>, Secrets, String);
+type RunOk = (Vec<CaseOutcome>, Secrets);
 
 async fn run(plan: ConformPlan) -> Result<RunOk, RunFailure> {
     let mut secrets = Secrets::new(plan.secrets.clone());
@@ -327,11 +348,6 @@ async fn run(plan: ConformPlan) -> Result<RunOk, RunFailure> {
         ),
     };
     secrets.push(target.client_secret.clone());
-    let label = if remote {
-        target.api_base.clone()
-    } else {
-        "embedded simulator".to_string()
-    };
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
         .build()
@@ -364,5 +380,5 @@ async fn run(plan: ConformPlan) -> Result<RunOk, RunFailure> {
     if let Some(h) = sim {
         h.shutdown().await;
     }
-    Ok((outcomes, secrets, label))
+    Ok((outcomes, secrets))
 }

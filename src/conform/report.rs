@@ -19,6 +19,8 @@ pub struct Meta {
     /// `embedded simulator` or the API base URL.
     pub target: String,
     pub started: time::OffsetDateTime,
+    /// Why no case could run (the target was down at start), if so.
+    pub harness_error: Option<String>,
 }
 
 fn ms(o: &CaseOutcome) -> String {
@@ -145,6 +147,11 @@ pub fn junit(meta: &Meta, outcomes: &[CaseOutcome]) -> Report {
         case.set_classname(o.op);
         suite.add_testcase(case);
     }
+    if let Some(why) = &meta.harness_error {
+        let mut case = TestCase::error("run", JDuration::ZERO, "harness", &xml(why));
+        case.set_classname("harness");
+        suite.add_testcase(case);
+    }
     let mut r = Report::new();
     r.add_testsuite(suite);
     r
@@ -222,6 +229,7 @@ pub fn json(meta: &Meta, outcomes: &[CaseOutcome]) -> Value {
         "target": meta.target,
         "started": meta.started.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         "harness_version": env!("CARGO_PKG_VERSION"),
+        "harness_error": meta.harness_error,
         "summary": {
             "cases": cases.len(),
             "passed": count("passed"),
@@ -320,6 +328,7 @@ verifySession  no token        skip          -
             suite: "c".into(),
             target: "embedded simulator".into(),
             started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: None,
         };
         let mut buf = Vec::new();
         let written = junit(&meta, &outcomes()).write_xml(&mut buf);
@@ -348,6 +357,7 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
             suite: "c".into(),
             target: "embedded simulator".into(),
             started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: None,
         };
         let v = json(&meta, &outcomes());
         assert_eq!(
@@ -357,5 +367,24 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
         assert_eq!(v["cases"][1]["problems"][0]["violations"][0]["pointer"], "");
         assert_eq!(v["cases"][0]["latency_ms"], 2.5);
         assert_eq!(v["started"], "2026-11-24T21:00:00Z");
+        assert_eq!(v["harness_error"], Value::Null);
+    }
+
+    #[test]
+    fn a_run_that_could_not_start_is_one_junit_error() {
+        let meta = Meta {
+            suite: "c".into(),
+            target: "http://127.0.0.1:9".into(),
+            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: Some("the target at http://127.0.0.1:9 is unreachable".into()),
+        };
+        let mut buf = Vec::new();
+        assert!(junit(&meta, &[]).write_xml(&mut buf).is_ok());
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        assert!(
+            text.contains("<testcase name=\"run\" time=\"0\" classname=\"harness\"><error type=\"harness\" message=\"the target at http://127.0.0.1:9 is unreachable\"/></testcase>"),
+            "{text}"
+        );
+        assert_eq!(json(&meta, &[])["summary"]["cases"], 0);
     }
 }
