@@ -144,13 +144,20 @@ pub struct ConformPlan {
     pub cases: Vec<CaseSpec>,
     pub out_dir: PathBuf,
     pub secrets: Vec<String>,
+    /// Things worth saying before the run (printed unless quiet).
+    pub notes: Vec<String>,
 }
 
 impl ConformPlan {
     /// The cases `only` selects (comma-separated `*` patterns matched against the operation or
     /// the case id), with the run plan's target, agents and compiled contracts.
     pub fn build(plan: &SuitePlan, only: Option<&str>) -> Result<ConformPlan, String> {
-        let run = RunPlan::build(plan).map_err(|e| e.to_string())?;
+        let mut run = RunPlan::build(plan).map_err(|e| e.to_string())?;
+        if let TargetPlan::Embedded(config) = &mut run.target {
+            // The only engagements are the ones the cases create: built-in customers would be
+            // offered to the fresh agents first.
+            config.arrival_rate = 0.0;
+        }
         let suite = &plan.suite.suite;
         let patterns: Vec<&str> = only
             .map(|o| {
@@ -195,7 +202,27 @@ impl ConformPlan {
                 agent_group_id: String::new(),
             },
         };
+        let bare: Vec<&str> = suite
+            .contracts
+            .iter()
+            .filter(|(op, c)| {
+                c.request.is_none()
+                    && cases.iter().any(|s| s.op.name == op.as_str())
+                    && crate::aeapi::ops::find(op).is_some_and(|o| !o.required.is_empty())
+            })
+            .map(|(op, _)| op.as_str())
+            .collect();
+        let notes = if bare.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "no `request:` for {}: their positive cases send no parameters (see \
+                 suites/conformance.yaml for request data)",
+                bare.join(", ")
+            )]
+        };
         Ok(ConformPlan {
+            notes,
             suite_name: run.suite_name.clone(),
             secrets: run.secrets(),
             target: run.target,
@@ -251,6 +278,9 @@ pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
         TargetPlan::Remote(t) => t.api_base.clone(),
     };
     if !io.quiet {
+        for n in &plan.notes {
+            let _ = writeln!(io.err, "note: {n}");
+        }
         let _ = writeln!(
             io.err,
             "conform: {} cases against {target}",
