@@ -1,6 +1,7 @@
 //! What `conform` writes: the terminal table, `junit.xml` (one testcase per case) and
-//! `conform.json`. Builders are pure and unit-tested; `write` masks secrets in everything it
-//! writes (and the caller masks the table it prints).
+//! `conform.json` (its shape is pinned by `schemas/conform.schema.json`). Builders are pure and
+//! unit-tested; `write` masks secrets in everything it writes (and the caller masks the table it
+//! prints).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -368,6 +369,39 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
         assert_eq!(v["cases"][0]["latency_ms"], 2.5);
         assert_eq!(v["started"], "2026-11-24T21:00:00Z");
         assert_eq!(v["harness_error"], Value::Null);
+    }
+
+    #[test]
+    fn json_matches_its_published_schema() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/conform.schema.json");
+        let schema: Value = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
+            Ok(s) => s,
+            Err(e) => panic!("{path}: {e}"),
+        };
+        let v = match jsonschema::validator_for(&schema) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        };
+        let mut meta = Meta {
+            suite: "c".into(),
+            target: "embedded simulator".into(),
+            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: None,
+        };
+        let mut all = outcomes();
+        all.push(CaseOutcome {
+            verdict: Verdict::Error("setup failed: login answered 500".into()),
+            actual: None,
+            ..outcomes().remove(0)
+        });
+        let doc = json(&meta, &all);
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert_eq!(errors, Vec::<String>::new());
+        meta.harness_error = Some("down".into());
+        assert!(v.is_valid(&json(&meta, &[])));
     }
 
     #[test]
