@@ -427,6 +427,7 @@ pub fn cmd_conform(console: &mut Console, c: &RunConfig) -> Exit {
             out: &mut console.out,
             err: &mut console.err,
             quiet: console.verbosity.quiet,
+            verbose: console.verbosity.verbose > 0,
         },
     )
 }

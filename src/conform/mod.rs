@@ -245,6 +245,8 @@ pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
     pub quiet: bool,
+    /// `-v`: a line on stderr as each case finishes.
+    pub verbose: bool,
 }
 
 /// `conform`: plan, run, report, exit code.
@@ -288,7 +290,11 @@ pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
         );
     }
     let started = time::OffsetDateTime::now_utc();
-    let result = runtime.block_on(run(plan));
+    let progress = Progress {
+        err: (!io.quiet).then_some(&mut *io.err),
+        verbose: io.verbose,
+    };
+    let result = runtime.block_on(run(plan, progress));
     runtime.shutdown_timeout(Duration::from_secs(2));
     let mut meta = report::Meta {
         suite: suite_name,
@@ -344,7 +350,58 @@ struct RunFailure {
 
 type RunOk = (Vec<CaseOutcome>, Secrets);
 
-async fn run(plan: ConformPlan) -> Result<RunOk, RunFailure> {
+/// Where the run reports as it goes: long waits always (unless quiet), each case with `-v`.
+struct Progress<'a> {
+    err: Option<&'a mut dyn Write>,
+    verbose: bool,
+}
+
+impl Progress<'_> {
+    fn say(&mut self, line: &str) {
+        if let Some(w) = self.err.as_mut() {
+            let _ = writeln!(w, "{line}");
+        }
+    }
+
+    /// Notes a wait longer than a few seconds before a waiting case.
+    fn wait(&mut self, spec: &CaseSpec, world: &World) {
+        let secs = match spec.wait {
+            Wait::None => return,
+            Wait::TokenExpiry => world.expired_deadline().map_or(0, |d| {
+                d.saturating_duration_since(std::time::Instant::now())
+                    .as_secs()
+            }),
+            Wait::AcceptWindow => (world.accept_window + world.accept_margin).as_secs(),
+        };
+        if secs > 5 {
+            let what = match spec.wait {
+                Wait::TokenExpiry => "for the token to expire",
+                _ => "for the accept window to pass",
+            };
+            self.say(&format!(
+                "note: {}: waiting up to {secs} s {what} (`skip: remote` leaves such cases out)",
+                spec.id()
+            ));
+        }
+    }
+
+    fn done(&mut self, i: usize, n: usize, o: &CaseOutcome) {
+        if self.verbose {
+            let latency = o.latency.map_or(String::new(), |l| {
+                format!(" ({:.1} ms)", l.as_secs_f64() * 1e3)
+            });
+            self.say(&format!(
+                "[{}/{n}] {} / {}: {}{latency}",
+                i + 1,
+                o.op,
+                o.case_label(),
+                o.verdict.label()
+            ));
+        }
+    }
+}
+
+async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk, RunFailure> {
     let mut secrets = Secrets::new(plan.secrets.clone());
     let fail = |message: String, secrets: &Secrets| RunFailure {
         message,
@@ -400,9 +457,17 @@ async fn run(plan: ConformPlan) -> Result<RunOk, RunFailure> {
         let _ = world.prepare_expired().await;
     }
     let mut outcomes = Vec::with_capacity(plan.cases.len());
-    for spec in &plan.cases {
+    let n = plan.cases.len();
+    let mut noted = Vec::new();
+    for (i, spec) in plan.cases.iter().enumerate() {
+        if !noted.contains(&spec.wait) && spec.skip.is_none() {
+            noted.push(spec.wait);
+            progress.wait(spec, &world);
+        }
         let request = plan.requests.get(spec.op.name).cloned().unwrap_or_default();
-        outcomes.push(engine::run_case(&mut world, &plan.contracts, &request, spec, remote).await);
+        let o = engine::run_case(&mut world, &plan.contracts, &request, spec, remote).await;
+        progress.done(i, n, &o);
+        outcomes.push(o);
     }
     for t in &world.seen_tokens {
         secrets.push(t.clone());

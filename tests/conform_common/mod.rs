@@ -116,6 +116,7 @@ pub fn run_with(
             out: &mut out,
             err: &mut err,
             quiet: false,
+            verbose: true,
         },
     );
     let json = std::fs::read_to_string(dir.path().join("conform.json"))
