@@ -50,3 +50,30 @@ fn a_target_that_is_down_is_exit_3_naming_the_url() {
     let junit = std::fs::read_to_string(ran.dir.path().join("junit.xml")).unwrap_or_default();
     assert!(junit.contains("<error type=\"harness\""), "{junit}");
 }
+
+#[test]
+fn the_binary_exits_3_naming_the_url_given_with_target() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    drop(listener);
+    let url = format!("http://{addr}");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
+        .args(["--color", "never", "conform", "suites/conformance.yaml"])
+        .args(["--only", "login", "--target", &url, "--out"])
+        .arg(dir.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AEAPI_CLIENT_ID", "conform-test")
+        .env("AEAPI_CLIENT_SECRET", "conform-test-secret")
+        .env("AEAPI_SITE_ID", "306")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the harness: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: the target at {url} is unreachable")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("conform-test-secret"), "{stderr}");
+    assert!(dir.path().join("junit.xml").is_file());
+}
