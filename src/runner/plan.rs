@@ -264,9 +264,9 @@ fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
 }
 
 /// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
-/// response; `conform` judges with the same ones). Schema documents are kept to align
-/// XML-mapped bodies with them.
-pub fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
+/// response; `conform` judges with the same ones, through `RunPlan`). Schema documents are kept
+/// to align XML-mapped bodies with them.
+fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
     let mut out = Contracts {
         schema_sample: 1.0,
         ..Default::default()
