@@ -155,7 +155,7 @@ async fn send_case(
         Some(TokenCase::None) => None,
         Some(TokenCase::Expired) => Some(world.expired_token().await?),
         None if spec.needs == Needs::Nothing => None,
-        None => Some(world.token().await?),
+        None => Some(world.token_as(acting.map(|s| s.username.as_str())).await?),
     };
     let mut req = request.clone();
     if let Some(c) = case {

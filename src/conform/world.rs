@@ -59,7 +59,11 @@ pub struct World {
     pub http: reqwest::Client,
     pub target: ResolvedTarget,
     pub placement: Placement,
+    /// The application's token (client_credentials; for the password grant, only the
+    /// reachability check uses it).
     pub tokens: TokenStore,
+    /// Per-agent tokens when the target uses the password grant.
+    agent_tokens: std::collections::BTreeMap<String, TokenStore>,
     pub pool: Vec<Credential>,
     pub accept_window: Duration,
     /// Extra wait after the accept window (the simulator's reaper interval, or the margin).
@@ -91,6 +95,7 @@ impl World {
             pool,
             accept_window,
             accept_margin,
+            agent_tokens: std::collections::BTreeMap::new(),
             shared: None,
             next: 0,
             expired: None,
@@ -120,15 +125,53 @@ impl World {
         ))
     }
 
-    /// A valid token.
+    /// A valid token for calls on behalf of nobody in particular (customer calls, cases that
+    /// need no session): the application's, or the spare agent's with the password grant.
     pub async fn token(&mut self) -> Result<Arc<Token>, String> {
-        match self.tokens.get().await.0 {
+        self.token_as(None).await
+    }
+
+    /// A valid token for calls on behalf of `agent`: with the password grant, that agent's own
+    /// (the target may insist that a token's user logs in); otherwise the application's.
+    pub async fn token_as(&mut self, agent: Option<&str>) -> Result<Arc<Token>, String> {
+        let got = if self.target.password_grant {
+            let request = self.agent_request(agent)?;
+            let user = request
+                .password_grant
+                .as_ref()
+                .map(|(u, _)| u.clone())
+                .unwrap_or_default();
+            let http = self.http.clone();
+            let store = self.agent_tokens.entry(user).or_insert_with(|| {
+                TokenStore::new(request, http).with_refresh_margin(Duration::from_secs(2))
+            });
+            store.get().await.0
+        } else {
+            self.tokens.get().await.0
+        };
+        match got {
             Ok(t) => {
                 self.remember(&t);
                 Ok(t)
             }
             Err(e) => Err(format!("no token: {e}")),
         }
+    }
+
+    /// The password-grant token request of `agent` (default: the spare agent).
+    fn agent_request(
+        &self,
+        agent: Option<&str>,
+    ) -> Result<crate::aeapi::token::TokenRequest, String> {
+        let cred = match agent {
+            Some(a) => self.pool.iter().find(|c| c.username == a),
+            None => self.spare(),
+        }
+        .ok_or_else(|| format!("agent `{}` is not in the pool", agent.unwrap_or("?")))?;
+        Ok(crate::aeapi::token::TokenRequest {
+            password_grant: Some((cred.username.clone(), cred.password.clone())),
+            ..self.target.token_request()
+        })
     }
 
     fn remember(&mut self, t: &Token) {
@@ -139,7 +182,12 @@ impl World {
 
     /// Fetches, early, the token that the expired-token cases use once it has expired.
     pub async fn prepare_expired(&mut self) -> Result<(), String> {
-        let store = TokenStore::new(self.target.token_request(), self.http.clone());
+        let request = if self.target.password_grant {
+            self.agent_request(None)?
+        } else {
+            self.target.token_request()
+        };
+        let store = TokenStore::new(request, self.http.clone());
         let t = store.get().await.0.map_err(|e| format!("no token: {e}"))?;
         self.remember(&t);
         self.expired = Some(t);
@@ -192,7 +240,7 @@ impl World {
 
     /// Logs `cred` in (available).
     pub async fn login(&mut self, cred: &Credential) -> Result<Session, String> {
-        let tok = self.token().await?;
+        let tok = self.token_as(Some(&cred.username)).await?;
         let call = Call::new(Self::op("login")?, Some(&tok))
             .body(json!({"username": cred.username, "password": cred.password}));
         let obs = self.call(call, "login").await?;
@@ -210,7 +258,9 @@ impl World {
 
     /// Sets an agent busy, so it is offered nothing. Best effort.
     pub async fn park(&mut self, registered_id: &str, agent: &str) {
-        let Ok(tok) = self.token().await else { return };
+        let Ok(tok) = self.token_as(Some(agent)).await else {
+            return;
+        };
         let Ok(op) = Self::op("agentStatus") else {
             return;
         };
@@ -279,7 +329,7 @@ impl World {
         };
         let deadline = Instant::now() + OFFER_DEADLINE;
         while Instant::now() < deadline {
-            let tok = self.token().await?;
+            let tok = self.token_as(Some(&fixture.session.username)).await?;
             let call = Call::new(Self::op("messages.get")?, Some(&tok))
                 .query("registeredId", fixture.session.registered_id.clone())
                 .query("agentId", fixture.session.username.clone())
@@ -312,7 +362,7 @@ impl World {
     /// A fresh agent holding a newly accepted engagement.
     pub async fn engagement(&mut self) -> Result<Fixture, String> {
         let f = self.offer().await?;
-        let tok = self.token().await?;
+        let tok = self.token_as(Some(&f.session.username)).await?;
         let call = Call::new(Self::op("acceptEngagement")?, Some(&tok))
             .query("registeredId", f.session.registered_id.clone())
             .body(json!({"agentId": f.session.username, "engagementId": f.engagement_id}));
