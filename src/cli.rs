@@ -56,7 +56,7 @@ pub enum Command {
     Run(RunArgs),
     /// Check a target against a suite's contracts, one operation at a time.
     #[command(
-        after_help = "Example:\n  aeapi-harness conform suites/example-remote.yaml --only 'messages.*'"
+        after_help = "Example:\n  aeapi-harness conform suites/conformance.yaml --only 'login,messages.*'"
     )]
     Conform(ConformArgs),
     /// Serve the AEAPI simulator until Ctrl-C, for agent desktops and manual testing.
@@ -119,7 +119,8 @@ pub struct ConformArgs {
     pub suite: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Check only the contracts whose operation matches PATTERN (`*` matches any run).
+    /// Run only the cases whose operation or id (`OP / CASE`) matches a PATTERN (`*` matches any
+    /// run; several patterns separated by commas).
     #[arg(long, value_name = "PATTERN")]
     pub only: Option<String>,
 }
@@ -364,7 +365,8 @@ pub fn cmd_validate(console: &mut Console, files: &[PathBuf]) -> Exit {
 }
 
 /// Loads a suite and applies the overrides; problems are printed and become `Err(exit)`.
-fn load_plan(console: &mut Console, c: &RunConfig) -> Result<plan::Plan, Exit> {
+/// (`run -v` and `conform -v` print the plan it returns.)
+pub fn load_plan(console: &mut Console, c: &RunConfig) -> Result<plan::Plan, Exit> {
     let loaded = suite::load(&c.suite).map_err(|e| {
         let _ = write!(console.err, "{}", e.render(console.color));
         Exit::Usage
@@ -432,38 +434,26 @@ pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
     )
 }
 
-/// `conform`: for now, loads and checks the suite and prints the plan and the contracts
-/// `--only` selects. Exit 0 when valid, 2 otherwise (including an `--only` matching nothing).
+/// `conform`: runs every case of the suite's contracts once (see `conform::execute` for what it
+/// writes and its exit codes); `--only` selects cases by operation or case id.
 pub fn cmd_conform(console: &mut Console, c: &RunConfig) -> Exit {
     let plan = match load_plan(console, c) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let selected: Vec<&String> = plan
-        .suite
-        .suite
-        .contracts
-        .keys()
-        .filter(|op| c.only.as_deref().is_none_or(|p| glob(p, op)))
-        .collect();
-    if selected.is_empty() {
-        let _ = writeln!(
-            console.err,
-            "error: `--only {}` matches no contract of the suite",
-            c.only.as_deref().unwrap_or_default()
-        );
-        return Exit::Usage;
+    if console.verbosity.verbose > 0 {
+        let _ = writeln!(console.err, "{plan}");
     }
-    let _ = writeln!(console.out, "{plan}");
-    let names: Vec<&str> = selected.iter().map(|s| s.as_str()).collect();
-    let _ = writeln!(console.out, "checking    {}", names.join(", "));
-    if !console.verbosity.quiet {
-        let _ = writeln!(
-            console.err,
-            "note: the conformance engine is not built yet: this is the plan, nothing was sent"
-        );
-    }
-    Exit::Passed
+    crate::conform::execute(
+        &plan,
+        c.only.as_deref(),
+        crate::conform::Io {
+            out: &mut console.out,
+            err: &mut console.err,
+            quiet: console.verbosity.quiet,
+            verbose: console.verbosity.verbose > 0,
+        },
+    )
 }
 
 /// Matches `name` against `pattern`, where `*` matches any run of characters.

@@ -8,6 +8,7 @@
 pub mod aeapi;
 pub mod check;
 pub mod cli;
+pub mod conform;
 pub mod exit;
 pub mod metrics;
 pub mod report;

@@ -73,9 +73,15 @@ fn report_html_renders_its_plots_in_headless_chromium() {
     let log = String::from_utf8_lossy(&dom.stderr);
     let svgs = html.matches("<svg").count();
     let lines = html.matches("<polyline").count();
-    assert!(svgs >= 3, "{svgs} SVG plots in the rendered DOM; log:\n{log}");
+    assert!(
+        svgs >= 3,
+        "{svgs} SVG plots in the rendered DOM; log:\n{log}"
+    );
     assert!(lines >= 3, "{lines} plotted lines in the rendered DOM");
-    assert!(html.contains("p95(acceptEngagement) &lt; 1s"), "threshold table missing");
+    assert!(
+        html.contains("p95(acceptEngagement) &lt; 1s"),
+        "threshold table missing"
+    );
     for bad in ["Uncaught", "CONSOLE(", "SyntaxError"] {
         assert!(!log.contains(bad), "browser reported `{bad}`:\n{log}");
     }

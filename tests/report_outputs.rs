@@ -295,6 +295,7 @@ fn junit_xml_matches_the_junit_schema() {
             ("contracts", 3, 3, 0, 3),
             ("api-windows", 1, 1, 0, 1),
             ("thresholds", 3, 2, 0, 3),
+            ("baseline", 3, 0, 0, 3),
         ]
     );
     for s in &suites {

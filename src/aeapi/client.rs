@@ -5,6 +5,7 @@
 //! failures by kind, and decodes the body (JSON, or XML mapped to JSON by `aeapi::xml`). It never
 //! fails: every outcome is an `Observed` that the checks then judge.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -65,6 +66,12 @@ pub struct Call<'a> {
     pub token: Option<&'a Token>,
     /// A timeout for this call instead of the endpoint's (long-polls).
     pub timeout_override: Option<Duration>,
+    /// Query parameters named at run time (conformance cases), after `query`.
+    pub owned_query: Vec<(String, String)>,
+    /// A form body named at run time (used when `body` and `form` are `None`).
+    pub owned_form: Option<Vec<(String, String)>>,
+    /// Extra headers (e.g. `Authorization: Basic` for the token endpoint). Never logged.
+    pub headers: Vec<(String, String)>,
 }
 
 impl<'a> Call<'a> {
@@ -76,6 +83,9 @@ impl<'a> Call<'a> {
             form: None,
             token,
             timeout_override: None,
+            owned_query: Vec::new(),
+            owned_form: None,
+            headers: Vec::new(),
         }
     }
 
@@ -146,7 +156,7 @@ pub struct Observed {
     /// The operation's path; with `query`, the request line (see `request_line`).
     pub path: &'static str,
     /// The query sent (never a token: tokens travel in headers).
-    pub query: Vec<(&'static str, String)>,
+    pub query: Vec<(Cow<'static, str>, String)>,
     pub started: Instant,
     pub latency: Duration,
     pub status: Option<u16>,
@@ -197,8 +207,17 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
         OutputFormat::Json => "json",
         OutputFormat::Xml => "xml",
     };
-    let mut query = call.query;
-    query.push(("output", output.to_string()));
+    let mut query: Vec<(Cow<'static, str>, String)> = call
+        .query
+        .into_iter()
+        .map(|(k, v)| (Cow::Borrowed(k), v))
+        .chain(
+            call.owned_query
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), v)),
+        )
+        .collect();
+    query.push((Cow::Borrowed("output"), output.to_string()));
     let mut obs = Observed {
         op: op.name,
         method: op.method,
@@ -233,9 +252,14 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
     if let Some(tok) = call.token {
         rb = rb.bearer_auth(&tok.access_token);
     }
+    for (k, v) in &call.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
     if let Some(body) = &call.body {
         rb = rb.json(body);
     } else if let Some(form) = &call.form {
+        rb = rb.form(form);
+    } else if let Some(form) = &call.owned_form {
         rb = rb.form(form);
     }
     let started = Instant::now();

@@ -6,7 +6,9 @@
 //! element becomes `""`); an element name that occurs more than once under one parent becomes an
 //! array in document order; attributes become fields named `@name`. Types are then aligned with
 //! the schema by `coerce`: where the schema asks for an array, a lone value is wrapped; where it
-//! asks for a boolean or number, the text is parsed (`true`/`false`, decimal numbers).
+//! asks for a boolean or number, the text is parsed (`true`/`false`, decimal numbers); and where
+//! the schema names a property of type array that the document lacks, it is added as `[]` (an
+//! empty list has no element to write, so in XML "empty" and "absent" look the same).
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -153,6 +155,8 @@ pub fn coerce(value: &mut Value, schema: &Value) {
                 for (k, sub) in props {
                     if let Some(v) = map.get_mut(k) {
                         coerce(v, sub);
+                    } else if sub.get("type").and_then(Value::as_str) == Some("array") {
+                        map.insert(k.clone(), Value::Array(Vec::new()));
                     }
                 }
             }
@@ -198,6 +202,16 @@ mod tests {
             v,
             json!({"engagements": [{"id": "e1", "n": 3, "ok": true}]})
         );
+    }
+
+    #[test]
+    fn coerce_restores_empty_arrays_the_xml_could_not_show() {
+        let mut v = to_json(b"<R><engagements><id>e1</id></engagements></R>").expect("valid XML");
+        let schema = json!({"type": "object", "properties": {
+            "engagements": {"type": "array"}, "messages": {"type": "array"},
+            "note": {"type": "string"}}});
+        coerce(&mut v, &schema);
+        assert_eq!(v, json!({"engagements": [{"id": "e1"}], "messages": []}));
     }
 
     #[test]

@@ -356,6 +356,14 @@ impl Agent {
         // A long-poll's hold is not latency: judge status and schema, not the budget.
         self.judge_and_record(&mut obs, false);
         if obs.token_expired() {
+            let example = Exchange {
+                request_line: obs.request_line(),
+                status: obs.status,
+                detail: "target answered Access Token Expired to a token the harness held as valid"
+                    .into(),
+                response_excerpt: obs.excerpt(),
+            };
+            self.check("token_fresh", obs.op, false, Some(example));
             self.refresh_token_after_expiry().await;
             return;
         }

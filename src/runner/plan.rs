@@ -277,7 +277,8 @@ fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
 }
 
 /// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
-/// response). Schema documents are kept to align XML-mapped bodies with them.
+/// response; `conform` judges with the same ones, through `RunPlan`). Schema documents are kept
+/// to align XML-mapped bodies with them.
 fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
     let sample = loaded.suite.load.schema_sample;
     let mut out = Contracts {
@@ -350,7 +351,7 @@ mod tests {
 
     #[test]
     fn remote_target_names_the_unset_variable_not_a_value() {
-        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 20, password: '${AEAPI_TEST_UNSET_PW}'}\n";
+        let y = "name: t\ntarget: {api: 'http://127.0.0.1:9', auth: 'http://127.0.0.1:9', client_id: '${AEAPI_TEST_UNSET_ID}', client_secret: '${AEAPI_TEST_UNSET_SECRET}', site_id: '306'}\nagents: {prefix: a, count: 2, password: '${AEAPI_TEST_UNSET_PW}'}\nload: {agents: 2}\n";
         let err = build(y, &Overrides::default())
             .err()
             .expect("unset variables fail the plan");

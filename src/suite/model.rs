@@ -214,6 +214,152 @@ pub struct Contract {
     /// Latency budget per request.
     #[serde(default)]
     pub within: Option<HumanDuration>,
+    /// `conform`: what the request needs first (default: inferred from the variables it uses).
+    #[serde(default)]
+    pub needs: Option<Needs>,
+    /// `conform`: the positive request's parameters (values may name `${variables}`).
+    #[serde(default)]
+    pub request: Option<RequestData>,
+    /// `conform`: negative cases, each a variation of `request` with its own expectation.
+    #[serde(default)]
+    pub cases: Vec<Case>,
+    /// `conform`: also run the positive case with `output=xml` (default true).
+    #[serde(default)]
+    pub xml: Option<bool>,
+}
+
+/// The `${variables}` a conformance request may use, and what each needs to exist.
+pub const VARIABLES: &[(&str, Needs)] = &[
+    ("basicAuth", Needs::Nothing),
+    ("username", Needs::Token),
+    ("password", Needs::Token),
+    ("siteId", Needs::Token),
+    ("businessUnitId", Needs::Token),
+    ("agentGroupId", Needs::Token),
+    ("registeredId", Needs::Session),
+    ("agentId", Needs::Session),
+    ("engagementId", Needs::Offer),
+    ("customerId", Needs::Offer),
+];
+
+/// The `${name}` references in `text`, in order (an unterminated `${` is returned whole).
+pub fn variables_in(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(j) => {
+                out.push(&after[..j]);
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push(after);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// What a conformance request needs before it can be sent; the engine sets it up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Needs {
+    /// Nothing, not even a token (`token`, `preLoginStatus`).
+    Nothing,
+    /// A bearer token.
+    Token,
+    /// A logged-in agent (`${registeredId}`, `${agentId}`).
+    Session,
+    /// A fresh agent with an engagement offered, not yet accepted (`${engagementId}`).
+    Offer,
+    /// A fresh agent holding an accepted engagement.
+    Engagement,
+}
+
+/// A request's parameters by where they travel. Values are JSON (YAML) values; strings may
+/// contain `${variable}`s the engine fills in (see `conform::vars`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestData {
+    #[serde(default)]
+    pub query: BTreeMap<String, serde_json::Value>,
+    /// A JSON body.
+    #[serde(default)]
+    pub body: BTreeMap<String, serde_json::Value>,
+    /// A form-encoded body (the token endpoint).
+    #[serde(default)]
+    pub form: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl RequestData {
+    /// Whether any part of the request carries a parameter named `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.query.contains_key(name)
+            || self.body.contains_key(name)
+            || self.form.contains_key(name)
+            || self.headers.contains_key(name)
+    }
+}
+
+/// One negative conformance case: a variation of the contract's request and what must come
+/// back. The variations combine; the expected status defaults by kind (see `conform::case`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Shown in reports; default: derived from the variation (`missing registeredId`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Parameters left out (default status 400).
+    #[serde(default)]
+    pub omit: Vec<String>,
+    /// Parameters replaced (e.g. an unknown `registeredId`; default status 401).
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_json::Value>,
+    /// `none` (no bearer token) or `expired` (a token past its `expires_in`); default 401.
+    #[serde(default)]
+    pub token: Option<TokenCase>,
+    /// `outside`: the request's site parameters name a site the token does not cover (403).
+    #[serde(default)]
+    pub site: Option<SiteCase>,
+    /// Another agent's session calls on this fixture's engagement (default 401).
+    #[serde(default)]
+    pub foreign: bool,
+    /// Sent after the accept window has passed (default 422).
+    #[serde(default)]
+    pub late: bool,
+    /// Expected status (overrides the kind's default).
+    #[serde(default)]
+    pub status: Option<StatusSet>,
+    /// Text the response (body or `WWW-Authenticate`) must contain.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// `always`, or `remote` to skip against a remote target (waiting cases).
+    #[serde(default)]
+    pub skip: Option<Skip>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenCase {
+    None,
+    Expired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SiteCase {
+    Outside,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Skip {
+    Always,
+    Remote,
 }
 
 /// One status code or a list (deserialised by hand in `model_de`).

@@ -201,6 +201,9 @@ impl fmt::Display for Plan {
             if let Some(w) = c.within {
                 parts.push(format!("within {w}"));
             }
+            if !c.cases.is_empty() {
+                parts.push(format!("{} cases", c.cases.len()));
+            }
             let line = format!("{head:<12}{op:<20} {}", parts.join(", "));
             writeln!(f, "{}", line.trim_end())?;
         }

@@ -18,6 +18,8 @@ use super::threshold::{self, Threshold};
 use super::values::{Distribution, HumanDuration, Percent, Range as CountRange, Rate, SecretRef};
 use crate::aeapi::ops;
 
+mod conform;
+
 /// What the checks found: problems, plus everything that parsed.
 #[derive(Default)]
 pub struct Checked {
@@ -137,6 +139,12 @@ impl Ctx<'_> {
         }
         for c in root.get("contracts").map(Node::entries).unwrap_or_default() {
             self.known(&c.node, keys::CONTRACT, "contract field");
+            if let Some(r) = c.node.get("request") {
+                self.known(r, keys::REQUEST, "request field");
+            }
+            for case in c.node.get("cases").map(Node::items).unwrap_or_default() {
+                self.known(case, keys::CASE, "case field");
+            }
         }
         if let Some(b) = root.get("baseline") {
             self.known(b, keys::BASELINE, "baseline field");
@@ -213,6 +221,7 @@ impl Ctx<'_> {
             return;
         };
         for e in contracts.entries() {
+            self.conform_cases(&e.key, &e.node);
             let known = self.operation(&e.key, e.key_span.clone());
             if let Some(n) = e.node.get("within") {
                 self.value::<HumanDuration>(n, "duration", &format!("contracts.{}.within", e.key));
@@ -570,7 +579,13 @@ mod keys {
         "disposition",
         "periodic",
     ];
-    pub const CONTRACT: &[&str] = &["status", "schema", "within"];
+    pub const CONTRACT: &[&str] = &[
+        "status", "schema", "within", "needs", "request", "cases", "xml",
+    ];
+    pub const REQUEST: &[&str] = &["query", "body", "form", "headers"];
+    pub const CASE: &[&str] = &[
+        "name", "omit", "set", "token", "site", "foreign", "late", "status", "message", "skip",
+    ];
     pub const LOAD: &[&str] = &[
         "agents",
         "ramp",
@@ -638,7 +653,7 @@ mod tests {
     /// The key lists must be exactly what serde_yaml's "expected one of" lists say.
     #[test]
     fn key_lists_match_the_model() {
-        let cases: [(&str, &[&str]); 11] = [
+        let cases: [(&str, &[&str]); 13] = [
             ("bogus: 1", keys::TOP),
             ("name: x\ntarget: {bogus: 1}", keys::TARGET),
             (
@@ -649,6 +664,14 @@ mod tests {
             ("name: x\nagents: [{bogus: 1}]", keys::AGENT),
             ("name: x\npersonas: {a: {bogus: 1}}", keys::PERSONA),
             ("name: x\ncontracts: {login: {bogus: 1}}", keys::CONTRACT),
+            (
+                "name: x\ncontracts: {login: {request: {bogus: 1}}}",
+                keys::REQUEST,
+            ),
+            (
+                "name: x\ncontracts: {login: {cases: [{bogus: 1}]}}",
+                keys::CASE,
+            ),
             ("name: x\nload: {bogus: 1}", keys::LOAD),
             ("name: x\nload: {steps: [{bogus: 1}]}", keys::STEP),
             (

@@ -1,0 +1,403 @@
+//! The state `conform` sets up for its cases: a token, a shared logged-in agent, fresh agents
+//! with an engagement offered (created through the customer-side calls of the field notes) or
+//! accepted, an expired token, and the clean-up that keeps one case from leaking into the next.
+//!
+//! Agents log in available, and the target offers a new engagement to any free agent. So every
+//! agent the engine logs in is parked (`agentStatus` busy) unless it is the one an offer is being
+//! made for, and every engagement a case leaves behind is closed by its customer, which also
+//! takes it out of the queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::aeapi::client::{self, Call, Endpoint, Observed};
+use crate::aeapi::ops;
+use crate::aeapi::token::{Token, TokenStore};
+use crate::runner::agent::Credential;
+use crate::runner::plan::ResolvedTarget;
+use crate::suite::model::OutputFormat;
+
+/// A logged-in agent.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub username: String,
+    pub password: String,
+    pub registered_id: String,
+    pub since: Instant,
+}
+
+/// A fresh agent with an engagement offered to it (and accepted, for `Needs::Engagement`).
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub session: Session,
+    pub engagement_id: String,
+    pub customer_id: String,
+}
+
+/// Site, unit and group for customer calls and `${variables}`.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub site_id: String,
+    pub business_unit_id: String,
+    pub agent_group_id: String,
+}
+
+/// How long the target keeps offers open; the late accept waits this plus a margin.
+pub const REMOTE_ACCEPT_WINDOW: Duration = Duration::from_secs(15);
+/// The most a waiting case waits beyond the window or the token's lifetime.
+pub const WAIT_MARGIN: Duration = Duration::from_secs(2);
+/// A shared session older than this is replaced (targets drop agents that stop polling).
+const SESSION_MAX_AGE: Duration = Duration::from_secs(20);
+/// How long an offer may take to reach the agent's long-poll.
+const OFFER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Everything the cases share.
+pub struct World {
+    pub http: reqwest::Client,
+    pub target: ResolvedTarget,
+    pub placement: Placement,
+    /// The application's token (client_credentials; for the password grant, only the
+    /// reachability check uses it).
+    pub tokens: TokenStore,
+    /// Per-agent tokens when the target uses the password grant.
+    agent_tokens: std::collections::BTreeMap<String, TokenStore>,
+    pub pool: Vec<Credential>,
+    pub accept_window: Duration,
+    /// Extra wait after the accept window (the simulator's reaper interval, or the margin).
+    pub accept_margin: Duration,
+    shared: Option<Session>,
+    next: usize,
+    expired: Option<Arc<Token>>,
+    /// Access tokens seen, for masking.
+    pub seen_tokens: Vec<String>,
+}
+
+impl World {
+    pub fn new(
+        http: reqwest::Client,
+        target: ResolvedTarget,
+        placement: Placement,
+        pool: Vec<Credential>,
+        accept_window: Duration,
+        accept_margin: Duration,
+    ) -> World {
+        let tokens = TokenStore::new(target.token_request(), http.clone())
+            // At most half the lifetime (the store's cap): the target counts whole seconds.
+            .with_refresh_margin(Duration::from_secs(2));
+        World {
+            http,
+            target,
+            placement,
+            tokens,
+            pool,
+            accept_window,
+            accept_margin,
+            agent_tokens: std::collections::BTreeMap::new(),
+            shared: None,
+            next: 0,
+            expired: None,
+            seen_tokens: Vec::new(),
+        }
+    }
+
+    /// The endpoint for an operation in a format (`token` is on the auth base).
+    pub fn endpoint(&self, op: &str, format: OutputFormat) -> Endpoint {
+        let base = if op == "token" {
+            &self.target.auth_base
+        } else {
+            &self.target.api_base
+        };
+        Endpoint::new(base, format, Duration::from_secs(10))
+    }
+
+    /// `Basic base64(client_id:client_secret)`'s credential part (a secret).
+    pub fn basic_auth(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.target.client_id, self.target.client_secret
+        ))
+    }
+
+    /// A valid token for calls on behalf of nobody in particular (customer calls, cases that
+    /// need no session): the application's, or the spare agent's with the password grant.
+    pub async fn token(&mut self) -> Result<Arc<Token>, String> {
+        self.token_as(None).await
+    }
+
+    /// A valid token for calls on behalf of `agent`: with the password grant, that agent's own
+    /// (the target may insist that a token's user logs in); otherwise the application's.
+    pub async fn token_as(&mut self, agent: Option<&str>) -> Result<Arc<Token>, String> {
+        let got = if self.target.password_grant {
+            let request = self.agent_request(agent)?;
+            let user = request
+                .password_grant
+                .as_ref()
+                .map(|(u, _)| u.clone())
+                .unwrap_or_default();
+            let http = self.http.clone();
+            let store = self.agent_tokens.entry(user).or_insert_with(|| {
+                TokenStore::new(request, http).with_refresh_margin(Duration::from_secs(2))
+            });
+            store.get().await.0
+        } else {
+            self.tokens.get().await.0
+        };
+        match got {
+            Ok(t) => {
+                self.remember(&t);
+                Ok(t)
+            }
+            Err(e) => Err(format!("no token: {e}")),
+        }
+    }
+
+    /// The password-grant token request of `agent` (default: the spare agent).
+    fn agent_request(
+        &self,
+        agent: Option<&str>,
+    ) -> Result<crate::aeapi::token::TokenRequest, String> {
+        let cred = match agent {
+            Some(a) => self.pool.iter().find(|c| c.username == a),
+            None => self.spare(),
+        }
+        .ok_or_else(|| format!("agent `{}` is not in the pool", agent.unwrap_or("?")))?;
+        Ok(crate::aeapi::token::TokenRequest {
+            password_grant: Some((cred.username.clone(), cred.password.clone())),
+            ..self.target.token_request()
+        })
+    }
+
+    fn remember(&mut self, t: &Token) {
+        if !self.seen_tokens.contains(&t.access_token) {
+            self.seen_tokens.push(t.access_token.clone());
+        }
+    }
+
+    /// Fetches, early, the token that the expired-token cases use once it has expired.
+    pub async fn prepare_expired(&mut self) -> Result<(), String> {
+        let request = if self.target.password_grant {
+            self.agent_request(None)?
+        } else {
+            self.target.token_request()
+        };
+        let store = TokenStore::new(request, self.http.clone());
+        let t = store.get().await.0.map_err(|e| format!("no token: {e}"))?;
+        self.remember(&t);
+        self.expired = Some(t);
+        Ok(())
+    }
+
+    /// The expired token, waiting (at most until `expires_at` + a margin) for it to expire.
+    pub async fn expired_token(&mut self) -> Result<Arc<Token>, String> {
+        if self.expired.is_none() {
+            self.prepare_expired().await?;
+        }
+        let t = self
+            .expired
+            .clone()
+            .ok_or_else(|| "no token to let expire".to_string())?;
+        let ready = t.expires_at + Duration::from_millis(250);
+        let now = Instant::now();
+        if ready > now {
+            tokio::time::sleep(ready - now).await;
+        }
+        Ok(t)
+    }
+
+    /// When the expired token may still be retried (its expiry + the margin).
+    pub fn expired_deadline(&self) -> Option<Instant> {
+        self.expired.as_ref().map(|t| t.expires_at + WAIT_MARGIN)
+    }
+
+    /// Sends a fixture call in JSON; a non-200 is an error naming the request.
+    async fn call(&mut self, call: Call<'_>, what: &str) -> Result<Observed, String> {
+        let ep = self.endpoint(call.op.name, OutputFormat::Json);
+        let obs = client::send(&self.http, &ep, call).await;
+        match obs.status {
+            Some(200) => Ok(obs),
+            Some(s) => Err(format!(
+                "{what}: {} answered {s}: {}",
+                obs.request_line(),
+                obs.excerpt()
+            )),
+            None => Err(format!(
+                "{what}: {} failed: {} error",
+                obs.request_line(),
+                obs.transport.map_or("transport", |t| t.as_str())
+            )),
+        }
+    }
+
+    fn op(name: &str) -> Result<&'static ops::Operation, String> {
+        ops::find(name).ok_or_else(|| format!("operation `{name}` is not in the table"))
+    }
+
+    /// Logs `cred` in (available).
+    pub async fn login(&mut self, cred: &Credential) -> Result<Session, String> {
+        let tok = self.token_as(Some(&cred.username)).await?;
+        let call = Call::new(Self::op("login")?, Some(&tok))
+            .body(json!({"username": cred.username, "password": cred.password}));
+        let obs = self.call(call, "login").await?;
+        let registered_id = obs
+            .field("registeredId")
+            .ok_or_else(|| "login: the response has no registeredId".to_string())?
+            .to_string();
+        Ok(Session {
+            username: cred.username.clone(),
+            password: cred.password.clone(),
+            registered_id,
+            since: Instant::now(),
+        })
+    }
+
+    /// Sets an agent busy, so it is offered nothing. Best effort.
+    pub async fn park(&mut self, registered_id: &str, agent: &str) {
+        let Ok(tok) = self.token_as(Some(agent)).await else {
+            return;
+        };
+        let Ok(op) = Self::op("agentStatus") else {
+            return;
+        };
+        let call = Call::new(op, Some(&tok))
+            .query("registeredId", registered_id)
+            .body(json!({"agentId": agent, "state": "busy"}));
+        let _ = self.call(call, "agentStatus busy").await;
+    }
+
+    /// The shared agent (the pool's first), logged in and parked; replaced when old.
+    pub async fn shared(&mut self) -> Result<Session, String> {
+        if let Some(s) = &self.shared
+            && s.since.elapsed() < SESSION_MAX_AGE
+        {
+            return Ok(s.clone());
+        }
+        let cred = self
+            .pool
+            .first()
+            .cloned()
+            .ok_or_else(|| "the agent pool is empty".to_string())?;
+        let s = self.login(&cred).await?;
+        self.park(&s.registered_id, &s.username).await;
+        self.shared = Some(s.clone());
+        Ok(s)
+    }
+
+    /// The agent `${username}`/`${password}` name in requests that need no session: the pool's
+    /// last (never the shared one when the pool has two or more).
+    pub fn spare(&self) -> Option<&Credential> {
+        self.pool.last()
+    }
+
+    /// The next agent for a fixture: the pool's others in turn.
+    fn fresh(&mut self) -> Result<Credential, String> {
+        if self.pool.len() < 2 {
+            return Err("fixtures need at least two agents in the pool".into());
+        }
+        let i = 1 + self.next % (self.pool.len() - 1);
+        self.next += 1;
+        Ok(self.pool[i].clone())
+    }
+
+    /// A fresh agent with a new engagement offered to it (not accepted).
+    pub async fn offer(&mut self) -> Result<Fixture, String> {
+        let cred = self.fresh()?;
+        let session = self.login(&cred).await?;
+        let tok = self.token().await?;
+        let p = self.placement.clone();
+        let call = Call::new(Self::op("customer.engagement")?, Some(&tok))
+            .query("siteID", p.site_id)
+            .query("businessUnitID", p.business_unit_id)
+            .query("agentGroupID", p.agent_group_id)
+            .query("InitialMessage", "Hello, I have a question about my order");
+        let obs = self.call(call, "customer engagement").await?;
+        let (Some(eid), Some(cid)) = (obs.field("engagementID"), obs.field("customerID")) else {
+            return Err(format!(
+                "customer engagement: no engagementID/customerID in {}",
+                obs.excerpt()
+            ));
+        };
+        let fixture = Fixture {
+            session,
+            engagement_id: eid.to_string(),
+            customer_id: cid.to_string(),
+        };
+        let deadline = Instant::now() + OFFER_DEADLINE;
+        while Instant::now() < deadline {
+            let tok = self.token_as(Some(&fixture.session.username)).await?;
+            let call = Call::new(Self::op("messages.get")?, Some(&tok))
+                .query("registeredId", fixture.session.registered_id.clone())
+                .query("agentId", fixture.session.username.clone())
+                .query("instantResponse", "false")
+                .timeout(deadline.saturating_duration_since(Instant::now()) + WAIT_MARGIN);
+            let ep = self.endpoint("messages.get", OutputFormat::Json);
+            let obs = client::send(&self.http, &ep, call).await;
+            match obs.status {
+                Some(200) if offered(&obs, &fixture.engagement_id) => return Ok(fixture),
+                Some(200 | 204) => {}
+                _ => {
+                    self.cleanup(&fixture).await;
+                    return Err(format!(
+                        "waiting for the offer: {} answered {}",
+                        obs.request_line(),
+                        obs.status.map_or("nothing".into(), |s| s.to_string())
+                    ));
+                }
+            }
+        }
+        self.cleanup(&fixture).await;
+        Err(format!(
+            "engagement {} was not offered to {} within {} s",
+            fixture.engagement_id,
+            fixture.session.username,
+            OFFER_DEADLINE.as_secs()
+        ))
+    }
+
+    /// A fresh agent holding a newly accepted engagement.
+    pub async fn engagement(&mut self) -> Result<Fixture, String> {
+        let f = self.offer().await?;
+        let tok = self.token_as(Some(&f.session.username)).await?;
+        let call = Call::new(Self::op("acceptEngagement")?, Some(&tok))
+            .query("registeredId", f.session.registered_id.clone())
+            .body(json!({"agentId": f.session.username, "engagementId": f.engagement_id}));
+        if let Err(e) = self.call(call, "acceptEngagement").await {
+            self.cleanup(&f).await;
+            return Err(e);
+        }
+        Ok(f)
+    }
+
+    /// The customer closes the fixture's engagement and its agent is parked. Best effort.
+    pub async fn cleanup(&mut self, f: &Fixture) {
+        if let (Ok(tok), Ok(op)) = (self.token().await, Self::op("customer.message.post")) {
+            let call = Call::new(op, Some(&tok)).form(vec![
+                ("customerID", f.customer_id.clone()),
+                ("engagementID", f.engagement_id.clone()),
+                ("messageType", "stateChange".into()),
+                ("state", "closed".into()),
+            ]);
+            let ep = self.endpoint(op.name, OutputFormat::Json);
+            let _ = client::send(&self.http, &ep, call).await;
+        }
+        let (r, u) = (f.session.registered_id.clone(), f.session.username.clone());
+        self.park(&r, &u).await;
+    }
+}
+
+/// Whether a GET messages body offers engagement `eid`.
+fn offered(obs: &Observed, eid: &str) -> bool {
+    obs.body
+        .as_ref()
+        .and_then(|b| b.get("engagements"))
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            list.iter().any(|e| match e.get("id") {
+                Some(Value::String(s)) => s == eid,
+                Some(Value::Number(n)) => n.to_string() == eid,
+                _ => false,
+            })
+        })
+}
