@@ -75,25 +75,32 @@ PY
 fi
 
 if [ "$what" = longpoll ] || [ "$what" = all ]; then
-  start_sim
-  /usr/bin/time -v timeout 300 $bin -q run scripts/bench/longpoll.yaml --target "$BENCH_URL" --agents "$AGENTS" --out "$out/lp" \
-    2>"$out/time.txt" || true
-  rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$out/time.txt")
-  sim_rss=$(awk '/VmHWM/ {print $2}' "/proc/$sim_pid/status" 2>/dev/null || echo 0)
-  stop_sim
-  python3 - "$out/lp/summary.json" "$AGENTS" "$rss_kb" "$sim_rss" <<'PY'
+  # Two fleet sizes: total RSS / agents, and the slope between the sizes (what one more agent
+  # costs, without the fixed cost of the process, its histograms and goose).
+  small=$((AGENTS / 3))
+  for n in "$small" "$AGENTS"; do
+    start_sim
+    /usr/bin/time -v timeout 300 $bin -q run scripts/bench/longpoll.yaml --target "$BENCH_URL" \
+      --agents "$n" --out "$out/lp$n" >/dev/null 2>"$out/time$n.txt" || true
+    awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$out/time$n.txt" >"$out/rss$n"
+    awk '/VmHWM/ {print $2}' "/proc/$sim_pid/status" 2>/dev/null >"$out/simrss$n" || echo 0 >"$out/simrss$n"
+    stop_sim
+  done
+  python3 - "$out" "$small" "$AGENTS" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1])); agents = int(sys.argv[2]); rss = int(sys.argv[3] or 0); sim = int(sys.argv[4] or 0)
+out, small, big = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rss = {n: int(open(f"{out}/rss{n}").read().strip() or 0) for n in (small, big)}
+sim = {n: int(open(f"{out}/simrss{n}").read().strip() or 0) for n in (small, big)}
+s = json.load(open(f"{out}/lp{big}/summary.json"))
 ops = s.get("operations", {})
-errors = s["totals"]["errors"]
 lp = [c for c in s.get("checks", []) if c["check"] == "polled_within_window"]
-lp = {"passed": sum(c["passed"] for c in lp), "failed": sum(c["failed"] for c in lp)}
-print(f"(b) long-polling agents: {agents}")
+print(f"(b) long-polling agents: {big} (and {small} for the slope)")
 print(f"    logins          {ops.get('login', {}).get('count', 0)}")
 print(f"    polls           {ops.get('messages.get', {}).get('count', 0)}")
-print(f"    errors          {errors}")
-print(f"    poll windows    {json.dumps(lp)}")
-print(f"    harness max RSS {rss/1024:.0f} MiB = {rss/agents:.1f} KB per agent (target < 50 KB)")
-print(f"    sim peak RSS    {sim/1024:.0f} MiB = {sim/agents:.1f} KB per agent")
+print(f"    errors          {s['totals']['errors']}")
+print(f"    poll windows    {sum(c['passed'] for c in lp)} within, {sum(c['failed'] for c in lp)} late")
+print(f"    harness max RSS {rss[big]/1024:.0f} MiB = {rss[big]/big:.1f} KB per agent (target < 50 KB)")
+print(f"    harness slope   {(rss[big]-rss[small])/(big-small):.1f} KB per additional agent ({small} -> {big})")
+print(f"    sim peak RSS    {sim[big]/1024:.0f} MiB = {sim[big]/big:.1f} KB per agent")
 PY
 fi

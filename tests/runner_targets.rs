@@ -37,14 +37,19 @@ fn bad_server(kind: Bad, life: Duration) -> SocketAddr {
                     let _ = s.set_nonblocking(false);
                     let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
                     let mut buf = [0u8; 4096];
-                    let _ = s.read(&mut buf);
+                    let n = s.read(&mut buf).unwrap_or(0);
                     match kind {
                         Bad::Reset => drop(s),
                         Bad::Stall => held.push(s),
                         Bad::Garbage => {
-                            let _ = s.write_all(
-                                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{not json]]",
+                            // Not JSON, and it echoes the request, bearer token included: the
+                            // reports must not repeat the token.
+                            let body = [b"{not json]] ".as_slice(), &buf[..n]].concat();
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                                body.len()
                             );
+                            let _ = s.write_all(&[head.as_bytes(), &body].concat());
                         }
                         Bad::Refuse => {}
                     }
@@ -145,6 +150,34 @@ fn assert_reported(r: &Ran, kind: &str) {
     ] {
         assert!(r.out.path().join("out").join(f).is_file(), "{f} missing");
     }
+    assert_no_secrets(&r.out.path().join("out"));
+}
+
+/// No output file of the run holds the client secret, the agents' password or a token (JWTs
+/// start with `eyJ`, base64 of `{"`), goose's own report included.
+fn assert_no_secrets(dir: &Path) {
+    let mut files = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).expect("read output");
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in [sim::DEV_CLIENT_SECRET, "agent-password", "eyJ"] {
+                assert!(
+                    !text.contains(secret),
+                    "{} holds `{secret}`",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files >= 6, "only {files} output files");
 }
 
 #[test]

@@ -118,6 +118,17 @@ impl Outcome {
     }
 }
 
+/// `Bearer <token>` / `Basic <credentials>` (the scheme kept), or a JWT-shaped run of base64url.
+fn credential_pattern() -> Option<&'static regex::Regex> {
+    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i:(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]+)|eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
+        )
+        .ok()
+    });
+    RE.as_ref()
+}
+
 /// Secret strings (tokens, passwords, client secrets) that must never reach a report.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -153,12 +164,28 @@ impl Secrets {
     }
 
     /// `s` with every secret replaced by `****`; borrowed when there is nothing to mask.
+    ///
+    /// Besides the configured secrets, anything shaped like a credential is masked: the value
+    /// of a `Bearer` or `Basic` authorization, and JSON Web Tokens (`eyJ…`, the AEAPI's tokens,
+    /// even when an excerpt cut one short). Tokens are issued during a run, so no list of them
+    /// is complete; a target that echoes a request must not carry one into a report.
     pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(s);
         for secret in &self.values {
             if out.contains(secret.as_str()) {
                 out = Cow::Owned(out.replace(secret.as_str(), Self::MASK));
             }
+        }
+        if let Some(re) = credential_pattern()
+            && re.is_match(&out)
+        {
+            out = Cow::Owned(
+                re.replace_all(&out, |c: &regex::Captures<'_>| match c.name("scheme") {
+                    Some(scheme) => format!("{} {}", scheme.as_str(), Self::MASK),
+                    None => Self::MASK.to_string(),
+                })
+                .into_owned(),
+            );
         }
         out
     }
@@ -171,9 +198,6 @@ impl Secrets {
 
     /// A copy of `outcome` with every free-text field masked (target, exchanges, notes).
     pub fn mask_outcome<'a>(&self, outcome: &'a Outcome) -> Cow<'a, Outcome> {
-        if self.values.is_empty() {
-            return Cow::Borrowed(outcome);
-        }
         let mut o = outcome.clone();
         for s in [
             &mut o.meta.suite,
@@ -308,6 +332,27 @@ pub fn write_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_masked_without_being_configured() {
+        let s = Secrets::new(["hunter2"]);
+        let jwt = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOlsiY2VhcGkiXX0.c2lnbmF0dXJl";
+        assert_eq!(
+            s.mask(&format!("authorization: Bearer {jwt}\r\nx: hunter2")),
+            "authorization: Bearer ****\r\nx: ****"
+        );
+        assert_eq!(s.mask(&format!("token={jwt}&a=1")), "token=****&a=1");
+        // An excerpt that cut a token short still hides what it kept.
+        assert_eq!(
+            s.mask("…\"access_token\":\"eyJ0eXAiOiJKV1Qi"),
+            "…\"access_token\":\"****"
+        );
+        assert_eq!(
+            s.mask("Authorization: Basic Y2VhcGk6c2VjcmV0"),
+            "Authorization: Basic ****"
+        );
+        assert_eq!(s.mask("nothing to hide"), Cow::Borrowed("nothing to hide"));
+    }
 
     #[test]
     fn masks_every_secret_longest_first() {

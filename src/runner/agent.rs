@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use rand::rngs::StdRng;
+use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -84,7 +84,8 @@ pub struct Agent {
     http: reqwest::Client,
     cred: Credential,
     persona: Arc<PersonaPlan>,
-    rng: StdRng,
+    /// Think times and choices: a small fast generator (32 bytes), seeded per agent.
+    rng: SmallRng,
     own_tokens: Option<Arc<TokenStore>>,
     session: Option<Session>,
     engagements: Vec<Engagement>,
@@ -128,7 +129,7 @@ impl Agent {
             ctx,
             cred,
             persona,
-            rng: StdRng::seed_from_u64(seed),
+            rng: SmallRng::seed_from_u64(seed),
             own_tokens,
             session: None,
             engagements: Vec::new(),

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::rngs::StdRng;
+use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64)
     if plan.rate <= 0.0 {
         return;
     }
-    let mut rng = StdRng::seed_from_u64(seed ^ 0xC057_0E45);
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xC057_0E45);
     let mut tasks = tokio::task::JoinSet::new();
     let mut next = Instant::now();
     let mut n: u64 = 0;
@@ -102,7 +102,7 @@ pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64)
         let customer = Customer {
             ctx: ctx.clone(),
             plan: plan.clone(),
-            rng: StdRng::seed_from_u64(seed.wrapping_add(n)),
+            rng: SmallRng::seed_from_u64(seed.wrapping_add(n)),
         };
         tasks.spawn(customer.live());
         while tasks.try_join_next().is_some() {}
@@ -117,7 +117,7 @@ pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64)
 struct Customer {
     ctx: Arc<Ctx>,
     plan: Arc<CustomerPlan>,
-    rng: StdRng,
+    rng: SmallRng,
 }
 
 impl Customer {
