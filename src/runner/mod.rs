@@ -210,6 +210,10 @@ fn build_attack(
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoErrorSummary, true)?
+        // An agent's "transactions" are bounded ticks of its loop, not user actions: goose's
+        // transaction and scenario tables would say nothing, and each costs per-user state.
+        .set_default(GooseDefault::NoTransactionMetrics, true)?
+        .set_default(GooseDefault::NoScenarioMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?
         .set_client_builder_without_cookies(
             goose::client::GooseClientBuilder::new().without_cookies(),

@@ -50,35 +50,13 @@ pub fn scenarios(
         });
         let tick: TransactionFunction = Arc::new(move |user| {
             Box::pin(async move {
-                let slot = user.get_session_data::<Slot>().cloned();
-                let made = match slot {
-                    Some(slot) => {
-                        let mut guard = slot.0.lock().await;
-                        match guard.as_mut() {
-                            Some(agent) => agent.tick().await,
-                            None => Vec::new(),
-                        }
-                    }
-                    None => Vec::new(),
-                };
-                report(user, made).await;
+                drive(user, Step::Tick).await;
                 Ok(())
             })
         });
         let on_stop: TransactionFunction = Arc::new(move |user| {
             Box::pin(async move {
-                let slot = user.get_session_data::<Slot>().cloned();
-                let made = match slot {
-                    Some(slot) => {
-                        let mut guard = slot.0.lock().await;
-                        match guard.as_mut() {
-                            Some(agent) => agent.finish().await,
-                            None => Vec::new(),
-                        }
-                    }
-                    None => Vec::new(),
-                };
-                report(user, made).await;
+                drive(user, Step::Finish).await;
                 Ok(())
             })
         });
@@ -90,6 +68,32 @@ pub fn scenarios(
         out.push(scenario);
     }
     Ok(out)
+}
+
+/// What a transaction asks of the user's agent.
+#[derive(Clone, Copy)]
+enum Step {
+    /// One bounded step of its loop.
+    Tick,
+    /// The end of its run.
+    Finish,
+}
+
+/// Runs `step` on the user's agent and reports the calls it made to goose.
+async fn drive(user: &mut GooseUser, step: Step) {
+    let slot = user.get_session_data::<Slot>().cloned();
+    let made = match slot {
+        Some(slot) => {
+            let mut guard = slot.0.lock().await;
+            match (guard.as_mut(), step) {
+                (Some(agent), Step::Tick) => agent.tick().await,
+                (Some(agent), Step::Finish) => agent.finish().await,
+                (None, _) => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    };
+    report(user, made).await;
 }
 
 /// Hands the calls of a tick to goose's metrics (goose's own report reads them).
