@@ -34,7 +34,7 @@ pub(crate) fn input<'c>(
 }
 
 /// The session named by `registeredId` (query); `agentId`, when given or required, must match.
-fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
+pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
     let registered = input.require_query("registeredId")?;
     let sid = core
         .session_by_registered(&registered)

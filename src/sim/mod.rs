@@ -14,8 +14,10 @@ mod customer;
 mod error;
 mod faults;
 mod gate;
+mod handoff;
 mod params;
 mod routing;
+pub mod seed;
 mod server;
 mod state;
 mod xml;
@@ -50,6 +52,7 @@ pub struct Sim {
     pub(crate) core: Mutex<state::Core>,
     pub(crate) auth: auth::Auth,
     pub(crate) rng: Mutex<StdRng>,
+    pub(crate) seed: seed::Seed,
     closing: AtomicBool,
     live: AtomicUsize,
 }
@@ -58,6 +61,7 @@ impl Sim {
     /// Builds the state from a config (validated first).
     pub fn new(config: SimConfig) -> Result<Arc<Self>, String> {
         config.validate()?;
+        let seed = config.load_seed()?;
         let timing = state::Timing {
             accept_window: config.accept_window.0,
             keepalive_window: config.keepalive_window.0,
@@ -71,6 +75,7 @@ impl Sim {
             core: Mutex::new(state::Core::new(timing, site)),
             auth: auth::Auth::new()?,
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            seed,
             closing: AtomicBool::new(false),
             live: AtomicUsize::new(0),
             config,

@@ -67,6 +67,7 @@ pub enum MsgKind {
     DynamicForm,
     Script,
     AgentDataPass,
+    MaskText,
 }
 
 impl MsgKind {
@@ -79,6 +80,7 @@ impl MsgKind {
             MsgKind::DynamicForm => "dynamicForm",
             MsgKind::Script => "scriptLine",
             MsgKind::AgentDataPass => "agentDataPass",
+            MsgKind::MaskText => "maskText",
         }
     }
 }
@@ -95,7 +97,8 @@ pub enum Member {
 #[derive(Debug, Clone)]
 pub struct Msg {
     pub kind: MsgKind,
-    /// `state` of a stateChange (the reference's names).
+    /// `state` of a stateChange (the reference's names); for a newRequest, its `requestType`
+    /// (`engagement` when `None`), so messages stay one size.
     pub state: Option<&'static str>,
     pub text: Option<Arc<str>>,
     pub from: Member,
@@ -136,9 +139,11 @@ impl Msg {
         let mut m = Map::new();
         m.insert("messageType".into(), self.kind.as_str().into());
         if self.kind == MsgKind::NewRequest {
-            m.insert("requestType".into(), "engagement".into());
-        }
-        if let Some(s) = self.state {
+            m.insert(
+                "requestType".into(),
+                self.state.unwrap_or("engagement").into(),
+            );
+        } else if let Some(s) = self.state {
             m.insert("state".into(), s.into());
         }
         if let Some(t) = &self.text {
@@ -205,9 +210,18 @@ pub struct Session {
     pub last_seen: Instant,
     pub last_offer_seq: u64,
     pub free_key: Option<FreeKey>,
+    /// extraChat: one slot above `max_chats` while set.
+    pub extra: bool,
+    /// Engagements this session closed or handed on (activePerformanceMetrics).
+    pub finished: u32,
 }
 
 impl Session {
+    /// Slots: `max_chats`, plus one while extraChat is on.
+    pub fn capacity(&self) -> u16 {
+        self.max_chats.saturating_add(u16::from(self.extra))
+    }
+
     pub fn load(&self) -> u16 {
         (self.chats.len() + self.offers.len()).min(u16::MAX as usize) as u16
     }
@@ -233,7 +247,56 @@ pub enum Phase {
     Orphaned {
         username: Arc<str>,
     },
+    /// Closed with `followUp=true`: listed by followUpConversations for this agent until
+    /// resumed (followUpEngagement), resolved (resolveConversation) or timed out.
+    FollowUp {
+        username: Arc<str>,
+    },
     Closed,
+}
+
+/// A conference participant besides the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guest {
+    pub sess: u64,
+    /// Full participant (lines reach the customer) or screen mode (internal lines only).
+    pub full: bool,
+}
+
+/// What kind of hand-over a pending request is (the newRequest's `requestType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffKind {
+    Transfer,
+    Conference,
+    AutoTransfer,
+}
+
+impl HandoffKind {
+    pub fn request_type(self) -> &'static str {
+        match self {
+            HandoffKind::Transfer => "transfer",
+            HandoffKind::Conference => "conference",
+            HandoffKind::AutoTransfer => "autoTransfer",
+        }
+    }
+}
+
+/// A transfer or conference request waiting for the target's accept or deny.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    pub kind: HandoffKind,
+    pub from: u64,
+    pub to: u64,
+    pub deadline: Instant,
+    pub notes: Option<Arc<str>>,
+}
+
+/// Follow-up details kept from the close that asked for it.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub notes: Arc<str>,
+    pub at_ms: u64,
+    pub until: Instant,
 }
 
 /// A customer chat.
@@ -254,6 +317,15 @@ pub struct Engagement {
     pub customer_closed: bool,
     /// When the phase last changed.
     pub since: Instant,
+    /// Conference participants besides the owner (`Phase::Active`).
+    pub guests: Vec<Guest>,
+    /// A pending transfer or conference request.
+    pub handoff: Option<Box<Handoff>>,
+    /// A pending ownership transfer: (from, to) sessions.
+    pub ownership: Option<(u64, u64)>,
+    /// Usernames of every agent who held or joined it (transcript access).
+    pub handlers: Vec<Arc<str>>,
+    pub follow_up: Option<Box<FollowUp>>,
 }
 
 /// Cap on stored transcript lines and undelivered customer messages per engagement.
@@ -382,12 +454,16 @@ impl Core {
             if msg.kind == MsgKind::NewRequest {
                 offered.push(*eng);
             }
+            let mut j = msg.agent_json();
+            if msg.kind == MsgKind::NewRequest && msg.state.is_some() {
+                self.describe_handoff(*eng, msg.state, &mut j);
+            }
             per.entry(*eng)
                 .or_insert_with(|| {
                     order.push(*eng);
                     Vec::new()
                 })
-                .push(msg.agent_json());
+                .push(j);
         }
         let engagements: Vec<Value> = order
             .into_iter()
@@ -405,6 +481,25 @@ impl Core {
             })
             .collect();
         Some(json!({ "engagements": engagements, "messages": top }))
+    }
+
+    /// Adds what a transfer or conference request carries: the transcript so far (the
+    /// reference's `transcript` element), and for a conference its mode.
+    fn describe_handoff(&self, eng: u64, request: Option<&str>, j: &mut Value) {
+        let (Some(e), Some(obj)) = (self.engagements.get(&eng), j.as_object_mut()) else {
+            return;
+        };
+        let lines: Vec<Value> = e.transcript.iter().map(transcript_line).collect();
+        obj.insert("transcript".into(), Value::Array(lines));
+        if request == Some("conference") {
+            obj.insert("conferenceMode".into(), "screen".into());
+            obj.insert("isTransferOwnership".into(), "false".into());
+        }
+        if let Some(h) = &e.handoff
+            && let Some(n) = &h.notes
+        {
+            obj.insert("messageText".into(), Value::String(n.to_string()));
+        }
     }
 
     /// The whole transcript of every engagement the session holds, plus anything else pending.
@@ -464,6 +559,27 @@ impl Core {
     pub fn live(&self) -> usize {
         self.sessions.len()
     }
+}
+
+/// One transcript line as the reference's `transcript` element.
+pub fn transcript_line(m: &Msg) -> Value {
+    let (sender, kind) = match m.from {
+        Member::Agent => (m.sender.as_deref().unwrap_or("agent"), "agent"),
+        Member::Customer => (m.sender.as_deref().unwrap_or("customer"), "customer"),
+        Member::System => ("system", "system"),
+    };
+    let text = match (&m.text, m.state) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => String::new(),
+    };
+    json!({
+        "senderId": sender,
+        "senderName": sender,
+        "text": text,
+        "timestamp": m.at_ms.to_string(),
+        "type": kind,
+    })
 }
 
 /// A registeredId's tag is always written with 8 hex digits.
