@@ -81,7 +81,22 @@ pub async fn token(
         }
     };
     let jti = uuid::Uuid::new_v4().to_string();
-    match auth::issue_token(&sim.config, &sim.auth, &sim.clock, jti, &headers, &form) {
+    let changed = form.get("username").and_then(|u| {
+        sim.core
+            .lock()
+            .profiles
+            .get(u.as_ref())
+            .and_then(|p| p.password.clone())
+    });
+    match auth::issue_token(
+        &sim.config,
+        &sim.auth,
+        &sim.clock,
+        jti,
+        &headers,
+        &form,
+        changed.as_deref(),
+    ) {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => e.into_response(),
     }
@@ -104,13 +119,22 @@ pub async fn login(
             "this token was issued to agent `{owner}`"
         )));
     }
-    let profile = sim
-        .config
-        .agents
-        .authenticate(&username, &password, &sim.config.agent_group)
-        .ok_or_else(|| {
-            ApiError::unknown("There is no such agent on the server (bad credentials)")
-        })?;
+    let (changed, busy) = {
+        let core = sim.core.lock();
+        let p = core.profiles.get(username.as_ref());
+        (
+            p.and_then(|p| p.password.clone()),
+            p.and_then(|p| p.custom_settings.get("loginState"))
+                .is_some_and(|v| v == "loginAsBusy"),
+        )
+    };
+    let dir = &sim.config.agents;
+    let profile = match changed {
+        Some(pw) if pw == *password => dir.profile(&username, &sim.config.agent_group),
+        Some(_) => None,
+        None => dir.authenticate(&username, &password, &sim.config.agent_group),
+    }
+    .ok_or_else(|| ApiError::unknown("There is no such agent on the server (bad credentials)"))?;
     let tag = sim.random_u32();
     let (now, ms) = sim.now();
     let (registered, live) = {
@@ -123,6 +147,10 @@ pub async fn login(
             now,
             ms,
         );
+        if busy && let Some(s) = core.sessions.get_mut(&sid) {
+            s.available = false;
+            core.refresh(sid);
+        }
         let reg = core
             .sessions
             .get(&sid)
@@ -134,7 +162,7 @@ pub async fn login(
     Ok(Reply::ok(
         "AgentLoginResponse",
         json!({
-            "loginAsAvailable": true,
+            "loginAsAvailable": !busy,
             "publicUserId": format!("pub-{username}"),
             "registeredId": registered,
             "status": "success",
@@ -470,7 +498,17 @@ pub async fn close(
             format!("expected transfer or conference, found `{m}`"),
         ));
     }
-    engagement_call(sim, ctx, headers, body, true, Core::close_by_agent).await?;
+    let follow = super::conversation::follow_up_request(&sim, &pre)?;
+    let (eid, user) =
+        engagement_call(sim.clone(), ctx, headers, body, true, Core::close_by_agent).await?;
+    if let Some((agent, notes)) = follow {
+        let (now, ms) = sim.now();
+        let until = now + sim.config.follow_up_timeout.0;
+        let who = agent.unwrap_or(user);
+        sim.core
+            .lock()
+            .start_follow_up(eid, &who, &notes, now, until, ms);
+    }
     Ok(Reply::empty())
 }
 

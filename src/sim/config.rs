@@ -227,6 +227,23 @@ impl AgentDirectory {
         }
     }
 
+    /// The profile of a known agent, without checking a password (after changePassword).
+    pub fn profile(&self, username: &str, group: &str) -> Option<AgentProfile> {
+        match &self.list {
+            Some(list) => list
+                .iter()
+                .find(|e| e.username == username)
+                .map(|e| AgentProfile {
+                    max_chats: e.max_chats.unwrap_or(self.max_chats).max(1),
+                    agent_group: e.agent_group.clone().unwrap_or_else(|| group.to_string()),
+                }),
+            None => self.knows(username).then(|| AgentProfile {
+                max_chats: self.max_chats,
+                agent_group: group.to_string(),
+            }),
+        }
+    }
+
     /// Whether the username exists (for preLoginStatus).
     pub fn knows(&self, username: &str) -> bool {
         match &self.list {

@@ -383,6 +383,22 @@ pub struct Core {
     pub next_eng: u64,
     pub next_customer: u64,
     pub seq: u64,
+    /// What agents changed about themselves (password, custom settings, custom script);
+    /// an entry exists only for agents who changed something.
+    pub profiles: HashMap<Arc<str>, Profile>,
+    /// The last log lines posted by logging/agent (at most [`MAX_LINES`]).
+    pub agent_log: VecDeque<Value>,
+}
+
+/// Per-agent changes that outlive sessions.
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    /// Set by changePassword; replaces the directory's password.
+    pub password: Option<String>,
+    /// customSettings, merged field by field.
+    pub custom_settings: Map<String, Value>,
+    /// customScript POST (the `customScripts` object, normalised).
+    pub custom_script: Option<Value>,
 }
 
 /// Engagement ids start here so they look like the service's long numeric ids.
@@ -401,6 +417,8 @@ impl Core {
             next_eng: FIRST_ENGAGEMENT,
             next_customer: 5_000_000_001,
             seq: 0,
+            profiles: HashMap::new(),
+            agent_log: VecDeque::new(),
         }
     }
 
