@@ -112,6 +112,7 @@ pub struct DropConnection;
 async fn precise_sleep(d: Duration) {
     const SPIN: Duration = Duration::from_millis(2);
     let end = std::time::Instant::now() + d;
+    let tokio_end = tokio::time::Instant::now() + d;
     if d > SPIN {
         tokio::time::sleep(d - SPIN).await;
     }
@@ -119,9 +120,14 @@ async fn precise_sleep(d: Duration) {
     loop {
         let now = std::time::Instant::now();
         if now >= end || now >= cap {
-            return;
+            break;
         }
         tokio::task::yield_now().await;
+    }
+    // Under a paused clock the spin above takes no tokio time: finish on the timer, which
+    // then advances at once. With a running clock tokio's time has reached the end already.
+    if tokio::time::Instant::now() < tokio_end {
+        tokio::time::sleep_until(tokio_end).await;
     }
 }
 

@@ -151,12 +151,10 @@ impl Core {
                 }
             }
             Target::Group(g) => {
-                let found = self.groups.get(g).and_then(|grp| {
-                    grp.free
-                        .iter()
-                        .map(|k| k.2)
-                        .find(|s| !exclude.contains(s))
-                });
+                let found = self
+                    .groups
+                    .get(g)
+                    .and_then(|grp| grp.free.iter().map(|k| k.2).find(|s| !exclude.contains(s)));
                 match found {
                     Some(to) => to,
                     None => {
@@ -209,7 +207,11 @@ impl Core {
         now: Instant,
         at_ms: u64,
     ) -> Result<(), ApiError> {
-        let Some(h) = self.engagements.get_mut(&eid).and_then(|e| e.handoff.take()) else {
+        let Some(h) = self
+            .engagements
+            .get_mut(&eid)
+            .and_then(|e| e.handoff.take())
+        else {
             return Err(ApiError::unknown(format!(
                 "no transfer of engagement {eid} to this agent"
             )));
@@ -285,7 +287,11 @@ impl Core {
     /// A pending request ends without a hand-over (declined, not answered, or a party left):
     /// the target's slot is freed and the initiator told with a `system` message.
     pub fn handoff_end(&mut self, eid: u64, why: &str, now: Instant, at_ms: u64) {
-        let Some(h) = self.engagements.get_mut(&eid).and_then(|e| e.handoff.take()) else {
+        let Some(h) = self
+            .engagements
+            .get_mut(&eid)
+            .and_then(|e| e.handoff.take())
+        else {
             return;
         };
         let to_name = self.username(h.to).unwrap_or_else(|| "".into());

@@ -10,20 +10,22 @@
 mod agent;
 mod auth;
 mod config;
+mod conversation;
 mod customer;
 mod error;
 mod faults;
 mod gate;
-mod conversation;
 mod handoff;
-mod profile;
-mod scripts;
-mod transfer;
+mod openapi;
 mod params;
+mod profile;
+mod routes;
 mod routing;
+mod scripts;
 pub mod seed;
 mod server;
 mod state;
+mod transfer;
 mod xml;
 
 use std::net::SocketAddr;
@@ -31,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use parking_lot::Mutex;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -165,36 +167,11 @@ pub fn app(config: SimConfig) -> Router {
 
 /// Builds the router over an existing state (tests keep the `Arc<Sim>` to drive the reaper).
 pub fn router(sim: Arc<Sim>) -> Router {
-    let a = "/engagementAPI/v2/agent";
-    let c = "/engagementAPI/v2/customer";
-    Router::new()
-        .route("/oauth-server/oauth/token", post(agent::token))
-        .route(&format!("{a}/login"), post(agent::login))
-        .route(&format!("{a}/preLoginStatus"), get(agent::pre_login_status))
-        .route(&format!("{a}/agentStatus"), post(agent::agent_status))
-        .route(&format!("{a}/verifySession"), post(agent::verify_session))
-        .route(
-            &format!("{a}/messages"),
-            get(agent::get_messages).post(agent::post_messages),
-        )
-        .route(&format!("{a}/acceptEngagement"), post(agent::accept))
-        .route(&format!("{a}/denyEngagement"), post(agent::deny))
-        .route(&format!("{a}/joinEngagement"), post(agent::join))
-        .route(&format!("{a}/closeEngagement"), post(agent::close))
-        .route(&format!("{a}/dispositions"), get(agent::dispositions))
-        .route(
-            &format!("{c}/agentAvailability"),
-            get(customer::availability).post(customer::availability),
-        )
-        .route(
-            &format!("{c}/engagement"),
-            get(customer::engagement).post(customer::engagement),
-        )
-        .route(
-            &format!("{c}/message"),
-            get(customer::get_message).post(customer::post_message),
-        )
-        .route(&format!("{c}/customerIsTyping"), post(customer::typing))
+    let mut r = Router::new();
+    for def in routes::ROUTES {
+        r = r.route(def.path, (def.mount)());
+    }
+    r.route(openapi::PATH, get(openapi::serve))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such operation")
         })

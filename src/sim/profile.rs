@@ -155,10 +155,9 @@ pub async fn custom_settings(
         changes.insert("loginState".into(), Value::String(v.into_owned()));
     }
     if let Some(v) = input.get("fontSize") {
-        let n: u32 = v
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::invalid("fontSize", format!("expected an integer, found `{v}`")))?;
+        let n: u32 = v.trim().parse().map_err(|_| {
+            ApiError::invalid("fontSize", format!("expected an integer, found `{v}`"))
+        })?;
         changes.insert("fontSize".into(), n.into());
     }
     for name in ["language", "layoutSettings"] {
@@ -233,7 +232,10 @@ fn normalise_script(v: &Value, now_ms: u64) -> Result<Value, ApiError> {
     let v = match v {
         Value::String(s) => {
             parsed = serde_json::from_str::<Value>(s).map_err(|_| {
-                ApiError::invalid("customScripts", "expected an object {lastUpdateDate, lng, scripts}")
+                ApiError::invalid(
+                    "customScripts",
+                    "expected an object {lastUpdateDate, lng, scripts}",
+                )
             })?;
             &parsed
         }
@@ -254,12 +256,20 @@ fn normalise_script(v: &Value, now_ms: u64) -> Result<Value, ApiError> {
     let scripts = match obj.get("scripts") {
         None | Some(Value::Null) => &empty,
         Some(Value::Array(a)) => a,
-        Some(_) => return Err(ApiError::invalid("customScripts", "`scripts` must be an array")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "customScripts",
+                "`scripts` must be an array",
+            ));
+        }
     };
     let mut out = Vec::with_capacity(scripts.len());
     for s in scripts {
         let Some(o) = s.as_object() else {
-            return Err(ApiError::invalid("customScripts", "each script must be an object"));
+            return Err(ApiError::invalid(
+                "customScripts",
+                "each script must be an object",
+            ));
         };
         let kind = match o.get("type") {
             None | Some(Value::Null) => "TEXT",

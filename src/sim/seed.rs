@@ -180,7 +180,10 @@ impl Seed {
         let mut seen = std::collections::HashSet::new();
         for g in self.groups() {
             if !seen.insert(g.1.id.as_str()) {
-                return Err(format!("seed data: agent group id {} appears twice", g.1.id));
+                return Err(format!(
+                    "seed data: agent group id {} appears twice",
+                    g.1.id
+                ));
             }
         }
         Ok(())
@@ -294,7 +297,11 @@ mod tests {
     fn the_built_in_seed_parses_and_is_valid() {
         let s = Seed::parse(DEFAULT_SEED).expect("built-in seed parses");
         assert_eq!(s.business_units.len(), 2);
-        assert_eq!(s.group("2").map(|(bu, g)| (bu.id.as_str(), g.name.as_str())), Some(("22", "Billing")));
+        assert_eq!(
+            s.group("2")
+                .map(|(bu, g)| (bu.id.as_str(), g.name.as_str())),
+            Some(("22", "Billing"))
+        );
         assert_eq!(s.dispositions.len(), 3);
         assert!(s.script_group("11").is_some());
         assert_eq!(Seed::default(), s);
@@ -318,6 +325,9 @@ mod tests {
         assert_eq!(g["scriptGroup"], json!([]));
         let g = &full["scriptTreesOfSite"][0]["scriptTrees"][0]["scriptGroups"][0];
         assert_eq!(g["scriptGroup"].as_array().map(Vec::len), Some(2));
-        assert_eq!(s.script_trees_json(Some("999"), true)["scriptTreesOfSite"], json!([]));
+        assert_eq!(
+            s.script_trees_json(Some("999"), true)["scriptTreesOfSite"],
+            json!([])
+        );
     }
 }

@@ -89,15 +89,8 @@ async fn hand_over(
         None => {
             let mut last = None;
             for g in &groups {
-                let o = core.request_handoff(
-                    sid,
-                    eid,
-                    kind,
-                    Target::Group(g),
-                    notes.clone(),
-                    now,
-                    ms,
-                )?;
+                let o =
+                    core.request_handoff(sid, eid, kind, Target::Group(g), notes.clone(), now, ms)?;
                 let done = o.status != "failed";
                 last = Some(o);
                 if done {
@@ -318,7 +311,12 @@ fn units(core: &Core, sim: &Sim, exclude: &[u64]) -> Vec<Value> {
                     total.add(&c);
                     let agents = group_agents(core, &g.id, exclude);
                     if all_agents.len() < AGENT_LIST_CAP {
-                        all_agents.extend(agents.iter().take(AGENT_LIST_CAP - all_agents.len()).cloned());
+                        all_agents.extend(
+                            agents
+                                .iter()
+                                .take(AGENT_LIST_CAP - all_agents.len())
+                                .cloned(),
+                        );
                     }
                     let mut v = serde_json::Map::new();
                     v.insert("agentAttributes".into(), json!([]));
@@ -326,7 +324,10 @@ fn units(core: &Core, sim: &Sim, exclude: &[u64]) -> Vec<Value> {
                     c.fill(&mut v);
                     v.insert(
                         "displayName".into(),
-                        g.display_name.clone().unwrap_or_else(|| g.name.clone()).into(),
+                        g.display_name
+                            .clone()
+                            .unwrap_or_else(|| g.name.clone())
+                            .into(),
                     );
                     v.insert("id".into(), g.id.clone().into());
                     v.insert("name".into(), g.name.clone().into());
@@ -340,7 +341,10 @@ fn units(core: &Core, sim: &Sim, exclude: &[u64]) -> Vec<Value> {
             total.fill(&mut v);
             v.insert(
                 "displayName".into(),
-                bu.display_name.clone().unwrap_or_else(|| bu.name.clone()).into(),
+                bu.display_name
+                    .clone()
+                    .unwrap_or_else(|| bu.name.clone())
+                    .into(),
             );
             v.insert("id".into(), bu.id.clone().into());
             v.insert("name".into(), bu.name.clone().into());
