@@ -45,6 +45,8 @@ pub use config::{
 pub use error::ApiError;
 pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
 pub use gate::{CUSTOMER_OPS, operation_of};
+pub use openapi::{PATH as OPENAPI_PATH, document as openapi_document};
+pub use routes::{ParamDef, ROUTES, RouteDef};
 
 /// Development application credentials (the reference's sample Basic header decodes to these).
 pub const DEV_CLIENT_ID: &str = "ceapiClientId";
