@@ -507,7 +507,7 @@ pub static ROUTES: &[RouteDef] = &[
         method: Method::Post,
         path: "/engagementAPI/v2/agent/messages",
         summary: "Posts a line, form or typing state.",
-        params: "q:registeredId* b:agentId* b:engagementId* b:messageText b:messageType b:chatLineReceiverType b:state",
+        params: "q:registeredId* b:agentId* b:engagementId* b:messageText* b:messageType b:chatLineReceiverType b:state",
         root: "",
         example: None,
         errors: ENG,
