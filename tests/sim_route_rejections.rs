@@ -116,7 +116,7 @@ async fn send(
     } else {
         Method::POST
     };
-    let payload = (method == Method::POST).then(|| ("application/x-www-form-urlencoded", b));
+    let payload = (method == Method::POST).then_some(("application/x-www-form-urlencoded", b));
     let auth = token.then_some(w.auth.as_str());
     call(&w.app, method, &format!("{}?{q}", def.path), auth, payload).await
 }

@@ -32,6 +32,15 @@ pub enum Target<'a> {
     Group(&'a str),
 }
 
+/// A transfer or conference request as posted.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub kind: HandoffKind,
+    pub target: Target<'a>,
+    /// `agentNotes`, shown to the target with the request.
+    pub notes: Option<Arc<str>>,
+}
+
 /// The answer of a hand-over request: `{engagementId, reason, status}` in the reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -110,12 +119,15 @@ impl Core {
         &mut self,
         sid: u64,
         eid: u64,
-        kind: HandoffKind,
-        target: Target,
-        notes: Option<Arc<str>>,
+        req: Request,
         now: Instant,
         at_ms: u64,
     ) -> Result<Outcome, ApiError> {
+        let Request {
+            kind,
+            target,
+            notes,
+        } = req;
         let e = self.owned(sid, eid)?;
         if e.customer_closed {
             return Err(ApiError::expired(format!(

@@ -15,7 +15,7 @@ use super::Sim;
 use super::agent::{engagement_id, input, session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
-use super::handoff::{Outcome, Target};
+use super::handoff::{Outcome, Request, Target};
 use super::params::{Input, Params};
 use super::state::{Core, HandoffKind};
 
@@ -85,12 +85,23 @@ async fn hand_over(
         }
     };
     let o = match &target {
-        Some(t) => core.request_handoff(sid, eid, kind, Target::Agent(t), notes, now, ms)?,
+        Some(t) => {
+            let req = Request {
+                kind,
+                target: Target::Agent(t),
+                notes,
+            };
+            core.request_handoff(sid, eid, req, now, ms)?
+        }
         None => {
             let mut last = None;
             for g in &groups {
-                let o =
-                    core.request_handoff(sid, eid, kind, Target::Group(g), notes.clone(), now, ms)?;
+                let req = Request {
+                    kind,
+                    target: Target::Group(g),
+                    notes: notes.clone(),
+                };
+                let o = core.request_handoff(sid, eid, req, now, ms)?;
                 let done = o.status != "failed";
                 last = Some(o);
                 if done {
