@@ -16,6 +16,8 @@ mod error;
 mod faults;
 mod gate;
 mod handoff;
+#[cfg(test)]
+mod model_test;
 mod openapi;
 mod params;
 mod profile;
