@@ -314,6 +314,21 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     assert_eq!(c["followUpNotes"], "call back at 5");
     assert_eq!(c.as_object().map(|o| o.len()), Some(14));
 
+    // The customer writes while the conversation waits; the agent reads it on resuming.
+    let got = call(
+        &w.app,
+        Method::POST,
+        &format!("{C}/message"),
+        Some(&w.auth),
+        form(&[
+            ("customerID", &w.cid),
+            ("engagementID", &w.eid),
+            ("messageType", "chatLine"),
+            ("messageText", "any news?"),
+        ]),
+    )
+    .await;
+    ok(&got);
     let got = call(
         &w.app,
         Method::POST,
@@ -330,6 +345,12 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     assert_eq!(
         get(&w, "followUpConversations", &lq).await.body["conversations"],
         json!([])
+    );
+    let got = poll_now(&w.app, &w.auth, &w.reg, "agent1").await;
+    assert_eq!(
+        got.body["engagements"][0]["messages"][0]["messageText"], "any news?",
+        "{}",
+        got.text
     );
     // The customer is back in the same chat.
     let seen = customer_messages(&w.app, &w.auth, &w.eid, &w.cid).await;

@@ -119,15 +119,12 @@ pub async fn login(
             "this token was issued to agent `{owner}`"
         )));
     }
-    let (changed, busy) = {
-        let core = sim.core.lock();
-        let p = core.profiles.get(username.as_ref());
-        (
-            p.and_then(|p| p.password.clone()),
-            p.and_then(|p| p.custom_settings.get("loginState"))
-                .is_some_and(|v| v == "loginAsBusy"),
-        )
-    };
+    let changed = sim
+        .core
+        .lock()
+        .profiles
+        .get(username.as_ref())
+        .and_then(|p| p.password.clone());
     let dir = &sim.config.agents;
     let profile = match changed {
         Some(pw) if pw == *password => dir.profile(&username, &sim.config.agent_group),
@@ -137,7 +134,7 @@ pub async fn login(
     .ok_or_else(|| ApiError::unknown("There is no such agent on the server (bad credentials)"))?;
     let tag = sim.random_u32();
     let (now, ms) = sim.now();
-    let (registered, live) = {
+    let (registered, available, live) = {
         let mut core = sim.core.lock();
         let sid = core.login(
             &username,
@@ -147,22 +144,18 @@ pub async fn login(
             now,
             ms,
         );
-        if busy && let Some(s) = core.sessions.get_mut(&sid) {
-            s.available = false;
-            core.refresh(sid);
-        }
-        let reg = core
+        let (reg, available) = core
             .sessions
             .get(&sid)
-            .map(|s| s.registered_id(sid))
+            .map(|s| (s.registered_id(sid), s.available))
             .unwrap_or_default();
-        (reg, core.live())
+        (reg, available, core.live())
     };
     sim.set_live(live);
     Ok(Reply::ok(
         "AgentLoginResponse",
         json!({
-            "loginAsAvailable": !busy,
+            "loginAsAvailable": available,
             "publicUserId": format!("pub-{username}"),
             "registeredId": registered,
             "status": "success",

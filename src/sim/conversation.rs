@@ -241,8 +241,13 @@ pub async fn follow_up_engagement(
     };
     e.record(&m);
     e.tell_customer(m);
+    // What the customer wrote while the conversation waited.
+    let pending = std::mem::take(&mut e.pending_agent);
     if let Some(s) = core.sessions.get_mut(&sid) {
         s.chats.push(eid);
+    }
+    for m in pending {
+        core.push_agent(sid, eid, m);
     }
     core.refresh(sid);
     Ok(Reply::ok(

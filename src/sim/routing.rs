@@ -167,13 +167,19 @@ impl Core {
             .get_key_value(group)
             .map(|(k, _)| k.clone())
             .unwrap_or_else(|| group.into());
+        // customSettings `loginState: loginAsBusy` starts the session busy.
+        let available = !self
+            .profiles
+            .get(&username)
+            .and_then(|p| p.custom_settings.get("loginState"))
+            .is_some_and(|v| v == "loginAsBusy");
         self.sessions.insert(
             sid,
             Session {
                 tag,
                 username: username.clone(),
                 group: group.clone(),
-                available: true,
+                available,
                 max_chats,
                 chats: Vec::new(),
                 offers: Vec::new(),
