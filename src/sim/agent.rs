@@ -532,61 +532,30 @@ pub async fn dispositions(
     }
     Ok(Reply::ok(
         "DispositionsResponse",
-        disposition_body(&site, &tree),
+        disposition_body(&sim.seed, &site, &tree),
     ))
 }
 
-/// (id, name) of a disposition reason.
-type Reason = (&'static str, &'static str);
-
-const CATEGORIES: &[(&str, &str, &[Reason])] = &[
-    (
-        "100",
-        "Sales",
-        &[
-            ("101", "Purchase completed"),
-            ("102", "Purchase assisted, not completed"),
-            ("103", "Pricing question"),
-        ],
-    ),
-    (
-        "200",
-        "Service",
-        &[
-            ("201", "Billing question"),
-            ("202", "Order status"),
-            ("203", "Technical issue resolved"),
-            ("204", "Escalated to tier 2"),
-        ],
-    ),
-    (
-        "300",
-        "Other",
-        &[
-            ("301", "Customer left"),
-            ("302", "Wrong queue"),
-            ("303", "Test chat"),
-        ],
-    ),
-];
-
-fn disposition_body(site: &str, tree: &str) -> Value {
-    let category_reasons: Vec<Value> = CATEGORIES
+/// The reference's dispositions body from the seed's categories.
+fn disposition_body(seed: &super::seed::Seed, site: &str, tree: &str) -> Value {
+    let category_reasons: Vec<Value> = seed
+        .dispositions
         .iter()
-        .map(|(id, name, reasons)| {
+        .map(|c| {
             json!({
-                "category": {"id": id, "name": name},
-                "reasons": reasons.iter().map(|(i, n)| json!({"id": i, "name": n})).collect::<Vec<_>>(),
+                "category": {"id": c.id, "name": c.name},
+                "reasons": c.reasons.iter().map(|r| json!({"id": r.id, "name": r.name})).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let categories: Vec<Value> = CATEGORIES
+    let categories: Vec<Value> = seed
+        .dispositions
         .iter()
-        .map(|(id, name, reasons)| {
+        .map(|c| {
             json!({
-                "label": name,
-                "value": id,
-                "reasons": reasons.iter().map(|(i, n)| json!({"label": n, "value": i})).collect::<Vec<_>>(),
+                "label": c.name,
+                "value": c.id,
+                "reasons": c.reasons.iter().map(|r| json!({"label": r.name, "value": r.id})).collect::<Vec<_>>(),
             })
         })
         .collect();
