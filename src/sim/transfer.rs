@@ -289,10 +289,13 @@ impl Counts {
     }
 }
 
-/// `businessUnits` of summaryData (`businessUnit` of transferConferenceOptions): every business
-/// unit of the seed with its groups' live counts; `exclude` (the asking agent and the agents of
-/// the engagement) are left out of counts and lists.
-fn units(core: &Core, sim: &Sim, exclude: &[u64]) -> Vec<Value> {
+/// `businessUnits` of summaryData (`businessUnit` of transferConferenceOptions): business units
+/// of the seed with their groups' live counts (only the unit holding `group` when given and
+/// known); `exclude` (the agents of the engagement) are left out of counts and lists.
+fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Value> {
+    let own = group
+        .and_then(|g| sim.seed.group(g))
+        .map(|(bu, _)| bu.id.as_str());
     let mut per: std::collections::HashMap<&str, Counts> = std::collections::HashMap::new();
     for (sid, s) in &core.sessions {
         if exclude.contains(sid) {
@@ -310,6 +313,7 @@ fn units(core: &Core, sim: &Sim, exclude: &[u64]) -> Vec<Value> {
     sim.seed
         .business_units
         .iter()
+        .filter(|bu| own.is_none_or(|id| id == bu.id))
         .map(|bu| {
             let mut total = Counts::default();
             let mut all_agents: Vec<Value> = Vec::new();
@@ -407,8 +411,9 @@ pub async fn summary_data(
     let input = query_input(&ctx);
     input.require_query("agentId")?;
     let core = sim.core.lock();
-    session(&core, &input, true)?;
-    let body = json!({ "businessUnits": units(&core, &sim, &[]) });
+    let sid = session(&core, &input, true)?;
+    let group = core.sessions.get(&sid).map(|s| s.group.clone());
+    let body = json!({ "businessUnits": units(&core, &sim, group.as_deref(), &[]) });
     Ok(Reply::ok("SummaryDataResponse", body))
 }
 
@@ -424,6 +429,6 @@ pub async fn transfer_conference_options(
     let sid = session(&core, &input, true)?;
     core.held(sid, eid)?;
     let exclude = core.participants(eid);
-    let body = json!({ "businessUnit": units(&core, &sim, &exclude) });
+    let body = json!({ "businessUnit": units(&core, &sim, None, &exclude) });
     Ok(Reply::ok("TransferConferenceOptionsResponse", body))
 }
