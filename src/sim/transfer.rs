@@ -290,8 +290,9 @@ impl Counts {
 }
 
 /// `businessUnits` of summaryData (`businessUnit` of transferConferenceOptions): business units
-/// of the seed with their groups' live counts (only the unit holding `group` when given and
-/// known); `exclude` (the agents of the engagement) are left out of counts and lists.
+/// of the seed with their groups' live counts; when `group` is given and known, only its unit,
+/// detailing only that group (summaryData); `exclude` (the agents of the engagement) are left
+/// out of counts and lists.
 fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Value> {
     let own = group
         .and_then(|g| sim.seed.group(g))
@@ -320,10 +321,15 @@ fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Va
             let groups: Vec<Value> = bu
                 .agent_groups
                 .iter()
-                .map(|g| {
+                .filter_map(|g| {
                     let mut c = per.get(g.id.as_str()).copied().unwrap_or_default();
                     c.queued = core.groups.get(g.id.as_str()).map_or(0, |x| x.queue.len()) as u64;
                     total.add(&c);
+                    if own.is_some() && group != Some(g.id.as_str()) {
+                        // summaryData details the agent's own group; the unit's figures
+                        // above count every group.
+                        return None;
+                    }
                     let agents = group_agents(core, &g.id, exclude);
                     if all_agents.len() < AGENT_LIST_CAP {
                         all_agents.extend(
@@ -346,7 +352,7 @@ fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Va
                     );
                     v.insert("id".into(), g.id.clone().into());
                     v.insert("name".into(), g.name.clone().into());
-                    Value::Object(v)
+                    Some(Value::Object(v))
                 })
                 .collect();
             let mut v = serde_json::Map::new();
