@@ -116,6 +116,9 @@ fn same_shape(example: &Value, actual: &Value, at: &str) -> Result<(), String> {
     }
 }
 
+/// (operation, GET query or POST registeredId/query, POST form)
+type Step<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+
 #[tokio::test]
 async fn documented_examples_have_the_fields_of_real_answers() {
     let (_, app) = sim(config());
@@ -137,9 +140,8 @@ async fn documented_examples_have_the_fields_of_real_answers() {
     let a2 = [("agentId", "agent2"), ("engagementId", e)];
     let q1 = format!("registeredId={reg1}&agentId=agent1&username=agent1");
     let q2 = format!("registeredId={reg2}&agentId=agent2&username=agent2");
-    // (operation, GET query or POST registeredId, POST form)
     customer_messages(&app, &auth, &eid, &cid).await;
-    let steps: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let steps: Vec<Step> = vec![
         (
             "messages.post",
             reg1.clone(),
