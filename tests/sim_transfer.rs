@@ -521,6 +521,22 @@ async fn a_declined_or_unanswered_transfer_leaves_the_chat_with_the_initiator() 
         "{m}"
     );
 
+    // Past the window an accept is too late, even before the reaper runs.
+    agent_post(&app, &auth, "transferEngagement", &reg1, &ids).await;
+    tokio::time::advance(std::time::Duration::from_secs(16)).await;
+    poll_now(&app, &auth, &reg1, "agent1").await;
+    let got = agent_post(
+        &app,
+        &auth,
+        "acceptEngagement",
+        &reg2,
+        &[("engagementId", &eid)],
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.text);
+    poll_now(&app, &auth, &reg1, "agent1").await;
+    poll_now(&app, &auth, &reg2, "agent2").await;
+
     agent_post(&app, &auth, "transferEngagement", &reg1, &ids).await;
     tokio::time::advance(std::time::Duration::from_secs(16)).await;
     poll_now(&app, &auth, &reg2, "agent2").await;

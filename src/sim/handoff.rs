@@ -219,6 +219,18 @@ impl Core {
         now: Instant,
         at_ms: u64,
     ) -> Result<(), ApiError> {
+        if self
+            .engagements
+            .get(&eid)
+            .and_then(|e| e.handoff.as_ref())
+            .is_some_and(|h| h.deadline <= now)
+        {
+            // Past the window: withdrawn now rather than at the next reaper pass.
+            self.handoff_end(eid, "not accepted in time", now, at_ms);
+            return Err(ApiError::expired(format!(
+                "the request for engagement {eid} has expired"
+            )));
+        }
         let Some(h) = self
             .engagements
             .get_mut(&eid)
