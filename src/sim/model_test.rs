@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::handoff::{Request, Target};
 use super::routing::EndReason;
-use super::state::{Core, HandoffKind, Member, Msg, Phase, SiteInfo, Timing};
+use super::state::{Core, GroupStats, HandoffKind, Member, Msg, Phase, SiteInfo, Timing};
 
 #[derive(Debug, Clone)]
 enum Action {
@@ -99,6 +99,22 @@ fn check(c: &Core) -> Result<(), String> {
         if free != in_set {
             return Err(format!(
                 "session {sid} free={free} but in free set={in_set}"
+            ));
+        }
+    }
+    let mut sums: std::collections::HashMap<&str, GroupStats> = Default::default();
+    for s in c.sessions.values() {
+        if s.share != s.share_now() {
+            return Err(format!("{}: share {:?} is stale", s.username, s.share));
+        }
+        sums.entry(&s.group).or_default().apply(s.share, true);
+    }
+    for (name, g) in &c.groups {
+        let want = sums.get(&**name).copied().unwrap_or_default();
+        if g.stats != want {
+            return Err(format!(
+                "group {name}: stats {:?}, sessions say {want:?}",
+                g.stats
             ));
         }
     }

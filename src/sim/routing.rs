@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::error::ApiError;
-use super::state::{Core, Engagement, Member, Msg, MsgKind, Phase, Session};
+use super::state::{Core, Engagement, Member, Msg, MsgKind, Phase, Session, Share};
 
 /// Why a session ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +39,14 @@ impl Core {
         let new =
             (s.available && s.load() < s.capacity()).then_some((s.load(), s.last_offer_seq, sid));
         s.free_key = new;
+        let (was, now) = (s.share, s.share_now());
+        s.share = now;
         let group = s.group.clone();
         let g = self.group_mut(&group);
+        if was != now {
+            g.stats.apply(was, false);
+            g.stats.apply(now, true);
+        }
         if let Some(k) = old {
             g.free.remove(&k);
         }
@@ -191,9 +197,12 @@ impl Core {
                 free_key: None,
                 extra: false,
                 finished: 0,
+                share: Share::default(),
             },
         );
         self.by_user.insert(username, sid);
+        // Counted with an empty share; refresh moves it to the real one.
+        self.group_mut(&group).stats.apply(Share::default(), true);
         self.refresh(sid);
         self.pump(&group, now, at_ms);
         sid
@@ -210,6 +219,7 @@ impl Core {
         let Some(s) = self.sessions.remove(&sid) else {
             return;
         };
+        self.group_mut(&s.group).stats.apply(s.share, false);
         if self.by_user.get(&s.username) == Some(&sid) {
             self.by_user.remove(&s.username);
         }

@@ -214,12 +214,23 @@ pub struct Session {
     pub extra: bool,
     /// Engagements this session closed or handed on (activePerformanceMetrics).
     pub finished: u32,
+    /// Its share in its group's figures, as last counted.
+    pub share: Share,
 }
 
 impl Session {
     /// Slots: `max_chats`, plus one while extraChat is on.
     pub fn capacity(&self) -> u16 {
         self.max_chats.saturating_add(u16::from(self.extra))
+    }
+
+    /// Its share in its group's figures now.
+    pub fn share_now(&self) -> Share {
+        Share {
+            cap: self.capacity(),
+            load: self.load(),
+            available: self.available,
+        }
     }
 
     pub fn load(&self) -> u16 {
@@ -354,6 +365,52 @@ impl Engagement {
 pub struct Group {
     pub free: BTreeSet<FreeKey>,
     pub queue: VecDeque<u64>,
+    /// Live figures of the group's sessions (summaryData), kept up to date by `refresh`.
+    pub stats: GroupStats,
+}
+
+/// What one session adds to its group's figures.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub cap: u16,
+    pub load: u16,
+    pub available: bool,
+}
+
+/// Sums of [`Share`]s over a group's sessions.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    pub agents: u64,
+    pub available: u64,
+    pub slots: u64,
+    pub busy: u64,
+    /// Free slots of available agents.
+    pub free: u64,
+}
+
+impl GroupStats {
+    /// Adds (`add`) or removes one session's share.
+    pub fn apply(&mut self, s: Share, add: bool) {
+        let free = if s.available {
+            u64::from(s.cap.saturating_sub(s.load))
+        } else {
+            0
+        };
+        let parts = [
+            (&mut self.agents, 1),
+            (&mut self.available, u64::from(s.available)),
+            (&mut self.slots, u64::from(s.cap)),
+            (&mut self.busy, u64::from(s.load)),
+            (&mut self.free, free),
+        ];
+        for (field, x) in parts {
+            *field = if add {
+                field.saturating_add(x)
+            } else {
+                field.saturating_sub(x)
+            };
+        }
+    }
 }
 
 /// Timing rules copied from the config.

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
 use super::handoff::{Outcome, Request, Target};
 use super::params::{Input, Params};
-use super::state::{Core, HandoffKind};
+use super::state::{Core, GroupStats, HandoffKind};
 
 /// Agents listed per group in summaryData / transferConferenceOptions (free agents first).
 pub const AGENT_LIST_CAP: usize = 25;
@@ -257,6 +257,19 @@ struct Counts {
     queued: u64,
 }
 
+impl From<GroupStats> for Counts {
+    fn from(g: GroupStats) -> Self {
+        Counts {
+            total_agents: g.agents,
+            available_agents: g.available,
+            total_slots: g.slots,
+            busy_slots: g.busy,
+            free_slots: g.free,
+            queued: 0,
+        }
+    }
+}
+
 impl Counts {
     fn add(&mut self, o: &Counts) {
         self.total_agents += o.total_agents;
@@ -297,20 +310,23 @@ fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Va
     let own = group
         .and_then(|g| sim.seed.group(g))
         .map(|(bu, _)| bu.id.as_str());
-    let mut per: std::collections::HashMap<&str, Counts> = std::collections::HashMap::new();
-    for (sid, s) in &core.sessions {
-        if exclude.contains(sid) {
-            continue;
-        }
-        let c = per.entry(&s.group).or_default();
-        c.total_agents += 1;
-        c.total_slots += u64::from(s.capacity());
-        c.busy_slots += u64::from(s.load());
-        if s.available {
-            c.available_agents += 1;
-            c.free_slots += u64::from(s.capacity().saturating_sub(s.load()));
+    // The groups' running figures (O(groups)), minus the excluded agents' shares.
+    let mut stats: std::collections::HashMap<&str, GroupStats> = core
+        .groups
+        .iter()
+        .map(|(name, g)| (name.as_ref(), g.stats))
+        .collect();
+    for sid in exclude {
+        if let Some(s) = core.sessions.get(sid)
+            && let Some(g) = stats.get_mut(s.group.as_ref())
+        {
+            g.apply(s.share, false);
         }
     }
+    let per: std::collections::HashMap<&str, Counts> = stats
+        .into_iter()
+        .map(|(k, v)| (k, Counts::from(v)))
+        .collect();
     sim.seed
         .business_units
         .iter()
