@@ -248,6 +248,7 @@ async fn documented_examples_have_the_fields_of_real_answers() {
         ),
     ];
     let mut compared = BTreeSet::new();
+    let mut xml = BTreeSet::new();
     for (op, q, pairs) in steps {
         let def = ROUTES.iter().find(|r| r.op == op).expect("route");
         let got = if def.method.as_str() == "GET" {
@@ -268,6 +269,24 @@ async fn documented_examples_have_the_fields_of_real_answers() {
             call(&app, Method::POST, &uri, Some(&auth), form(&pairs)).await
         };
         assert!(got.status.is_success(), "{op}: {}", got.text);
+        // The same answer in XML under the documented root (GETs are safe to repeat).
+        if def.method.as_str() == "GET" && def.example.is_some() && op != "messages.get" {
+            let uri = format!("{}?{q}&output=xml", def.path);
+            let x = call(&app, Method::GET, &uri, Some(&auth), None).await;
+            assert!(
+                x.text.starts_with("<?xml")
+                    && (x.text.contains(&format!("<{}>", def.root))
+                        || x.text.contains(&format!("<{}/>", def.root))),
+                "{op}: {}",
+                x.text
+            );
+            assert_eq!(
+                x.headers.get("content-type").and_then(|v| v.to_str().ok()),
+                Some("application/xml"),
+                "{op}"
+            );
+            xml.insert(op);
+        }
         if let Some(example) = def.example {
             let example: Value = serde_json::from_str(example).expect("example");
             if let Err(e) = same_shape(&example, &got.body, op) {
@@ -279,4 +298,5 @@ async fn documented_examples_have_the_fields_of_real_answers() {
     let documented = ROUTES.iter().filter(|r| r.example.is_some()).count();
     // Every documented body but the token's (checked by the auth tests) is compared.
     assert_eq!(compared.len() + 1, documented, "{compared:?}");
+    assert_eq!(xml.len(), 17, "{xml:?}");
 }

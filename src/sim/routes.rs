@@ -139,7 +139,7 @@ pub static ROUTES: &[RouteDef] = &[
         path: "/engagementAPI/v2/customer/engagement",
         summary: "A customer starts a chat.",
         params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
-        root: "CustomerEngagementResponse",
+        root: "EngagementResponse",
         example: Some(
             r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#,
         ),
@@ -152,7 +152,7 @@ pub static ROUTES: &[RouteDef] = &[
         path: "/engagementAPI/v2/customer/engagement",
         summary: "A customer starts a chat (POST form).",
         params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
-        root: "CustomerEngagementResponse",
+        root: "EngagementResponse",
         example: Some(
             r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#,
         ),
