@@ -669,6 +669,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_session_stays_small() {
+        // 15,000 idle sessions: every byte here costs 15 KB; grow it knowingly.
+        assert!(std::mem::size_of::<Session>() <= 200);
+    }
+
+    #[test]
     fn agent_json_of_a_chat_line_names_the_receiver_type() {
         let m = Msg::line(Member::Customer, "hi".into(), Some("5".into()), 7);
         assert_eq!(
