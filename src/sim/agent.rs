@@ -34,7 +34,7 @@ pub(crate) fn input<'c>(
 }
 
 /// The session named by `registeredId` (query); `agentId`, when given or required, must match.
-fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
+pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
     let registered = input.require_query("registeredId")?;
     let sid = core
         .session_by_registered(&registered)
@@ -81,7 +81,22 @@ pub async fn token(
         }
     };
     let jti = uuid::Uuid::new_v4().to_string();
-    match auth::issue_token(&sim.config, &sim.auth, &sim.clock, jti, &headers, &form) {
+    let changed = form.get("username").and_then(|u| {
+        sim.core
+            .lock()
+            .profiles
+            .get(u.as_ref())
+            .and_then(|p| p.password.clone())
+    });
+    match auth::issue_token(
+        &sim.config,
+        &sim.auth,
+        &sim.clock,
+        jti,
+        &headers,
+        &form,
+        changed.as_deref(),
+    ) {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => e.into_response(),
     }
@@ -104,16 +119,22 @@ pub async fn login(
             "this token was issued to agent `{owner}`"
         )));
     }
-    let profile = sim
-        .config
-        .agents
-        .authenticate(&username, &password, &sim.config.agent_group)
-        .ok_or_else(|| {
-            ApiError::unknown("There is no such agent on the server (bad credentials)")
-        })?;
+    let changed = sim
+        .core
+        .lock()
+        .profiles
+        .get(username.as_ref())
+        .and_then(|p| p.password.clone());
+    let dir = &sim.config.agents;
+    let profile = match changed {
+        Some(pw) if pw == *password => dir.profile(&username, &sim.config.agent_group),
+        Some(_) => None,
+        None => dir.authenticate(&username, &password, &sim.config.agent_group),
+    }
+    .ok_or_else(|| ApiError::unknown("There is no such agent on the server (bad credentials)"))?;
     let tag = sim.random_u32();
     let (now, ms) = sim.now();
-    let (registered, live) = {
+    let (registered, available, live) = {
         let mut core = sim.core.lock();
         let sid = core.login(
             &username,
@@ -123,18 +144,18 @@ pub async fn login(
             now,
             ms,
         );
-        let reg = core
+        let (reg, available) = core
             .sessions
             .get(&sid)
-            .map(|s| s.registered_id(sid))
+            .map(|s| (s.registered_id(sid), s.available))
             .unwrap_or_default();
-        (reg, core.live())
+        (reg, available, core.live())
     };
     sim.set_live(live);
     Ok(Reply::ok(
         "AgentLoginResponse",
         json!({
-            "loginAsAvailable": true,
+            "loginAsAvailable": available,
             "publicUserId": format!("pub-{username}"),
             "registeredId": registered,
             "status": "success",
@@ -470,7 +491,17 @@ pub async fn close(
             format!("expected transfer or conference, found `{m}`"),
         ));
     }
-    engagement_call(sim, ctx, headers, body, true, Core::close_by_agent).await?;
+    let follow = super::conversation::follow_up_request(&sim, &pre)?;
+    let (eid, user) =
+        engagement_call(sim.clone(), ctx, headers, body, true, Core::close_by_agent).await?;
+    if let Some((agent, notes)) = follow {
+        let (now, ms) = sim.now();
+        let until = now + sim.config.follow_up_timeout.0;
+        let who = agent.unwrap_or(user);
+        sim.core
+            .lock()
+            .start_follow_up(eid, &who, &notes, now, until, ms);
+    }
     Ok(Reply::empty())
 }
 
@@ -501,61 +532,30 @@ pub async fn dispositions(
     }
     Ok(Reply::ok(
         "DispositionsResponse",
-        disposition_body(&site, &tree),
+        disposition_body(&sim.seed, &site, &tree),
     ))
 }
 
-/// (id, name) of a disposition reason.
-type Reason = (&'static str, &'static str);
-
-const CATEGORIES: &[(&str, &str, &[Reason])] = &[
-    (
-        "100",
-        "Sales",
-        &[
-            ("101", "Purchase completed"),
-            ("102", "Purchase assisted, not completed"),
-            ("103", "Pricing question"),
-        ],
-    ),
-    (
-        "200",
-        "Service",
-        &[
-            ("201", "Billing question"),
-            ("202", "Order status"),
-            ("203", "Technical issue resolved"),
-            ("204", "Escalated to tier 2"),
-        ],
-    ),
-    (
-        "300",
-        "Other",
-        &[
-            ("301", "Customer left"),
-            ("302", "Wrong queue"),
-            ("303", "Test chat"),
-        ],
-    ),
-];
-
-fn disposition_body(site: &str, tree: &str) -> Value {
-    let category_reasons: Vec<Value> = CATEGORIES
+/// The reference's dispositions body from the seed's categories.
+fn disposition_body(seed: &super::seed::Seed, site: &str, tree: &str) -> Value {
+    let category_reasons: Vec<Value> = seed
+        .dispositions
         .iter()
-        .map(|(id, name, reasons)| {
+        .map(|c| {
             json!({
-                "category": {"id": id, "name": name},
-                "reasons": reasons.iter().map(|(i, n)| json!({"id": i, "name": n})).collect::<Vec<_>>(),
+                "category": {"id": c.id, "name": c.name},
+                "reasons": c.reasons.iter().map(|r| json!({"id": r.id, "name": r.name})).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let categories: Vec<Value> = CATEGORIES
+    let categories: Vec<Value> = seed
+        .dispositions
         .iter()
-        .map(|(id, name, reasons)| {
+        .map(|c| {
             json!({
-                "label": name,
-                "value": id,
-                "reasons": reasons.iter().map(|(i, n)| json!({"label": n, "value": i})).collect::<Vec<_>>(),
+                "label": c.name,
+                "value": c.id,
+                "reasons": c.reasons.iter().map(|r| json!({"label": r.name, "value": r.id})).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -241,6 +241,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// Handles `POST /oauth-server/oauth/token` (grants `client_credentials` and `password`).
+/// `changed_password` is the agent's password set by changePassword, if any.
 pub fn issue_token(
     config: &SimConfig,
     auth: &Auth,
@@ -248,6 +249,7 @@ pub fn issue_token(
     jti: String,
     headers: &HeaderMap,
     form: &Params,
+    changed_password: Option<&str>,
 ) -> Result<serde_json::Value, OAuthError> {
     let (id, secret) = basic_credentials(headers).ok_or_else(|| {
         oauth(
@@ -284,11 +286,14 @@ pub fn issue_token(
                     "The password grant needs username and password",
                 ));
             };
-            if config
-                .agents
-                .authenticate(&u, &p, &config.agent_group)
-                .is_none()
-            {
+            let ok = match changed_password {
+                Some(pw) => pw == p.as_ref() && config.agents.knows(&u),
+                None => config
+                    .agents
+                    .authenticate(&u, &p, &config.agent_group)
+                    .is_some(),
+            };
+            if !ok {
                 return Err(oauth(
                     StatusCode::UNAUTHORIZED,
                     "invalid_grant",

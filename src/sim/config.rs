@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::faults::FaultConfig;
+use super::seed::Seed;
 use crate::suite::values::{Distribution, HumanDuration, Range};
 
 /// Simulator settings (from `--config FILE` or a suite's `simulator:` section).
@@ -45,6 +46,12 @@ pub struct SimConfig {
     pub customers: CustomerBehaviour,
     /// Injected faults.
     pub faults: FaultConfig,
+    /// Site seed data from a YAML file (see `src/sim/seed.yaml`); replaces the built-in seed.
+    pub seed_file: Option<std::path::PathBuf>,
+    /// Site seed data inline (same keys as the file); wins over `seed_file`.
+    pub seed_data: Option<Seed>,
+    /// How long a conversation closed with `followUp=true` waits in followUpConversations.
+    pub follow_up_timeout: HumanDuration,
 }
 
 impl Default for SimConfig {
@@ -69,6 +76,9 @@ impl Default for SimConfig {
             }],
             customers: CustomerBehaviour::default(),
             faults: FaultConfig::default(),
+            seed_file: None,
+            seed_data: None,
+            follow_up_timeout: HumanDuration(Duration::from_secs(24 * 3600)),
         }
     }
 }
@@ -122,7 +132,25 @@ impl SimConfig {
         if self.reaper_interval.0.is_zero() {
             return Err("reaper_interval must be greater than 0".into());
         }
+        if let Some(s) = &self.seed_data {
+            s.validate()?;
+        }
         self.faults.validate()
+    }
+
+    /// The site seed: `seed_data`, else `seed_file`, else the built-in default.
+    pub fn load_seed(&self) -> Result<Seed, String> {
+        if let Some(s) = &self.seed_data {
+            return Ok(s.clone());
+        }
+        match &self.seed_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("seed_file {}: {e}", path.display()))?;
+                Seed::parse(&text)
+            }
+            None => Ok(Seed::default()),
+        }
     }
 }
 
@@ -196,6 +224,23 @@ impl AgentDirectory {
                     },
                 )
             }
+        }
+    }
+
+    /// The profile of a known agent, without checking a password (after changePassword).
+    pub fn profile(&self, username: &str, group: &str) -> Option<AgentProfile> {
+        match &self.list {
+            Some(list) => list
+                .iter()
+                .find(|e| e.username == username)
+                .map(|e| AgentProfile {
+                    max_chats: e.max_chats.unwrap_or(self.max_chats).max(1),
+                    agent_group: e.agent_group.clone().unwrap_or_else(|| group.to_string()),
+                }),
+            None => self.knows(username).then(|| AgentProfile {
+                max_chats: self.max_chats,
+                agent_group: group.to_string(),
+            }),
         }
     }
 

@@ -105,16 +105,37 @@ pub struct Ctx {
 #[derive(Debug, Clone, Copy)]
 pub struct DropConnection;
 
-/// Sleeps `d` to within a few microseconds: tokio's timer rounds a deadline up to the next
-/// millisecond, so an injected 20 ms would take 20–21 ms. It sleeps to 2 ms short of the end on
-/// the timer, then yields until the end. The yielding is capped at 3 ms of real time, so under a
-/// paused test clock (where the timer part takes no real time) it cannot spin long.
+/// A moment `d` from now, on the real clock and on tokio's (which tests may pause).
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    end: std::time::Instant,
+    tokio_end: tokio::time::Instant,
+}
+
+impl Deadline {
+    fn after(d: Duration) -> Self {
+        Deadline {
+            end: std::time::Instant::now() + d,
+            tokio_end: tokio::time::Instant::now() + d,
+        }
+    }
+}
+
+/// Sleeps `d` to within a few microseconds (see [`sleep_until`]).
 async fn precise_sleep(d: Duration) {
+    sleep_until(Deadline::after(d)).await;
+}
+
+/// Sleeps until the deadline to within a few microseconds: tokio's timer rounds a deadline up
+/// to the next millisecond, so an injected 20 ms would take 20–21 ms. It sleeps to 2 ms short of
+/// the end on the timer, then yields until the end. The yielding is capped at 3 ms of real time,
+/// so under a paused test clock (where the timer part takes no real time) it cannot spin long.
+async fn sleep_until(deadline: Deadline) {
     const SPIN: Duration = Duration::from_millis(2);
-    let end = std::time::Instant::now() + d;
-    let tokio_end = tokio::time::Instant::now() + d;
-    if d > SPIN {
-        tokio::time::sleep(d - SPIN).await;
+    let Deadline { end, tokio_end } = deadline;
+    let left = tokio_end.saturating_duration_since(tokio::time::Instant::now());
+    if left > SPIN {
+        tokio::time::sleep(left - SPIN).await;
     }
     let cap = std::time::Instant::now() + Duration::from_millis(3);
     loop {
@@ -131,9 +152,52 @@ async fn precise_sleep(d: Duration) {
     }
 }
 
-/// The middleware (see the module docs).
-pub async fn gate(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> Response {
+/// The middleware (see the module docs). An injected latency is measured from the request's
+/// arrival: the handler runs at once and the answer leaves when the latency has passed (or at
+/// once, when the handler took longer), so a `latency: 20ms` answers in 20 ms, not 20 ms plus
+/// the handler's time.
+pub async fn gate(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
     let op = operation_of(req.method(), req.uri().path());
+    let mut hold = None;
+    let faults = &sim.config.faults;
+    if faults.any() {
+        if let Some(wait) = faults.stall_remaining(sim.clock.elapsed()) {
+            precise_sleep(wait).await;
+        }
+        let decision = {
+            let mut rng = sim.rng.lock();
+            faults.decide(op.unwrap_or(""), sim.live(), &mut *rng)
+        };
+        if decision.drop || decision.error.is_some() {
+            precise_sleep(decision.delay).await;
+        }
+        if decision.drop {
+            let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            r.extensions_mut().insert(DropConnection);
+            return r;
+        }
+        if let Some(status) = decision.error {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let e = ApiError::new(status, "injected fault");
+            let format = match Params::from_query(req.uri().query()).get("output") {
+                Some(o) if o.eq_ignore_ascii_case("xml") => Format::Xml,
+                _ => Format::Json,
+            };
+            return render(e.deferred(), format, &[]);
+        }
+        if !decision.delay.is_zero() {
+            hold = Some(Deadline::after(decision.delay));
+        }
+    }
+    let resp = answer(&sim, op, req, next).await;
+    if let Some(deadline) = hold {
+        sleep_until(deadline).await;
+    }
+    resp
+}
+
+/// Everything after the faults: format, token, site, the handler, rendering.
+async fn answer(sim: &Sim, op: Option<&'static str>, mut req: Request, next: Next) -> Response {
     let query = Params::from_query(req.uri().query());
     let format = match query.get("output") {
         Some(o) if o.eq_ignore_ascii_case("xml") => Format::Xml,
@@ -150,28 +214,6 @@ pub async fn gate(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> 
         );
     }
     let faults = &sim.config.faults;
-    if faults.any() {
-        if let Some(wait) = faults.stall_remaining(sim.clock.elapsed()) {
-            precise_sleep(wait).await;
-        }
-        let decision = {
-            let mut rng = sim.rng.lock();
-            faults.decide(op.unwrap_or(""), sim.live(), &mut *rng)
-        };
-        if !decision.delay.is_zero() {
-            precise_sleep(decision.delay).await;
-        }
-        if decision.drop {
-            let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            r.extensions_mut().insert(DropConnection);
-            return r;
-        }
-        if let Some(status) = decision.error {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let e = ApiError::new(status, "injected fault");
-            return render(e.deferred(), format, &[]);
-        }
-    }
     let Some(op) = op else {
         let resp = next.run(req).await;
         return finish(resp, format, &[]);

@@ -1,23 +1,36 @@
 //! The AEAPI simulator: the embedded default target and a local sandbox for agent desktops.
 //!
 //! One process serves both the auth server (`/oauth-server/oauth/token`) and the API
-//! (`/engagementAPI/v2/...`). Requests pass one middleware (`gate`: operation naming, faults,
-//! bearer check, JSON/XML rendering) and then a handler by area (`agent`, `customer`, `auth`),
-//! which works on the shared world (`state`, `routing`) behind one short-held lock. A single
+//! (`/engagementAPI/v2/...`). Every route is a row of one table (`routes`), from which both the
+//! router and the OpenAPI document (`openapi`, at `/openapi.json`) are built. Requests pass one
+//! middleware (`gate`: operation naming, faults, bearer check, JSON/XML rendering) and then a
+//! handler by area (`agent`, `customer`, `auth`, `transfer`, `profile`, `conversation`,
+//! `scripts`), which works on the shared world (`state`, `routing`, `handoff`) behind one
+//! short-held lock. Site data (business units, groups, scripts, dispositions) is `seed`. A single
 //! background task (the reaper) enforces the accept and keep-alive windows; another (when
 //! `arrival_rate > 0`) plays customers. See `src/sim/README.md` for endpoints and defaults.
 
 mod agent;
 mod auth;
 mod config;
+mod conversation;
 mod customer;
 mod error;
 mod faults;
 mod gate;
+mod handoff;
+#[cfg(test)]
+mod model_test;
+mod openapi;
 mod params;
+mod profile;
+mod routes;
 mod routing;
+mod scripts;
+pub mod seed;
 mod server;
 mod state;
+mod transfer;
 mod xml;
 
 use std::net::SocketAddr;
@@ -25,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use parking_lot::Mutex;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -37,6 +50,8 @@ pub use config::{
 pub use error::ApiError;
 pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
 pub use gate::{CUSTOMER_OPS, operation_of};
+pub use openapi::{PATH as OPENAPI_PATH, document as openapi_document};
+pub use routes::{ParamDef, ROUTES, RouteDef};
 
 /// Development application credentials (the reference's sample Basic header decodes to these).
 pub const DEV_CLIENT_ID: &str = "ceapiClientId";
@@ -50,6 +65,7 @@ pub struct Sim {
     pub(crate) core: Mutex<state::Core>,
     pub(crate) auth: auth::Auth,
     pub(crate) rng: Mutex<StdRng>,
+    pub(crate) seed: seed::Seed,
     closing: AtomicBool,
     live: AtomicUsize,
 }
@@ -58,6 +74,7 @@ impl Sim {
     /// Builds the state from a config (validated first).
     pub fn new(config: SimConfig) -> Result<Arc<Self>, String> {
         config.validate()?;
+        let seed = config.load_seed()?;
         let timing = state::Timing {
             accept_window: config.accept_window.0,
             keepalive_window: config.keepalive_window.0,
@@ -71,6 +88,7 @@ impl Sim {
             core: Mutex::new(state::Core::new(timing, site)),
             auth: auth::Auth::new()?,
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            seed,
             closing: AtomicBool::new(false),
             live: AtomicUsize::new(0),
             config,
@@ -156,36 +174,11 @@ pub fn app(config: SimConfig) -> Router {
 
 /// Builds the router over an existing state (tests keep the `Arc<Sim>` to drive the reaper).
 pub fn router(sim: Arc<Sim>) -> Router {
-    let a = "/engagementAPI/v2/agent";
-    let c = "/engagementAPI/v2/customer";
-    Router::new()
-        .route("/oauth-server/oauth/token", post(agent::token))
-        .route(&format!("{a}/login"), post(agent::login))
-        .route(&format!("{a}/preLoginStatus"), get(agent::pre_login_status))
-        .route(&format!("{a}/agentStatus"), post(agent::agent_status))
-        .route(&format!("{a}/verifySession"), post(agent::verify_session))
-        .route(
-            &format!("{a}/messages"),
-            get(agent::get_messages).post(agent::post_messages),
-        )
-        .route(&format!("{a}/acceptEngagement"), post(agent::accept))
-        .route(&format!("{a}/denyEngagement"), post(agent::deny))
-        .route(&format!("{a}/joinEngagement"), post(agent::join))
-        .route(&format!("{a}/closeEngagement"), post(agent::close))
-        .route(&format!("{a}/dispositions"), get(agent::dispositions))
-        .route(
-            &format!("{c}/agentAvailability"),
-            get(customer::availability).post(customer::availability),
-        )
-        .route(
-            &format!("{c}/engagement"),
-            get(customer::engagement).post(customer::engagement),
-        )
-        .route(
-            &format!("{c}/message"),
-            get(customer::get_message).post(customer::post_message),
-        )
-        .route(&format!("{c}/customerIsTyping"), post(customer::typing))
+    let mut r = Router::new();
+    for def in routes::ROUTES {
+        r = r.route(def.path, (def.mount)());
+    }
+    r.route(openapi::PATH, get(openapi::serve))
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such operation")
         })

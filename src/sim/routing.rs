@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::error::ApiError;
-use super::state::{Core, Engagement, Member, Msg, MsgKind, Phase, Session};
+use super::state::{Core, Engagement, Member, Msg, MsgKind, Phase, Session, Share};
 
 /// Why a session ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +37,16 @@ impl Core {
         };
         let old = s.free_key.take();
         let new =
-            (s.available && s.load() < s.max_chats).then_some((s.load(), s.last_offer_seq, sid));
+            (s.available && s.load() < s.capacity()).then_some((s.load(), s.last_offer_seq, sid));
         s.free_key = new;
+        let (was, now) = (s.share, s.share_now());
+        s.share = now;
         let group = s.group.clone();
         let g = self.group_mut(&group);
+        if was != now {
+            g.stats.apply(was, false);
+            g.stats.apply(now, true);
+        }
         if let Some(k) = old {
             g.free.remove(&k);
         }
@@ -167,13 +173,19 @@ impl Core {
             .get_key_value(group)
             .map(|(k, _)| k.clone())
             .unwrap_or_else(|| group.into());
+        // customSettings `loginState: loginAsBusy` starts the session busy.
+        let available = !self
+            .profiles
+            .get(&username)
+            .and_then(|p| p.custom_settings.get("loginState"))
+            .is_some_and(|v| v == "loginAsBusy");
         self.sessions.insert(
             sid,
             Session {
                 tag,
                 username: username.clone(),
                 group: group.clone(),
-                available: true,
+                available,
                 max_chats,
                 chats: Vec::new(),
                 offers: Vec::new(),
@@ -183,9 +195,14 @@ impl Core {
                 last_seen: now,
                 last_offer_seq: 0,
                 free_key: None,
+                extra: false,
+                finished: 0,
+                share: Share::default(),
             },
         );
         self.by_user.insert(username, sid);
+        // Counted with an empty share; refresh moves it to the real one.
+        self.group_mut(&group).stats.apply(Share::default(), true);
         self.refresh(sid);
         self.pump(&group, now, at_ms);
         sid
@@ -198,9 +215,11 @@ impl Core {
             s.available = false;
         }
         self.refresh(sid);
+        self.detach(sid, now, at_ms);
         let Some(s) = self.sessions.remove(&sid) else {
             return;
         };
+        self.group_mut(&s.group).stats.apply(s.share, false);
         if self.by_user.get(&s.username) == Some(&sid) {
             self.by_user.remove(&s.username);
         }
@@ -224,13 +243,15 @@ impl Core {
     }
 
     /// The engagement, if this session may act on it as its holder.
-    fn held(&self, sid: u64, eid: u64) -> Result<&Engagement, ApiError> {
+    pub fn held(&self, sid: u64, eid: u64) -> Result<&Engagement, ApiError> {
         let e = self
             .engagements
             .get(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
         match e.phase {
-            Phase::Active { sess } if sess == sid => Ok(e),
+            Phase::Active { sess } if sess == sid || e.guests.iter().any(|g| g.sess == sid) => {
+                Ok(e)
+            }
             Phase::Closed if e.offered_to.contains(&sid) => {
                 Err(ApiError::expired(format!("engagement {eid} is closed")))
             }
@@ -242,6 +263,9 @@ impl Core {
 
     /// acceptEngagement.
     pub fn accept(&mut self, sid: u64, eid: u64, now: Instant, at_ms: u64) -> Result<(), ApiError> {
+        if self.handoff_to(eid) == Some(sid) {
+            return self.handoff_accept(sid, eid, now, at_ms);
+        }
         let e = self
             .engagements
             .get_mut(&eid)
@@ -267,6 +291,11 @@ impl Core {
         }
         e.phase = Phase::Active { sess: sid };
         e.since = now;
+        if let Some(u) = self.sessions.get(&sid).map(|s| s.username.clone())
+            && !e.handlers.contains(&u)
+        {
+            e.handlers.push(u);
+        }
         let connected = Msg::state(Member::Agent, "agentConnected", at_ms);
         e.record(&connected);
         e.tell_customer(connected);
@@ -284,6 +313,10 @@ impl Core {
 
     /// denyEngagement: the offer goes to another agent (or back to the queue).
     pub fn deny(&mut self, sid: u64, eid: u64, now: Instant, at_ms: u64) -> Result<(), ApiError> {
+        if self.handoff_to(eid) == Some(sid) {
+            self.handoff_end(eid, "declined", now, at_ms);
+            return Ok(());
+        }
         let e = self
             .engagements
             .get(&eid)
@@ -365,7 +398,16 @@ impl Core {
         now: Instant,
         at_ms: u64,
     ) -> Result<(), ApiError> {
-        self.held(sid, eid)?;
+        let alone = self.held(sid, eid)?.guests.is_empty();
+        if !alone {
+            // One agent of a conference leaves; the others keep the engagement.
+            self.leave(sid, eid, now, at_ms);
+            return Ok(());
+        }
+        self.cancel_pending(eid, now, at_ms);
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.finished = s.finished.saturating_add(1);
+        }
         let group = if let Some(e) = self.engagements.get_mut(&eid) {
             e.phase = Phase::Closed;
             e.since = now;
@@ -392,13 +434,28 @@ impl Core {
                 "the customer has closed engagement {eid}"
             )));
         }
+        let screen = e.guests.iter().any(|g| g.sess == sid && !g.full);
+        if screen && !msg.internal && msg.kind != MsgKind::StateChange {
+            return Err(ApiError::invalid(
+                "chatLineReceiverType",
+                "a conference participant in screen mode sends internal lines only (conferenceMode makes it a full participant)",
+            ));
+        }
+        let others: Vec<u64> = self
+            .participants(eid)
+            .into_iter()
+            .filter(|p| *p != sid)
+            .collect();
         if let Some(e) = self.engagements.get_mut(&eid) {
             if msg.kind != MsgKind::StateChange {
                 e.record(&msg);
             }
-            if !msg.internal {
-                e.tell_customer(msg);
+            if !msg.internal && !screen {
+                e.tell_customer(msg.clone());
             }
+        }
+        for o in others {
+            self.push_agent(o, eid, msg.clone());
         }
         Ok(())
     }
@@ -434,6 +491,11 @@ impl Core {
             synthetic,
             customer_closed: false,
             since: now,
+            guests: Vec::new(),
+            handoff: None,
+            ownership: None,
+            handlers: Vec::new(),
+            follow_up: None,
         };
         if let Some(text) = initial {
             let m = Msg::line(Member::Customer, text, Some(cid.to_string().into()), at_ms);
@@ -470,7 +532,11 @@ impl Core {
             e.record(&msg);
         }
         match e.phase {
-            Phase::Active { sess } => self.push_agent(sess, eid, msg),
+            Phase::Active { .. } => {
+                for p in self.participants(eid) {
+                    self.push_agent(p, eid, msg.clone());
+                }
+            }
             _ if typing => {}
             _ => {
                 if e.pending_agent.len() < super::state::MAX_LINES {
@@ -498,7 +564,11 @@ impl Core {
         e.record(&m);
         let group = e.group.clone();
         match e.phase.clone() {
-            Phase::Active { sess } => self.push_agent(sess, eid, m),
+            Phase::Active { .. } => {
+                for p in self.participants(eid) {
+                    self.push_agent(p, eid, m.clone());
+                }
+            }
             Phase::Offered { sess, .. } => {
                 e.phase = Phase::Closed;
                 e.since = now;
@@ -514,7 +584,7 @@ impl Core {
                 e.since = now;
                 self.group_mut(&group).queue.retain(|x| *x != eid);
             }
-            Phase::Orphaned { .. } => {
+            Phase::Orphaned { .. } | Phase::FollowUp { .. } => {
                 e.phase = Phase::Closed;
                 e.since = now;
             }
@@ -571,9 +641,15 @@ impl Core {
         for sid in silent {
             self.end_session(sid, EndReason::LostConnection, now, at_ms);
         }
+        self.reap_handoffs(now, at_ms);
         let orphan_limit = t.keepalive_window * 2;
         self.engagements.retain(|_, e| match e.phase {
             Phase::Closed => now.duration_since(e.since) < t.closed_retention,
+            Phase::FollowUp { .. } if e.follow_up.as_ref().is_none_or(|f| f.until <= now) => {
+                e.phase = Phase::Closed;
+                e.since = now;
+                true
+            }
             Phase::Orphaned { .. } if now.duration_since(e.since) >= orphan_limit => {
                 e.phase = Phase::Closed;
                 e.since = now;

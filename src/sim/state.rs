@@ -67,6 +67,7 @@ pub enum MsgKind {
     DynamicForm,
     Script,
     AgentDataPass,
+    MaskText,
 }
 
 impl MsgKind {
@@ -79,6 +80,7 @@ impl MsgKind {
             MsgKind::DynamicForm => "dynamicForm",
             MsgKind::Script => "scriptLine",
             MsgKind::AgentDataPass => "agentDataPass",
+            MsgKind::MaskText => "maskText",
         }
     }
 }
@@ -95,7 +97,8 @@ pub enum Member {
 #[derive(Debug, Clone)]
 pub struct Msg {
     pub kind: MsgKind,
-    /// `state` of a stateChange (the reference's names).
+    /// `state` of a stateChange (the reference's names); for a newRequest, its `requestType`
+    /// (`engagement` when `None`), so messages stay one size.
     pub state: Option<&'static str>,
     pub text: Option<Arc<str>>,
     pub from: Member,
@@ -136,9 +139,11 @@ impl Msg {
         let mut m = Map::new();
         m.insert("messageType".into(), self.kind.as_str().into());
         if self.kind == MsgKind::NewRequest {
-            m.insert("requestType".into(), "engagement".into());
-        }
-        if let Some(s) = self.state {
+            m.insert(
+                "requestType".into(),
+                self.state.unwrap_or("engagement").into(),
+            );
+        } else if let Some(s) = self.state {
             m.insert("state".into(), s.into());
         }
         if let Some(t) = &self.text {
@@ -205,9 +210,29 @@ pub struct Session {
     pub last_seen: Instant,
     pub last_offer_seq: u64,
     pub free_key: Option<FreeKey>,
+    /// extraChat: one slot above `max_chats` while set.
+    pub extra: bool,
+    /// Engagements this session closed or handed on (activePerformanceMetrics).
+    pub finished: u32,
+    /// Its share in its group's figures, as last counted.
+    pub share: Share,
 }
 
 impl Session {
+    /// Slots: `max_chats`, plus one while extraChat is on.
+    pub fn capacity(&self) -> u16 {
+        self.max_chats.saturating_add(u16::from(self.extra))
+    }
+
+    /// Its share in its group's figures now.
+    pub fn share_now(&self) -> Share {
+        Share {
+            cap: self.capacity(),
+            load: self.load(),
+            available: self.available,
+        }
+    }
+
     pub fn load(&self) -> u16 {
         (self.chats.len() + self.offers.len()).min(u16::MAX as usize) as u16
     }
@@ -233,7 +258,56 @@ pub enum Phase {
     Orphaned {
         username: Arc<str>,
     },
+    /// Closed with `followUp=true`: listed by followUpConversations for this agent until
+    /// resumed (followUpEngagement), resolved (resolveConversation) or timed out.
+    FollowUp {
+        username: Arc<str>,
+    },
     Closed,
+}
+
+/// A conference participant besides the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guest {
+    pub sess: u64,
+    /// Full participant (lines reach the customer) or screen mode (internal lines only).
+    pub full: bool,
+}
+
+/// What kind of hand-over a pending request is (the newRequest's `requestType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffKind {
+    Transfer,
+    Conference,
+    AutoTransfer,
+}
+
+impl HandoffKind {
+    pub fn request_type(self) -> &'static str {
+        match self {
+            HandoffKind::Transfer => "transfer",
+            HandoffKind::Conference => "conference",
+            HandoffKind::AutoTransfer => "autoTransfer",
+        }
+    }
+}
+
+/// A transfer or conference request waiting for the target's accept or deny.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    pub kind: HandoffKind,
+    pub from: u64,
+    pub to: u64,
+    pub deadline: Instant,
+    pub notes: Option<Arc<str>>,
+}
+
+/// Follow-up details kept from the close that asked for it.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub notes: Arc<str>,
+    pub at_ms: u64,
+    pub until: Instant,
 }
 
 /// A customer chat.
@@ -254,6 +328,15 @@ pub struct Engagement {
     pub customer_closed: bool,
     /// When the phase last changed.
     pub since: Instant,
+    /// Conference participants besides the owner (`Phase::Active`).
+    pub guests: Vec<Guest>,
+    /// A pending transfer or conference request.
+    pub handoff: Option<Box<Handoff>>,
+    /// A pending ownership transfer: (from, to) sessions.
+    pub ownership: Option<(u64, u64)>,
+    /// Usernames of every agent who held or joined it (transcript access).
+    pub handlers: Vec<Arc<str>>,
+    pub follow_up: Option<Box<FollowUp>>,
 }
 
 /// Cap on stored transcript lines and undelivered customer messages per engagement.
@@ -282,6 +365,52 @@ impl Engagement {
 pub struct Group {
     pub free: BTreeSet<FreeKey>,
     pub queue: VecDeque<u64>,
+    /// Live figures of the group's sessions (summaryData), kept up to date by `refresh`.
+    pub stats: GroupStats,
+}
+
+/// What one session adds to its group's figures.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub cap: u16,
+    pub load: u16,
+    pub available: bool,
+}
+
+/// Sums of [`Share`]s over a group's sessions.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    pub agents: u64,
+    pub available: u64,
+    pub slots: u64,
+    pub busy: u64,
+    /// Free slots of available agents.
+    pub free: u64,
+}
+
+impl GroupStats {
+    /// Adds (`add`) or removes one session's share.
+    pub fn apply(&mut self, s: Share, add: bool) {
+        let free = if s.available {
+            u64::from(s.cap.saturating_sub(s.load))
+        } else {
+            0
+        };
+        let parts = [
+            (&mut self.agents, 1),
+            (&mut self.available, u64::from(s.available)),
+            (&mut self.slots, u64::from(s.cap)),
+            (&mut self.busy, u64::from(s.load)),
+            (&mut self.free, free),
+        ];
+        for (field, x) in parts {
+            *field = if add {
+                field.saturating_add(x)
+            } else {
+                field.saturating_sub(x)
+            };
+        }
+    }
 }
 
 /// Timing rules copied from the config.
@@ -311,6 +440,22 @@ pub struct Core {
     pub next_eng: u64,
     pub next_customer: u64,
     pub seq: u64,
+    /// What agents changed about themselves (password, custom settings, custom script);
+    /// an entry exists only for agents who changed something.
+    pub profiles: HashMap<Arc<str>, Profile>,
+    /// The last log lines posted by logging/agent (at most [`MAX_LINES`]).
+    pub agent_log: VecDeque<Value>,
+}
+
+/// Per-agent changes that outlive sessions.
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    /// Set by changePassword; replaces the directory's password.
+    pub password: Option<String>,
+    /// customSettings, merged field by field.
+    pub custom_settings: Map<String, Value>,
+    /// customScript POST (the `customScripts` object, normalised).
+    pub custom_script: Option<Value>,
 }
 
 /// Engagement ids start here so they look like the service's long numeric ids.
@@ -329,6 +474,8 @@ impl Core {
             next_eng: FIRST_ENGAGEMENT,
             next_customer: 5_000_000_001,
             seq: 0,
+            profiles: HashMap::new(),
+            agent_log: VecDeque::new(),
         }
     }
 
@@ -382,12 +529,16 @@ impl Core {
             if msg.kind == MsgKind::NewRequest {
                 offered.push(*eng);
             }
+            let mut j = msg.agent_json();
+            if msg.kind == MsgKind::NewRequest && msg.state.is_some() {
+                self.describe_handoff(*eng, msg.state, &mut j);
+            }
             per.entry(*eng)
                 .or_insert_with(|| {
                     order.push(*eng);
                     Vec::new()
                 })
-                .push(msg.agent_json());
+                .push(j);
         }
         let engagements: Vec<Value> = order
             .into_iter()
@@ -405,6 +556,25 @@ impl Core {
             })
             .collect();
         Some(json!({ "engagements": engagements, "messages": top }))
+    }
+
+    /// Adds what a transfer or conference request carries: the transcript so far (the
+    /// reference's `transcript` element), and for a conference its mode.
+    fn describe_handoff(&self, eng: u64, request: Option<&str>, j: &mut Value) {
+        let (Some(e), Some(obj)) = (self.engagements.get(&eng), j.as_object_mut()) else {
+            return;
+        };
+        let lines: Vec<Value> = e.transcript.iter().map(transcript_line).collect();
+        obj.insert("transcript".into(), Value::Array(lines));
+        if request == Some("conference") {
+            obj.insert("conferenceMode".into(), "screen".into());
+            obj.insert("isTransferOwnership".into(), "false".into());
+        }
+        if let Some(h) = &e.handoff
+            && let Some(n) = &h.notes
+        {
+            obj.insert("messageText".into(), Value::String(n.to_string()));
+        }
     }
 
     /// The whole transcript of every engagement the session holds, plus anything else pending.
@@ -466,6 +636,27 @@ impl Core {
     }
 }
 
+/// One transcript line as the reference's `transcript` element.
+pub fn transcript_line(m: &Msg) -> Value {
+    let (sender, kind) = match m.from {
+        Member::Agent => (m.sender.as_deref().unwrap_or("agent"), "agent"),
+        Member::Customer => (m.sender.as_deref().unwrap_or("customer"), "customer"),
+        Member::System => ("system", "system"),
+    };
+    let text = match (&m.text, m.state) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => String::new(),
+    };
+    json!({
+        "senderId": sender,
+        "senderName": sender,
+        "text": text,
+        "timestamp": m.at_ms.to_string(),
+        "type": kind,
+    })
+}
+
 /// A registeredId's tag is always written with 8 hex digits.
 fn tag_width_ok(registered: &str) -> bool {
     registered
@@ -476,6 +667,12 @@ fn tag_width_ok(registered: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_stays_small() {
+        // 15,000 idle sessions: every byte here costs 15 KB; grow it knowingly.
+        assert!(std::mem::size_of::<Session>() <= 200);
+    }
 
     #[test]
     fn agent_json_of_a_chat_line_names_the_receiver_type() {

@@ -6,10 +6,61 @@
 
 use serde_json::Value;
 
-/// Serialises `body` under the root element `root`, with an XML declaration.
+/// Serialises `body` under the root element `root`, with an XML declaration. Keys that are
+/// not XML names (metric ids such as `1`) are written with a leading `_` (`<_1>`), and
+/// characters an XML name cannot hold become `_`.
 pub fn to_xml(root: &str, body: &Value) -> Result<String, quick_xml::SeError> {
-    let inner = quick_xml::se::to_string_with_root(root, body)?;
+    let inner = if needs_renaming(body) {
+        quick_xml::se::to_string_with_root(root, &renamed(body))?
+    } else {
+        quick_xml::se::to_string_with_root(root, body)?
+    };
     Ok(format!("<?xml version=\"1.0\"?>\n{inner}"))
+}
+
+fn name_ok(k: &str) -> bool {
+    k.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn needs_renaming(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.iter().any(|(k, v)| !name_ok(k) || needs_renaming(v)),
+        Value::Array(a) => a.iter().any(needs_renaming),
+        _ => false,
+    }
+}
+
+fn renamed(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let key = if name_ok(k) {
+                        k.clone()
+                    } else {
+                        let clean: String = k
+                            .chars()
+                            .map(|c| {
+                                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                                    c
+                                } else {
+                                    '_'
+                                }
+                            })
+                            .collect();
+                        format!("_{clean}")
+                    };
+                    (key, renamed(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(renamed).collect()),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,242 @@
+//! The OpenAPI 3 document of the simulator, served at [`PATH`] (no token needed).
+//!
+//! It is generated from the route table (`routes::ROUTES`) that also builds the router, so it
+//! lists exactly the routes served: parameters (query, body as JSON or form), the 200 body's
+//! schema (inferred from the table's reference-shaped example, which it also carries), and the
+//! error statuses, all in the simulator's one error shape.
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+use super::routes::{ROUTES, RouteDef};
+
+/// Where the document is served.
+pub const PATH: &str = "/openapi.json";
+
+static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
+
+/// The document (built once).
+pub fn document() -> &'static Value {
+    &DOCUMENT
+}
+
+/// GET /openapi.json.
+pub async fn serve() -> Json<Value> {
+    Json(document().clone())
+}
+
+/// A JSON schema describing `v` (types of every field, recursively).
+pub fn schema_of(v: &Value) -> Value {
+    match v {
+        Value::Null => json!({"nullable": true}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Array(a) => json!({
+            "type": "array",
+            "items": a.first().map(schema_of).unwrap_or_else(|| json!({})),
+        }),
+        Value::Object(o) => {
+            let props: Map<String, Value> =
+                o.iter().map(|(k, v)| (k.clone(), schema_of(v))).collect();
+            json!({"type": "object", "properties": props})
+        }
+    }
+}
+
+fn kind_schema(kind: &str) -> Value {
+    match kind {
+        "object" => json!({"type": "object"}),
+        "array" => json!({"type": "array", "items": {}}),
+        other => json!({"type": other}),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => {
+            "A required parameter is missing, or a parameter has a value the operation does not take"
+        }
+        401 => {
+            "No, garbled or expired token; unknown agent, registeredId, engagement or customer; another agent's engagement"
+        }
+        403 => "The site is not among the token's sites",
+        422 => "Too late: withdrawn offer, closed engagement",
+        _ => "Error",
+    }
+}
+
+fn operation(def: &RouteDef) -> Value {
+    let mut parameters: Vec<Value> = Vec::new();
+    let mut body_props = Map::new();
+    let mut body_required: Vec<Value> = Vec::new();
+    for p in def.params() {
+        match p.location {
+            "query" | "header" => parameters.push(json!({
+                "name": p.name,
+                "in": p.location,
+                "required": p.required,
+                "schema": kind_schema(p.kind),
+            })),
+            _ => {
+                body_props.insert(p.name.to_string(), kind_schema(p.kind));
+                if p.required {
+                    body_required.push(p.name.into());
+                }
+            }
+        }
+    }
+    if def.op != "token" {
+        parameters.push(json!({
+            "name": "output", "in": "query", "required": false,
+            "schema": {"type": "string", "enum": ["json", "xml"], "default": "json"},
+        }));
+    }
+    let mut op = Map::new();
+    op.insert("operationId".into(), def.op.into());
+    op.insert("summary".into(), def.summary.into());
+    let tag = if def.path.contains("/customer/") {
+        "customer"
+    } else if def.op == "token" {
+        "auth"
+    } else {
+        "agent"
+    };
+    op.insert("tags".into(), json!([tag]));
+    op.insert("parameters".into(), Value::Array(parameters));
+    if !body_props.is_empty() {
+        let schema = json!({"type": "object", "properties": body_props, "required": body_required});
+        let mut content = Map::new();
+        if def.op != "token" {
+            content.insert("application/json".into(), json!({"schema": schema}));
+        }
+        content.insert(
+            "application/x-www-form-urlencoded".into(),
+            json!({"schema": schema}),
+        );
+        op.insert(
+            "requestBody".into(),
+            json!({"required": !body_required.is_empty(), "content": content}),
+        );
+    }
+    let mut responses = Map::new();
+    let ok = match def
+        .example
+        .and_then(|e| serde_json::from_str::<Value>(e).ok())
+    {
+        Some(example) => json!({
+            "description": "Success",
+            "content": {
+                "application/json": {"schema": schema_of(&example), "example": example},
+                "application/xml": {"schema": {"type": "object", "xml": {"name": def.root}}},
+            },
+        }),
+        None => json!({"description": "Success (no body)"}),
+    };
+    responses.insert("200".into(), ok);
+    if def.op == "messages.get" {
+        responses.insert(
+            "204".into(),
+            json!({"description": "Nothing pending within the long-poll hold"}),
+        );
+    }
+    for status in def.errors {
+        let body = if def.op == "token" {
+            "#/components/schemas/OAuthError"
+        } else {
+            "#/components/schemas/Error"
+        };
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": reason(*status),
+                "content": {"application/json": {"schema": {"$ref": body}}},
+            }),
+        );
+    }
+    op.insert("responses".into(), Value::Object(responses));
+    let security = match def.op {
+        "token" => json!([{"clientBasic": []}]),
+        "preLoginStatus" => json!([]),
+        _ => json!([{"bearer": []}]),
+    };
+    op.insert("security".into(), security);
+    Value::Object(op)
+}
+
+fn build() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for def in ROUTES {
+        let entry = paths
+            .entry(def.path.to_string())
+            .or_insert_with(|| json!({}));
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert(def.method.as_str().to_ascii_lowercase(), operation(def));
+        }
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "AEAPI simulator (aeapi-harness)",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The Nuance Agent Engagement API v2 as the embedded simulator serves it. \
+                Behaviour where the reference is silent is the simulator's choice: see src/sim/README.md.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "clientBasic": {"type": "http", "scheme": "basic"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["status", "error", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "parameter": {"type": "string"},
+                    },
+                },
+                "OAuthError": {
+                    "type": "object",
+                    "required": ["error", "error_description"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "error_description": {"type": "string"},
+                    },
+                },
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_with_its_required_parameters() {
+        let doc = document();
+        for def in ROUTES {
+            let op = &doc["paths"][def.path][def.method.as_str().to_ascii_lowercase()];
+            assert_eq!(op["operationId"], def.op, "{def:?}");
+        }
+        let t = &doc["paths"]["/engagementAPI/v2/agent/transferEngagement"]["post"];
+        assert_eq!(
+            t["requestBody"]["content"]["application/json"]["schema"]["required"],
+            json!(["agentId", "engagementId"])
+        );
+        assert_eq!(t["parameters"][0]["name"], "registeredId");
+        assert_eq!(
+            t["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["status"],
+            json!({"type": "string"})
+        );
+        assert!(t["responses"]["422"].is_object());
+    }
+}

@@ -1,0 +1,97 @@
+//! Script trees and groups from the seed data: scriptTree (the trees of a site, groups without
+//! their scripts), fullScriptTree (with every script) and scriptGroup (one group's scripts).
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use serde_json::json;
+
+use super::Sim;
+use super::agent::session;
+use super::error::{ApiError, ApiResult, Reply};
+use super::gate::Ctx;
+use super::params::{Input, Params};
+use super::seed::group_json;
+
+fn query_input(ctx: &Ctx) -> Input<'_> {
+    Input {
+        query: &ctx.query,
+        body: Params::default(),
+    }
+}
+
+/// The session (registeredId) and, when given, `username` must agree.
+fn check(sim: &Sim, input: &Input, username_required: bool) -> Result<(), ApiError> {
+    let username = if username_required {
+        Some(input.require_query("username")?)
+    } else {
+        input.query.get("username")
+    };
+    let core = sim.core.lock();
+    let sid = session(&core, input, false)?;
+    if let Some(u) = username
+        && core.sessions.get(&sid).is_some_and(|s| *s.username != *u)
+    {
+        return Err(ApiError::unknown(format!(
+            "username `{u}` does not own this session"
+        )));
+    }
+    Ok(())
+}
+
+/// GET scriptTree: the site's script trees, groups listed without their scripts.
+pub async fn script_tree(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let input = query_input(&ctx);
+    check(&sim, &input, true)?;
+    let site = input.query.get("siteId");
+    Ok(Reply::ok(
+        "ScriptTreeResponse",
+        sim.seed.script_trees_json(site.as_deref(), false),
+    ))
+}
+
+/// GET fullScriptTree: the site's script trees with every script.
+pub async fn full_script_tree(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let input = query_input(&ctx);
+    check(&sim, &input, false)?;
+    let site = input.query.get("siteId");
+    Ok(Reply::ok(
+        "FullScriptTreeResponse",
+        sim.seed.script_trees_json(site.as_deref(), true),
+    ))
+}
+
+/// GET scriptGroup: one group's scripts; an unknown id answers 200 with `errorMsg` set (the
+/// reference's body has the field for it).
+pub async fn script_group(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let input = query_input(&ctx);
+    let username = input.require_query("username")?;
+    let id = input.require_query("scriptGroupId")?;
+    if input.query.get("registeredId").is_some() {
+        check(&sim, &input, true)?;
+    } else if !sim.config.agents.knows(&username) {
+        return Err(ApiError::unknown(format!(
+            "There is no such agent on the server: `{username}`"
+        )));
+    }
+    let body = match sim.seed.script_group(&id) {
+        Some(g) => group_json(g, true),
+        None => json!({
+            "errorMsg": format!("no script group {id}"),
+            "id": &*id,
+            "name": "",
+            "scriptGroup": [],
+        }),
+    };
+    Ok(Reply::ok("ScriptGroupResponse", body))
+}

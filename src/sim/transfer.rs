@@ -1,0 +1,456 @@
+//! Handlers of the hand-over family (transfer, autoTransfer, conference, conferenceMode,
+//! ownership) and of the live counts desktops consult before one (summaryData,
+//! transferConferenceOptions). The behaviour itself lives in `handoff`; this module parses
+//! parameters, picks the target and renders the reference's bodies.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::Sim;
+use super::agent::{engagement_id, input, session};
+use super::error::{ApiError, ApiResult, Reply};
+use super::gate::Ctx;
+use super::handoff::{Outcome, Request, Target};
+use super::params::{Input, Params};
+use super::state::{Core, GroupStats, HandoffKind};
+
+/// Agents listed per group in summaryData / transferConferenceOptions (free agents first).
+pub const AGENT_LIST_CAP: usize = 25;
+
+fn outcome(root: &'static str, eid: u64, o: Outcome) -> Reply {
+    Reply::ok(
+        root,
+        json!({"engagementId": eid.to_string(), "reason": o.reason, "status": o.status}),
+    )
+}
+
+/// The shared body of transferEngagement, autoTransferEngagement and conferenceEngagement.
+async fn hand_over(
+    sim: Arc<Sim>,
+    ctx: Arc<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+    kind: HandoffKind,
+    root: &'static str,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let eid = engagement_id(&input, "engagementId")?;
+    input.flag("prioritizeRequest", false)?;
+    input.flag("prioritizedRequest", false)?;
+    let target = input.get("targetAgentId");
+    let group = input.get("agentGroupId");
+    let unit = input.get("businessUnitId");
+    if let Some(t) = &target
+        && !sim.config.agents.knows(t)
+    {
+        return Err(ApiError::invalid(
+            "targetAgentId",
+            format!("no agent `{t}` on this site"),
+        ));
+    }
+    let notes: Option<Arc<str>> = input.get("agentNotes").map(|n| n.as_ref().into());
+    let (now, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    if let Some(g) = &group
+        && sim.seed.group(g).is_none()
+        && !core.groups.contains_key(g.as_ref())
+    {
+        return Err(ApiError::invalid(
+            "agentGroupId",
+            format!("no agent group `{g}` on this site"),
+        ));
+    }
+    // Candidate targets, tried in order until one can take the request.
+    let groups: Vec<String> = match (&target, &group, &unit) {
+        (Some(_), _, _) => Vec::new(),
+        (None, Some(g), _) => vec![g.to_string()],
+        (None, None, Some(u)) => match sim.seed.business_unit(u) {
+            Some(bu) => bu.agent_groups.iter().map(|g| g.id.clone()).collect(),
+            None => {
+                return Err(ApiError::invalid(
+                    "businessUnitId",
+                    format!("no business unit `{u}` on this site"),
+                ));
+            }
+        },
+        (None, None, None) => {
+            let own = core.held(sid, eid)?.group.to_string();
+            vec![own]
+        }
+    };
+    let o = match &target {
+        Some(t) => {
+            let req = Request {
+                kind,
+                target: Target::Agent(t),
+                notes,
+            };
+            core.request_handoff(sid, eid, req, now, ms)?
+        }
+        None => {
+            let mut last = None;
+            for g in &groups {
+                let req = Request {
+                    kind,
+                    target: Target::Group(g),
+                    notes: notes.clone(),
+                };
+                let o = core.request_handoff(sid, eid, req, now, ms)?;
+                let done = o.status != "failed";
+                last = Some(o);
+                if done {
+                    break;
+                }
+            }
+            last.unwrap_or(Outcome {
+                status: "failed",
+                reason: "the business unit has no agent groups".into(),
+            })
+        }
+    };
+    Ok(outcome(root, eid, o))
+}
+
+/// POST transferEngagement.
+pub async fn transfer(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    hand_over(
+        sim,
+        ctx,
+        headers,
+        body,
+        HandoffKind::Transfer,
+        "TransferEngagementResponse",
+    )
+    .await
+}
+
+/// POST autoTransferEngagement.
+pub async fn auto_transfer(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    hand_over(
+        sim,
+        ctx,
+        headers,
+        body,
+        HandoffKind::AutoTransfer,
+        "AutoTransferEngagementResponse",
+    )
+    .await
+}
+
+/// POST conferenceEngagement.
+pub async fn conference(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    hand_over(
+        sim,
+        ctx,
+        headers,
+        body,
+        HandoffKind::Conference,
+        "ConferenceEngagementResponse",
+    )
+    .await
+}
+
+/// POST conferenceMode: screen mode → full participant.
+pub async fn conference_mode(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let eid = engagement_id(&input, "engagementId")?;
+    let (_, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    core.conference_mode(sid, eid, ms)?;
+    Ok(Reply::empty())
+}
+
+/// POST transferOwnership.
+pub async fn transfer_ownership(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let eid = engagement_id(&input, "engagementId")?;
+    let target = input.get("targetAgentId");
+    let (_, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    let o = core.transfer_ownership(sid, eid, target.as_deref(), ms)?;
+    Ok(outcome("TransferOwnershipResponse", eid, o))
+}
+
+async fn answer(
+    sim: Arc<Sim>,
+    ctx: Arc<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+    accept: bool,
+) -> ApiResult {
+    let input = input(&ctx, &headers, &body)?;
+    let eid = engagement_id(&input, "engagementId")?;
+    let reason = input.get("reason");
+    let (now, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    let o = core.answer_ownership(sid, eid, accept, reason.as_deref(), now, ms)?;
+    let root = if accept {
+        "AcceptOwnershipResponse"
+    } else {
+        "RefuseOwnershipResponse"
+    };
+    Ok(outcome(root, eid, o))
+}
+
+/// POST acceptOwnership.
+pub async fn accept_ownership(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    answer(sim, ctx, headers, body, true).await
+}
+
+/// POST refuseOwnership.
+pub async fn refuse_ownership(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    answer(sim, ctx, headers, body, false).await
+}
+
+/// Live figures of one agent group.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    total_agents: u64,
+    available_agents: u64,
+    total_slots: u64,
+    busy_slots: u64,
+    free_slots: u64,
+    queued: u64,
+}
+
+impl From<GroupStats> for Counts {
+    fn from(g: GroupStats) -> Self {
+        Counts {
+            total_agents: g.agents,
+            available_agents: g.available,
+            total_slots: g.slots,
+            busy_slots: g.busy,
+            free_slots: g.free,
+            queued: 0,
+        }
+    }
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.total_agents += o.total_agents;
+        self.available_agents += o.available_agents;
+        self.total_slots += o.total_slots;
+        self.busy_slots += o.busy_slots;
+        self.free_slots += o.free_slots;
+        self.queued += o.queued;
+    }
+
+    fn fill(&self, v: &mut serde_json::Map<String, Value>) {
+        let free = self.free_slots > 0;
+        for (k, x) in [
+            ("availableAgents", self.available_agents),
+            ("availableEngagementSlots", self.free_slots),
+            ("availableSlots", self.free_slots),
+            ("busyEngagementSlots", self.busy_slots),
+            ("conferenceQueueSlots", 0),
+            ("engagementsInQueue", self.queued),
+            ("totalAgents", self.total_agents),
+            ("totalEngagementSlots", self.total_slots),
+            ("transferQueueSlots", 0),
+        ] {
+            v.insert(k.into(), x.into());
+        }
+        v.insert("canBePrioritize".into(), true.into());
+        v.insert("disableAgentSelection".into(), false.into());
+        v.insert("isAvailableForConference".into(), free.into());
+        v.insert("isAvailableForTransfer".into(), free.into());
+    }
+}
+
+/// `businessUnits` of summaryData (`businessUnit` of transferConferenceOptions): business units
+/// of the seed with their groups' live counts; when `group` is given and known, only its unit,
+/// detailing only that group (summaryData); `exclude` (the agents of the engagement) are left
+/// out of counts and lists.
+fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Value> {
+    let own = group
+        .and_then(|g| sim.seed.group(g))
+        .map(|(bu, _)| bu.id.as_str());
+    // The groups' running figures (O(groups)), minus the excluded agents' shares.
+    let mut stats: std::collections::HashMap<&str, GroupStats> = core
+        .groups
+        .iter()
+        .map(|(name, g)| (name.as_ref(), g.stats))
+        .collect();
+    for sid in exclude {
+        if let Some(s) = core.sessions.get(sid)
+            && let Some(g) = stats.get_mut(s.group.as_ref())
+        {
+            g.apply(s.share, false);
+        }
+    }
+    let per: std::collections::HashMap<&str, Counts> = stats
+        .into_iter()
+        .map(|(k, v)| (k, Counts::from(v)))
+        .collect();
+    sim.seed
+        .business_units
+        .iter()
+        .filter(|bu| own.is_none_or(|id| id == bu.id))
+        .map(|bu| {
+            let mut total = Counts::default();
+            let mut all_agents: Vec<Value> = Vec::new();
+            let groups: Vec<Value> = bu
+                .agent_groups
+                .iter()
+                .filter_map(|g| {
+                    let mut c = per.get(g.id.as_str()).copied().unwrap_or_default();
+                    c.queued = core.groups.get(g.id.as_str()).map_or(0, |x| x.queue.len()) as u64;
+                    total.add(&c);
+                    if own.is_some() && group != Some(g.id.as_str()) {
+                        // summaryData details the agent's own group; the unit's figures
+                        // above count every group.
+                        return None;
+                    }
+                    let agents = group_agents(core, &g.id, exclude);
+                    if all_agents.len() < AGENT_LIST_CAP {
+                        all_agents.extend(
+                            agents
+                                .iter()
+                                .take(AGENT_LIST_CAP - all_agents.len())
+                                .cloned(),
+                        );
+                    }
+                    let mut v = serde_json::Map::new();
+                    v.insert("agentAttributes".into(), json!([]));
+                    v.insert("agents".into(), Value::Array(agents));
+                    c.fill(&mut v);
+                    v.insert(
+                        "displayName".into(),
+                        g.display_name
+                            .clone()
+                            .unwrap_or_else(|| g.name.clone())
+                            .into(),
+                    );
+                    v.insert("id".into(), g.id.clone().into());
+                    v.insert("name".into(), g.name.clone().into());
+                    Some(Value::Object(v))
+                })
+                .collect();
+            let mut v = serde_json::Map::new();
+            v.insert("agentAttributes".into(), json!([]));
+            v.insert("agentGroups".into(), Value::Array(groups));
+            v.insert("agents".into(), Value::Array(all_agents));
+            total.fill(&mut v);
+            v.insert(
+                "displayName".into(),
+                bu.display_name
+                    .clone()
+                    .unwrap_or_else(|| bu.name.clone())
+                    .into(),
+            );
+            v.insert("id".into(), bu.id.clone().into());
+            v.insert("name".into(), bu.name.clone().into());
+            v.insert("siteId".into(), bu.site_id.clone().into());
+            Value::Object(v)
+        })
+        .collect()
+}
+
+/// Up to [`AGENT_LIST_CAP`] agents of a group who can take a chat now, fewest chats first.
+fn group_agents(core: &Core, group: &str, exclude: &[u64]) -> Vec<Value> {
+    let Some(g) = core.groups.get(group) else {
+        return Vec::new();
+    };
+    g.free
+        .iter()
+        .map(|k| k.2)
+        .filter(|sid| !exclude.contains(sid))
+        .filter_map(|sid| core.sessions.get(&sid))
+        .take(AGENT_LIST_CAP)
+        .map(|s| {
+            let free = s.capacity().saturating_sub(s.load());
+            json!({
+                "availableSlots": free,
+                "conferenceQueueSlots": 0,
+                "firstName": &*s.username,
+                "id": &*s.username,
+                "isAvailableForConference": free > 0,
+                "isAvailableForTransfer": free > 0,
+                "lastName": "",
+                "transferQueueSlots": 0,
+            })
+        })
+        .collect()
+}
+
+fn query_input(ctx: &Ctx) -> Input<'_> {
+    Input {
+        query: &ctx.query,
+        body: Params::default(),
+    }
+}
+
+/// GET summaryData: live agents, slots and queue per business unit and agent group.
+pub async fn summary_data(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let input = query_input(&ctx);
+    input.require_query("agentId")?;
+    let core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    let group = core.sessions.get(&sid).map(|s| s.group.clone());
+    let body = json!({ "businessUnits": units(&core, &sim, group.as_deref(), &[]) });
+    Ok(Reply::ok("SummaryDataResponse", body))
+}
+
+/// GET transferConferenceOptions: where this engagement could go now.
+pub async fn transfer_conference_options(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> ApiResult {
+    let input = query_input(&ctx);
+    input.require_query("agentId")?;
+    let eid = engagement_id(&input, "engagementId")?;
+    let core = sim.core.lock();
+    let sid = session(&core, &input, true)?;
+    core.held(sid, eid)?;
+    let exclude = core.participants(eid);
+    let body = json!({ "businessUnit": units(&core, &sim, None, &exclude) });
+    Ok(Reply::ok("TransferConferenceOptionsResponse", body))
+}
