@@ -4,14 +4,20 @@
 mod conform_common;
 
 use aeapi_harness::exit::Exit;
-use conform_common::{PART1, run};
+use conform_common::{SERVED, run};
 
 #[test]
-fn every_part1_case_passes_in_json_and_xml() {
-    let ran = run(PART1, None);
+fn every_served_case_passes_in_json_and_xml() {
+    let ran = run(SERVED, None);
     assert_eq!(ran.exit, Exit::Passed, "{:#?}\n{}", ran.failures(), ran.err);
     assert_eq!(ran.failures(), Vec::<serde_json::Value>::new());
     let results = ran.results();
+    for op in SERVED.split(',') {
+        assert!(
+            results.iter().any(|(o, c, _)| o == op && c == "positive"),
+            "{op}: no positive case ran"
+        );
+    }
     for op in [
         "token",
         "preLoginStatus",
