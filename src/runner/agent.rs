@@ -21,12 +21,11 @@ use tokio::task::JoinHandle;
 
 use super::ctx::{Ctx, Live, Tokens};
 use super::persona::PersonaPlan;
+use super::record;
 use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops::{self, Operation};
 use crate::aeapi::token::{Token, TokenStore};
-use crate::check::Failure;
 use crate::metrics::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange, Sample};
-use crate::suite::model::OutputFormat;
 
 /// Longest a tick waits for something to happen before returning to goose.
 pub const MAX_TICK: Duration = Duration::from_secs(1);
@@ -810,8 +809,7 @@ impl Agent {
         self.judge_and_record_with(obs, check_budget, None, None);
     }
 
-    /// Judges `obs` against the contracts and records its sample and check outcomes. The
-    /// `within` budget is only checked when `check_budget` (not for long-polls).
+    /// Judges and records `obs` (see `record::response`) and notes the call for goose.
     fn judge_and_record_with(
         &mut self,
         obs: &mut Observed,
@@ -820,65 +818,12 @@ impl Agent {
         token_fresh: Option<bool>,
     ) {
         let sample: f64 = self.rng.random();
-        let xml = self.ctx.endpoint.output == OutputFormat::Xml;
-        let mut verdicts = self.ctx.contracts.judge(obs, sample, xml);
-        if !check_budget {
-            verdicts.retain(|(name, _)| *name != "within");
-        }
-        let persona = self.persona.name.as_str();
-        let mut error = None;
-        let mut outcomes: Vec<CheckOutcome<'_>> = Vec::with_capacity(verdicts.len() + 1);
-        for (name, verdict) in &verdicts {
-            if let Err(f) = verdict {
-                error.get_or_insert(error_kind(f));
-            }
-            outcomes.push(CheckOutcome {
-                check: name,
-                op: obs.op,
-                persona,
-                passed: verdict.is_ok(),
-                // Examples are built only for violations: most responses pass.
-                example: verdict.as_ref().err().map(|f| Exchange {
-                    request_line: obs.request_line(),
-                    status: obs.status,
-                    detail: f.to_string(),
-                    response_excerpt: obs.excerpt(),
-                }),
-            });
-        }
-        if let Some(fresh) = token_fresh {
-            outcomes.push(CheckOutcome {
-                check: "token_fresh",
-                op: obs.op,
-                persona,
-                passed: fresh,
-                example: (!fresh).then(|| Exchange {
-                    request_line: obs.request_line(),
-                    status: obs.status,
-                    detail: "the harness sent a token its own clock held as expired".into(),
-                    response_excerpt: String::new(),
-                }),
-            });
-        }
-        self.ctx.recorder.record_checks(&outcomes);
-        if obs.token_expired() {
-            error = Some(ErrorKind::TokenExpired);
-        }
-        Live::add(&self.ctx.live.requests, 1);
-        if error.is_some() {
-            Live::add(&self.ctx.live.errors, 1);
-        }
-        // Long-polls count like any call (count, status, errors); their hold time also goes to
-        // the separate poll-hold histogram, and reports keep them out of all-operation latency.
-        self.ctx.recorder.record(&Sample {
-            op: obs.op,
-            persona,
-            status: obs.status,
-            latency: obs.latency,
-            error,
+        let how = record::Context {
+            check_budget,
             expected_interval,
-            at: obs.started,
-        });
+            token_fresh,
+        };
+        let error = record::response(&self.ctx, obs, &self.persona.name, sample, how);
         self.made.push(Made {
             method: obs.method.as_str(),
             name: obs.op,
@@ -907,21 +852,6 @@ impl Drop for Agent {
         if self.session.is_some() {
             Live::sub(&self.ctx.live.agents, 1);
         }
-    }
-}
-
-pub(super) fn error_kind(f: &Failure) -> ErrorKind {
-    use crate::aeapi::client::TransportError as T;
-    match f {
-        Failure::Status { .. } => ErrorKind::Status,
-        Failure::Schema(_) => ErrorKind::Schema,
-        Failure::Undecodable(_) => ErrorKind::Body,
-        Failure::Budget { .. } => ErrorKind::Budget,
-        Failure::Transport(T::Connect) => ErrorKind::Connect,
-        Failure::Transport(T::Reset) => ErrorKind::Reset,
-        Failure::Transport(T::Timeout) => ErrorKind::Timeout,
-        Failure::Transport(T::Body) => ErrorKind::Body,
-        Failure::Transport(T::Other) => ErrorKind::Other,
     }
 }
 

@@ -16,9 +16,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use super::ctx::Ctx;
+use super::record;
 use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops;
-use crate::metrics::{CheckOutcome, Direction, ErrorKind, Exchange, Sample};
+use crate::metrics::Direction;
 use crate::suite::values::{Distribution, Range};
 
 const TAG_PREFIX: &str = "[aeapi-harness ";
@@ -265,34 +266,11 @@ impl Customer {
         }
         let mut obs = send(&self.ctx.http, &self.ctx.endpoint, call).await;
         let sample: f64 = self.rng.random();
-        let verdicts = self.ctx.contracts.judge(&mut obs, sample, false);
-        let mut error = None;
-        for (check, verdict) in &verdicts {
-            if let Err(f) = verdict {
-                error.get_or_insert(super::agent::error_kind(f));
-            }
-            self.ctx.recorder.record_check(&CheckOutcome {
-                check,
-                op: obs.op,
-                persona: "customer",
-                passed: verdict.is_ok(),
-                example: verdict.as_ref().err().map(|f| Exchange {
-                    request_line: obs.request_line(),
-                    status: obs.status,
-                    detail: f.to_string(),
-                    response_excerpt: obs.excerpt(),
-                }),
-            });
-        }
-        self.ctx.recorder.record(&Sample {
-            op: obs.op,
-            persona: "customer",
-            status: obs.status,
-            latency: obs.latency,
-            error: error.or(obs.token_expired().then_some(ErrorKind::TokenExpired)),
-            expected_interval: None,
-            at: obs.started,
-        });
+        let how = record::Context {
+            check_budget: true,
+            ..Default::default()
+        };
+        record::response(&self.ctx, &mut obs, "customer", sample, how);
         obs
     }
 }

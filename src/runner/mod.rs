@@ -14,6 +14,7 @@ pub mod customers;
 pub mod persona;
 pub mod plan;
 pub mod progress;
+pub mod record;
 pub mod scenario;
 
 use std::path::PathBuf;
