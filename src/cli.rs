@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Exit;
 use crate::suite::model::{RemoteTarget, Target};
-use crate::suite::plan::{self, Overrides};
+use crate::suite::plan::{self, Overrides, Shard};
 use crate::suite::values::{HumanDuration, SecretRef};
 use crate::suite::{self, LoadedSuite};
 
@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// deltas per operation and fail on a regression beyond the suite's `baseline.tolerance`.
     #[arg(long, value_name = "DIR_OR_SUMMARY")]
     pub baseline: Option<PathBuf>,
+    /// Drive only shard I of N (1-based) of the fleet and its arrival rates, so N processes on N
+    /// machines drive one fleet; combine their reports with `merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +240,7 @@ impl Config {
                     agents: a.agents,
                     duration: a.duration.map(|d| d.0),
                     seed: a.seed,
+                    shard: a.shard,
                 },
                 out: a.target.out,
                 only: None,

@@ -102,6 +102,53 @@ fn run_prints_the_plan_with_fleet_shares() {
 }
 
 #[test]
+fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
+    let (mut c, _, _) = console();
+    let mut cfg = run_config("suites/smoke.yaml");
+    cfg.overrides = Overrides {
+        agents: Some(7),
+        shard: Some("2/3".parse().unwrap()),
+        ..Overrides::default()
+    };
+    let plan = aeapi_harness::cli::load_plan(&mut c, &cfg).unwrap();
+    let names: Vec<&str> = plan
+        .suite
+        .agents
+        .iter()
+        .map(|a| a.username.as_str())
+        .collect();
+    // Fleet agents 1 and 4 (0-based) are shard 2/3's: agent2 and agent5.
+    assert_eq!(names, ["agent2", "agent5"]);
+    assert_eq!(plan.suite.suite.load.agents, 2);
+    let text = plan.to_string();
+    assert!(
+        text.contains("agents      2 at peak (2 credentials in the pool)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shard       2/3: this process drives fleet agents j with j mod 3 = 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_shard_without_agents_is_a_usage_error() {
+    let (mut c, _, err) = console();
+    let mut cfg = run_config("suites/smoke.yaml");
+    cfg.overrides = Overrides {
+        agents: Some(2),
+        shard: Some("3/3".parse().unwrap()),
+        ..Overrides::default()
+    };
+    let exit = aeapi_harness::cli::load_plan(&mut c, &cfg).unwrap_err();
+    assert_eq!(exit, Exit::Usage);
+    assert_eq!(
+        err.text(),
+        "error: shard 3/3 would have no agents: the load has 2 at peak for 3 shards\n"
+    );
+}
+
+#[test]
 fn run_overrides_grow_the_generated_pool() {
     let (mut c, _, _) = console();
     let mut cfg = run_config("suites/smoke.yaml");
@@ -110,6 +157,7 @@ fn run_overrides_grow_the_generated_pool() {
         duration: Some(Duration::from_secs(90)),
         seed: Some(9),
         target: None,
+        shard: None,
     };
     let out = plan_text(&mut c, &cfg);
     assert!(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aeapi_harness::metrics::{
     CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange, Recorder, Sample,
 };
-use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, gate, summary};
+use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, Tolerance, gate, summary};
 use aeapi_harness::suite::threshold::{Cmp, Limit, Metric, Threshold};
 use time::macros::datetime;
 
@@ -117,13 +117,22 @@ fn outcome() -> Outcome {
             duration,
             interrupted: false,
             harness_error: None,
+            shards: vec![],
+            tolerance: Tolerance::default(),
         },
         data,
         verdicts,
         deltas: vec![],
     };
     let current = summary::build(&outcome);
-    outcome.deltas = gate::compare(&current, &current, 0.1, 1.0);
+    outcome.deltas = gate::compare(
+        &current,
+        &current,
+        Tolerance {
+            fraction: 0.1,
+            floor_ms: 1.0,
+        },
+    );
     outcome
 }
 
@@ -211,7 +220,14 @@ fn baseline_round_trips_through_summary_read() {
     for op in slower.operations.values_mut() {
         op.latency_ms.raw.p99 *= 1.5;
     }
-    let deltas = gate::compare(&slower, &base, 0.2, 0.0);
+    let deltas = gate::compare(
+        &slower,
+        &base,
+        Tolerance {
+            fraction: 0.2,
+            floor_ms: 0.0,
+        },
+    );
     let regressed: Vec<_> = deltas
         .iter()
         .filter(|d| d.regressed)
@@ -244,12 +260,26 @@ fn baseline_ignores_changes_under_the_floor_and_long_poll_holds() {
         .fold(0.0, f64::max);
     // Every change is under a floor as large as the largest p99 itself.
     assert!(
-        gate::compare(&slower, &base, 0.2, largest)
-            .iter()
-            .all(|d| !d.regressed)
+        gate::compare(
+            &slower,
+            &base,
+            Tolerance {
+                fraction: 0.2,
+                floor_ms: largest
+            }
+        )
+        .iter()
+        .all(|d| !d.regressed)
     );
     // Without a floor the same changes regress, except the long-poll hold.
-    let deltas = gate::compare(&slower, &base, 0.2, 0.0);
+    let deltas = gate::compare(
+        &slower,
+        &base,
+        Tolerance {
+            fraction: 0.2,
+            floor_ms: 0.0,
+        },
+    );
     assert!(deltas.iter().any(|d| d.regressed));
     assert!(deltas.iter().all(|d| d.op != "messages.get"));
 }

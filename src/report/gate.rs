@@ -173,11 +173,31 @@ fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
     }
 }
 
+/// How much slower than a baseline an operation may get: `fraction` (0.10 = 10%) and, so that
+/// noise on sub-millisecond calls is not a regression, by more than `floor_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Tolerance {
+    pub fraction: f64,
+    pub floor_ms: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance {
+            fraction: 0.10,
+            floor_ms: 1.0,
+        }
+    }
+}
+
 /// Per-operation p50/p95/p99 deltas of `current` against `baseline` (raw latency). An operation
-/// is flagged when slower than `baseline × (1 + tolerance)` and by more than `floor_ms`;
-/// long-poll holds and operations missing on either side
-/// are skipped.
-pub fn compare(current: &Summary, baseline: &Summary, tolerance: f64, floor_ms: f64) -> Vec<Delta> {
+/// is flagged when slower than `baseline × (1 + fraction)` and by more than `floor_ms`;
+/// long-poll holds and operations missing on either side are skipped.
+pub fn compare(current: &Summary, baseline: &Summary, tol: Tolerance) -> Vec<Delta> {
+    let Tolerance {
+        fraction: tolerance,
+        floor_ms,
+    } = tol;
     let mut out = Vec::new();
     for (op, cur) in &current.operations {
         // A long-poll's time is a hold, not latency: longer holds are not a regression.

@@ -24,11 +24,13 @@
 //!     duration: Duration::from_secs(60),
 //!     interrupted: false,
 //!     harness_error: None,
+//!     shards: vec![],
+//!     tolerance: gate::Tolerance::default(),
 //! };
 //! let verdicts = gate::evaluate(thresholds, &data, meta.duration);
 //! let mut outcome = Outcome { meta, data, verdicts, deltas: vec![] };
 //! let baseline = summary::read("reports/last/summary.json".as_ref())?;
-//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, 0.10, 1.0);
+//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, outcome.meta.tolerance);
 //! let secrets = Secrets::new(["client-secret", "agent-password"]);
 //! print!("{}", report::text::render(&outcome, &secrets));
 //! report::write_all("reports/run-1".as_ref(), &outcome, &secrets)?;
@@ -55,10 +57,11 @@ use time::OffsetDateTime;
 use crate::exit::Exit;
 use crate::metrics::RunData;
 
-pub use gate::{Delta, Verdict};
+pub use crate::suite::plan::Shard;
+pub use gate::{Delta, Tolerance, Verdict};
 
 /// Facts about the run that are not measurements.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunMeta {
     /// Suite name.
     pub suite: String,
@@ -66,7 +69,9 @@ pub struct RunMeta {
     pub target: String,
     /// Version of this harness; `RunMeta::HARNESS_VERSION` unless merging older files.
     pub harness_version: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub started: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub ended: OffsetDateTime,
     /// Measured run time (used for throughput).
     pub duration: Duration,
@@ -75,6 +80,11 @@ pub struct RunMeta {
     /// Why the harness itself could not do its job, if it could not (unreachable target at start,
     /// bad credentials, …). Makes the exit status `Exit::Harness`.
     pub harness_error: Option<String>,
+    /// The shards the data covers: none for a whole run, `[2/3]` for one shard of a fleet, every
+    /// shard merged for a `merge`.
+    pub shards: Vec<Shard>,
+    /// The suite's `baseline` policy, kept so `merge --baseline` judges like `run --baseline`.
+    pub tolerance: Tolerance,
 }
 
 impl RunMeta {

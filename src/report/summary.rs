@@ -54,6 +54,10 @@ pub struct RunInfo {
     /// The process exit status (see `exit::Exit`).
     pub exit_status: u8,
     pub harness_error: Option<String>,
+    /// The shards these figures cover (`["1/3", "2/3", "3/3"]` after a merge; empty for a
+    /// whole run).
+    #[serde(default)]
+    pub shards: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,6 +218,7 @@ pub fn build(outcome: &Outcome) -> Summary {
             interrupted: meta.interrupted,
             exit_status: outcome.exit().code(),
             harness_error: meta.harness_error.clone(),
+            shards: meta.shards.iter().map(ToString::to_string).collect(),
         },
         totals: op_summary(&data.total(), secs),
         operations: data
@@ -360,6 +365,8 @@ pub(crate) mod tests {
                 duration: Duration::from_secs(2),
                 interrupted: false,
                 harness_error: None,
+                shards: vec![],
+                tolerance: crate::report::Tolerance::default(),
             },
             data,
             verdicts: vec![Verdict {

@@ -73,7 +73,7 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
     runtime.shutdown_timeout(Duration::from_secs(2));
 
     let (meta, data, interrupted) = match result {
-        Ok(r) => meta_of(&suite_name, r),
+        Ok(r) => meta_of(plan, r),
         Err(RunError::Plan(msg)) => {
             let _ = writeln!(io.err, "error: {}", secrets.mask(&msg));
             return Exit::Usage;
@@ -89,6 +89,8 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
                 duration: Duration::ZERO,
                 interrupted: false,
                 harness_error: Some(msg),
+                shards: plan.shard.into_iter().collect(),
+                tolerance: tolerance(plan),
             };
             (meta, RunData::default(), None)
         }
@@ -101,11 +103,8 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
         deltas: Vec::new(),
     };
     if let Some(base) = &baseline {
-        let policy = plan.suite.suite.baseline.clone().unwrap_or_default();
-        let tolerance = policy.tolerance.map_or(0.10, |t| t.fraction());
-        let floor_ms = policy.floor.map_or(1.0, |f| f.0.as_secs_f64() * 1e3);
         let current = report::summary::build(&outcome);
-        outcome.deltas = report::gate::compare(&current, base, tolerance, floor_ms);
+        outcome.deltas = report::gate::compare(&current, base, outcome.meta.tolerance);
     }
     let written = report::write_all(&out_dir, &outcome, &secrets);
     if !io.quiet {
@@ -152,10 +151,23 @@ fn read_baseline(path: &Path) -> Result<report::summary::Summary, String> {
     report::summary::read(&file).map_err(|e| e.to_string())
 }
 
-fn meta_of(suite: &str, r: RunResult) -> (RunMeta, RunData, Option<String>) {
+/// The suite's `baseline` policy (defaults: 10%, 1 ms).
+pub fn tolerance(plan: &SuitePlan) -> report::Tolerance {
+    let policy = plan.suite.suite.baseline.clone().unwrap_or_default();
+    let default = report::Tolerance::default();
+    report::Tolerance {
+        fraction: policy.tolerance.map_or(default.fraction, |t| t.fraction()),
+        floor_ms: policy
+            .floor
+            .map_or(default.floor_ms, |f| f.0.as_secs_f64() * 1e3),
+    }
+}
+
+/// The report metadata of a finished run of `plan`.
+pub fn meta_of(plan: &SuitePlan, r: RunResult) -> (RunMeta, RunData, Option<String>) {
     let duration = (r.ended - r.started).try_into().unwrap_or(Duration::ZERO);
     let meta = RunMeta {
-        suite: suite.to_string(),
+        suite: plan.suite.suite.name.clone(),
         target: r.target,
         harness_version: RunMeta::HARNESS_VERSION.to_string(),
         started: r.started,
@@ -163,6 +175,8 @@ fn meta_of(suite: &str, r: RunResult) -> (RunMeta, RunData, Option<String>) {
         duration,
         interrupted: r.interrupted.is_some(),
         harness_error: None,
+        shards: plan.shard.into_iter().collect(),
+        tolerance: tolerance(plan),
     };
     (meta, r.data, r.interrupted)
 }

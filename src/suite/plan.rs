@@ -16,6 +16,8 @@ pub struct Overrides {
     pub agents: Option<u32>,
     pub duration: Option<Duration>,
     pub seed: Option<u64>,
+    /// `run --shard I/N`.
+    pub shard: Option<Shard>,
 }
 
 /// A persona's share of the fleet.
@@ -34,6 +36,8 @@ pub struct FleetShare {
 pub struct Plan {
     pub suite: LoadedSuite,
     pub out_dir: PathBuf,
+    /// The part of the fleet this process drives, when sharded.
+    pub shard: Option<Shard>,
 }
 
 /// Applies overrides to `suite`. Errors are usage errors (a flag that does not fit the suite).
@@ -67,7 +71,121 @@ pub fn plan(mut suite: LoadedSuite, o: &Overrides, out_dir: PathBuf) -> Result<P
             suite.agents.len()
         ));
     }
-    Ok(Plan { suite, out_dir })
+    if let Some(shard) = o.shard {
+        apply_shard(&mut suite, shard, peak)?;
+    }
+    Ok(Plan {
+        suite,
+        out_dir,
+        shard: o.shard,
+    })
+}
+
+/// `run --shard I/N`: this process is shard I (1-based) of N processes that together drive one
+/// fleet, like k6's execution segments. Agent `j` of the fleet (0-based, in pool order) belongs
+/// to shard `j mod N + 1`, so every step's agents split exactly and no two shards share a
+/// credential; arrival rates split evenly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Shard {
+    /// 1..=count.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// This shard's agents out of a fleet of `total`: those `j < total` with `j mod N = I - 1`.
+    pub fn agents(&self, total: u32) -> u32 {
+        let first = self.index - 1;
+        if total <= first {
+            0
+        } else {
+            (total - first).div_ceil(self.count)
+        }
+    }
+
+    /// Whether the fleet's agent `j` (0-based) is this shard's.
+    pub fn owns(&self, j: usize) -> bool {
+        j % self.count as usize == (self.index - 1) as usize
+    }
+
+    /// This shard's part of a rate.
+    pub fn rate(&self, per_second: f64) -> f64 {
+        per_second / f64::from(self.count)
+    }
+
+    /// A seed of its own for each shard (the same suite seed gives the same shard seeds).
+    pub fn seed(&self, seed: u64) -> u64 {
+        seed ^ u64::from(self.index).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: write I/N with 1 <= I <= N, e.g. `2/3`");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+    fn try_from(s: String) -> Result<Shard, String> {
+        s.parse()
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Cuts the suite's load down to `shard`'s part (see [`Shard`]).
+fn apply_shard(suite: &mut LoadedSuite, shard: Shard, peak: u32) -> Result<(), String> {
+    let load = &mut suite.suite.load;
+    let mine = shard.agents(peak);
+    if mine == 0 {
+        return Err(format!(
+            "shard {shard} would have no agents: the load has {peak} at peak for {} shards",
+            shard.count
+        ));
+    }
+    load.agents = shard.agents(load.agents);
+    for step in &mut load.steps {
+        step.agents = shard.agents(step.agents);
+        if let Some(r) = &mut step.arrival_rate {
+            r.per_second = shard.rate(r.per_second);
+        }
+    }
+    if let Some(r) = &mut load.arrival_rate {
+        r.per_second = shard.rate(r.per_second);
+    }
+    if let Some(c) = &mut load.customers {
+        c.rate.per_second = shard.rate(c.rate.per_second);
+    }
+    load.seed = Some(shard.seed(load.seed.unwrap_or(1)));
+    let pool = std::mem::take(&mut suite.agents);
+    suite.agents = pool
+        .into_iter()
+        .take(peak as usize)
+        .enumerate()
+        .filter(|(j, _)| shard.owns(*j))
+        .map(|(_, a)| a)
+        .collect();
+    Ok(())
 }
 
 impl Plan {
@@ -145,6 +263,16 @@ impl fmt::Display for Plan {
             l.peak_agents(),
             self.suite.agents.len()
         )?;
+        if let Some(shard) = self.shard {
+            writeln!(
+                f,
+                "shard       {shard}: this process drives fleet agents j with j mod {} = {}, and \
+                 1/{} of the arrival rates",
+                shard.count,
+                shard.index - 1,
+                shard.count
+            )?;
+        }
         let ramp = l
             .ramp
             .map_or("no ramp".to_string(), |r| format!("ramp {r}"));
@@ -212,5 +340,45 @@ impl fmt::Display for Plan {
             writeln!(f, "{head:<12}{}", t.source)?;
         }
         write!(f, "reports     {}", self.out_dir.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn shards_split_every_fleet_size_exactly() {
+        for n in 1..=7u32 {
+            for total in 0..=50u32 {
+                let shards: Vec<Shard> = (1..=n).map(|index| Shard { index, count: n }).collect();
+                let sum: u32 = shards.iter().map(|s| s.agents(total)).sum();
+                assert_eq!(sum, total, "{total} agents over {n} shards");
+                for j in 0..total as usize {
+                    let owners = shards.iter().filter(|s| s.owns(j)).count();
+                    assert_eq!(owners, 1, "agent {j} of {total} over {n} shards");
+                }
+                for s in &shards {
+                    let owned = (0..total as usize).filter(|&j| s.owns(j)).count();
+                    assert_eq!(owned as u32, s.agents(total), "shard {s} of {total}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shard_flag_parses_i_of_n() {
+        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(" 1 / 1 ".parse(), Ok(Shard { index: 1, count: 1 }));
+        for bad in ["0/3", "4/3", "1/0", "1", "a/b", "1/2/3", ""] {
+            let err = bad.parse::<Shard>().unwrap_err();
+            assert!(err.contains("is not a shard: write I/N"), "{bad}: {err}");
+        }
+        assert_eq!(Shard { index: 2, count: 3 }.to_string(), "2/3");
+        assert_eq!(Shard { index: 1, count: 4 }.rate(2.0), 0.5);
+        assert_ne!(
+            Shard { index: 1, count: 2 }.seed(7),
+            Shard { index: 2, count: 2 }.seed(7)
+        );
     }
 }
