@@ -67,9 +67,10 @@ pub enum Command {
     /// Check suites and print every problem of every file.
     #[command(after_help = "Example:\n  aeapi-harness validate suites/*.yaml")]
     Validate(ValidateArgs),
-    /// Merge the reports of several runs (not available yet).
+    /// Merge the reports of a sharded run (or of several runs) into one: histograms added
+    /// exactly, thresholds judged on the merged data.
     #[command(
-        after_help = "Example:\n  aeapi-harness merge reports/a reports/b --out reports/merged"
+        after_help = "Example:\n  aeapi-harness merge reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged"
     )]
     Merge(MergeArgs),
 }
@@ -148,12 +149,16 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Report directories of earlier runs.
+    /// Report directories of the runs or shards (each holds a `rundata.json`).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Where the merged report goes.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Compare the merged run with an earlier run (its report directory or `summary.json`), as
+    /// `run --baseline` does.
+    #[arg(long, value_name = "DIR_OR_SUMMARY")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// How much to print, and whether in colour.
@@ -214,6 +219,14 @@ pub struct SimulateConfig {
     pub config: Option<PathBuf>,
 }
 
+/// A validated `merge` invocation.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    pub dirs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub baseline: Option<PathBuf>,
+}
+
 /// The validated command line.
 #[derive(Debug, Clone)]
 pub enum Config {
@@ -221,7 +234,7 @@ pub enum Config {
     Conform(RunConfig),
     Simulate(SimulateConfig),
     Validate(Vec<PathBuf>),
-    Merge { dirs: Vec<PathBuf>, out: PathBuf },
+    Merge(MergeConfig),
 }
 
 /// A flag that does not make sense; exit code 2.
@@ -263,10 +276,11 @@ impl Config {
                 config: a.config,
             }),
             Command::Validate(a) => Config::Validate(a.suites),
-            Command::Merge(a) => Config::Merge {
+            Command::Merge(a) => Config::Merge(MergeConfig {
                 dirs: a.dirs,
                 out: a.out,
-            },
+                baseline: a.baseline,
+            }),
         })
     }
 }
@@ -335,7 +349,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Config::Conform(c) => Ok(cmd_conform(&mut console, &c)),
         Config::Simulate(c) => cmd_simulate(&mut console, &c),
         Config::Validate(files) => Ok(cmd_validate(&mut console, &files)),
-        Config::Merge { dirs, out } => Ok(cmd_merge(&mut console, &dirs, &out)),
+        Config::Merge(c) => Ok(cmd_merge(&mut console, &c)),
     }
 }
 
@@ -543,13 +557,18 @@ async fn shutdown_signal() {
     }
 }
 
-/// `merge`: not available yet (a later issue); exit 2.
-pub fn cmd_merge(console: &mut Console, _dirs: &[PathBuf], _out: &Path) -> Exit {
-    let _ = writeln!(
-        console.err,
-        "error: `merge` is not available yet (it lands with the report work)"
-    );
-    Exit::Usage
+/// `merge`: see `report::merge::execute` for what it reads, writes and exits with.
+pub fn cmd_merge(console: &mut Console, c: &MergeConfig) -> Exit {
+    crate::report::merge::execute(
+        &c.dirs,
+        &c.out,
+        c.baseline.as_deref(),
+        crate::runner::command::Io {
+            out: &mut console.out,
+            err: &mut console.err,
+            quiet: console.verbosity.quiet,
+        },
+    )
 }
 
 #[cfg(test)]

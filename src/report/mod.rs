@@ -44,6 +44,7 @@ pub mod hgrm;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod rundata;
 pub mod summary;
 pub mod text;

@@ -142,7 +142,7 @@ pub fn exit_code(outcome: &Outcome, interrupted: bool) -> Exit {
 }
 
 /// Reads a baseline: a report directory (its `summary.json`) or a `summary.json` itself.
-fn read_baseline(path: &Path) -> Result<report::summary::Summary, String> {
+pub fn read_baseline(path: &Path) -> Result<report::summary::Summary, String> {
     let file = if path.is_dir() {
         path.join("summary.json")
     } else {

@@ -1,0 +1,229 @@
+//! `aeapi-harness merge DIR... --out DIR`: one report from the `rundata.json` of several shards
+//! (or runs).
+//!
+//! Histograms are added bucket by bucket (HDR histograms of the same layout add exactly, so a
+//! merged percentile is the percentile of every sample together, never an average of
+//! percentiles), counts and checks add up, and the thresholds are judged again on the merged
+//! data. Shards run side by side, so the merged run spans the earliest start to the latest end
+//! and its duration (for throughput) is the longest shard's.
+//!
+//! Exit codes as `run`: 0 passed, 1 a check or threshold failed, 2 the inputs do not belong
+//! together (different suites or rules, a shard given twice) or cannot be read, 3 a shard is
+//! missing or failed, or the report cannot be written. Reports are written whenever the inputs
+//! could be read, missing shards included (and said so).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::rundata::{self, RunFile};
+use super::{Outcome, RunMeta, Secrets, Shard};
+use crate::exit::Exit;
+use crate::runner::command::Io;
+
+/// What the inputs add up to.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub meta: RunMeta,
+    pub thresholds: Vec<String>,
+    pub data: crate::metrics::RunData,
+}
+
+/// Reads `DIR/rundata.json` (or the file itself when `path` is one).
+pub fn read(path: &Path) -> Result<RunFile, String> {
+    let file = if path.is_dir() {
+        path.join("rundata.json")
+    } else {
+        path.to_path_buf()
+    };
+    rundata::read(&file).map_err(|e| e.to_string())
+}
+
+/// Adds up `files` (path, contents). `Err` when they do not belong together.
+pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
+    let Some(((first_path, first), rest)) = files.split_first() else {
+        return Err("nothing to merge".into());
+    };
+    let mut meta = first.meta.clone();
+    meta.harness_version = RunMeta::HARNESS_VERSION.to_string();
+    meta.harness_error = None;
+    let mut data = first.data.clone();
+    let mut targets = vec![first.meta.target.clone()];
+    for (path, f) in rest {
+        let differs = |what: &str, theirs: &dyn std::fmt::Debug, ours: &dyn std::fmt::Debug| {
+            format!(
+                "{}: {what} {theirs:?} differs from {ours:?} in {}: merge the shards of one run",
+                path.display(),
+                first_path.display()
+            )
+        };
+        if f.meta.suite != first.meta.suite {
+            return Err(differs("suite", &f.meta.suite, &first.meta.suite));
+        }
+        if f.thresholds != first.thresholds {
+            return Err(differs("thresholds", &f.thresholds, &first.thresholds));
+        }
+        if f.data.interval_us != first.data.interval_us {
+            return Err(differs(
+                "time-series interval (µs)",
+                &f.data.interval_us,
+                &first.data.interval_us,
+            ));
+        }
+        if !targets.contains(&f.meta.target) {
+            targets.push(f.meta.target.clone());
+        }
+        meta.started = meta.started.min(f.meta.started);
+        meta.ended = meta.ended.max(f.meta.ended);
+        meta.duration = meta.duration.max(f.meta.duration);
+        meta.interrupted |= f.meta.interrupted;
+        data.merge(&f.data);
+    }
+    meta.target = targets.join(", ");
+
+    // Shards: each at most once, all of one N; a missing one is a harness error (the figures
+    // cover part of the fleet), reported, not hidden.
+    let mut shards: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut counts: BTreeSet<u32> = BTreeSet::new();
+    let mut whole = 0usize;
+    let mut errors = Vec::new();
+    for (path, f) in files {
+        if f.meta.shards.is_empty() {
+            whole += 1;
+        }
+        for s in &f.meta.shards {
+            counts.insert(s.count);
+            if !shards.insert((s.index, s.count)) {
+                return Err(format!(
+                    "{}: shard {s} is given twice: merge each shard once",
+                    path.display()
+                ));
+            }
+        }
+        if let Some(e) = &f.meta.harness_error {
+            let who = match f.meta.shards.as_slice() {
+                [one] => format!("shard {one}"),
+                _ => path.display().to_string(),
+            };
+            errors.push(format!("{who}: {e}"));
+        }
+    }
+    if counts.len() > 1 {
+        let list: Vec<String> = counts.iter().map(|n| format!("of {n}")).collect();
+        return Err(format!(
+            "the inputs are shards of differently split runs ({}): merge the shards of one run",
+            list.join(", ")
+        ));
+    }
+    if whole > 0 && !shards.is_empty() {
+        return Err(
+            "the inputs mix shards and whole runs: merge the shards of one run, or whole runs"
+                .into(),
+        );
+    }
+    if let Some(&n) = counts.first() {
+        let missing: Vec<String> = (1..=n)
+            .filter(|i| !shards.contains(&(*i, n)))
+            .map(|i| format!("{i}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            errors.push(format!(
+                "shard{} {} missing: the merged figures cover {} of {n} shards",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", "),
+                shards.len()
+            ));
+        }
+    }
+    meta.shards = shards
+        .into_iter()
+        .map(|(index, count)| Shard { index, count })
+        .collect();
+    if !errors.is_empty() {
+        meta.harness_error = Some(errors.join("; "));
+    }
+    Ok(Merged {
+        meta,
+        thresholds: first.thresholds.clone(),
+        data,
+    })
+}
+
+/// Runs `merge`: reads every input, adds them up, judges the thresholds, writes the report
+/// files to `out`, prints the summary, and returns the exit code.
+pub fn execute(dirs: &[PathBuf], out: &Path, baseline: Option<&Path>, io: Io<'_>) -> Exit {
+    let usage = |err: &mut dyn Write, msg: &str| {
+        let _ = writeln!(err, "error: {msg}");
+        Exit::Usage
+    };
+    let baseline = match baseline
+        .map(crate::runner::command::read_baseline)
+        .transpose()
+    {
+        Ok(b) => b,
+        Err(e) => return usage(io.err, &format!("--baseline: {e}")),
+    };
+    let mut files = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        match read(d) {
+            Ok(f) => files.push((d.clone(), f)),
+            Err(e) => return usage(io.err, &e),
+        }
+    }
+    let merged = match combine(&files) {
+        Ok(m) => m,
+        Err(e) => return usage(io.err, &e),
+    };
+    let mut thresholds = Vec::with_capacity(merged.thresholds.len());
+    for rule in &merged.thresholds {
+        match crate::suite::threshold::parse(rule) {
+            Ok(t) => thresholds.push(t),
+            Err(e) => {
+                return usage(
+                    io.err,
+                    &format!("{}: threshold `{rule}`: {e}", files[0].0.display()),
+                );
+            }
+        }
+    }
+    let verdicts = super::gate::evaluate(&thresholds, &merged.data, merged.meta.duration);
+    let mut outcome = Outcome {
+        meta: merged.meta,
+        data: merged.data,
+        verdicts,
+        deltas: Vec::new(),
+    };
+    if let Some(base) = &baseline {
+        let current = super::summary::build(&outcome);
+        outcome.deltas = super::gate::compare(&current, base, outcome.meta.tolerance);
+    }
+    // The inputs were masked when written; nothing else is known to hide.
+    let secrets = Secrets::default();
+    let written = super::write_all(out, &outcome, &secrets);
+    if !io.quiet
+        && let Ok(text) = std::fs::read_to_string(out.join("summary.txt"))
+    {
+        let _ = write!(io.out, "{text}");
+    }
+    if let Some(e) = &outcome.meta.harness_error {
+        let _ = writeln!(io.err, "error: {e}");
+    }
+    match written {
+        Ok(_) if !io.quiet => {
+            let _ = writeln!(
+                io.err,
+                "merged {} report{} into {}",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+                out.display()
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return Exit::Harness;
+        }
+    }
+    let interrupted = outcome.meta.interrupted;
+    crate::runner::command::exit_code(&outcome, interrupted)
+}
