@@ -74,6 +74,9 @@ fn render_page(s: &Summary, data: &RunData) -> String {
         },
         escape(&s.run.harness_version)
     );
+    if !s.run.shards.is_empty() {
+        let _ = writeln!(h, "<p>Shards: {}</p>", escape(&s.run.shards.join(", ")));
+    }
     if let Some(e) = &s.run.harness_error {
         let _ = writeln!(h, "<p class=\"fail\">Harness error: {}</p>", escape(e));
     }

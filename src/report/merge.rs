@@ -31,6 +31,12 @@ pub struct Merged {
 
 /// Reads `DIR/rundata.json` (or the file itself when `path` is one).
 pub fn read(path: &Path) -> Result<RunFile, String> {
+    if !path.exists() {
+        return Err(format!(
+            "{}: no such report directory (merge reads each DIR/rundata.json that run wrote)",
+            path.display()
+        ));
+    }
     let file = if path.is_dir() {
         path.join("rundata.json")
     } else {
@@ -226,4 +232,81 @@ pub fn execute(dirs: &[PathBuf], out: &Path, baseline: Option<&Path>, io: Io<'_>
     }
     let interrupted = outcome.meta.interrupted;
     crate::runner::command::exit_code(&outcome, interrupted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::summary::tests::outcome;
+
+    fn file(shard: Option<&str>) -> (PathBuf, RunFile) {
+        let o = outcome();
+        let mut meta = o.meta.clone();
+        meta.shards = shard.map(|s| s.parse().unwrap()).into_iter().collect();
+        let path = PathBuf::from(format!("reports/{}", shard.unwrap_or("whole")));
+        let thresholds = o.verdicts.iter().map(|v| v.source.clone()).collect();
+        let data = o.data;
+        (
+            path,
+            RunFile {
+                format: rundata::FORMAT,
+                meta,
+                thresholds,
+                data,
+            },
+        )
+    }
+
+    #[test]
+    fn shards_add_up_and_span_the_earliest_start_to_the_latest_end() {
+        let (a, mut b) = (file(Some("1/2")), file(Some("2/2")));
+        b.1.meta.started += time::Duration::seconds(1);
+        b.1.meta.ended += time::Duration::seconds(5);
+        b.1.meta.duration = std::time::Duration::from_secs(6);
+        let m = combine(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(m.meta.started, a.1.meta.started);
+        assert_eq!(m.meta.ended, b.1.meta.ended);
+        assert_eq!(m.meta.duration, std::time::Duration::from_secs(6));
+        assert_eq!(m.meta.harness_error, None);
+        assert_eq!(m.meta.shards.len(), 2);
+        assert_eq!(m.data.total().count, 2 * a.1.data.total().count);
+        assert_eq!(m.thresholds, a.1.thresholds);
+    }
+
+    #[test]
+    fn inputs_that_do_not_belong_together_are_refused_by_name() {
+        let (a, b) = (file(Some("1/2")), file(Some("2/2")));
+        let mut other = b.clone();
+        other.1.meta.suite = "other".into();
+        let e = combine(&[a.clone(), other]).unwrap_err();
+        assert!(
+            e.starts_with("reports/2/2: suite \"other\" differs from \"smoke\" in reports/1/2"),
+            "{e}"
+        );
+        let mut rules = b.clone();
+        rules.1.thresholds.push("error_rate < 1%".into());
+        let e = combine(&[a.clone(), rules]).unwrap_err();
+        assert!(e.contains("thresholds"), "{e}");
+        let e = combine(&[a.clone(), file(Some("2/3"))]).unwrap_err();
+        assert!(e.contains("differently split runs (of 2, of 3)"), "{e}");
+        let e = combine(&[a.clone(), file(None)]).unwrap_err();
+        assert!(e.contains("mix shards and whole runs"), "{e}");
+        assert_eq!(combine(&[]).unwrap_err(), "nothing to merge");
+    }
+
+    #[test]
+    fn failed_and_missing_shards_become_the_harness_error() {
+        let mut a = file(Some("1/3"));
+        a.1.meta.harness_error = Some("target not usable at start: connection refused".into());
+        let m = combine(&[a, file(Some("3/3"))]).unwrap();
+        assert_eq!(
+            m.meta.harness_error.as_deref(),
+            Some(
+                "shard 1/3: target not usable at start: connection refused; shard 2/3 missing: \
+                 the merged figures cover 2 of 3 shards"
+            )
+        );
+        let whole = combine(&[file(None), file(None)]).unwrap();
+        assert!(whole.meta.shards.is_empty() && whole.meta.harness_error.is_none());
+    }
 }

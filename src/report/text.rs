@@ -39,6 +39,9 @@ pub fn render_summary(s: &Summary) -> String {
             ""
         }
     );
+    if !s.run.shards.is_empty() {
+        let _ = writeln!(out, "shards: {}", s.run.shards.join(", "));
+    }
     if let Some(e) = &s.run.harness_error {
         let _ = writeln!(out, "harness error: {e}");
     }
