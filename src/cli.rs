@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::capacity::By;
 use crate::exit::Exit;
 use crate::suite::model::{RemoteTarget, Target};
 use crate::suite::plan::{self, Overrides, Shard};
@@ -67,6 +68,12 @@ pub enum Command {
     /// Check suites and print every problem of every file.
     #[command(after_help = "Example:\n  aeapi-harness validate suites/*.yaml")]
     Validate(ValidateArgs),
+    /// Step the fleet (or the customer arrival rate) up until a threshold or check breaks;
+    /// report the largest load that held and where latency bends.
+    #[command(
+        after_help = "Example:\n  aeapi-harness capacity suites/smoke.yaml --from 10 --to 200 --step 10 --step-duration 30s"
+    )]
+    Capacity(CapacityArgs),
     /// Merge the reports of a sharded run (or of several runs) into one: histograms added
     /// exactly, thresholds judged on the merged data.
     #[command(
@@ -128,6 +135,35 @@ pub struct ConformArgs {
     /// run; several patterns separated by commas).
     #[arg(long, value_name = "PATTERN")]
     pub only: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The suite file (its personas, contracts and thresholds; its load sets the ramp).
+    pub suite: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// What to step up: the agents online, or the customers arriving per second.
+    #[arg(long, value_enum, default_value_t = By::Agents)]
+    pub by: By,
+    /// The lightest step.
+    #[arg(long, value_name = "N")]
+    pub from: f64,
+    /// The heaviest step (the search stops earlier at the first step that breaks).
+    #[arg(long, value_name = "N")]
+    pub to: f64,
+    /// How much each step adds [default: --from].
+    #[arg(long, value_name = "N")]
+    pub step: Option<f64>,
+    /// How long each step runs after its ramp [default: the suite's load.duration, or 30s].
+    #[arg(long, value_name = "D")]
+    pub step_duration: Option<HumanDuration>,
+    /// Exit 1 unless the capacity found is at least this load (for release gates).
+    #[arg(long, value_name = "N")]
+    pub require: Option<f64>,
+    /// Seed for every random choice (overrides `load.seed`).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -227,9 +263,25 @@ pub struct MergeConfig {
     pub baseline: Option<PathBuf>,
 }
 
+/// A validated `capacity` invocation.
+#[derive(Debug, Clone)]
+pub struct CapacityConfig {
+    pub suite: PathBuf,
+    pub target: Option<Target>,
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub by: By,
+    pub from: f64,
+    pub to: f64,
+    pub step: Option<f64>,
+    pub step_duration: Option<std::time::Duration>,
+    pub require: Option<f64>,
+}
+
 /// The validated command line.
 #[derive(Debug, Clone)]
 pub enum Config {
+    Capacity(CapacityConfig),
     Run(RunConfig),
     Conform(RunConfig),
     Simulate(SimulateConfig),
@@ -270,6 +322,18 @@ impl Config {
                 only: a.only,
                 dry_run: false,
                 baseline: None,
+            }),
+            Command::Capacity(a) => Config::Capacity(CapacityConfig {
+                suite: a.suite,
+                target: a.target.target.as_deref().map(parse_target).transpose()?,
+                out: a.target.out,
+                seed: a.seed,
+                by: a.by,
+                from: a.from,
+                to: a.to,
+                step: a.step,
+                step_duration: a.step_duration.map(|d| d.0),
+                require: a.require,
             }),
             Command::Simulate(a) => Config::Simulate(SimulateConfig {
                 listen: a.listen,
@@ -347,6 +411,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match config {
         Config::Run(c) => Ok(cmd_run(&mut console, &c)),
         Config::Conform(c) => Ok(cmd_conform(&mut console, &c)),
+        Config::Capacity(c) => Ok(cmd_capacity(&mut console, &c)),
         Config::Simulate(c) => cmd_simulate(&mut console, &c),
         Config::Validate(files) => Ok(cmd_validate(&mut console, &files)),
         Config::Merge(c) => Ok(cmd_merge(&mut console, &c)),
@@ -471,6 +536,49 @@ pub fn cmd_conform(console: &mut Console, c: &RunConfig) -> Exit {
             err: &mut console.err,
             quiet: console.verbosity.quiet,
             verbose: console.verbosity.verbose > 0,
+        },
+    )
+}
+
+/// `capacity`: the step search (see `capacity::execute` for what it writes and its exit codes).
+pub fn cmd_capacity(console: &mut Console, c: &CapacityConfig) -> Exit {
+    let loaded = match suite::load(&c.suite) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = write!(console.err, "{}", e.render(console.color));
+            return Exit::Usage;
+        }
+    };
+    let target = match &c.target {
+        Some(t) => match apply_target(&loaded, t) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let _ = writeln!(console.err, "error: {e}");
+                return Exit::Usage;
+            }
+        },
+        None => None,
+    };
+    let search = crate::capacity::Search {
+        by: c.by,
+        from: c.from,
+        to: c.to,
+        step: c.step.unwrap_or(c.from),
+        step_duration: c
+            .step_duration
+            .unwrap_or_else(|| loaded.suite.load.effective_duration()),
+        require: c.require,
+    };
+    crate::capacity::execute(
+        loaded,
+        target,
+        c.out.clone(),
+        c.seed,
+        &search,
+        crate::runner::command::Io {
+            out: &mut console.out,
+            err: &mut console.err,
+            quiet: console.verbosity.quiet,
         },
     )
 }

@@ -6,6 +6,7 @@
 //! report writers (`report`) and mapped to an exit code (`exit`).
 
 pub mod aeapi;
+pub mod capacity;
 pub mod check;
 pub mod cli;
 pub mod conform;

@@ -15,7 +15,7 @@ use super::summary::{self, Summary};
 use super::{Outcome, ReportError, Secrets, write_file};
 use crate::metrics::RunData;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
 th:first-child,td:first-child{text-align:left}.pass{color:#1a7f37;font-weight:bold}\
 .fail{color:#cf222e;font-weight:bold}pre{background:#f6f8fa;padding:.6em;white-space:pre-wrap;\

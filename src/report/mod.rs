@@ -38,7 +38,7 @@
 //! # let _ = code; Ok(()) }
 //! ```
 
-mod chart;
+pub(crate) mod chart;
 pub mod gate;
 pub mod hgrm;
 pub mod hlog;

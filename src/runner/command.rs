@@ -52,56 +52,19 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
         return Exit::Harness;
     }
     let secrets = Secrets::new(run_plan.secrets());
-    let suite_name = run_plan.suite_name.clone();
-    let target_label = match &run_plan.target {
-        super::plan::TargetPlan::Embedded(_) => "embedded simulator".to_string(),
-        super::plan::TargetPlan::Remote(t) => t.api_base.clone(),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(io.err) {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
-            return Exit::Harness;
-        }
+        Err(exit) => return exit,
     };
-    let started = time::OffsetDateTime::now_utc();
-    let result = runtime.block_on(super::run(run_plan));
-    // Long-polls and the embedded simulator may still hold tasks: don't wait for them.
-    runtime.shutdown_timeout(Duration::from_secs(2));
-
-    let (meta, data, interrupted) = match result {
-        Ok(r) => meta_of(plan, r),
-        Err(RunError::Plan(msg)) => {
+    let (mut outcome, interrupted) = match run_to_outcome(&runtime, plan, run_plan) {
+        Ok(o) => o,
+        Err(msg) => {
             let _ = writeln!(io.err, "error: {}", secrets.mask(&msg));
             return Exit::Usage;
         }
-        Err(RunError::Harness(msg)) => {
-            let now = time::OffsetDateTime::now_utc();
-            let meta = RunMeta {
-                suite: suite_name,
-                target: target_label,
-                harness_version: RunMeta::HARNESS_VERSION.to_string(),
-                started,
-                ended: now,
-                duration: Duration::ZERO,
-                interrupted: false,
-                harness_error: Some(msg),
-                shards: plan.shard.into_iter().collect(),
-                tolerance: tolerance(plan),
-            };
-            (meta, RunData::default(), None)
-        }
     };
-    let verdicts = report::gate::evaluate(&plan.suite.thresholds, &data, meta.duration);
-    let mut outcome = Outcome {
-        meta,
-        data,
-        verdicts,
-        deltas: Vec::new(),
-    };
+    // Long-polls and the embedded simulator may still hold tasks: don't wait for them.
+    runtime.shutdown_timeout(Duration::from_secs(2));
     if let Some(base) = &baseline {
         let current = report::summary::build(&outcome);
         outcome.deltas = report::gate::compare(&current, base, outcome.meta.tolerance);
@@ -130,6 +93,60 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
         }
     }
     exit_code(&outcome, interrupted.is_some())
+}
+
+/// The multi-threaded runtime a run needs; failing to start one is a harness error (said on
+/// `err`).
+pub fn runtime(err: &mut dyn Write) -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            Exit::Harness
+        })
+}
+
+/// Runs `run_plan` (built from `plan`) on `runtime` and judges it: the outcome (a harness
+/// failure becomes its `harness_error`) and why the run was cut short, if it was. `Err` is a
+/// plan the runner refused (exit 2).
+pub fn run_to_outcome(
+    runtime: &tokio::runtime::Runtime,
+    plan: &SuitePlan,
+    run_plan: RunPlan,
+) -> Result<(Outcome, Option<String>), String> {
+    let target_label = match &run_plan.target {
+        super::plan::TargetPlan::Embedded(_) => "embedded simulator".to_string(),
+        super::plan::TargetPlan::Remote(t) => t.api_base.clone(),
+    };
+    let started = time::OffsetDateTime::now_utc();
+    let (meta, data, interrupted) = match runtime.block_on(super::run(run_plan)) {
+        Ok(r) => meta_of(plan, r),
+        Err(RunError::Plan(msg)) => return Err(msg),
+        Err(RunError::Harness(msg)) => {
+            let meta = RunMeta {
+                suite: plan.suite.suite.name.clone(),
+                target: target_label,
+                harness_version: RunMeta::HARNESS_VERSION.to_string(),
+                started,
+                ended: time::OffsetDateTime::now_utc(),
+                duration: Duration::ZERO,
+                interrupted: false,
+                harness_error: Some(msg),
+                shards: plan.shard.into_iter().collect(),
+                tolerance: tolerance(plan),
+            };
+            (meta, RunData::default(), None)
+        }
+    };
+    let verdicts = report::gate::evaluate(&plan.suite.thresholds, &data, meta.duration);
+    let outcome = Outcome {
+        meta,
+        data,
+        verdicts,
+        deltas: Vec::new(),
+    };
+    Ok((outcome, interrupted))
 }
 
 /// 1 when the target broke a check or threshold; otherwise 3 when the harness failed or the run

@@ -1,0 +1,521 @@
+//! `aeapi-harness capacity SUITE`: a step search for the largest load a target sustains.
+//!
+//! Each step is a whole run of the suite (a fresh embedded simulator per step when the target is
+//! embedded) at one load: `--by agents` sets the fleet size, `--by arrival` the customer arrival
+//! rate. Steps go from `--from` up by `--step` to `--to`, each for `--step-duration`, and the
+//! search stops at the first step that breaks a threshold or a check (a contract broken under
+//! load is a limit too), or is cut short. The capacity is the largest step that held; the knee is
+//! the last step before latency or throughput bends (see [`knee`]).
+//!
+//! Every step keeps its full report under `OUT/step-NN-<load>/`; `OUT` gets `capacity.json`,
+//! `capacity.txt`, `report.html` (p95/p99, error rate and throughput against load) and
+//! `junit.xml` (a case per step, and one for `--require`).
+//!
+//! Exit codes: 0 a step held (and the capacity meets `--require`), 1 no step held or the
+//! capacity is below `--require`, 2 bad flags or suite, 3 a step could not run or was cut short
+//! (reports are written all the same).
+
+pub mod report;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::Exit;
+use crate::report::{Outcome, Secrets};
+use crate::runner::command::Io;
+use crate::runner::plan::RunPlan;
+use crate::suite::LoadedSuite;
+use crate::suite::model::Target;
+use crate::suite::plan::{self, Overrides};
+use crate::suite::values::Rate;
+
+/// What the search varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// Agents online at once.
+    Agents,
+    /// Customers arriving per second (the embedded simulator's generator, and the harness's own
+    /// customers when the suite has `load.customers`).
+    Arrival,
+}
+
+impl By {
+    /// The unit of a load value, for tables and charts.
+    pub fn unit(self) -> &'static str {
+        match self {
+            By::Agents => "agents",
+            By::Arrival => "customers/s",
+        }
+    }
+}
+
+/// The search's bounds.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub by: By,
+    pub from: f64,
+    pub to: f64,
+    pub step: f64,
+    pub step_duration: Duration,
+    /// Fail (exit 1) when the capacity found is below this load.
+    pub require: Option<f64>,
+}
+
+/// The most steps one search may take.
+pub const MAX_STEPS: usize = 100;
+
+impl Search {
+    /// The loads of every step, `from` up by `step` to `to` (inclusive). `Err` for bounds that
+    /// make no search (a usage error).
+    pub fn loads(&self) -> Result<Vec<f64>, String> {
+        let Search { from, to, step, .. } = *self;
+        if !(from > 0.0 && step > 0.0 && to >= from && from.is_finite() && to.is_finite()) {
+            return Err(format!(
+                "capacity: need 0 < --from <= --to and --step > 0 (got --from {from} --to {to} \
+                 --step {step})"
+            ));
+        }
+        if self.by == By::Agents && [from, to, step].iter().any(|v| v.fract() != 0.0) {
+            return Err("capacity --by agents: --from, --to and --step are whole agents".into());
+        }
+        let n = ((to - from) / step + 1e-9).floor() as usize + 1;
+        if n > MAX_STEPS {
+            return Err(format!(
+                "capacity: {n} steps from {from} to {to} by {step}; at most {MAX_STEPS} (raise \
+                 --step)"
+            ));
+        }
+        Ok((0..n).map(|i| from + step * i as f64).collect())
+    }
+}
+
+/// One step's figures (all operations but long-poll holds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// The step's load (agents, or customers per second).
+    pub load: f64,
+    pub requests: u64,
+    pub throughput_rps: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub error_rate: f64,
+    /// Every threshold passed and no check failed, and the step ran to its end.
+    pub held: bool,
+    /// What broke: failed thresholds (`rule: measured`) and checks (`check op: n failed`).
+    pub broke: Vec<String>,
+    /// Why the step could not run or was cut short.
+    pub harness_error: Option<String>,
+    /// The step's own report directory.
+    pub report: PathBuf,
+}
+
+/// The search's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub suite: String,
+    pub target: String,
+    pub by: By,
+    pub unit: String,
+    pub step_duration_s: f64,
+    pub steps: Vec<StepResult>,
+    /// The largest load that held, when one did (every lighter step held too).
+    pub capacity: Option<f64>,
+    /// The last load before latency or throughput bent, when a later step bent.
+    pub knee: Option<f64>,
+    /// Why the knee is there, for people.
+    pub knee_reason: Option<String>,
+    pub require: Option<f64>,
+    /// The exit status (0, 1 or 3).
+    pub exit_status: u8,
+}
+
+/// The knee: the last step before the first that bends, where a step bends when its p95 is more
+/// than twice the lightest step's, or its throughput per unit of load falls below 80% of the
+/// lightest step's (the target stops keeping up). Steps that did not run to their end are
+/// ignored. Returns the knee's load and why.
+pub fn knee(steps: &[StepResult]) -> Option<(f64, String)> {
+    let ran: Vec<&StepResult> = steps.iter().filter(|s| s.harness_error.is_none()).collect();
+    let first = ran.first()?;
+    let efficiency = |s: &StepResult| s.throughput_rps / s.load;
+    for pair in ran.windows(2) {
+        let (before, s) = (pair[0], pair[1]);
+        if first.p95_ms > 0.0 && s.p95_ms > 2.0 * first.p95_ms {
+            return Some((
+                before.load,
+                format!(
+                    "p95 {:.2} ms at {} is {:.1}× the {:.2} ms at {}",
+                    s.p95_ms,
+                    s.load,
+                    s.p95_ms / first.p95_ms,
+                    first.p95_ms,
+                    first.load
+                ),
+            ));
+        }
+        if efficiency(first) > 0.0 && efficiency(s) < 0.8 * efficiency(first) {
+            return Some((
+                before.load,
+                format!(
+                    "throughput per unit of load at {} is {:.0}% of that at {}",
+                    s.load,
+                    100.0 * efficiency(s) / efficiency(first),
+                    first.load
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// A step's figures from its outcome.
+pub fn step_result(
+    load: f64,
+    outcome: &Outcome,
+    interrupted: Option<&str>,
+    dir: &Path,
+) -> StepResult {
+    let summary = crate::report::summary::build(outcome);
+    let t = &summary.totals;
+    let mut broke: Vec<String> = outcome
+        .verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| format!("{}: {}", v.source, v.measured_display))
+        .collect();
+    broke.extend(
+        summary
+            .checks
+            .iter()
+            .filter(|c| c.failed > 0)
+            .map(|c| format!("{} {}: {} failed", c.check, c.op, c.failed)),
+    );
+    let harness_error = match (&outcome.meta.harness_error, interrupted) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(why)) => Some(format!("cut short: {why}")),
+        (None, None) => None,
+    };
+    StepResult {
+        load,
+        requests: t.count,
+        throughput_rps: t.throughput_rps,
+        p50_ms: t.latency_ms.raw.p50,
+        p95_ms: t.latency_ms.raw.p95,
+        p99_ms: t.latency_ms.raw.p99,
+        error_rate: t.error_rate,
+        held: broke.is_empty() && harness_error.is_none(),
+        broke,
+        harness_error,
+        report: dir.to_path_buf(),
+    }
+}
+
+/// The verdict of a finished search: capacity, knee, exit status.
+pub fn conclude(mut c: Capacity) -> Capacity {
+    // The capacity is the last step of the unbroken run of held steps from the lightest.
+    c.capacity = c.steps.iter().take_while(|s| s.held).last().map(|s| s.load);
+    match knee(&c.steps) {
+        Some((load, why)) => {
+            c.knee = Some(load);
+            c.knee_reason = Some(why);
+        }
+        None => {
+            c.knee = None;
+            c.knee_reason = None;
+        }
+    }
+    let cut_short = c.steps.iter().any(|s| s.harness_error.is_some());
+    let below = match (c.capacity, c.require) {
+        (None, _) => true,
+        (Some(cap), Some(req)) => cap < req,
+        (Some(_), None) => false,
+    };
+    c.exit_status = if cut_short && !c.steps.iter().any(|s| !s.broke.is_empty()) {
+        Exit::Harness.code()
+    } else if below {
+        Exit::Failed.code()
+    } else {
+        Exit::Passed.code()
+    };
+    c
+}
+
+/// The suite at one step's load.
+fn at_load(loaded: &LoadedSuite, by: By, load: f64) -> LoadedSuite {
+    let mut s = loaded.clone();
+    if by == By::Arrival {
+        let l = &mut s.suite.load;
+        l.arrival_rate = Some(Rate { per_second: load });
+        if let Some(c) = &mut l.customers {
+            c.rate = Rate { per_second: load };
+        }
+    }
+    s
+}
+
+/// `capacity`: validates every step's plan, runs the steps, writes the reports, prints the table.
+pub fn execute(
+    loaded: LoadedSuite,
+    target: Option<Target>,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    search: &Search,
+    io: Io<'_>,
+) -> Exit {
+    let usage = |err: &mut dyn Write, msg: &dyn std::fmt::Display| {
+        let _ = writeln!(err, "error: {msg}");
+        Exit::Usage
+    };
+    let loads = match search.loads() {
+        Ok(l) => l,
+        Err(e) => return usage(io.err, &e),
+    };
+    if search.by == By::Arrival
+        && !matches!(loaded.suite.target, Target::Embedded)
+        && target
+            .as_ref()
+            .is_none_or(|t| !matches!(t, Target::Embedded))
+        && loaded.suite.load.customers.is_none()
+    {
+        return usage(
+            io.err,
+            &"capacity --by arrival against a remote target needs `load.customers` (the harness's \
+              own customers) in the suite",
+        );
+    }
+    let out = out
+        .unwrap_or_else(|| crate::cli::default_out_dir(&format!("{}-capacity", loaded.suite.name)));
+    // Every step's plan is checked before anything is sent.
+    let mut plans = Vec::with_capacity(loads.len());
+    for (i, &load) in loads.iter().enumerate() {
+        let overrides = Overrides {
+            target: target.clone(),
+            agents: (search.by == By::Agents).then_some(load as u32),
+            duration: Some(search.step_duration),
+            seed,
+            shard: None,
+        };
+        let dir = out.join(format!("step-{:02}-{}", i + 1, label(load)));
+        let p = match plan::plan(at_load(&loaded, search.by, load), &overrides, dir) {
+            Ok(p) => p,
+            Err(e) => return usage(io.err, &e),
+        };
+        if let Err(e) = RunPlan::build(&p) {
+            return usage(io.err, &e);
+        }
+        plans.push((load, p));
+    }
+    let runtime = match crate::runner::command::runtime(io.err) {
+        Ok(rt) => rt,
+        Err(exit) => return exit,
+    };
+    let mut result = Capacity {
+        suite: loaded.suite.name.clone(),
+        target: match &plans[0].1.suite.suite.target {
+            Target::Embedded => "embedded simulator".into(),
+            Target::Remote(r) => r.api.clone(),
+        },
+        by: search.by,
+        unit: search.by.unit().into(),
+        step_duration_s: search.step_duration.as_secs_f64(),
+        steps: Vec::new(),
+        capacity: None,
+        knee: None,
+        knee_reason: None,
+        require: search.require,
+        exit_status: 0,
+    };
+    let mut secrets = Secrets::default();
+    if !io.quiet {
+        let _ = writeln!(io.out, "{}", report::table_head(search.by));
+    }
+    for (load, p) in &plans {
+        let mut rp = match RunPlan::build(p) {
+            Ok(rp) => rp,
+            Err(e) => return usage(io.err, &e),
+        };
+        rp.show_progress = false;
+        secrets = Secrets::new(rp.secrets());
+        let dir = rp.out_dir.clone();
+        let (outcome, interrupted) = match crate::runner::command::run_to_outcome(&runtime, p, rp) {
+            Ok(o) => o,
+            Err(e) => return usage(io.err, &secrets.mask(&e)),
+        };
+        if let Err(e) = crate::report::write_all(&dir, &outcome, &secrets) {
+            let _ = writeln!(io.err, "error: {e}");
+        }
+        let step = step_result(*load, &outcome, interrupted.as_deref(), &dir);
+        if !io.quiet {
+            let _ = writeln!(io.out, "{}", report::table_row(&step));
+        }
+        let stop = !step.held;
+        result.steps.push(step);
+        if stop {
+            break;
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    let result = conclude(result);
+    let written = report::write_all(&out, &result, &secrets);
+    if !io.quiet {
+        let _ = writeln!(io.out, "\n{}", report::verdict(&result));
+    }
+    match written {
+        Ok(()) if !io.quiet => {
+            let _ = writeln!(io.err, "reports: {}", out.display());
+        }
+        Ok(()) => {}
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return Exit::Harness;
+        }
+    }
+    match result.exit_status {
+        0 => Exit::Passed,
+        1 => Exit::Failed,
+        _ => Exit::Harness,
+    }
+}
+
+/// A load as a directory-name part: `12` or `2.5`.
+pub fn label(load: f64) -> String {
+    let s = format!("{load:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(load: f64, p95: f64, rps: f64, held: bool) -> StepResult {
+        StepResult {
+            load,
+            requests: 100,
+            throughput_rps: rps,
+            p50_ms: p95 / 2.0,
+            p95_ms: p95,
+            p99_ms: p95 * 1.5,
+            error_rate: 0.0,
+            held,
+            broke: if held {
+                vec![]
+            } else {
+                vec!["p95 < 100ms: 300 ms".into()]
+            },
+            harness_error: None,
+            report: PathBuf::from("r"),
+        }
+    }
+
+    fn search(from: f64, to: f64, step: f64) -> Search {
+        Search {
+            by: By::Agents,
+            from,
+            to,
+            step,
+            step_duration: Duration::from_secs(5),
+            require: None,
+        }
+    }
+
+    fn capacity(steps: Vec<StepResult>, require: Option<f64>) -> Capacity {
+        conclude(Capacity {
+            suite: "s".into(),
+            target: "t".into(),
+            by: By::Agents,
+            unit: "agents".into(),
+            step_duration_s: 5.0,
+            steps,
+            capacity: None,
+            knee: None,
+            knee_reason: None,
+            require,
+            exit_status: 9,
+        })
+    }
+
+    #[test]
+    fn loads_go_from_to_by_step_inclusive_and_bounded() {
+        assert_eq!(
+            search(2.0, 10.0, 2.0).loads().unwrap(),
+            [2.0, 4.0, 6.0, 8.0, 10.0]
+        );
+        assert_eq!(search(5.0, 12.0, 5.0).loads().unwrap(), [5.0, 10.0]);
+        let mut s = search(0.5, 1.5, 0.5);
+        s.by = By::Arrival;
+        assert_eq!(s.loads().unwrap(), [0.5, 1.0, 1.5]);
+        assert!(
+            search(0.5, 1.5, 0.5)
+                .loads()
+                .unwrap_err()
+                .contains("whole agents")
+        );
+        assert!(
+            search(4.0, 2.0, 1.0)
+                .loads()
+                .unwrap_err()
+                .contains("--from <= --to")
+        );
+        assert!(
+            search(1.0, 1000.0, 1.0)
+                .loads()
+                .unwrap_err()
+                .contains("at most 100")
+        );
+    }
+
+    #[test]
+    fn capacity_is_the_last_held_step_and_the_knee_where_latency_bends() {
+        let c = capacity(
+            vec![
+                step(2.0, 10.0, 20.0, true),
+                step(4.0, 11.0, 40.0, true),
+                step(6.0, 12.0, 60.0, true),
+                step(8.0, 310.0, 30.0, false),
+            ],
+            None,
+        );
+        assert_eq!(c.capacity, Some(6.0));
+        assert_eq!(c.knee, Some(6.0));
+        assert!(
+            c.knee_reason
+                .as_deref()
+                .unwrap()
+                .starts_with("p95 310.00 ms at 8 is 31.0×"),
+            "{:?}",
+            c.knee_reason
+        );
+        assert_eq!(c.exit_status, 0);
+        assert_eq!(capacity(c.steps.clone(), Some(8.0)).exit_status, 1);
+        assert_eq!(capacity(c.steps[3..].to_vec(), None).exit_status, 1);
+    }
+
+    #[test]
+    fn throughput_that_stops_growing_is_a_knee_too() {
+        let c = capacity(
+            vec![
+                step(10.0, 5.0, 100.0, true),
+                step(20.0, 6.0, 190.0, true),
+                step(30.0, 7.0, 200.0, true),
+            ],
+            None,
+        );
+        assert_eq!(c.capacity, Some(30.0));
+        assert_eq!(c.knee, Some(20.0));
+        assert!(c.knee_reason.unwrap().contains("67% of that at 10"));
+    }
+
+    #[test]
+    fn a_step_cut_short_makes_the_search_a_harness_error() {
+        let mut s = step(4.0, 10.0, 40.0, false);
+        s.broke.clear();
+        s.harness_error = Some("cut short: SIGTERM received".into());
+        let c = capacity(vec![step(2.0, 10.0, 20.0, true), s], None);
+        assert_eq!(c.capacity, Some(2.0));
+        assert_eq!(c.exit_status, 3);
+    }
+}
