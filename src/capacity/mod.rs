@@ -135,10 +135,11 @@ pub struct Capacity {
 }
 
 /// The knee: the last step before the first that bends, where a step bends when its p95 is more
-/// than twice the lightest step's, or its throughput per unit of load falls below 80% of the
-/// lightest step's (the target stops keeping up). Steps that did not run to their end are
-/// ignored. Returns the knee's load and why.
-pub fn knee(steps: &[StepResult]) -> Option<(f64, String)> {
+/// than twice the lightest step's, or (by agents) its throughput per agent falls below 80% of
+/// the lightest step's: the target stops keeping up. (By arrival rate, throughput is mostly the
+/// agents' own polling and does not grow in proportion, so only latency counts.) Steps that did
+/// not run to their end are ignored. Returns the knee's load and why.
+pub fn knee(by: By, steps: &[StepResult]) -> Option<(f64, String)> {
     let ran: Vec<&StepResult> = steps.iter().filter(|s| s.harness_error.is_none()).collect();
     let first = ran.first()?;
     let efficiency = |s: &StepResult| s.throughput_rps / s.load;
@@ -157,11 +158,11 @@ pub fn knee(steps: &[StepResult]) -> Option<(f64, String)> {
                 ),
             ));
         }
-        if efficiency(first) > 0.0 && efficiency(s) < 0.8 * efficiency(first) {
+        if by == By::Agents && efficiency(first) > 0.0 && efficiency(s) < 0.8 * efficiency(first) {
             return Some((
                 before.load,
                 format!(
-                    "throughput per unit of load at {} is {:.0}% of that at {}",
+                    "throughput per agent at {} is {:.0}% of that at {}",
                     s.load,
                     100.0 * efficiency(s) / efficiency(first),
                     first.load
@@ -218,7 +219,7 @@ pub fn step_result(
 pub fn conclude(mut c: Capacity) -> Capacity {
     // The capacity is the last step of the unbroken run of held steps from the lightest.
     c.capacity = c.steps.iter().take_while(|s| s.held).last().map(|s| s.load);
-    match knee(&c.steps) {
+    match knee(c.by, &c.steps) {
         Some((load, why)) => {
             c.knee = Some(load);
             c.knee_reason = Some(why);
@@ -338,7 +339,7 @@ pub fn execute(
             Ok(rp) => rp,
             Err(e) => return usage(io.err, &e),
         };
-        rp.show_progress = false;
+        rp.show_progress = !io.quiet;
         secrets = Secrets::new(rp.secrets());
         let dir = rp.out_dir.clone();
         let (outcome, interrupted) = match crate::runner::command::run_to_outcome(&runtime, p, rp) {
@@ -506,7 +507,13 @@ mod tests {
         );
         assert_eq!(c.capacity, Some(30.0));
         assert_eq!(c.knee, Some(20.0));
-        assert!(c.knee_reason.unwrap().contains("67% of that at 10"));
+        assert!(c.knee_reason.as_deref().unwrap().contains("67% of that at 10"));
+        // By arrival rate, throughput is mostly the agents' polling: only latency makes a knee.
+        let by_arrival = Capacity {
+            by: By::Arrival,
+            ..c
+        };
+        assert_eq!(conclude(by_arrival).knee, None);
     }
 
     #[test]
