@@ -7,8 +7,10 @@ use aeapi_harness::exit::Exit;
 use conform_common::run;
 use serde_json::Value;
 
-/// `(case label, [(check, message or pointer)])` of every case that did not pass.
-fn failed(ran: &conform_common::Ran) -> Vec<(String, Vec<(String, String)>)> {
+/// `(operation, case label, [(check, message or pointer)])` of every case that did not pass.
+type Failed = Vec<(String, String, Vec<(String, String)>)>;
+
+fn failed(ran: &conform_common::Ran) -> Failed {
     ran.failures()
         .iter()
         .map(|c| {
@@ -42,53 +44,84 @@ fn failed(ran: &conform_common::Ran) -> Vec<(String, Vec<(String, String)>)> {
                     }
                 })
                 .collect();
-            (label, problems)
+            let op = c["operation"].as_str().unwrap_or_default().to_string();
+            (op, label, problems)
         })
         .collect()
 }
 
-#[test]
-fn schema_drift_fails_the_positive_cases_at_the_drifted_fields() {
-    let ran = run(
-        "login",
-        Some(
-            "ops:\n  - op: login\n    drift:\n      - {field: publicUserId, action: drop}\n      - {field: registeredId, action: retype, to: number}\n",
-        ),
+/// The operations in `ran` that also ran `unaffected`, each with at least one case, all passed:
+/// a fault on one operation shows on that operation alone.
+fn assert_untouched(ran: &conform_common::Ran, unaffected: &[&str]) {
+    let results = ran.results();
+    for op in unaffected {
+        let mine: Vec<_> = results.iter().filter(|(o, _, _)| o == op).collect();
+        assert!(mine.len() > 1, "{op}: its cases did not run: {results:?}");
+        assert!(
+            mine.iter().all(|(_, _, r)| r == "passed"),
+            "{op} was not faulted but: {mine:?}"
+        );
+    }
+}
+
+/// Runs `only` with `op`'s answers drifted (`dropped` left out, `retyped` made a number) and
+/// checks that exactly `op`'s positive cases fail, at those fields (in XML a number is text, so
+/// only the dropped field shows), and that the `untouched` operations all pass.
+fn drift_fails_exactly(only: &str, op: &str, dropped: &str, retyped: &str, untouched: &[&str]) {
+    let faults = format!(
+        "ops:\n  - op: {op}\n    drift:\n      - {{field: {dropped}, action: drop}}\n      - {{field: {retyped}, action: retype, to: number}}\n"
     );
+    let ran = run(only, Some(&faults));
     assert_eq!(ran.exit, Exit::Failed, "{}", ran.err);
     let required = (
         "schema".to_string(),
-        " \"publicUserId\" is a required property".to_string(),
+        format!(" \"{dropped}\" is a required property"),
+    );
+    let retype = (
+        "schema".to_string(),
+        format!("/{retyped} value is not of type \"string\""),
     );
     assert_eq!(
         failed(&ran),
         vec![
             (
+                op.to_string(),
                 "positive".to_string(),
-                vec![
-                    required.clone(),
-                    (
-                        "schema".to_string(),
-                        "/registeredId value is not of type \"string\"".to_string()
-                    ),
-                ]
+                vec![required.clone(), retype]
             ),
-            ("positive [xml]".to_string(), vec![required]),
+            (op.to_string(), "positive [xml]".to_string(), vec![required]),
         ],
         "{}",
         ran.out
+    );
+    assert_untouched(&ran, untouched);
+}
+
+#[test]
+fn schema_drift_fails_the_positive_cases_at_the_drifted_fields() {
+    // The other operations need no session: a drifted login answer could not set one up.
+    drift_fails_exactly(
+        "login,preLoginStatus,agentAvailability",
+        "login",
+        "publicUserId",
+        "registeredId",
+        &["preLoginStatus", "agentAvailability"],
     );
 }
 
 #[test]
 fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
     let ran = run(
-        "verifySession",
+        "verifySession,summaryData",
         Some("ops:\n  - {op: verifySession, error_rate: 1.0, error_status: 503}\n"),
     );
     assert_eq!(ran.exit, Exit::Failed, "{}", ran.err);
     let got = failed(&ran);
-    let labels: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        got.iter().all(|(op, _, _)| op == "verifySession"),
+        "{got:?}"
+    );
+    let labels: Vec<&str> = got.iter().map(|(_, l, _)| l.as_str()).collect();
     assert_eq!(
         labels,
         vec![
@@ -101,7 +134,7 @@ fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
             "expired token"
         ]
     );
-    for (label, problems) in &got {
+    for (_, label, problems) in &got {
         // The expired-token case also misses its "Access Token Expired" text.
         let want = if label == "expired token" { 2 } else { 1 };
         assert_eq!(problems.len(), want, "{label}: {problems:?}");
@@ -112,19 +145,24 @@ fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
             problems[0].1
         );
     }
+    assert_untouched(&ran, &["summaryData"]);
 }
 
 #[test]
 fn injected_latency_fails_the_budget_of_the_positive_cases_only() {
     let ran = run(
-        "verifySession",
+        "verifySession,summaryData",
         Some("ops:\n  - {op: verifySession, latency: 600ms}\n"),
     );
     assert_eq!(ran.exit, Exit::Failed, "{}", ran.err);
     let got = failed(&ran);
-    let labels: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        got.iter().all(|(op, _, _)| op == "verifySession"),
+        "{got:?}"
+    );
+    let labels: Vec<&str> = got.iter().map(|(_, l, _)| l.as_str()).collect();
     assert_eq!(labels, vec!["positive", "positive [xml]"]);
-    for (label, problems) in &got {
+    for (_, label, problems) in &got {
         assert_eq!(problems.len(), 1, "{label}: {problems:?}");
         assert_eq!(problems[0].0, "within", "{label}");
         assert!(
@@ -133,4 +171,18 @@ fn injected_latency_fails_the_budget_of_the_positive_cases_only() {
             problems[0].1
         );
     }
+    assert_untouched(&ran, &["summaryData"]);
+}
+
+#[test]
+fn schema_drift_is_caught_behind_a_conference_fixture() {
+    // acceptOwnership's positive case needs a conference with an ownership transfer pending:
+    // the drift shows there, and the fixture's own calls (other operations) are untouched.
+    drift_fails_exactly(
+        "acceptOwnership,conferenceMode",
+        "acceptOwnership",
+        "reason",
+        "status",
+        &["conferenceMode"],
+    );
 }

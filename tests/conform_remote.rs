@@ -90,7 +90,8 @@ fn a_password_grant_target_gets_each_agent_its_own_token() {
     let ran = run_with(
         dir,
         &p,
-        "login,verifySession,acceptEngagement,messages.*",
+        // Fixtures acting as two agents (acceptOwnership) and a follow-up (followUpEngagement).
+        "login,verifySession,acceptEngagement,messages.*,acceptOwnership,followUpEngagement",
         |cp| {
             cp.target = TargetPlan::Remote(target);
             cp.placement = placement();

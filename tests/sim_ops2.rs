@@ -295,6 +295,21 @@ async fn agent_groups_extra_chat_and_metrics() {
     assert_eq!(got.body, json!({"result": {"2": 1}, "setOrExpired": false}));
 }
 
+/// followUpEngagement as the reference has it: every body field optional.
+async fn follow_up(w: &World, body: Value) -> Got {
+    call(
+        &w.app,
+        Method::POST,
+        &format!(
+            "{A}/followUpEngagement?registeredId={}&agentId=agent1&output=json",
+            w.reg
+        ),
+        Some(&w.auth),
+        json_body(body),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_follow_up_is_listed_resumed_and_resolved() {
     let w = world().await;
@@ -329,17 +344,7 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     )
     .await;
     ok(&got);
-    let got = call(
-        &w.app,
-        Method::POST,
-        &format!(
-            "{A}/followUpEngagement?registeredId={}&agentId=agent1&output=json",
-            w.reg
-        ),
-        Some(&w.auth),
-        json_body(json!({"conversationId": w.eid})),
-    )
-    .await;
+    let got = follow_up(&w, json!({"conversationId": w.eid})).await;
     ok(&got);
     assert_eq!(got.body["engagementId"], w.eid.as_str());
     assert_eq!(
@@ -389,6 +394,39 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
         transcript(&w)
             .await
             .contains(&"Following up as promised".to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_follow_up_is_resumed_without_conversation_id_by_customer_or_the_first_waiting() {
+    let w = world().await;
+    ok(&post(&w, "closeEngagement", &[("followUp", "true")]).await);
+    // A second conversation waits for agent1 too.
+    let (eid2, cid2, status) = customer_engagement(&w.app, &w.auth).await;
+    assert_eq!(status, "ACCEPTED");
+    let second = [("agentId", "agent1"), ("engagementId", eid2.as_str())];
+    ok(&agent_post(&w.app, &w.auth, "acceptEngagement", &w.reg, &second).await);
+    let close = [&second[..], &[("followUp", "true")]].concat();
+    ok(&agent_post(&w.app, &w.auth, "closeEngagement", &w.reg, &close).await);
+
+    let got = follow_up(&w, json!({"customerId": "4242"})).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
+    // customerId picks that customer's conversation, not the first.
+    let got = follow_up(&w, json!({"customerId": cid2})).await;
+    ok(&got);
+    assert_eq!(got.body["engagementId"], eid2.as_str());
+    ok(&agent_post(&w.app, &w.auth, "resolveConversation", &w.reg, &second).await);
+    // Nothing at all: the first conversation waiting for this agent.
+    let got = follow_up(&w, json!({})).await;
+    ok(&got);
+    assert_eq!(got.body["conversationId"], w.eid.as_str());
+    let got = follow_up(&w, json!({})).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
+    assert!(
+        got.text
+            .contains("no conversation is waiting for a follow-up by this agent"),
+        "{}",
+        got.text
     );
 }
 

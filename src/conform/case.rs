@@ -315,9 +315,46 @@ verifySession:
     #[test]
     fn needs_are_inferred_from_variables() {
         let c = contracts(
-            "a: {request: {query: {x: '${siteId}'}}}\nb: {request: {query: {r: 'id ${registeredId}'}}}\nc: {}\n",
+            "a: {request: {query: {x: '${siteId}'}}}\nb: {request: {query: {r: 'id ${registeredId}'}}}\nc: {}\nd: {request: {body: {t: '${guestId}', e: '${engagementId}'}}}\n",
         );
         let n: Vec<Needs> = c.values().map(needs_of).collect();
-        assert_eq!(n, vec![Needs::Token, Needs::Session, Needs::Token]);
+        assert_eq!(
+            n,
+            vec![
+                Needs::Token,
+                Needs::Session,
+                Needs::Token,
+                Needs::Conference
+            ]
+        );
+    }
+
+    #[test]
+    fn fixture_needs_run_after_engagements_in_order_of_setup() {
+        let c = contracts(
+            r#"
+acceptOwnership: {needs: ownership_offer, xml: false}
+conferenceMode: {needs: conference_guest, xml: false}
+transferOwnership: {needs: conference, xml: false}
+followUpEngagement: {needs: follow_up, xml: false}
+closeEngagement: {needs: engagement, xml: false}
+"#,
+        );
+        let got: Vec<(&str, Needs)> = expand(&c, &|_, _| true)
+            .iter()
+            .map(|c| (c.op.name, c.needs))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("closeEngagement", Needs::Engagement),
+                ("followUpEngagement", Needs::FollowUp),
+                ("transferOwnership", Needs::Conference),
+                ("conferenceMode", Needs::ConferenceGuest),
+                ("acceptOwnership", Needs::OwnershipOffer),
+            ]
+        );
+        let conference: Vec<bool> = got.iter().map(|(_, n)| n.conference()).collect();
+        assert_eq!(conference, vec![false, false, true, true, true]);
     }
 }

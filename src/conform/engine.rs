@@ -49,12 +49,7 @@ pub async fn run_case(
         }
         _ => {}
     }
-    let fixture = match spec.needs {
-        Needs::Offer => world.offer().await.map(Some),
-        Needs::Engagement => world.engagement().await.map(Some),
-        _ => Ok(None),
-    };
-    let fixture = match fixture {
+    let fixture = match world.setup(spec.needs).await {
         Ok(f) => f,
         Err(e) => {
             outcome.verdict = Verdict::Error(format!("setup failed: {e}"));
@@ -146,6 +141,9 @@ async fn send_case(
     if let Some(f) = fixture {
         vars.insert("engagementId", f.engagement_id.clone());
         vars.insert("customerId", f.customer_id.clone());
+        if let Some(g) = &f.guest {
+            vars.insert("guestId", g.username.clone());
+        }
     }
     if spec.wait == Wait::AcceptWindow {
         // Before the token is taken, so the wait cannot outlive a short-lived token.

@@ -190,6 +190,13 @@ impl ConformPlan {
                 run.credentials.len()
             ));
         }
+        if cases.iter().any(|c| c.needs.conference()) && run.credentials.len() < 3 {
+            return Err(format!(
+                "conference cases need at least three agents in the pool (a shared one, an owner \
+                 and a guest); the pool has {}",
+                run.credentials.len()
+            ));
+        }
         let placement = match &suite.target {
             Target::Remote(t) => Placement {
                 site_id: t.site_id.clone(),

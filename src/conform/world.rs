@@ -1,6 +1,10 @@
 //! The state `conform` sets up for its cases: a token, a shared logged-in agent, fresh agents
-//! with an engagement offered (created through the customer-side calls of the field notes) or
-//! accepted, an expired token, and the clean-up that keeps one case from leaking into the next.
+//! with an engagement offered (created through the customer-side calls of the field notes),
+//! accepted, closed for a follow-up, or in a conference (an owner and a guest, maybe with an
+//! ownership transfer pending), an expired token, and the clean-up that keeps one case from
+//! leaking into the next. Every fixture is built through the API itself, as a desktop would:
+//! a conference is conferenceEngagement + the guest's acceptEngagement, an ownership offer is
+//! transferOwnership, each waited for on the receiving agent's long-poll.
 //!
 //! Agents log in available, and the target offers a new engagement to any free agent. So every
 //! agent the engine logs in is parked (`agentStatus` busy) unless it is the one an offer is being
@@ -18,7 +22,7 @@ use crate::aeapi::ops;
 use crate::aeapi::token::{Token, TokenStore};
 use crate::runner::agent::Credential;
 use crate::runner::plan::ResolvedTarget;
-use crate::suite::model::OutputFormat;
+use crate::suite::model::{Needs, OutputFormat};
 
 /// A logged-in agent.
 #[derive(Debug, Clone)]
@@ -29,12 +33,20 @@ pub struct Session {
     pub since: Instant,
 }
 
-/// A fresh agent with an engagement offered to it (and accepted, for `Needs::Engagement`).
+/// What a case that needs an engagement works on: a fresh agent with an engagement offered to
+/// it, accepted, waiting for a follow-up, or in a conference (see `Needs`).
 #[derive(Debug, Clone)]
 pub struct Fixture {
+    /// The agent the case acts as (`${registeredId}`, `${agentId}`).
     pub session: Session,
     pub engagement_id: String,
     pub customer_id: String,
+    /// The conference guest (`${guestId}`), when there is a conference.
+    pub guest: Option<Session>,
+    /// Every agent the fixture logged in (the clean-up parks them).
+    pub agents: Vec<Session>,
+    /// The conversation was closed for a follow-up (the clean-up resolves it).
+    pub follow_up: bool,
 }
 
 /// Site, unit and group for customer calls and `${variables}`.
@@ -253,18 +265,39 @@ impl World {
         })
     }
 
+    /// Sends `op` as `agent` (its token, `?registeredId=`, a JSON body); a non-200 is an error
+    /// naming the request.
+    async fn agent_call(
+        &mut self,
+        registered_id: &str,
+        agent: &str,
+        op: &str,
+        body: Value,
+    ) -> Result<Observed, String> {
+        let tok = self.token_as(Some(agent)).await?;
+        let call = Call::new(Self::op(op)?, Some(&tok))
+            .query("registeredId", registered_id)
+            .body(body);
+        self.call(call, op).await
+    }
+
+    /// `agent_call` as session `s`.
+    async fn session_call(
+        &mut self,
+        s: &Session,
+        op: &str,
+        body: Value,
+    ) -> Result<Observed, String> {
+        self.agent_call(&s.registered_id, &s.username, op, body)
+            .await
+    }
+
     /// Sets an agent busy, so it is offered nothing. Best effort.
     pub async fn park(&mut self, registered_id: &str, agent: &str) {
-        let Ok(tok) = self.token_as(Some(agent)).await else {
-            return;
-        };
-        let Ok(op) = Self::op("agentStatus") else {
-            return;
-        };
-        let call = Call::new(op, Some(&tok))
-            .query("registeredId", registered_id)
-            .body(json!({"agentId": agent, "state": "busy"}));
-        let _ = self.call(call, "agentStatus busy").await;
+        let body = json!({"agentId": agent, "state": "busy"});
+        let _ = self
+            .agent_call(registered_id, agent, "agentStatus", body)
+            .await;
     }
 
     /// The shared agent (the pool's first), logged in and parked; replaced when old.
@@ -301,6 +334,19 @@ impl World {
         Ok(self.pool[i].clone())
     }
 
+    /// The fixture `needs` asks for (`None` when it needs no engagement).
+    pub async fn setup(&mut self, needs: Needs) -> Result<Option<Fixture>, String> {
+        match needs {
+            Needs::Nothing | Needs::Token | Needs::Session => Ok(None),
+            Needs::Offer => self.offer().await.map(Some),
+            Needs::Engagement => self.engagement().await.map(Some),
+            Needs::FollowUp => self.follow_up().await.map(Some),
+            Needs::Conference | Needs::ConferenceGuest | Needs::OwnershipOffer => {
+                self.conference(needs).await.map(Some)
+            }
+        }
+    }
+
     /// A fresh agent with a new engagement offered to it (not accepted).
     pub async fn offer(&mut self) -> Result<Fixture, String> {
         let cred = self.fresh()?;
@@ -320,58 +366,167 @@ impl World {
             ));
         };
         let fixture = Fixture {
-            session,
+            session: session.clone(),
             engagement_id: eid.to_string(),
             customer_id: cid.to_string(),
+            guest: None,
+            agents: vec![session.clone()],
+            follow_up: false,
         };
+        let what = format!("the offer of engagement {eid}");
+        let r = self.await_message(&session, eid, &what, |_| true).await;
+        self.or_cleanup(&fixture, r).await?;
+        Ok(fixture)
+    }
+
+    /// A fresh agent holding a newly accepted engagement.
+    pub async fn engagement(&mut self) -> Result<Fixture, String> {
+        let f = self.offer().await?;
+        let body = json!({"agentId": f.session.username, "engagementId": f.engagement_id});
+        let r = self
+            .session_call(&f.session, "acceptEngagement", body)
+            .await;
+        self.or_cleanup(&f, r).await?;
+        Ok(f)
+    }
+
+    /// A fresh agent's engagement, closed with `followUp: true`: the conversation waits for that
+    /// agent's follow-up.
+    pub async fn follow_up(&mut self) -> Result<Fixture, String> {
+        let mut f = self.engagement().await?;
+        f.follow_up = true;
+        let body = json!({
+            "agentId": f.session.username,
+            "engagementId": f.engagement_id,
+            "followUp": true,
+            "followUpNotes": "Call back tomorrow with the tracking number",
+        });
+        let r = self.session_call(&f.session, "closeEngagement", body).await;
+        self.or_cleanup(&f, r).await?;
+        Ok(f)
+    }
+
+    /// A running conference (see `Needs::Conference`), and for `Needs::OwnershipOffer` an
+    /// ownership transfer to the guest waiting for its answer. The case acts as the owner for
+    /// `Needs::Conference`, as the guest otherwise.
+    pub async fn conference(&mut self, needs: Needs) -> Result<Fixture, String> {
+        if self.pool.len() < 3 {
+            return Err(
+                "a conference needs at least three agents in the pool (the shared one, an owner \
+                 and a guest)"
+                    .into(),
+            );
+        }
+        let mut f = self.engagement().await?;
+        let guest = match self.fresh() {
+            Ok(cred) => self.login(&cred).await,
+            Err(e) => Err(e),
+        };
+        let guest = self.or_cleanup(&f, guest).await?;
+        f.agents.push(guest.clone());
+        f.guest = Some(guest.clone());
+        let r = self.conference_steps(&f, &guest, needs).await;
+        self.or_cleanup(&f, r).await?;
+        if needs != Needs::Conference {
+            f.session = guest;
+        }
+        Ok(f)
+    }
+
+    /// The owner conferences `guest` in and the guest accepts; then, for an ownership offer, the
+    /// owner asks the guest to take ownership and the guest sees the request.
+    async fn conference_steps(
+        &mut self,
+        f: &Fixture,
+        guest: &Session,
+        needs: Needs,
+    ) -> Result<(), String> {
+        let (owner, eid) = (&f.session, &f.engagement_id);
+        let ask = json!({
+            "agentId": owner.username,
+            "engagementId": eid,
+            "targetAgentId": guest.username,
+        });
+        let obs = self
+            .session_call(owner, "conferenceEngagement", ask.clone())
+            .await?;
+        if obs.field("status") == Some("failed") {
+            return Err(format!(
+                "conferenceEngagement to {} failed: {}",
+                guest.username,
+                obs.excerpt()
+            ));
+        }
+        let what = format!("the conference request for engagement {eid}");
+        self.await_message(guest, eid, &what, |_| true).await?;
+        let accept = json!({"agentId": guest.username, "engagementId": eid});
+        self.session_call(guest, "acceptEngagement", accept).await?;
+        if needs == Needs::OwnershipOffer {
+            self.session_call(owner, "transferOwnership", ask).await?;
+            let what = format!("the ownership transfer request for engagement {eid}");
+            self.await_message(guest, eid, &what, |e| {
+                has_state(e, "ownershipTransferRequest")
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `r`, after cleaning `f` up when `r` is an error (a setup step failed).
+    async fn or_cleanup<T>(&mut self, f: &Fixture, r: Result<T, String>) -> Result<T, String> {
+        if r.is_err() {
+            self.cleanup(f).await;
+        }
+        r
+    }
+
+    /// Long-polls `s`'s messages until an entry for engagement `eid` satisfies `wanted` (it is
+    /// given the entry: `{id, messages, settings}`), for at most `OFFER_DEADLINE`.
+    async fn await_message(
+        &mut self,
+        s: &Session,
+        eid: &str,
+        what: &str,
+        wanted: fn(&Value) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + OFFER_DEADLINE;
         while Instant::now() < deadline {
-            let tok = self.token_as(Some(&fixture.session.username)).await?;
+            let tok = self.token_as(Some(&s.username)).await?;
             let call = Call::new(Self::op("messages.get")?, Some(&tok))
-                .query("registeredId", fixture.session.registered_id.clone())
-                .query("agentId", fixture.session.username.clone())
+                .query("registeredId", s.registered_id.clone())
+                .query("agentId", s.username.clone())
                 .query("instantResponse", "false")
                 .timeout(deadline.saturating_duration_since(Instant::now()) + WAIT_MARGIN);
             let ep = self.endpoint("messages.get", OutputFormat::Json);
             let obs = client::send(&self.http, &ep, call).await;
             match obs.status {
-                Some(200) if offered(&obs, &fixture.engagement_id) => return Ok(fixture),
+                Some(200) if entry(&obs, eid).is_some_and(wanted) => return Ok(()),
                 Some(200 | 204) => {}
                 _ => {
-                    self.cleanup(&fixture).await;
                     return Err(format!(
-                        "waiting for the offer: {} answered {}",
+                        "waiting for {what}: {} answered {}",
                         obs.request_line(),
                         obs.status.map_or("nothing".into(), |s| s.to_string())
                     ));
                 }
             }
         }
-        self.cleanup(&fixture).await;
         Err(format!(
-            "engagement {} was not offered to {} within {} s",
-            fixture.engagement_id,
-            fixture.session.username,
+            "{what} did not reach {} within {} s",
+            s.username,
             OFFER_DEADLINE.as_secs()
         ))
     }
 
-    /// A fresh agent holding a newly accepted engagement.
-    pub async fn engagement(&mut self) -> Result<Fixture, String> {
-        let f = self.offer().await?;
-        let tok = self.token_as(Some(&f.session.username)).await?;
-        let call = Call::new(Self::op("acceptEngagement")?, Some(&tok))
-            .query("registeredId", f.session.registered_id.clone())
-            .body(json!({"agentId": f.session.username, "engagementId": f.engagement_id}));
-        if let Err(e) = self.call(call, "acceptEngagement").await {
-            self.cleanup(&f).await;
-            return Err(e);
-        }
-        Ok(f)
-    }
-
-    /// The customer closes the fixture's engagement and its agent is parked. Best effort.
+    /// The customer closes the fixture's engagement (a follow-up still waiting is resolved by
+    /// its agent first) and its agents are parked. Best effort.
     pub async fn cleanup(&mut self, f: &Fixture) {
+        if f.follow_up {
+            let body = json!({"agentId": f.session.username, "engagementId": f.engagement_id});
+            let _ = self
+                .session_call(&f.session, "resolveConversation", body)
+                .await;
+        }
         if let (Ok(tok), Ok(op)) = (self.token().await, Self::op("customer.message.post")) {
             let call = Call::new(op, Some(&tok)).form(vec![
                 ("customerID", f.customer_id.clone()),
@@ -382,22 +537,33 @@ impl World {
             let ep = self.endpoint(op.name, OutputFormat::Json);
             let _ = client::send(&self.http, &ep, call).await;
         }
-        let (r, u) = (f.session.registered_id.clone(), f.session.username.clone());
-        self.park(&r, &u).await;
+        for s in &f.agents {
+            self.park(&s.registered_id, &s.username).await;
+        }
     }
 }
 
-/// Whether a GET messages body offers engagement `eid`.
-fn offered(obs: &Observed, eid: &str) -> bool {
+/// The entry of engagement `eid` in a GET messages body (`engagements[]`), if any.
+fn entry<'a>(obs: &'a Observed, eid: &str) -> Option<&'a Value> {
     obs.body
         .as_ref()
         .and_then(|b| b.get("engagements"))
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|e| match e.get("id") {
+            Some(Value::String(s)) => s == eid,
+            Some(Value::Number(n)) => n.to_string() == eid,
+            _ => false,
+        })
+}
+
+/// Whether an engagement entry holds a stateChange to `state`.
+fn has_state(entry: &Value, state: &str) -> bool {
+    entry
+        .get("messages")
         .and_then(Value::as_array)
-        .is_some_and(|list| {
-            list.iter().any(|e| match e.get("id") {
-                Some(Value::String(s)) => s == eid,
-                Some(Value::Number(n)) => n.to_string() == eid,
-                _ => false,
-            })
+        .is_some_and(|ms| {
+            ms.iter()
+                .any(|m| m.get("state").and_then(Value::as_str) == Some(state))
         })
 }

@@ -195,6 +195,35 @@ pub async fn follow_up_conversations(
     ))
 }
 
+/// The follow-up conversation a followUpEngagement selects. The reference makes every body
+/// field optional: `conversationId` names it; without it, `customerId` picks the conversation
+/// of that customer waiting for this agent; with neither, the first (lowest id) waiting for it.
+fn follow_up_selected(core: &Core, input: &Input, me: &str) -> Result<u64, ApiError> {
+    if input.get("conversationId").is_some() {
+        return engagement_id(input, "conversationId");
+    }
+    let customer = match input.get("customerId") {
+        Some(c) => Some(
+            c.trim()
+                .parse::<u64>()
+                .map_err(|_| ApiError::unknown(format!("no such customer {c}")))?,
+        ),
+        None => None,
+    };
+    core.engagements
+        .iter()
+        .filter(|(_, e)| matches!(&e.phase, Phase::FollowUp { username } if **username == *me))
+        .filter(|(_, e)| customer.is_none_or(|c| e.customer_id == c))
+        .map(|(eid, _)| *eid)
+        .min()
+        .ok_or_else(|| match customer {
+            Some(c) => ApiError::unknown(format!(
+                "no conversation of customer {c} is waiting for a follow-up by this agent"
+            )),
+            None => ApiError::unknown("no conversation is waiting for a follow-up by this agent"),
+        })
+}
+
 /// POST followUpEngagement: resumes a follow-up conversation (same engagement id, same
 /// customer, transcript continued); it is active for the agent at once.
 pub async fn follow_up_engagement(
@@ -205,11 +234,11 @@ pub async fn follow_up_engagement(
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
     input.require_query("agentId")?;
-    let eid = engagement_id(&input, "conversationId")?;
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, true)?;
     let me = core.user_of(sid)?;
+    let eid = follow_up_selected(&core, &input, &me)?;
     let e = core
         .engagements
         .get_mut(&eid)

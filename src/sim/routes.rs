@@ -419,8 +419,8 @@ pub static ROUTES: &[RouteDef] = &[
         op: "followUpEngagement",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/followUpEngagement",
-        summary: "Resumes a follow-up conversation (same engagement id).",
-        params: "q:registeredId* q:agentId* b:conversationId* b:agentGroupId b:businessUnitId b:customerId b:siteId",
+        summary: "Resumes a follow-up conversation (same engagement id): `conversationId`, else the customer's (`customerId`), else the first waiting.",
+        params: "q:registeredId* q:agentId* b:conversationId b:customerId b:agentGroupId b:businessUnitId b:siteId",
         root: "FollowUpEngagementResponse",
         example: Some(
             r#"{"conversationId":"1000000001","engagementId":"1000000001","status":"success"}"#,

@@ -240,6 +240,7 @@ pub const VARIABLES: &[(&str, Needs)] = &[
     ("agentId", Needs::Session),
     ("engagementId", Needs::Offer),
     ("customerId", Needs::Offer),
+    ("guestId", Needs::Conference),
 ];
 
 /// The `${name}` references in `text`, in order (an unterminated `${` is returned whole).
@@ -262,9 +263,10 @@ pub fn variables_in(text: &str) -> Vec<&str> {
     out
 }
 
-/// What a conformance request needs before it can be sent; the engine sets it up.
+/// What a conformance request needs before it can be sent; the engine sets it up. Ordered by
+/// how much setup it takes (cases run in that order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Needs {
     /// Nothing, not even a token (`token`, `preLoginStatus`).
     Nothing,
@@ -276,6 +278,24 @@ pub enum Needs {
     Offer,
     /// A fresh agent holding an accepted engagement.
     Engagement,
+    /// A fresh agent who accepted an engagement and closed it with `followUp: true`: the
+    /// conversation (`${engagementId}`) waits for that agent's follow-up.
+    FollowUp,
+    /// A running conference: the owner (a fresh agent holding the engagement) conferenced a
+    /// second fresh agent in, who accepted (`${guestId}`); the case acts as the owner.
+    Conference,
+    /// The same conference; the case acts as the guest (still in screen mode).
+    ConferenceGuest,
+    /// The same conference, and the owner has asked the guest to take ownership
+    /// (transferOwnership); the case acts as the guest, whose ownership offer is pending.
+    OwnershipOffer,
+}
+
+impl Needs {
+    /// Whether the fixture is a conference (it takes two fresh agents).
+    pub fn conference(self) -> bool {
+        self >= Needs::Conference
+    }
 }
 
 /// A request's parameters by where they travel. Values are JSON (YAML) values; strings may

@@ -13,22 +13,19 @@ use aeapi_harness::sim::FaultConfig;
 use aeapi_harness::suite::plan::{Overrides, Plan, plan};
 use serde_json::Value;
 
-/// The operations the simulator serves before issue 4 lands.
-pub const PART1: &str = "token,preLoginStatus,login,agentStatus,verifySession,messages.*,\
-acceptEngagement,denyEngagement,joinEngagement,closeEngagement,dispositions,agentAvailability";
-
-/// Every operation whose cases the simulator passes: all 47 but the five whose positive cases
-/// need fixtures the engine cannot set up yet (a pending ownership transfer, a running
-/// conference, a follow-up conversation).
-pub const SERVED: &str = "token,agentAvailability,acceptEngagement,activePerformanceMetrics,agentGroups,\
-agentStatus,autoTransferEngagement,changePassword,closeEngagement,conferenceEngagement,\
-customScript.get,customScript.post,customSettings,denyEngagement,dispositions,\
-escalateEngagement,startDisposition,extraChat,followUpConversations,fullScriptTree,\
-joinEngagement,loggingAgent,login,maskText,messages.get,messages.post,\
-ninaCoachChatTakeOver,ninaCoachContentMetaInfo,ninaCoachEscalationResolution,\
-preLoginStatus,requestEntireTranscripts,resolveConversation,scriptGroup,scriptTree,\
-sendIllegalWordNotification,settings,smsCommand,summaryData,transferConferenceOptions,\
-transferEngagement,verifySession,webrtcAction";
+/// The 47 operations of the reference (`aeapi::ops::OPERATIONS`): the simulator passes every
+/// case of each, the ones needing a follow-up conversation, a running conference or a pending
+/// ownership transfer included.
+pub const SERVED: &str = "token,agentAvailability,acceptEngagement,acceptOwnership,\
+activePerformanceMetrics,agentGroups,agentStatus,autoTransferEngagement,changePassword,\
+closeEngagement,conferenceEngagement,conferenceMode,customScript.get,customScript.post,\
+customSettings,denyEngagement,dispositions,escalateEngagement,startDisposition,extraChat,\
+followUpConversations,followUpEngagement,fullScriptTree,joinEngagement,loggingAgent,login,\
+maskText,messages.get,messages.post,ninaCoachChatTakeOver,ninaCoachContentMetaInfo,\
+ninaCoachEscalationResolution,preLoginStatus,refuseOwnership,requestEntireTranscripts,\
+resolveConversation,scriptGroup,scriptTree,sendIllegalWordNotification,settings,smsCommand,\
+summaryData,transferConferenceOptions,transferEngagement,transferOwnership,verifySession,\
+webrtcAction";
 
 /// The shipped conformance suite, planned with its report directory in `out`.
 pub fn suite_plan(out: &Path) -> Plan {
