@@ -507,7 +507,12 @@ mod tests {
         );
         assert_eq!(c.capacity, Some(30.0));
         assert_eq!(c.knee, Some(20.0));
-        assert!(c.knee_reason.as_deref().unwrap().contains("67% of that at 10"));
+        assert!(
+            c.knee_reason
+                .as_deref()
+                .unwrap()
+                .contains("67% of that at 10")
+        );
         // By arrival rate, throughput is mostly the agents' polling: only latency makes a knee.
         let by_arrival = Capacity {
             by: By::Arrival,
