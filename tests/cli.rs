@@ -120,6 +120,9 @@ fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
     // Fleet agents 1 and 4 (0-based) are shard 2/3's: agent2 and agent5.
     assert_eq!(names, ["agent2", "agent5"]);
     assert_eq!(plan.suite.suite.load.agents, 2);
+    // smoke.yaml's 2 customers/s: a third each.
+    let rate = plan.suite.suite.load.arrival_rate.map(|r| r.per_second);
+    assert_eq!(rate, Some(2.0 / 3.0));
     let text = plan.to_string();
     assert!(
         text.contains("agents      2 at peak (2 credentials in the pool)\n"),

@@ -245,9 +245,15 @@ pub fn conclude(mut c: Capacity) -> Capacity {
     c
 }
 
-/// The suite at one step's load.
+/// The suite at one step's load: a flat load (the search's steps replace `load.steps`; the
+/// ramp stays), at `load` agents or customers per second (then with the suite's peak fleet).
 fn at_load(loaded: &LoadedSuite, by: By, load: f64) -> LoadedSuite {
     let mut s = loaded.clone();
+    let steps = std::mem::take(&mut s.suite.load.steps);
+    if let Some(peak) = steps.iter().map(|st| st.agents).max() {
+        // By arrival rate the fleet stays the suite's peak (by agents, the step sets it).
+        s.suite.load.agents = peak;
+    }
     if by == By::Arrival {
         let l = &mut s.suite.load;
         l.arrival_rate = Some(Rate { per_second: load });
@@ -519,6 +525,30 @@ mod tests {
             ..c
         };
         assert_eq!(conclude(by_arrival).knee, None);
+    }
+
+    #[test]
+    fn each_step_is_a_flat_load_at_its_agents_or_arrival_rate() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/smoke.yaml");
+        let mut loaded = crate::suite::load(&path).unwrap();
+        loaded.suite.load.steps = vec![crate::suite::model::Step {
+            agents: 30,
+            duration: crate::suite::values::HumanDuration(Duration::from_secs(10)),
+            arrival_rate: None,
+            personas: None,
+        }];
+        let s = at_load(&loaded, By::Arrival, 2.5);
+        assert!(s.suite.load.steps.is_empty());
+        assert_eq!(s.suite.load.agents, 30);
+        assert_eq!(s.suite.load.arrival_rate.map(|r| r.per_second), Some(2.5));
+        let overrides = Overrides {
+            agents: Some(12),
+            duration: Some(Duration::from_secs(5)),
+            ..Overrides::default()
+        };
+        let p = plan::plan(at_load(&loaded, By::Agents, 12.0), &overrides, "x".into()).unwrap();
+        assert_eq!(p.suite.suite.load.peak_agents(), 12);
+        assert_eq!(p.suite.agents.len(), 12);
     }
 
     #[test]

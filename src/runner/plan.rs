@@ -240,8 +240,9 @@ fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
-/// Applies the suite's load to the embedded simulator: its arrival rate (unless the suite's
-/// `simulator:` section set one), seed, and an agent directory holding exactly the run's pool.
+/// Applies the suite's load to the embedded simulator: its arrival rate (`load.arrival_rate`
+/// wins over the `simulator:` section's), seed, and an agent directory holding exactly the
+/// run's pool.
 fn embedded_settings(config: &mut SimConfig, suite: &Suite, credentials: &[Credential]) {
     if let Some(rate) = suite.load.arrival_rate {
         config.arrival_rate = rate.per_second;

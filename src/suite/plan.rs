@@ -176,6 +176,9 @@ fn apply_shard(suite: &mut LoadedSuite, shard: Shard, peak: u32) -> Result<(), S
     if let Some(c) = &mut load.customers {
         c.rate.per_second = shard.rate(c.rate.per_second);
     }
+    if let Some(sim) = &mut suite.suite.simulator {
+        sim.arrival_rate = shard.rate(sim.arrival_rate);
+    }
     load.seed = Some(shard.seed(load.seed.unwrap_or(1)));
     let pool = std::mem::take(&mut suite.agents);
     suite.agents = pool
