@@ -145,6 +145,31 @@ async fn harness_driven_customers_measure_delivery_both_ways_with_per_agent_clie
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stepped_arrival_rate_brings_customers_only_from_its_step_on() {
+    // No customers for the first 3 s, then 5/s from the embedded simulator.
+    let yaml = format!(
+        "name: e2e-stepped\nload: {{ramp: 0s, seed: 5, arrival_rate: 0/s, steps: [\
+         {{agents: 2, duration: 3s}}, {{agents: 2, duration: 4s, arrival_rate: 5/s}}]}}\n\
+         simulator: {{long_poll_hold: 1s}}\n{FAST_PERSONA}"
+    );
+    let r = run(&yaml).await;
+    // Two steps at one agent count end on time (no empty goose step in between).
+    assert_eq!(r.interrupted, None);
+    let d = &r.data;
+    assert!(failures(d).is_empty(), "violations: {:#?}", failures(d));
+    let accepted_in: Vec<usize> = d
+        .series
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.latency.contains_key("acceptEngagement"))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!accepted_in.is_empty(), "no engagement accepted");
+    // Bucket i is second [i, i+1) of the run: nothing before the second step.
+    assert!(accepted_in[0] >= 3, "accepted in seconds {accepted_in:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_are_counted_as_the_matching_violations() {
     let yaml = format!(
         "name: e2e-faults\nload: {{agents: 4, ramp: 1s, duration: 8s, arrival_rate: 2/s, seed: 11}}\n\

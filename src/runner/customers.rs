@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use super::ctx::Ctx;
+use super::plan::Arrivals;
 use super::record;
 use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops;
@@ -79,9 +80,16 @@ pub struct CustomerPlan {
     pub agent_group_id: String,
 }
 
-/// Starts customers until `until` or the run stops; returns when every customer has finished.
-pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64) {
-    if plan.rate <= 0.0 {
+/// Starts customers (at `plan.rate`, or the stepped `arrivals` from their changes on, offsets
+/// from `t0`) until `until` or the run stops; returns when every customer has finished.
+pub async fn drive(
+    ctx: Arc<Ctx>,
+    plan: CustomerPlan,
+    arrivals: Arrivals,
+    (t0, until): (Instant, Instant),
+    seed: u64,
+) {
+    if !arrivals.any_positive(plan.rate) {
         return;
     }
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xC057_0E45);
@@ -89,9 +97,8 @@ pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64)
     let mut next = Instant::now();
     let mut n: u64 = 0;
     let plan = Arc::new(plan);
-    loop {
-        let u: f64 = rng.random_range(f64::EPSILON..1.0);
-        next += Duration::from_secs_f64(-u.ln() / plan.rate);
+    while let Some(at) = next_arrival(&mut rng, &arrivals, plan.rate, t0, next) {
+        next = at;
         if next >= until {
             break;
         }
@@ -112,6 +119,34 @@ pub async fn drive(ctx: Arc<Ctx>, plan: CustomerPlan, until: Instant, seed: u64)
     tokio::select! {
         _ = async { while tasks.join_next().await.is_some() {} } => {}
         _ = ctx.stop.cancelled() => tasks.abort_all(),
+    }
+}
+
+/// The next arrival after `from`: Poisson at the rate of the moment (`base`, or the last change
+/// of `arrivals` before it; offsets from `t0`). A wait that would cross a rate change is drawn
+/// again from the change on (exponential waits are memoryless). `None`: the rate is 0 and no
+/// change is ahead.
+fn next_arrival(
+    rng: &mut SmallRng,
+    arrivals: &Arrivals,
+    base: f64,
+    t0: Instant,
+    mut from: Instant,
+) -> Option<Instant> {
+    loop {
+        let offset = from.saturating_duration_since(t0);
+        let rate = arrivals.rate_at(base, offset);
+        let change = arrivals.next_change(offset).map(|at| t0 + at);
+        let candidate = (rate > 0.0).then(|| {
+            let u: f64 = rng.random_range(f64::EPSILON..1.0);
+            from + Duration::from_secs_f64((-u.ln() / rate).min(86_400.0))
+        });
+        match (candidate, change) {
+            (Some(c), Some(ch)) if c > ch => from = ch,
+            (None, Some(ch)) => from = ch,
+            (None, None) => return None,
+            (Some(c), _) => return Some(c),
+        }
     }
 }
 
@@ -278,6 +313,43 @@ impl Customer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every arrival from `t0` to `t0 + secs`, as offsets in seconds.
+    fn arrivals_until(arrivals: &Arrivals, base: f64, secs: u64) -> Vec<f64> {
+        let mut rng = SmallRng::seed_from_u64(9);
+        let t0 = Instant::now();
+        let end = t0 + Duration::from_secs(secs);
+        let mut at = t0;
+        let mut out = Vec::new();
+        // Bounded: at most 10,000 arrivals.
+        for _ in 0..10_000 {
+            match next_arrival(&mut rng, arrivals, base, t0, at) {
+                Some(next) if next < end => {
+                    out.push((next - t0).as_secs_f64());
+                    at = next;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn arrivals_follow_the_stepped_rate() {
+        let stepped = Arrivals {
+            changes: vec![
+                (Duration::from_secs(100), 5.0),
+                (Duration::from_secs(200), 0.0),
+            ],
+        };
+        let got = arrivals_until(&stepped, 0.0, 1_000);
+        assert!(got.iter().all(|t| (100.0..200.0).contains(t)), "{got:?}");
+        // Poisson with mean 500: outside 400..600 is a 4.5-sigma event.
+        assert!((400..=600).contains(&got.len()), "{} arrivals", got.len());
+        let flat = arrivals_until(&Arrivals::default(), 2.0, 300);
+        assert!((480..=720).contains(&flat.len()), "{} arrivals", flat.len());
+        assert!(arrivals_until(&Arrivals::default(), 0.0, 300).is_empty());
+    }
 
     #[test]
     fn tags_round_trip_once_with_their_direction() {

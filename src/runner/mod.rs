@@ -160,8 +160,24 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
 
     let customers = plan.customers.clone().map(|c| {
         let until = t0 + plan.total_time();
-        tokio::spawn(customers::drive(ctx.clone(), c, until, plan.seed))
+        let arrivals = plan.arrivals.clone();
+        tokio::spawn(customers::drive(
+            ctx.clone(),
+            c,
+            arrivals,
+            (t0, until),
+            plan.seed,
+        ))
     });
+    let stepped_arrivals = match &sim {
+        Some(s) if !plan.arrivals.changes.is_empty() => Some(tokio::spawn(step_arrivals(
+            s.sim.clone(),
+            plan.arrivals.clone(),
+            t0,
+            stop.clone(),
+        ))),
+        _ => None,
+    };
     let outcome = attack.execute().await;
     done.store(true, Ordering::Relaxed);
     stop.cancel();
@@ -170,6 +186,9 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
     let _ = watcher.await;
     if let Some(c) = customers {
         let _ = c.await;
+    }
+    if let Some(a) = stepped_arrivals {
+        a.abort();
     }
     if let Some(s) = sim {
         s.shutdown().await;
@@ -271,6 +290,21 @@ async fn watch_stop(
             goose::trigger_killswitch(&reason);
             stop.cancel();
             return;
+        }
+    }
+}
+
+/// Sets the embedded simulator's arrival rate at each step that names one, until the run stops.
+async fn step_arrivals(
+    sim: Arc<crate::sim::Sim>,
+    arrivals: plan::Arrivals,
+    t0: Instant,
+    stop: CancellationToken,
+) {
+    for (at, rate) in arrivals.changes {
+        tokio::select! {
+            _ = tokio::time::sleep_until((t0 + at).into()) => sim.set_arrival_rate(rate),
+            _ = stop.cancelled() => return,
         }
     }
 }

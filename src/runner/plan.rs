@@ -90,6 +90,9 @@ pub struct RunPlan {
     pub show_progress: bool,
     /// Harness-driven customers, if the suite asks for them.
     pub customers: Option<CustomerPlan>,
+    /// Arrival-rate changes of a stepped load (`load.steps[i].arrival_rate`), for the embedded
+    /// simulator's customers and the harness's own.
+    pub arrivals: Arrivals,
     /// One HTTP client (with cookies) per agent instead of one shared pool.
     pub per_agent_clients: bool,
 }
@@ -113,15 +116,20 @@ impl RunPlan {
                 .map(|s| (s.agents, ramp, s.duration.0))
                 .collect()
         };
-        if let Some(i) = load
-            .steps
-            .iter()
-            .position(|s| s.arrival_rate.is_some() || s.personas.is_some())
-        {
+        if let Some(i) = load.steps.iter().position(|s| s.personas.is_some()) {
             return Err(RunError::Plan(format!(
-                "load.steps[{i}]: a per-step `arrival_rate` or `personas` mix is not supported by \
-                 `run` yet; set them for the whole run (load.arrival_rate, persona weights)"
+                "load.steps[{i}]: a per-step `personas` mix is not supported by `run` yet (goose \
+                 fixes each agent's persona at launch); set the mix with the personas' weights"
             )));
+        }
+        let mut arrivals = Arrivals::default();
+        let mut at = Duration::ZERO;
+        for step in &load.steps {
+            if let Some(r) = step.arrival_rate {
+                arrivals.changes.push((at, r.per_second));
+            }
+            // As goose runs the plan: whole seconds, a hold of at least one.
+            at += Duration::from_secs(ceil_secs(ramp) + ceil_secs(step.duration.0).max(1));
         }
         if steps.iter().all(|s| s.0 == 0) {
             return Err(RunError::Plan("the load has no agents".into()));
@@ -173,6 +181,7 @@ impl RunPlan {
             out_dir: plan.out_dir.clone(),
             show_progress: true,
             customers: customer_plan(suite),
+            arrivals,
             per_agent_clients: load.clients == Clients::PerAgent,
         })
     }
@@ -184,12 +193,29 @@ impl RunPlan {
 
     /// goose's `--test-plan`: "users,timespan;..." (each step moves to `users` over
     /// `timespan`), ending with an immediate stop.
+    /// A segment at the agent count of the one before is a hold: an empty one is left out
+    /// (goose 0.19 never leaves a zero-length step that changes no user count) and one after a
+    /// hold joins it.
     pub fn goose_test_plan(&self) -> String {
-        let mut parts = Vec::with_capacity(self.steps.len() * 2 + 1);
+        // (agents, seconds, is a hold)
+        let mut segments: Vec<(u32, u64, bool)> = Vec::with_capacity(self.steps.len() * 2 + 1);
+        let mut push = |agents: u32, secs: u64| {
+            let before = segments.last().map_or(0, |s| s.0);
+            let hold = agents == before;
+            match segments.last_mut() {
+                _ if hold && secs == 0 => {}
+                Some(last) if hold && last.2 => last.1 += secs,
+                _ => segments.push((agents, secs, hold)),
+            }
+        };
         for (agents, ramp, hold) in &self.steps {
-            parts.push(format!("{agents},{}s", ceil_secs(*ramp)));
-            parts.push(format!("{agents},{}s", ceil_secs(*hold).max(1)));
+            push(*agents, ceil_secs(*ramp));
+            push(*agents, ceil_secs(*hold).max(1));
         }
+        let mut parts: Vec<String> = segments
+            .iter()
+            .map(|(agents, secs, _)| format!("{agents},{secs}s"))
+            .collect();
         parts.push("0,0s".to_string());
         parts.join(";")
     }
@@ -234,6 +260,38 @@ fn customer_plan(suite: &Suite) -> Option<CustomerPlan> {
         business_unit_id: unit,
         agent_group_id: group,
     })
+}
+
+/// Piecewise-constant arrival rates: from each change's offset (since the run's start) on, its
+/// rate, until the next change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Arrivals {
+    /// (offset, customers per second), by offset.
+    pub changes: Vec<(Duration, f64)>,
+}
+
+impl Arrivals {
+    /// The rate at `offset`: the last change at or before it, else `base`.
+    pub fn rate_at(&self, base: f64, offset: Duration) -> f64 {
+        self.changes
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= offset)
+            .map_or(base, |(_, r)| *r)
+    }
+
+    /// The first change after `offset`.
+    pub fn next_change(&self, offset: Duration) -> Option<Duration> {
+        self.changes
+            .iter()
+            .map(|(at, _)| *at)
+            .find(|at| *at > offset)
+    }
+
+    /// Whether any rate is above 0 (with `base` before the first change).
+    pub fn any_positive(&self, base: f64) -> bool {
+        base > 0.0 || self.changes.iter().any(|(_, r)| *r > 0.0)
+    }
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -341,6 +399,11 @@ mod tests {
         let y = "name: t\nload: {agents: 5, ramp: 1.5s, steps: [{agents: 5, duration: 10s}, {agents: 15, duration: 20s}]}\n";
         let p = build(y, &Overrides::default()).expect("plan builds");
         assert_eq!(p.goose_test_plan(), "5,2s;5,10s;15,2s;15,20s;0,0s");
+        // No ramp (or a step at the count before it): no empty step, the holds join.
+        let y = "name: t\nload: {ramp: 0s, steps: [{agents: 2, duration: 3s}, \
+                 {agents: 2, duration: 4s}, {agents: 5, duration: 2s}]}\n";
+        let p = build(y, &Overrides::default()).expect("plan builds");
+        assert_eq!(p.goose_test_plan(), "2,0s;2,7s;5,0s;5,2s;0,0s");
         let over = Overrides {
             agents: Some(3),
             duration: Some(Duration::from_secs(7)),
@@ -348,6 +411,42 @@ mod tests {
         };
         let p = build("name: t\nload: {agents: 5, ramp: 1s}\n", &over).expect("plan builds");
         assert_eq!(p.goose_test_plan(), "3,1s;3,7s;0,0s");
+    }
+
+    #[test]
+    fn stepped_arrival_rates_change_where_goose_starts_each_step() {
+        let y = "name: t\nload: {agents: 2, ramp: 1.5s, arrival_rate: 1/s, steps: [\
+                 {agents: 2, duration: 10s}, {agents: 4, duration: 20s, arrival_rate: 3/s}, \
+                 {agents: 4, duration: 5s}, {agents: 1, duration: 5s, arrival_rate: 0/s}]}\n";
+        let p = build(y, &Overrides::default()).expect("plan builds");
+        let a = &p.arrivals;
+        // Steps start at 0, 2+10, 12+2+20, 34+2+5 (ramps rounded up as goose runs them).
+        assert_eq!(
+            a.changes,
+            [
+                (Duration::from_secs(12), 3.0),
+                (Duration::from_secs(41), 0.0)
+            ]
+        );
+        assert_eq!(a.rate_at(1.0, Duration::ZERO), 1.0);
+        assert_eq!(a.rate_at(1.0, Duration::from_secs(12)), 3.0);
+        assert_eq!(a.rate_at(1.0, Duration::from_secs(40)), 3.0);
+        assert_eq!(a.rate_at(1.0, Duration::from_secs(41)), 0.0);
+        assert_eq!(a.next_change(Duration::ZERO), Some(Duration::from_secs(12)));
+        assert_eq!(
+            a.next_change(Duration::from_secs(12)),
+            Some(Duration::from_secs(41))
+        );
+        assert_eq!(a.next_change(Duration::from_secs(41)), None);
+        assert!(a.any_positive(0.0));
+        assert!(!Arrivals::default().any_positive(0.0));
+        let mix = "name: t\npersonas: {p: {weight: 1}}\nload: {steps: [{agents: 2, duration: 5s, \
+                   personas: {p: 1}}]}\n";
+        let err = build(mix, &Overrides::default()).err().expect("refused");
+        assert!(
+            err.to_string()
+                .starts_with("load.steps[0]: a per-step `personas` mix")
+        );
     }
 
     #[test]

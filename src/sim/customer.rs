@@ -196,22 +196,35 @@ pub async fn typing(
     Ok(Reply::empty())
 }
 
-/// The built-in customer generator: Poisson arrivals at `arrival_rate`, one task per customer.
-/// Holds the state weakly: it stops once the simulator is dropped or closing.
+/// The built-in customer generator: Poisson arrivals at the simulator's current arrival rate,
+/// one task per customer. The rate may change at any time (`Sim::set_arrival_rate`): the wait
+/// for the next arrival is taken in slices of at most `RECHECK`, and a wait longer than a slice
+/// is drawn again at the rate of the moment once the slice is over, which keeps the arrivals
+/// Poisson (exponential waits are memoryless) and follows a new rate within `RECHECK`. Holds
+/// the state weakly: it stops once the simulator is dropped or closing.
 pub async fn generate(weak: Weak<Sim>) {
-    let Some(rate) = weak.upgrade().map(|s| s.config.arrival_rate) else {
-        return;
-    };
-    let Ok(gap) = Exp::new(rate) else {
-        return;
-    };
+    const RECHECK: Duration = Duration::from_millis(200);
     loop {
         let wait = {
             let Some(sim) = weak.upgrade() else { return };
-            let mut rng = sim.rng.lock();
-            gap.sample(&mut *rng)
+            if sim.closing() {
+                return;
+            }
+            match Exp::new(sim.arrival_rate()) {
+                Ok(gap) if sim.arrival_rate() > 0.0 => {
+                    let mut rng = sim.rng.lock();
+                    Some(Duration::from_secs_f64(gap.sample(&mut *rng).min(3600.0)))
+                }
+                _ => None,
+            }
         };
-        tokio::time::sleep(Duration::from_secs_f64(wait.min(3600.0))).await;
+        match wait {
+            Some(w) if w <= RECHECK => tokio::time::sleep(w).await,
+            _ => {
+                tokio::time::sleep(RECHECK).await;
+                continue;
+            }
+        }
         let Some(sim) = weak.upgrade() else { return };
         if sim.closing() {
             return;
@@ -314,3 +327,45 @@ const SAMPLE_LINES: &[&str] = &[
     "Thanks, that helps",
     "How do I change my address?",
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::sim::{Sim, SimConfig, spawn_background};
+
+    fn engagements(sim: &Sim) -> usize {
+        sim.core.lock().engagements.len()
+    }
+
+    /// On tokio's paused clock: no customers at rate 0, about rate × time once the rate is
+    /// raised mid-run, none again once it is set back to 0.
+    #[tokio::test(start_paused = true)]
+    async fn the_generator_follows_the_arrival_rate_as_it_changes() {
+        let config = SimConfig {
+            seed: 5,
+            ..SimConfig::default()
+        };
+        let sim = Sim::new(config).unwrap();
+        let tasks = spawn_background(&sim);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(engagements(&sim), 0);
+        sim.set_arrival_rate(5.0);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let during = engagements(&sim);
+        // Poisson with mean 100: outside 60..140 is a 4-sigma event.
+        assert!(
+            (60..=140).contains(&during),
+            "{during} arrivals in 20 s at 5/s"
+        );
+        sim.set_arrival_rate(0.0);
+        // A change is followed within one 200 ms re-check.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let settled = engagements(&sim);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(engagements(&sim), settled);
+        for t in tasks {
+            t.abort();
+        }
+    }
+}

@@ -35,7 +35,7 @@ mod xml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::routing::get;
@@ -68,6 +68,8 @@ pub struct Sim {
     pub(crate) seed: seed::Seed,
     closing: AtomicBool,
     live: AtomicUsize,
+    /// The built-in customers' arrival rate (f64 bits): `config.arrival_rate` until changed.
+    arrival: AtomicU64,
 }
 
 impl Sim {
@@ -91,8 +93,25 @@ impl Sim {
             seed,
             closing: AtomicBool::new(false),
             live: AtomicUsize::new(0),
+            arrival: AtomicU64::new(config.arrival_rate.to_bits()),
             config,
         }))
+    }
+
+    /// Customers the built-in generator starts per second now.
+    pub fn arrival_rate(&self) -> f64 {
+        f64::from_bits(self.arrival.load(Ordering::Relaxed))
+    }
+
+    /// Changes the built-in customers' arrival rate from now on (a stepped load plan does this
+    /// at each step); a negative or non-finite rate counts as 0.
+    pub fn set_arrival_rate(&self, per_second: f64) {
+        let r = if per_second.is_finite() {
+            per_second.max(0.0)
+        } else {
+            0.0
+        };
+        self.arrival.store(r.to_bits(), Ordering::Relaxed);
     }
 
     /// Logged-in sessions (as of the last change).
@@ -195,8 +214,9 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .with_state(sim)
 }
 
-/// Starts the reaper and (when `arrival_rate > 0`) the customer generator. They hold the state
-/// weakly and end by themselves once it is dropped; aborting the handles stops them at once.
+/// Starts the reaper and the customer generator (idle while the arrival rate is 0). They hold
+/// the state weakly and end by themselves once it is dropped; aborting the handles stops them at
+/// once.
 pub fn spawn_background(sim: &Arc<Sim>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     let weak = Arc::downgrade(sim);
@@ -212,9 +232,7 @@ pub fn spawn_background(sim: &Arc<Sim>) -> Vec<tokio::task::JoinHandle<()>> {
             }
         }
     }));
-    if sim.config.arrival_rate > 0.0 {
-        tasks.push(tokio::spawn(customer::generate(Arc::downgrade(sim))));
-    }
+    tasks.push(tokio::spawn(customer::generate(Arc::downgrade(sim))));
     tasks
 }
 
