@@ -2,7 +2,7 @@
 //! target (embedded simulator settings or a remote with resolved secrets), the credential pool,
 //! personas, compiled contracts, and goose's test plan.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::aeapi::token::TokenRequest;
 use crate::check::{Contract, Contracts};
 use crate::sim::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig, SimHandle};
 use crate::suite::LoadedSuite;
-use crate::suite::model::{Clients, Grant, OutputFormat, SchemaSource, Suite, Target};
+use crate::suite::model::{Clients, Grant, OutputFormat, Suite, Target};
 use crate::suite::plan::Plan as SuitePlan;
 use crate::suite::values::{Distribution, Range};
 
@@ -166,13 +166,12 @@ impl RunPlan {
                 .map(|(name, p)| Arc::new(PersonaPlan::from_suite(name, p)))
                 .collect()
         };
-        let suite_dir = loaded.path.parent().unwrap_or(Path::new("."));
         Ok(RunPlan {
             suite_name: suite.name.clone(),
             target,
             credentials,
             personas,
-            contracts: contracts(loaded, suite_dir)?,
+            contracts: contracts(loaded),
             steps,
             seed: load.seed.unwrap_or(1),
             request_timeout: load.timeout.map_or(Duration::from_secs(10), |t| t.0),
@@ -338,38 +337,31 @@ fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
 /// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
 /// response; `conform` judges with the same ones, through `RunPlan`). Schema documents are kept
 /// to align XML-mapped bodies with them.
-fn contracts(loaded: &LoadedSuite, suite_dir: &Path) -> Result<Contracts, RunError> {
+/// The suite's contracts with their compiled schemas and schema documents (read by the loader).
+fn contracts(loaded: &LoadedSuite) -> Contracts {
     let sample = loaded.suite.load.schema_sample;
     let mut out = Contracts {
         schema_sample: sample.map_or(1.0, |p| p.fraction()),
         ..Default::default()
     };
     for (op, c) in &loaded.suite.contracts {
-        let doc = match &c.schema {
-            None => None,
-            Some(SchemaSource::Inline(v)) => Some(v.clone()),
-            Some(SchemaSource::Path(p)) => {
-                let path = suite_dir.join(p);
-                std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-            }
-        };
         out.by_op.insert(
             op.clone(),
             Contract {
                 status: c.status.clone(),
                 schema: loaded.schemas.get(op).cloned(),
-                schema_doc: doc.map(Arc::new),
+                schema_doc: loaded.schema_docs.get(op).cloned(),
                 within: c.within.map(|w| w.0),
             },
         );
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::suite::plan::{Overrides, plan};
 
@@ -447,6 +439,21 @@ mod tests {
             err.to_string()
                 .starts_with("load.steps[0]: a per-step `personas` mix")
         );
+    }
+
+    #[test]
+    fn a_schema_file_reaches_the_contract_whatever_the_working_directory() {
+        // Relative to the working directory (the crate root under cargo test), as a user types
+        // it: the runner once joined the suite's directory to the already resolved path again,
+        // lost the document and with it the XML coercion.
+        let path = Path::new("tests/fixtures/schema_file/suite.yaml");
+        let loaded = crate::suite::load(path).expect("fixture loads");
+        let p = plan(loaded, &Overrides::default(), "out".into()).expect("plans");
+        let rp = RunPlan::build(&p).expect("builds");
+        let login = &rp.contracts.by_op["login"];
+        assert!(login.schema.is_some());
+        let doc = login.schema_doc.as_deref().expect("the schema document");
+        assert_eq!(doc["properties"]["loginAsAvailable"]["type"], "boolean");
     }
 
     #[test]

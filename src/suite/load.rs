@@ -27,6 +27,8 @@ pub struct LoadedSuite {
     pub thresholds: Vec<Threshold>,
     /// Compiled JSON Schemas of `suite.contracts`, by operation name.
     pub schemas: BTreeMap<String, Arc<jsonschema::Validator>>,
+    /// The same schemas as JSON documents, read once here (files included).
+    pub schema_docs: BTreeMap<String, Arc<serde_json::Value>>,
     /// The resolved agent pool (CSV read, patterns expanded). Passwords are `SecretRef`s,
     /// resolved at run time.
     pub agents: Vec<AgentCredential>,
@@ -70,6 +72,7 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedSuite, SuiteErrors>
             source,
             thresholds: checked.thresholds,
             schemas: checked.schemas,
+            schema_docs: checked.schema_docs,
             agents,
             pool_generated: tree.get("agents").is_none(),
         }),

@@ -30,6 +30,8 @@ pub struct Checked {
     pub masks: Vec<Span>,
     pub thresholds: Vec<Threshold>,
     pub schemas: BTreeMap<String, Arc<jsonschema::Validator>>,
+    /// The same schemas as JSON documents (the XML mapping coerces values by them).
+    pub schema_docs: BTreeMap<String, Arc<serde_json::Value>>,
     /// `None` when the pool could not be read.
     pub agents: Option<Vec<AgentCredential>>,
 }
@@ -239,6 +241,7 @@ impl Ctx<'_> {
             match jsonschema::validator_for(&json) {
                 Ok(v) if known => {
                     self.out.schemas.insert(e.key.clone(), Arc::new(v));
+                    self.out.schema_docs.insert(e.key.clone(), Arc::new(json));
                 }
                 Ok(_) => {}
                 Err(err) => {
