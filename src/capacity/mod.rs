@@ -311,10 +311,12 @@ pub fn execute(
             Ok(p) => p,
             Err(e) => return usage(io.err, &e),
         };
-        if let Err(e) = RunPlan::build(&p) {
-            return usage(io.err, &e);
-        }
-        plans.push((load, p));
+        let mut rp = match RunPlan::build(&p) {
+            Ok(rp) => rp,
+            Err(e) => return usage(io.err, &e),
+        };
+        rp.show_progress = !io.quiet;
+        plans.push((load, p, rp));
     }
     let runtime = match crate::runner::command::runtime(io.err) {
         Ok(rt) => rt,
@@ -340,22 +342,18 @@ pub fn execute(
     if !io.quiet {
         let _ = writeln!(io.out, "{}", report::table_head(search.by));
     }
-    for (load, p) in &plans {
-        let mut rp = match RunPlan::build(p) {
-            Ok(rp) => rp,
-            Err(e) => return usage(io.err, &e),
-        };
-        rp.show_progress = !io.quiet;
+    for (load, p, rp) in plans {
         secrets = Secrets::new(rp.secrets());
         let dir = rp.out_dir.clone();
-        let (outcome, interrupted) = match crate::runner::command::run_to_outcome(&runtime, p, rp) {
+        let (outcome, interrupted) = match crate::runner::command::run_to_outcome(&runtime, &p, rp)
+        {
             Ok(o) => o,
             Err(e) => return usage(io.err, &secrets.mask(&e)),
         };
         if let Err(e) = crate::report::write_all(&dir, &outcome, &secrets) {
             let _ = writeln!(io.err, "error: {e}");
         }
-        let step = step_result(*load, &outcome, interrupted.as_deref(), &dir);
+        let step = step_result(load, &outcome, interrupted.as_deref(), &dir);
         if !io.quiet {
             let _ = writeln!(io.out, "{}", report::table_row(&step));
         }
