@@ -324,10 +324,7 @@ pub fn execute(
     };
     let mut result = Capacity {
         suite: loaded.suite.name.clone(),
-        target: match &plans[0].1.suite.suite.target {
-            Target::Embedded => "embedded simulator".into(),
-            Target::Remote(r) => r.api.clone(),
-        },
+        target: plans[0].2.target.label(),
         by: search.by,
         unit: search.by.unit().into(),
         step_duration_s: search.step_duration.as_secs_f64(),

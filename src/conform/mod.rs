@@ -269,23 +269,13 @@ pub fn execute(plan: &SuitePlan, only: Option<&str>, io: Io<'_>) -> Exit {
 
 /// Runs a built plan (tests use it to point a plan at a chosen target).
 pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runner::command::runtime(io.err) {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
-            return Exit::Harness;
-        }
+        Err(exit) => return exit,
     };
     let out_dir = plan.out_dir.clone();
     let suite_name = plan.suite_name.clone();
-    let target = match &plan.target {
-        TargetPlan::Embedded(_) => "embedded simulator".to_string(),
-        TargetPlan::Remote(t) => t.api_base.clone(),
-    };
+    let target = plan.target.label();
     if !io.quiet {
         for n in &plan.notes {
             let _ = writeln!(io.err, "note: {n}");
@@ -325,13 +315,8 @@ pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
             return Exit::Harness;
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&out_dir) {
-        let _ = writeln!(
-            io.err,
-            "error: cannot create the report directory {}: {e}",
-            out_dir.display()
-        );
-        return Exit::Harness;
+    if let Err(exit) = crate::runner::command::report_dir(&out_dir, io.err) {
+        return exit;
     }
     if !io.quiet {
         let _ = write!(io.out, "{}", secrets.mask(&report::table(&outcomes)));

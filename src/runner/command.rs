@@ -43,13 +43,8 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
     };
     run_plan.show_progress = !io.quiet;
     let out_dir = run_plan.out_dir.clone();
-    if let Err(e) = std::fs::create_dir_all(&out_dir) {
-        let _ = writeln!(
-            io.err,
-            "error: cannot create the report directory {}: {e}",
-            out_dir.display()
-        );
-        return Exit::Harness;
+    if let Err(exit) = report_dir(&out_dir, io.err) {
+        return exit;
     }
     let secrets = Secrets::new(run_plan.secrets());
     let runtime = match runtime(io.err) {
@@ -95,6 +90,18 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
     exit_code(&outcome, interrupted.is_some())
 }
 
+/// Creates the report directory; failing is a harness error (said on `err`).
+pub fn report_dir(dir: &Path, err: &mut dyn Write) -> Result<(), Exit> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        let _ = writeln!(
+            err,
+            "error: cannot create the report directory {}: {e}",
+            dir.display()
+        );
+        Exit::Harness
+    })
+}
+
 /// The multi-threaded runtime a run needs; failing to start one is a harness error (said on
 /// `err`).
 pub fn runtime(err: &mut dyn Write) -> Result<tokio::runtime::Runtime, Exit> {
@@ -115,10 +122,7 @@ pub fn run_to_outcome(
     plan: &SuitePlan,
     run_plan: RunPlan,
 ) -> Result<(Outcome, Option<String>), String> {
-    let target_label = match &run_plan.target {
-        super::plan::TargetPlan::Embedded(_) => "embedded simulator".to_string(),
-        super::plan::TargetPlan::Remote(t) => t.api_base.clone(),
-    };
+    let target_label = run_plan.target.label();
     let started = time::OffsetDateTime::now_utc();
     let (meta, data, interrupted) = match runtime.block_on(super::run(run_plan)) {
         Ok(r) => meta_of(plan, r),

@@ -72,6 +72,16 @@ impl ResolvedTarget {
     }
 }
 
+impl TargetPlan {
+    /// The target for people: `embedded simulator`, or the API base URL.
+    pub fn label(&self) -> String {
+        match self {
+            TargetPlan::Embedded(_) => "embedded simulator".to_string(),
+            TargetPlan::Remote(t) => t.api_base.clone(),
+        }
+    }
+}
+
 /// Everything the runner needs.
 pub struct RunPlan {
     pub suite_name: String,
