@@ -263,24 +263,36 @@ impl Ctx<'_> {
         }
     }
 
-    /// Reads a schema file named relative to the suite.
-    fn schema_file(&mut self, file: &str, span: Range<usize>) -> Option<serde_json::Value> {
+    /// Reads `file`, named relative to the suite; an error (at `span`) when it cannot be read.
+    fn read_relative(
+        &mut self,
+        file: &str,
+        span: Range<usize>,
+        what: &'static str,
+    ) -> Option<(PathBuf, String)> {
         let full = self.dir.join(file);
-        let shown = full.display().to_string();
-        let text = match std::fs::read_to_string(&full) {
-            Ok(t) => t,
+        match std::fs::read_to_string(&full) {
+            Ok(text) => Some((full, text)),
             Err(e) => {
+                let path = full.display().to_string();
+                let message = e.to_string();
                 self.error(
                     span,
                     SuiteErrorKind::FileRead {
-                        what: "schema file",
-                        path: shown,
-                        message: e.to_string(),
+                        what,
+                        path,
+                        message,
                     },
                 );
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// Reads a schema file named relative to the suite.
+    fn schema_file(&mut self, file: &str, span: Range<usize>) -> Option<serde_json::Value> {
+        let (full, text) = self.read_relative(file, span.clone(), "schema file")?;
+        let shown = full.display().to_string();
         match serde_json::from_str(&text) {
             Ok(j) => Some(j),
             Err(e) => {
@@ -492,22 +504,8 @@ impl Ctx<'_> {
         span: Range<usize>,
         password: Option<&SecretRef>,
     ) -> Option<Vec<AgentCredential>> {
-        let full = self.dir.join(file);
+        let (full, text) = self.read_relative(file, span, "agents CSV")?;
         let shown = full.display().to_string();
-        let text = match std::fs::read_to_string(&full) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(
-                    span,
-                    SuiteErrorKind::FileRead {
-                        what: "agents CSV",
-                        path: shown,
-                        message: e.to_string(),
-                    },
-                );
-                return None;
-            }
-        };
         match agents::parse_csv(&text, password) {
             Ok(list) => Some(list),
             Err(problems) => {
