@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aeapi_harness::sim::{self, SimConfig};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use sim_common::*;
 
 fn faulty(yaml: &str) -> SimConfig {
@@ -34,7 +34,7 @@ async fn error_rate_answers_with_the_chosen_status() {
     ));
     let auth = bearer(&app).await;
     let reg = login(&app, &auth, "agent1").await;
-    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(got.body["message"], "injected fault");
 }
@@ -45,14 +45,7 @@ async fn schema_drift_drops_and_retypes_fields() {
         "ops:\n  - op: login\n    drift:\n      - { field: publicUserId, action: drop }\n      - { field: loginAsAvailable, action: retype, to: string }\n",
     ));
     let auth = bearer(&app).await;
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/login"),
-        Some(&auth),
-        form(&[("username", "agent1"), ("password", "agent-password")]),
-    )
-    .await;
+    let got = login_with(&app, &auth, "agent1", "agent-password").await;
     assert_eq!(got.status, StatusCode::OK);
     assert!(got.body.get("publicUserId").is_none(), "{}", got.text);
     assert_eq!(got.body["loginAsAvailable"], "true");
@@ -65,14 +58,7 @@ async fn a_stall_freezes_every_request_until_it_ends() {
     let auth = bearer(&app).await;
     tokio::time::advance(Duration::from_secs(11)).await;
     let t = tokio::time::Instant::now();
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/preLoginStatus?username=agent1"),
-        None,
-        None,
-    )
-    .await;
+    let got = get_anonymous(&app, &format!("{A}/preLoginStatus?username=agent1")).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(t.elapsed(), Duration::from_secs(2));
     let t = tokio::time::Instant::now();

@@ -81,7 +81,7 @@ proptest! {
             let mut held = String::new();
             if engaged {
                 let (eid, _, _) = customer_engagement(&app, &auth).await;
-                agent_post(&app, &auth, "acceptEngagement", &reg, &[("engagementId", &eid)]).await;
+                accept(&app, &auth, &reg, &eid).await;
                 held = format!("&engagementId={eid}&conversationId={eid}&chatIds={eid}&agentId=agent1&username=agent1");
             }
             // Every route gets the same random input; state carries over from one to the next.

@@ -8,41 +8,6 @@ use aeapi_harness::sim::{ROUTES, RouteDef};
 use axum::http::{Method, StatusCode};
 use sim_common::*;
 
-/// agent1 holds engagement `eid` (the customer said "hello"); agent2 is logged in.
-struct World {
-    app: axum::Router,
-    auth: String,
-    reg1: String,
-    reg2: String,
-    eid: String,
-    cid: String,
-}
-
-async fn world() -> World {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg1 = login(&app, &auth, "agent1").await;
-    let (eid, cid, _) = customer_engagement(&app, &auth).await;
-    let reg2 = login(&app, &auth, "agent2").await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg1,
-        &[("engagementId", &eid)],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::OK);
-    World {
-        app,
-        auth,
-        reg1,
-        reg2,
-        eid,
-        cid,
-    }
-}
-
 /// Optional parameters worth sending (they select what the call is about).
 const USEFUL: &[&str] = &["engagementId", "agentId", "username"];
 
@@ -129,7 +94,7 @@ fn served() -> impl Iterator<Item = &'static RouteDef> {
 async fn a_missing_required_parameter_is_400_naming_it() {
     for def in served() {
         for p in def.params().into_iter().filter(|p| p.required) {
-            let w = world().await;
+            let w = world(config(), true).await;
             let got = send(&w, def, 1, Some(p.name), &[], true).await;
             assert_eq!(
                 got.status,
@@ -145,7 +110,7 @@ async fn a_missing_required_parameter_is_400_naming_it() {
 
 #[tokio::test]
 async fn no_token_is_401_on_every_route_but_pre_login_status() {
-    let w = world().await;
+    let w = world(config(), true).await;
     for def in served().filter(|d| d.op != "preLoginStatus") {
         let got = send(&w, def, 1, None, &[], false).await;
         assert_eq!(
@@ -166,7 +131,7 @@ async fn an_unknown_registered_id_is_401() {
             .iter()
             .any(|p| p.name == "registeredId" && p.required)
     }) {
-        let w = world().await;
+        let w = world(config(), true).await;
         let got = send(&w, def, 1, None, &[("registeredId", "999-0000abcd")], true).await;
         assert_eq!(
             got.status,
@@ -183,7 +148,7 @@ async fn another_agents_engagement_is_401() {
     for def in served().filter(|d| {
         d.path.contains("/agent/") && d.params().iter().any(|p| about.contains(&p.name))
     }) {
-        let w = world().await;
+        let w = world(config(), true).await;
         let got = send(&w, def, 2, None, &[], true).await;
         assert_eq!(
             got.status,
@@ -205,7 +170,7 @@ async fn a_site_outside_the_token_is_403() {
         .collect();
     assert!(sited.len() >= 7, "{sited:?}");
     for def in sited {
-        let w = world().await;
+        let w = world(config(), true).await;
         let got = send(
             &w,
             def,
