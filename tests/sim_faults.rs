@@ -102,7 +102,17 @@ async fn dropped_connections_close_without_a_response() {
     let client = reqwest::Client::new();
     let url = format!("{}{A}/preLoginStatus?username=agent1", handle.api_base);
     let err = client.get(&url).send().await.expect_err("no response");
-    assert!(!err.is_status(), "{err}");
+    // Sent, then the connection closed before any answer: not a refused connect, not a timeout.
+    let hyper_error = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<hyper::Error>());
+    assert!(
+        err.is_request() && !err.is_connect() && !err.is_timeout(),
+        "{err:?}"
+    );
+    assert!(
+        hyper_error.is_some_and(hyper::Error::is_incomplete_message),
+        "{err:?}"
+    );
     // Other operations are unaffected.
     let ok = client
         .post(format!("{}/oauth-server/oauth/token", handle.auth_base))

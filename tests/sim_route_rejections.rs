@@ -86,14 +86,24 @@ async fn send(
     call(&w.app, method, &format!("{}?{q}", def.path), auth, payload).await
 }
 
+/// Floors under how many cases each route-driven test checks (the table has 123 required
+/// parameters, 51 routes taking a token, 36 needing a registeredId, 26 about an engagement): a
+/// filter that matches nothing must not pass unchecked.
+const MIN_REQUIRED: usize = 100;
+const MIN_TOKENED: usize = 45;
+const MIN_SESSIONED: usize = 30;
+const MIN_ENGAGED: usize = 20;
+
 fn served() -> impl Iterator<Item = &'static RouteDef> {
     ROUTES.iter().filter(|r| r.op != "token")
 }
 
 #[tokio::test]
 async fn a_missing_required_parameter_is_400_naming_it() {
+    let mut checked = 0;
     for def in served() {
         for p in def.params().into_iter().filter(|p| p.required) {
+            checked += 1;
             let w = world(config(), true).await;
             let got = send(&w, def, 1, Some(p.name), &[], true).await;
             assert_eq!(
@@ -106,12 +116,18 @@ async fn a_missing_required_parameter_is_400_naming_it() {
             assert_eq!(got.body["parameter"], p.name, "{def:?}: {}", got.text);
         }
     }
+    assert!(
+        checked >= MIN_REQUIRED,
+        "only {checked} required parameters"
+    );
 }
 
 #[tokio::test]
 async fn no_token_is_401_on_every_route_but_pre_login_status() {
     let w = world(config(), true).await;
+    let mut checked = 0;
     for def in served().filter(|d| d.op != "preLoginStatus") {
+        checked += 1;
         let got = send(&w, def, 1, None, &[], false).await;
         assert_eq!(
             got.status,
@@ -122,15 +138,18 @@ async fn no_token_is_401_on_every_route_but_pre_login_status() {
         assert_eq!(got.body["status"], 401, "{def:?}");
         assert!(got.headers.contains_key("www-authenticate"), "{def:?}");
     }
+    assert!(checked >= MIN_TOKENED, "only {checked} routes");
 }
 
 #[tokio::test]
 async fn an_unknown_registered_id_is_401() {
+    let mut checked = 0;
     for def in served().filter(|d| {
         d.params()
             .iter()
             .any(|p| p.name == "registeredId" && p.required)
     }) {
+        checked += 1;
         let w = world(config(), true).await;
         let got = send(&w, def, 1, None, &[("registeredId", "999-0000abcd")], true).await;
         assert_eq!(
@@ -140,14 +159,17 @@ async fn an_unknown_registered_id_is_401() {
             got.text
         );
     }
+    assert!(checked >= MIN_SESSIONED, "only {checked} routes");
 }
 
 #[tokio::test]
 async fn another_agents_engagement_is_401() {
     let about = ["engagementId", "conversationId", "chatIds"];
+    let mut checked = 0;
     for def in served().filter(|d| {
         d.path.contains("/agent/") && d.params().iter().any(|p| about.contains(&p.name))
     }) {
+        checked += 1;
         let w = world(config(), true).await;
         let got = send(&w, def, 2, None, &[], true).await;
         assert_eq!(
@@ -157,6 +179,7 @@ async fn another_agents_engagement_is_401() {
             got.text
         );
     }
+    assert!(checked >= MIN_ENGAGED, "only {checked} routes");
 }
 
 #[tokio::test]
