@@ -79,31 +79,32 @@ fn outcome() -> Outcome {
     r.count_engagement(EngagementEnd::Accepted);
     r.count_engagement(EngagementEnd::Closed);
     let data = r.snapshot();
+    let rule = |source: &str, metric, limit| Threshold {
+        source: source.into(),
+        metric,
+        cmp: Cmp::Lt,
+        limit,
+    };
+    let percentile = |p, op: &str| Metric::Percentile {
+        p,
+        op: Some(op.into()),
+    };
     let thresholds = [
-        Threshold {
-            source: "p95(acceptEngagement) < 300ms".into(),
-            metric: Metric::Percentile {
-                p: 95.0,
-                op: Some("acceptEngagement".into()),
-            },
-            cmp: Cmp::Lt,
-            limit: Limit::Duration(Duration::from_millis(300)),
-        },
-        Threshold {
-            source: "error_rate < 0.1%".into(),
-            metric: Metric::ErrorRate { op: None },
-            cmp: Cmp::Lt,
-            limit: Limit::Fraction(0.001),
-        },
-        Threshold {
-            source: "p99(transferEngagement) < 1s".into(),
-            metric: Metric::Percentile {
-                p: 99.0,
-                op: Some("transferEngagement".into()),
-            },
-            cmp: Cmp::Lt,
-            limit: Limit::Duration(Duration::from_secs(1)),
-        },
+        rule(
+            "p95(acceptEngagement) < 300ms",
+            percentile(95.0, "acceptEngagement"),
+            Limit::Duration(Duration::from_millis(300)),
+        ),
+        rule(
+            "error_rate < 0.1%",
+            Metric::ErrorRate { op: None },
+            Limit::Fraction(0.001),
+        ),
+        rule(
+            "p99(transferEngagement) < 1s",
+            percentile(99.0, "transferEngagement"),
+            Limit::Duration(Duration::from_secs(1)),
+        ),
     ];
     let duration = Duration::from_secs(3);
     let verdicts = gate::evaluate(&thresholds, &data, duration);

@@ -110,33 +110,34 @@ async fn token_login_poll_offer_accept_lines_and_close_over_http() {
     assert_eq!(offer["engagements"][0]["id"], eid.as_str());
 
     let q = format!("?registeredId={reg}&output=json");
-    let (s, _) = c
-        .post(
-            &format!("{A}/acceptEngagement{q}"),
-            &[("agentId", "agent1"), ("engagementId", &eid)],
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (s, got) = c.get(&format!("{A}/messages{q}&agentId=agent1")).await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        got["engagements"][0]["messages"][0]["messageText"],
-        "Hi there"
-    );
+    // agent1's POST `op` about the engagement, and the first line of its next poll.
+    let agent = |op: &str, extra: &'static [(&'static str, &'static str)]| {
+        let path = format!("{A}/{op}{q}");
+        let form = [
+            &[("agentId", "agent1"), ("engagementId", eid.as_str())],
+            extra,
+        ]
+        .concat();
+        let c = &c;
+        async move { c.post(&path, &form).await.0 }
+    };
+    let first_line = || {
+        let (c, path) = (&c, format!("{A}/messages{q}&agentId=agent1"));
+        async move {
+            let (s, got) = c.get(&path).await;
+            assert_eq!(s, 200);
+            got["engagements"][0]["messages"][0]["messageText"].clone()
+        }
+    };
+    assert_eq!(agent("acceptEngagement", &[]).await, 200);
+    assert_eq!(first_line().await, "Hi there");
 
-    let (s, _) = c
-        .post(
-            &format!("{A}/messages{q}"),
-            &[
-                ("agentId", "agent1"),
-                ("engagementId", &eid),
-                ("messageType", "chatLine"),
-                ("chatLineReceiverType", "external"),
-                ("messageText", "Hello, how can I help?"),
-            ],
-        )
-        .await;
-    assert_eq!(s, 200);
+    let line = &[
+        ("messageType", "chatLine"),
+        ("chatLineReceiverType", "external"),
+        ("messageText", "Hello, how can I help?"),
+    ];
+    assert_eq!(agent("messages", line).await, 200);
     let (s, _) = c
         .post(
             &format!("{C}/message?output=json"),
@@ -149,19 +150,8 @@ async fn token_login_poll_offer_accept_lines_and_close_over_http() {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, got) = c.get(&format!("{A}/messages{q}&agentId=agent1")).await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        got["engagements"][0]["messages"][0]["messageText"],
-        "Where is my order?"
-    );
-    let (s, _) = c
-        .post(
-            &format!("{A}/closeEngagement{q}"),
-            &[("agentId", "agent1"), ("engagementId", &eid)],
-        )
-        .await;
-    assert_eq!(s, 200);
+    assert_eq!(first_line().await, "Where is my order?");
+    assert_eq!(agent("closeEngagement", &[]).await, 200);
 
     let (s, seen) = c
         .get(&format!(
