@@ -27,9 +27,7 @@ async fn login_returns_the_reference_fields_from_form_or_json() {
 
 #[tokio::test]
 async fn a_second_login_replaces_the_first_session() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let first = login(&app, &auth, "agent1").await;
+    let (_, app, auth, first) = with_agent1(config()).await;
     let second = login(&app, &auth, "agent1").await;
     assert_ne!(first, second);
     for (reg, user, status) in [
@@ -50,9 +48,7 @@ async fn a_second_login_replaces_the_first_session() {
 
 #[tokio::test(start_paused = true)]
 async fn long_poll_holds_until_an_offer_arrives_and_204s_after_the_hold() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let start = tokio::time::Instant::now();
     let uri = format!("{A}/messages?registeredId={reg}&agentId=agent1");
     let got = get(&app, &auth, &uri).await;
@@ -80,9 +76,7 @@ async fn long_poll_holds_until_an_offer_arrives_and_204s_after_the_hold() {
 
 #[tokio::test]
 async fn full_engagement_through_the_router() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     let offer = poll_now(&app, &auth, &reg, "agent1").await;
     assert_eq!(offer.body["engagements"][0]["id"], eid.as_str());
@@ -174,9 +168,7 @@ async fn full_engagement_through_the_router() {
 
 #[tokio::test]
 async fn busy_agents_get_no_offers_and_deny_goes_to_the_next_agent() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let r1 = login(&app, &auth, "agent1").await;
+    let (_, app, auth, r1) = with_agent1(config()).await;
     let r2 = login(&app, &auth, "agent2").await;
     let got = set_state(&app, &auth, &r2, "agent2", "busy").await;
     assert_eq!(got.status, StatusCode::OK);
@@ -233,9 +225,7 @@ async fn engagements_queue_when_no_agent_is_free_and_go_to_the_least_busy() {
 
 #[tokio::test]
 async fn dispositions_and_xml_output() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let dispositions = |q: &str| format!("{A}/dispositions?registeredId={reg}&username=agent1{q}");
     let got = get(&app, &auth, &dispositions("&siteId=306&scriptTreeId=7")).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
@@ -295,9 +285,7 @@ async fn dispositions_and_xml_output() {
 
 #[tokio::test]
 async fn request_entire_transcript_returns_all_lines_of_held_engagements() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     accept(&app, &auth, &reg, &eid).await;
     let hi = [("messageText", "hi there")];

@@ -106,9 +106,7 @@ async fn customer_calls_reject_bad_ids_and_values() {
 
 #[tokio::test]
 async fn a_customer_closing_during_the_offer_withdraws_it() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, status) = customer_engagement(&app, &auth).await;
     assert_eq!(status, "ACCEPTED");
     customer_close(&app, &auth, (&eid, &cid)).await;
@@ -125,9 +123,7 @@ async fn a_customer_closing_during_the_offer_withdraws_it() {
 
 #[tokio::test]
 async fn head_requests_and_trailing_junk_never_500() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let got = call(
         &app,
         Method::HEAD,
@@ -162,9 +158,7 @@ async fn head_requests_and_trailing_junk_never_500() {
 
 #[tokio::test]
 async fn agent_data_pass_reaches_the_agent_verbatim() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     accept(&app, &auth, &reg, &eid).await;
     poll_now(&app, &auth, &reg, "agent1").await;

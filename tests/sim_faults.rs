@@ -29,11 +29,10 @@ async fn latency_is_added_to_the_named_operation_only() {
 
 #[tokio::test]
 async fn error_rate_answers_with_the_chosen_status() {
-    let (_, app) = sim(faulty(
+    let (_, app, auth, reg) = with_agent1(faulty(
         "ops:\n  - op: verifySession\n    error_rate: 1.0\n    error_status: 503\n",
-    ));
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    ))
+    .await;
     let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(got.body["message"], "injected fault");

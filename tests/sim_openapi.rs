@@ -114,9 +114,7 @@ type Step<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
 
 #[tokio::test]
 async fn documented_examples_have_the_fields_of_real_answers() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg1 = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg1) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     let reg2 = login(&app, &auth, "agent2").await;
     let reg3 = login(&app, &auth, "agent3").await;

@@ -40,9 +40,7 @@ async fn login_rejects_bad_credentials_and_missing_fields() {
 
 #[tokio::test]
 async fn empty_instant_poll_is_204_and_unknown_session_is_401() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let got = poll_now(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::NO_CONTENT);
     assert_eq!(got.text, "");
@@ -65,9 +63,7 @@ async fn empty_instant_poll_is_204_and_unknown_session_is_401() {
 
 #[tokio::test]
 async fn message_post_rejections_name_the_parameter() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     let base = [("agentId", "agent1"), ("engagementId", eid.as_str())];
     let cases: Vec<Case> = vec![
@@ -170,9 +166,7 @@ async fn unknown_paths_methods_and_outputs_get_the_error_shape() {
 
 #[tokio::test]
 async fn deny_join_and_close_rejections() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let r1 = login(&app, &auth, "agent1").await;
+    let (_, app, auth, r1) = with_agent1(config()).await;
     let r2 = login(&app, &auth, "agent2").await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     // agent1 (lowest session id) got the offer.

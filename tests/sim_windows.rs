@@ -12,9 +12,7 @@ use sim_common::*;
 
 #[tokio::test(start_paused = true)]
 async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_accept_is_422() {
-    let (state, app) = sim(config());
-    let auth = bearer(&app).await;
-    let r1 = login(&app, &auth, "agent1").await;
+    let (state, app, auth, r1) = with_agent1(config()).await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     assert_eq!(offer_id(&app, &auth, &r1, "agent1").await, eid.as_str());
     let r2 = login(&app, &auth, "agent2").await;
@@ -49,9 +47,7 @@ async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_acce
 
 #[tokio::test(start_paused = true)]
 async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() {
-    let (state, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (state, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     poll_now(&app, &auth, &reg, "agent1").await;
     accept(&app, &auth, &reg, &eid).await;
@@ -118,9 +114,7 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
 
 #[tokio::test(start_paused = true)]
 async fn a_long_poll_in_flight_keeps_the_session_alive() {
-    let (state, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (state, app, auth, reg) = with_agent1(config()).await;
     let poll = spawn_get(&app, &auth, format!("{A}/messages?registeredId={reg}"));
     tokio::task::yield_now().await;
     tokio::time::advance(Duration::from_secs(19)).await;
@@ -186,9 +180,7 @@ async fn built_in_customers_arrive_send_lines_and_close() {
 
 #[tokio::test(start_paused = true)]
 async fn windows_hold_between_reaper_passes() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     poll_now(&app, &auth, &reg, "agent1").await;
     tokio::time::advance(Duration::from_secs(15)).await;

@@ -136,6 +136,15 @@ pub async fn login_with(app: &Router, auth: &str, user: &str, password: &str) ->
     post_form(app, auth, &format!("{A}/login?output=json"), &creds).await
 }
 
+/// A simulator over `config`, a token, and agent1 logged in: (state, router, the
+/// `Authorization` header, agent1's registeredId).
+pub async fn with_agent1(config: SimConfig) -> (Arc<Sim>, Router, String, String) {
+    let (state, app) = sim(config);
+    let auth = bearer(&app).await;
+    let reg = login(&app, &auth, "agent1").await;
+    (state, app, auth, reg)
+}
+
 /// Logs an agent in; returns its registeredId.
 pub async fn login(app: &Router, auth: &str, user: &str) -> String {
     let got = login_with(app, auth, user, "agent-password").await;
@@ -269,9 +278,7 @@ pub struct World {
 /// agent1 holding one engagement, and agent2 logged in (after the engagement was offered to
 /// agent1) when `agent2` is true.
 pub async fn world(config: SimConfig, agent2: bool) -> World {
-    let (state, app) = sim(config);
-    let auth = bearer(&app).await;
-    let reg1 = login(&app, &auth, "agent1").await;
+    let (state, app, auth, reg1) = with_agent1(config).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     let reg2 = if agent2 {
         login(&app, &auth, "agent2").await
