@@ -1,6 +1,8 @@
 //! `capacity` against the embedded simulator with a known limit: past 6 logged-in agents the
-//! simulator delays every request by 300 ms, so stepping 2, 4, 6, 8 agents must find 6, stop at
-//! 8, and place the knee at 6. Every step is a short real run on 127.0.0.1.
+//! simulator delays every request by 600 ms, so stepping 2, 4, 6, 8 agents must find 6, stop at
+//! 8, and place the knee at 6. Every step is a short real run on 127.0.0.1. The p95 limit sits
+//! well above what the held steps measure on a loaded debug build (tens of ms) and below what
+//! the slowed step cannot help measuring (every request 600 ms late).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -9,10 +11,10 @@ use serde_json::Value;
 
 const SUITE: &str = "name: limited\n\
 load: {agents: 2, ramp: 0s, duration: 3s, seed: 3, arrival_rate: 2/s}\n\
-simulator:\n  faults: {slowdown_above_agents: 6, slowdown_latency: 300ms}\n\
+simulator:\n  faults: {slowdown_above_agents: 6, slowdown_latency: 600ms}\n\
 personas:\n  quick: {weight: 1, max_chats: 2, think: constant 100ms, typing: constant 100ms, \
 reply: uniform 200ms..400ms, messages: 1..2}\n\
-thresholds:\n  - p95 < 150ms\n  - error_rate < 5%\n";
+thresholds:\n  - p95 < 400ms\n  - error_rate < 5%\n";
 
 fn read_json(p: &Path) -> Value {
     let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -57,9 +59,9 @@ fn capacity_finds_the_simulators_slowdown_limit_within_one_step() {
         .collect();
     assert_eq!(held, [true, true, true, false]);
     let broke = c["steps"][3]["broke"][0].as_str().unwrap_or("");
-    assert!(broke.starts_with("p95 < 150ms: "), "{broke}");
-    assert!(c["steps"][3]["p95_ms"].as_f64().unwrap_or(0.0) >= 300.0);
-    assert!(c["steps"][2]["p95_ms"].as_f64().unwrap_or(1e9) < 150.0);
+    assert!(broke.starts_with("p95 < 400ms: "), "{broke}");
+    assert!(c["steps"][3]["p95_ms"].as_f64().unwrap_or(0.0) >= 600.0);
+    assert!(c["steps"][2]["p95_ms"].as_f64().unwrap_or(1e9) < 400.0);
 
     // The table on stdout, and the files.
     assert!(

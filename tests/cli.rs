@@ -1,39 +1,15 @@
 //! The subcommands as library functions, driven with an in-memory console from the repository
 //! root (so suite paths are the shipped ones).
 
-use std::io::Write;
+mod conform_common;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aeapi_harness::cli::{self, Console, RunConfig, Verbosity};
 use aeapi_harness::exit::Exit;
 use aeapi_harness::suite::plan::Overrides;
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .unwrap_or_default()
-    }
-}
+use conform_common::Buf;
 
 /// A console writing into buffers, colour off, and the outputs (stdout, stderr).
 fn console() -> (Console, Buf, Buf) {
@@ -63,6 +39,17 @@ fn run_config(suite: &str) -> RunConfig {
         dry_run: true,
         baseline: None,
     }
+}
+
+/// `run suites/smoke.yaml --agents AGENTS --shard SHARD`.
+fn sharded(agents: u32, shard: &str) -> RunConfig {
+    let mut cfg = run_config("suites/smoke.yaml");
+    cfg.overrides = Overrides {
+        agents: Some(agents),
+        shard: Some(shard.parse().unwrap()),
+        ..Overrides::default()
+    };
+    cfg
 }
 
 /// The plan `run -v` and `conform -v` print, without running it.
@@ -104,13 +91,7 @@ fn run_prints_the_plan_with_fleet_shares() {
 #[test]
 fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
     let (mut c, _, _) = console();
-    let mut cfg = run_config("suites/smoke.yaml");
-    cfg.overrides = Overrides {
-        agents: Some(7),
-        shard: Some("2/3".parse().unwrap()),
-        ..Overrides::default()
-    };
-    let plan = aeapi_harness::cli::load_plan(&mut c, &cfg).unwrap();
+    let plan = cli::load_plan(&mut c, &sharded(7, "2/3")).unwrap();
     let names: Vec<&str> = plan
         .suite
         .agents
@@ -137,13 +118,7 @@ fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
 #[test]
 fn a_shard_without_agents_is_a_usage_error() {
     let (mut c, _, err) = console();
-    let mut cfg = run_config("suites/smoke.yaml");
-    cfg.overrides = Overrides {
-        agents: Some(2),
-        shard: Some("3/3".parse().unwrap()),
-        ..Overrides::default()
-    };
-    let exit = aeapi_harness::cli::load_plan(&mut c, &cfg).unwrap_err();
+    let exit = cli::load_plan(&mut c, &sharded(2, "3/3")).unwrap_err();
     assert_eq!(exit, Exit::Usage);
     assert_eq!(
         err.text(),

@@ -7,13 +7,17 @@ use aeapi_harness::runner::plan::{ResolvedTarget, TargetPlan};
 use aeapi_harness::suite::model::OutputFormat;
 use conform_common::{run_with, suite_plan};
 
-#[test]
-fn a_target_that_is_down_is_exit_3_naming_the_url() {
-    // A port that was just free: bind, read the address, close.
+/// The URL of a port that was just free: bind, read the address, close.
+fn down_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     drop(listener);
-    let url = format!("http://{addr}");
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_target_that_is_down_is_exit_3_naming_the_url() {
+    let url = down_url();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let p = suite_plan(dir.path());
     let target = ResolvedTarget {
@@ -53,10 +57,7 @@ fn a_target_that_is_down_is_exit_3_naming_the_url() {
 
 #[test]
 fn the_binary_exits_3_naming_the_url_given_with_target() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    drop(listener);
-    let url = format!("http://{addr}");
+    let url = down_url();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
         .args(["--color", "never", "conform", "suites/conformance.yaml"])

@@ -4,7 +4,7 @@
 mod conform_common;
 
 use aeapi_harness::exit::Exit;
-use conform_common::run;
+use conform_common::{label, run, text};
 use serde_json::Value;
 
 /// `(operation, case label, [(check, message or pointer)])` of every case that did not pass.
@@ -14,38 +14,27 @@ fn failed(ran: &conform_common::Ran) -> Failed {
     ran.failures()
         .iter()
         .map(|c| {
-            let label = match c["format"].as_str() {
-                Some("xml") => format!("{} [xml]", c["case"].as_str().unwrap_or_default()),
-                _ => c["case"].as_str().unwrap_or_default().to_string(),
-            };
             let problems = c["problems"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
                 .iter()
                 .flat_map(|p| {
-                    let check = p["check"].as_str().unwrap_or_default().to_string();
+                    let check = text(&p["check"]);
                     let v: Vec<Value> = p["violations"].as_array().cloned().unwrap_or_default();
                     if v.is_empty() {
-                        vec![(check, p["message"].as_str().unwrap_or_default().to_string())]
+                        vec![(check, text(&p["message"]))]
                     } else {
                         v.iter()
                             .map(|x| {
-                                (
-                                    check.clone(),
-                                    format!(
-                                        "{} {}",
-                                        x["pointer"].as_str().unwrap_or_default(),
-                                        x["message"].as_str().unwrap_or_default()
-                                    ),
-                                )
+                                let at = format!("{} {}", text(&x["pointer"]), text(&x["message"]));
+                                (check.clone(), at)
                             })
                             .collect()
                     }
                 })
                 .collect();
-            let op = c["operation"].as_str().unwrap_or_default().to_string();
-            (op, label, problems)
+            (text(&c["operation"]), label(c), problems)
         })
         .collect()
 }
@@ -109,19 +98,26 @@ fn schema_drift_fails_the_positive_cases_at_the_drifted_fields() {
     );
 }
 
-#[test]
-fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
-    let ran = run(
-        "verifySession,summaryData",
-        Some("ops:\n  - {op: verifySession, error_rate: 1.0, error_status: 503}\n"),
-    );
+/// Runs verifySession and summaryData with `fault` on verifySession: the run fails, on
+/// verifySession's cases only, and summaryData's all pass. Returns the failed cases and their
+/// labels.
+fn verify_session_faulted(fault: &str) -> (Failed, Vec<String>) {
+    let faults = format!("ops:\n  - {{op: verifySession, {fault}}}\n");
+    let ran = run("verifySession,summaryData", Some(&faults));
     assert_eq!(ran.exit, Exit::Failed, "{}", ran.err);
     let got = failed(&ran);
     assert!(
         got.iter().all(|(op, _, _)| op == "verifySession"),
         "{got:?}"
     );
-    let labels: Vec<&str> = got.iter().map(|(_, l, _)| l.as_str()).collect();
+    assert_untouched(&ran, &["summaryData"]);
+    let labels = got.iter().map(|(_, l, _)| l.clone()).collect();
+    (got, labels)
+}
+
+#[test]
+fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
+    let (got, labels) = verify_session_faulted("error_rate: 1.0, error_status: 503");
     assert_eq!(
         labels,
         vec![
@@ -145,22 +141,11 @@ fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
             problems[0].1
         );
     }
-    assert_untouched(&ran, &["summaryData"]);
 }
 
 #[test]
 fn injected_latency_fails_the_budget_of_the_positive_cases_only() {
-    let ran = run(
-        "verifySession,summaryData",
-        Some("ops:\n  - {op: verifySession, latency: 600ms}\n"),
-    );
-    assert_eq!(ran.exit, Exit::Failed, "{}", ran.err);
-    let got = failed(&ran);
-    assert!(
-        got.iter().all(|(op, _, _)| op == "verifySession"),
-        "{got:?}"
-    );
-    let labels: Vec<&str> = got.iter().map(|(_, l, _)| l.as_str()).collect();
+    let (got, labels) = verify_session_faulted("latency: 600ms");
     assert_eq!(labels, vec!["positive", "positive [xml]"]);
     for (_, label, problems) in &got {
         assert_eq!(problems.len(), 1, "{label}: {problems:?}");
@@ -171,7 +156,6 @@ fn injected_latency_fails_the_budget_of_the_positive_cases_only() {
             problems[0].1
         );
     }
-    assert_untouched(&ran, &["summaryData"]);
 }
 
 #[test]

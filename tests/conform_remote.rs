@@ -4,6 +4,7 @@
 
 mod conform_common;
 
+use aeapi_harness::conform::ConformPlan;
 use aeapi_harness::conform::world::Placement;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::runner::plan::{ResolvedTarget, TargetPlan};
@@ -33,11 +34,17 @@ fn simulator(password_grant: bool) -> (tokio::runtime::Runtime, sim::SimHandle, 
     (rt, handle, target)
 }
 
-fn placement() -> Placement {
-    Placement {
+/// Points the plan at `target` as a remote suite would: its site, business unit and agent
+/// group, and the cases marked `skip: remote` (here the late accept) skipped.
+fn as_remote(cp: &mut ConformPlan, target: ResolvedTarget) {
+    cp.target = TargetPlan::Remote(target);
+    cp.placement = Placement {
         site_id: "306".into(),
         business_unit_id: "22".into(),
         agent_group_id: "1".into(),
+    };
+    for c in cp.cases.iter_mut().filter(|c| c.name == "late accept") {
+        c.skip = Some(Skip::Remote);
     }
 }
 
@@ -47,12 +54,7 @@ fn a_remote_target_runs_the_cases_and_skips_those_marked_remote() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let p = suite_plan(dir.path());
     let ran = run_with(dir, &p, "acceptEngagement,agentAvailability", |cp| {
-        cp.target = TargetPlan::Remote(target);
-        // What a remote suite's target names (site, business unit, agent group).
-        cp.placement = placement();
-        for c in cp.cases.iter_mut().filter(|c| c.name == "late accept") {
-            c.skip = Some(Skip::Remote);
-        }
+        as_remote(cp, target)
     });
     assert_eq!(ran.exit, Exit::Passed, "{}\n{}", ran.out, ran.err);
     let skipped: Vec<_> = ran
@@ -92,13 +94,7 @@ fn a_password_grant_target_gets_each_agent_its_own_token() {
         &p,
         // Fixtures acting as two agents (acceptOwnership) and a follow-up (followUpEngagement).
         "login,verifySession,acceptEngagement,messages.*,acceptOwnership,followUpEngagement",
-        |cp| {
-            cp.target = TargetPlan::Remote(target);
-            cp.placement = placement();
-            for c in cp.cases.iter_mut().filter(|c| c.name == "late accept") {
-                c.skip = Some(Skip::Remote);
-            }
-        },
+        |cp| as_remote(cp, target),
     );
     assert_eq!(ran.exit, Exit::Passed, "{}\n{}", ran.out, ran.err);
     assert_eq!(

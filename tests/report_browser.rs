@@ -60,7 +60,12 @@ fn report_html_renders_its_plots_in_headless_chromium() {
         .stdout(Stdio::null())
         .status()
         .expect("harness runs");
-    assert!(status.code().is_some());
+    // Passed or failed its threshold (a loaded machine may miss it): either way a whole run
+    // with every report; a usage error (2) or a cut-short run (3) is not what is tested here.
+    assert!(
+        matches!(status.code(), Some(0) | Some(1)),
+        "the run exited {status}"
+    );
     let page = out.join("report.html");
     let url = format!("file://{}", page.display());
 

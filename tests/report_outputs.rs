@@ -79,31 +79,32 @@ fn outcome() -> Outcome {
     r.count_engagement(EngagementEnd::Accepted);
     r.count_engagement(EngagementEnd::Closed);
     let data = r.snapshot();
+    let rule = |source: &str, metric, limit| Threshold {
+        source: source.into(),
+        metric,
+        cmp: Cmp::Lt,
+        limit,
+    };
+    let percentile = |p, op: &str| Metric::Percentile {
+        p,
+        op: Some(op.into()),
+    };
     let thresholds = [
-        Threshold {
-            source: "p95(acceptEngagement) < 300ms".into(),
-            metric: Metric::Percentile {
-                p: 95.0,
-                op: Some("acceptEngagement".into()),
-            },
-            cmp: Cmp::Lt,
-            limit: Limit::Duration(Duration::from_millis(300)),
-        },
-        Threshold {
-            source: "error_rate < 0.1%".into(),
-            metric: Metric::ErrorRate { op: None },
-            cmp: Cmp::Lt,
-            limit: Limit::Fraction(0.001),
-        },
-        Threshold {
-            source: "p99(transferEngagement) < 1s".into(),
-            metric: Metric::Percentile {
-                p: 99.0,
-                op: Some("transferEngagement".into()),
-            },
-            cmp: Cmp::Lt,
-            limit: Limit::Duration(Duration::from_secs(1)),
-        },
+        rule(
+            "p95(acceptEngagement) < 300ms",
+            percentile(95.0, "acceptEngagement"),
+            Limit::Duration(Duration::from_millis(300)),
+        ),
+        rule(
+            "error_rate < 0.1%",
+            Metric::ErrorRate { op: None },
+            Limit::Fraction(0.001),
+        ),
+        rule(
+            "p99(transferEngagement) < 1s",
+            percentile(99.0, "transferEngagement"),
+            Limit::Duration(Duration::from_secs(1)),
+        ),
     ];
     let duration = Duration::from_secs(3);
     let verdicts = gate::evaluate(&thresholds, &data, duration);
@@ -212,22 +213,25 @@ fn unwritable_output_dir_is_named_in_the_error() {
     assert!(err.to_string().contains("file/out"), "{err}");
 }
 
-#[test]
-fn baseline_round_trips_through_summary_read() {
-    let (_dir, files) = write_all();
-    let base = summary::read(named(&files, "summary.json")).unwrap();
+/// `base` compared with itself made half as slow again (every raw p99 × 1.5), at a 20%
+/// tolerance and the given floor.
+fn slower_by_half(base: &summary::Summary, floor_ms: f64) -> Vec<report::Delta> {
     let mut slower = base.clone();
     for op in slower.operations.values_mut() {
         op.latency_ms.raw.p99 *= 1.5;
     }
-    let deltas = gate::compare(
-        &slower,
-        &base,
-        Tolerance {
-            fraction: 0.2,
-            floor_ms: 0.0,
-        },
-    );
+    let tolerance = Tolerance {
+        fraction: 0.2,
+        floor_ms,
+    };
+    gate::compare(&slower, base, tolerance)
+}
+
+#[test]
+fn baseline_round_trips_through_summary_read() {
+    let (_dir, files) = write_all();
+    let base = summary::read(named(&files, "summary.json")).unwrap();
+    let deltas = slower_by_half(&base, 0.0);
     let regressed: Vec<_> = deltas
         .iter()
         .filter(|d| d.regressed)
@@ -249,37 +253,15 @@ fn baseline_ignores_changes_under_the_floor_and_long_poll_holds() {
     let mut base = summary::read(named(&files, "summary.json")).unwrap();
     let any = base.operations.values().next().cloned().unwrap();
     base.operations.insert("messages.get".into(), any);
-    let mut slower = base.clone();
-    for op in slower.operations.values_mut() {
-        op.latency_ms.raw.p99 *= 1.5;
-    }
     let largest = base
         .operations
         .values()
         .map(|o| o.latency_ms.raw.p99)
         .fold(0.0, f64::max);
     // Every change is under a floor as large as the largest p99 itself.
-    assert!(
-        gate::compare(
-            &slower,
-            &base,
-            Tolerance {
-                fraction: 0.2,
-                floor_ms: largest
-            }
-        )
-        .iter()
-        .all(|d| !d.regressed)
-    );
+    assert!(slower_by_half(&base, largest).iter().all(|d| !d.regressed));
     // Without a floor the same changes regress, except the long-poll hold.
-    let deltas = gate::compare(
-        &slower,
-        &base,
-        Tolerance {
-            fraction: 0.2,
-            floor_ms: 0.0,
-        },
-    );
+    let deltas = slower_by_half(&base, 0.0);
     assert!(deltas.iter().any(|d| d.regressed));
     assert!(deltas.iter().all(|d| d.op != "messages.get"));
 }

@@ -12,14 +12,8 @@ use sim_common::*;
 async fn login_returns_the_reference_fields_from_form_or_json() {
     let (_, app) = sim(config());
     let auth = bearer(&app).await;
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/login?output=json"),
-        Some(&auth),
-        json_body(json!({"username": "agent1", "password": "agent-password"})),
-    )
-    .await;
+    let creds = json!({"username": "agent1", "password": "agent-password"});
+    let got = post_json(&app, &auth, &format!("{A}/login?output=json"), creds).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     assert_eq!(got.body["loginAsAvailable"], true);
     assert_eq!(got.body["status"], "success");
@@ -27,44 +21,26 @@ async fn login_returns_the_reference_fields_from_form_or_json() {
     assert!(got.body["publicUserId"].is_string());
     assert!(got.body["registeredId"].is_string());
     let reg = login(&app, &auth, "agent2").await;
-    let ok = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent2")]).await;
+    let ok = verify(&app, &auth, &reg, "agent2").await;
     assert_eq!(ok.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_second_login_replaces_the_first_session() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let first = login(&app, &auth, "agent1").await;
+    let (_, app, auth, first) = with_agent1(config()).await;
     let second = login(&app, &auth, "agent1").await;
     assert_ne!(first, second);
-    let got = agent_post(
-        &app,
-        &auth,
-        "verifySession",
-        &first,
-        &[("agentId", "agent1")],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = agent_post(
-        &app,
-        &auth,
-        "verifySession",
-        &second,
-        &[("agentId", "agent1")],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::OK);
-    let got = agent_post(
-        &app,
-        &auth,
-        "verifySession",
-        &second,
-        &[("agentId", "agent2")],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    for (reg, user, status) in [
+        (&first, "agent1", StatusCode::UNAUTHORIZED),
+        (&second, "agent1", StatusCode::OK),
+        (&second, "agent2", StatusCode::UNAUTHORIZED),
+    ] {
+        assert_eq!(
+            verify(&app, &auth, reg, user).await.status,
+            status,
+            "{user}"
+        );
+    }
     let got = agent_post(&app, &auth, "verifySession", &second, &[]).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "agentId");
@@ -72,34 +48,14 @@ async fn a_second_login_replaces_the_first_session() {
 
 #[tokio::test(start_paused = true)]
 async fn long_poll_holds_until_an_offer_arrives_and_204s_after_the_hold() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let start = tokio::time::Instant::now();
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/messages?registeredId={reg}&agentId=agent1"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let uri = format!("{A}/messages?registeredId={reg}&agentId=agent1");
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::NO_CONTENT);
     assert_eq!(start.elapsed(), Duration::from_secs(20));
 
-    let poll = {
-        let (app, auth, reg) = (app.clone(), auth.clone(), reg.clone());
-        tokio::spawn(async move {
-            call(
-                &app,
-                Method::GET,
-                &format!("{A}/messages?registeredId={reg}&agentId=agent1"),
-                Some(&auth),
-                None,
-            )
-            .await
-        })
-    };
+    let poll = spawn_get(&app, &auth, uri);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (eid, _, status) = customer_engagement(&app, &auth).await;
     assert_eq!(status, "ACCEPTED");
@@ -120,21 +76,13 @@ async fn long_poll_holds_until_an_offer_arrives_and_204s_after_the_hold() {
 
 #[tokio::test]
 async fn full_engagement_through_the_router() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     let offer = poll_now(&app, &auth, &reg, "agent1").await;
     assert_eq!(offer.body["engagements"][0]["id"], eid.as_str());
 
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("agentId", "agent1"), ("engagementId", &eid)],
-    )
-    .await;
+    let me = (reg.as_str(), "agent1");
+    let got = agent_op(&app, &auth, me, "acceptEngagement", &eid, &[]).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     // The initial message arrives after accept.
     let got = poll_now(&app, &auth, &reg, "agent1").await;
@@ -143,52 +91,21 @@ async fn full_engagement_through_the_router() {
     assert_eq!(msgs[0]["messageText"], "hello");
     assert_eq!(msgs[0]["chatLineReceiverType"], "external");
 
-    let line = |text: &'static str, receiver: &'static str| {
-        vec![
-            ("agentId", "agent1"),
-            ("engagementId", eid.as_str()),
+    let typing = [("state", "agentIsTyping")];
+    let got = agent_op(&app, &auth, me, "messages", &eid, &typing).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    for (text, receiver) in [
+        ("How can I help?", "external"),
+        ("note to supervisor", "internal"),
+    ] {
+        let line = [
             ("messageType", "chatLine"),
             ("messageText", text),
             ("chatLineReceiverType", receiver),
-        ]
-    };
-    let got = agent_post(
-        &app,
-        &auth,
-        "messages",
-        &reg,
-        &[
-            ("agentId", "agent1"),
-            ("engagementId", &eid),
-            ("state", "agentIsTyping"),
-        ],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
-    assert_eq!(
-        agent_post(
-            &app,
-            &auth,
-            "messages",
-            &reg,
-            &line("How can I help?", "external")
-        )
-        .await
-        .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        agent_post(
-            &app,
-            &auth,
-            "messages",
-            &reg,
-            &line("note to supervisor", "internal")
-        )
-        .await
-        .status,
-        StatusCode::OK
-    );
+        ];
+        let got = agent_op(&app, &auth, me, "messages", &eid, &line).await;
+        assert_eq!(got.status, StatusCode::OK, "{text}");
+    }
 
     let seen = customer_messages(&app, &auth, &eid, &cid).await;
     assert_eq!(
@@ -210,19 +127,9 @@ async fn full_engagement_through_the_router() {
     )
     .await;
     assert_eq!(typing.status, StatusCode::OK, "{}", typing.text);
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        form(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "chatLine"),
-            ("messageText", "my order"),
-        ]),
-    )
-    .await;
+    let ids = (eid.as_str(), cid.as_str());
+    let line = [("messageType", "chatLine"), ("messageText", "my order")];
+    let got = customer_send(&app, &auth, ids, &line).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     let got = poll_now(&app, &auth, &reg, "agent1").await;
     let msgs = got.body["engagements"][0]["messages"]
@@ -233,19 +140,7 @@ async fn full_engagement_through_the_router() {
     assert_eq!(msgs[0]["state"], "customerStartsTyping");
     assert_eq!(msgs[1]["messageText"], "my order");
 
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        form(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "stateChange"),
-            ("state", "closed"),
-        ]),
-    )
-    .await;
+    let got = customer_close(&app, &auth, ids).await;
     assert_eq!(got.status, StatusCode::OK);
     let got = poll_now(&app, &auth, &reg, "agent1").await;
     assert_eq!(
@@ -253,29 +148,16 @@ async fn full_engagement_through_the_router() {
         "customerClosedEngagement"
     );
 
-    let close = json_body(json!({
+    let close = json!({
         "agentId": "agent1", "engagementId": eid,
         "dispositions": {"categoryReasons": [{"category": {"id": "100", "name": "Sales"},
                          "reasons": [{"id": "101", "name": "Purchase completed"}]}]},
         "agentNotes": "done"
-    }));
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/closeEngagement?registeredId={reg}"),
-        Some(&auth),
-        close.clone(),
-    )
-    .await;
+    });
+    let uri = format!("{A}/closeEngagement?registeredId={reg}");
+    let got = post_json(&app, &auth, &uri, close.clone()).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/closeEngagement?registeredId={reg}"),
-        Some(&auth),
-        close,
-    )
-    .await;
+    let got = post_json(&app, &auth, &uri, close).await;
     assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
     let seen = customer_messages(&app, &auth, &eid, &cid).await;
     assert_eq!(
@@ -286,27 +168,11 @@ async fn full_engagement_through_the_router() {
 
 #[tokio::test]
 async fn busy_agents_get_no_offers_and_deny_goes_to_the_next_agent() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let r1 = login(&app, &auth, "agent1").await;
+    let (_, app, auth, r1) = with_agent1(config()).await;
     let r2 = login(&app, &auth, "agent2").await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "agentStatus",
-        &r2,
-        &[("agentId", "agent2"), ("state", "busy")],
-    )
-    .await;
+    let got = set_state(&app, &auth, &r2, "agent2", "busy").await;
     assert_eq!(got.status, StatusCode::OK);
-    let got = agent_post(
-        &app,
-        &auth,
-        "agentStatus",
-        &r2,
-        &[("agentId", "agent2"), ("state", "away")],
-    )
-    .await;
+    let got = set_state(&app, &auth, &r2, "agent2", "away").await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "state");
 
@@ -315,60 +181,19 @@ async fn busy_agents_get_no_offers_and_deny_goes_to_the_next_agent() {
         poll_now(&app, &auth, &r2, "agent2").await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        poll_now(&app, &auth, &r1, "agent1").await.body["engagements"][0]["id"],
-        eid.as_str()
-    );
+    assert_eq!(offer_id(&app, &auth, &r1, "agent1").await, eid.as_str());
 
     // agent2 cannot accept an engagement never offered to it.
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &r2,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    let got = accept(&app, &auth, &r2, &eid).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
 
-    agent_post(
-        &app,
-        &auth,
-        "agentStatus",
-        &r2,
-        &[("agentId", "agent2"), ("state", "available")],
-    )
-    .await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "denyEngagement",
-        &r1,
-        &[("agentId", "agent1"), ("engagementId", &eid)],
-    )
-    .await;
+    set_state(&app, &auth, &r2, "agent2", "available").await;
+    let got = agent_op(&app, &auth, (&r1, "agent1"), "denyEngagement", &eid, &[]).await;
     assert_eq!(got.status, StatusCode::OK);
-    assert_eq!(
-        poll_now(&app, &auth, &r2, "agent2").await.body["engagements"][0]["id"],
-        eid.as_str()
-    );
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &r1,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    assert_eq!(offer_id(&app, &auth, &r2, "agent2").await, eid.as_str());
+    let got = accept(&app, &auth, &r1, &eid).await;
     assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &r2,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    let got = accept(&app, &auth, &r2, &eid).await;
     assert_eq!(got.status, StatusCode::OK);
 }
 
@@ -381,30 +206,17 @@ async fn engagements_queue_when_no_agent_is_free_and_go_to_the_least_busy() {
     let (e1, _, status) = customer_engagement(&app, &auth).await;
     assert_eq!(status, "QUEUED");
     let r1 = login(&app, &auth, "agent1").await;
-    assert_eq!(
-        poll_now(&app, &auth, &r1, "agent1").await.body["engagements"][0]["id"],
-        e1.as_str()
-    );
+    assert_eq!(offer_id(&app, &auth, &r1, "agent1").await, e1.as_str());
     let r2 = login(&app, &auth, "agent2").await;
     let (e2, _, _) = customer_engagement(&app, &auth).await;
-    assert_eq!(
-        poll_now(&app, &auth, &r2, "agent2").await.body["engagements"][0]["id"],
-        e2.as_str()
-    );
+    assert_eq!(offer_id(&app, &auth, &r2, "agent2").await, e2.as_str());
     let (e3, _, _) = customer_engagement(&app, &auth).await;
     let (e4, _, _) = customer_engagement(&app, &auth).await;
-    let a = poll_now(&app, &auth, &r1, "agent1").await;
-    let b = poll_now(&app, &auth, &r2, "agent2").await;
-    let mut got = vec![
-        a.body["engagements"][0]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
-        b.body["engagements"][0]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
-    ];
+    let mut got = Vec::new();
+    for (reg, user) in [(&r1, "agent1"), (&r2, "agent2")] {
+        let id = offer_id(&app, &auth, reg, user).await;
+        got.push(id.as_str().unwrap_or("").to_string());
+    }
     got.sort();
     assert_eq!(got, vec![e3, e4.clone()]);
     let (_, _, status) = customer_engagement(&app, &auth).await;
@@ -413,17 +225,9 @@ async fn engagements_queue_when_no_agent_is_free_and_go_to_the_least_busy() {
 
 #[tokio::test]
 async fn dispositions_and_xml_output() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/dispositions?registeredId={reg}&username=agent1&siteId=306&scriptTreeId=7"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
+    let dispositions = |q: &str| format!("{A}/dispositions?registeredId={reg}&username=agent1{q}");
+    let got = get(&app, &auth, &dispositions("&siteId=306&scriptTreeId=7")).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     assert_eq!(
         got.body["categoryReasons"][0]["category"],
@@ -435,34 +239,14 @@ async fn dispositions_and_xml_output() {
     );
     assert_eq!(got.body["dispositions"]["scriptTree"], "7");
     assert_eq!(got.body["dispositions"]["site"], "306");
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/dispositions?registeredId={reg}&username=agent1&siteId=999&scriptTreeId=7"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = get(&app, &auth, &dispositions("&siteId=999&scriptTreeId=7")).await;
     assert_eq!(got.status, StatusCode::FORBIDDEN);
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/dispositions?registeredId={reg}&username=agent1&siteId=306"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = get(&app, &auth, &dispositions("&siteId=306")).await;
     assert_eq!(got.body["parameter"], "scriptTreeId");
 
     let (eid, _, _) = customer_engagement(&app, &auth).await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/messages?registeredId={reg}&instantResponse=true&output=xml"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let uri = format!("{A}/messages?registeredId={reg}&instantResponse=true&output=xml");
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.headers["content-type"], "application/xml");
     assert!(
@@ -488,14 +272,8 @@ async fn dispositions_and_xml_output() {
         "{}",
         got.text
     );
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/verifySession?registeredId=0-00000000&output=XML"),
-        Some(&auth),
-        form(&[("agentId", "agent1")]),
-    )
-    .await;
+    let uri = format!("{A}/verifySession?registeredId=0-00000000&output=XML");
+    let got = post_form(&app, &auth, &uri, &[("agentId", "agent1")]).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
     assert!(
         got.text.starts_with("<?xml version=\"1.0\"?>\n<error>"),
@@ -507,50 +285,14 @@ async fn dispositions_and_xml_output() {
 
 #[tokio::test]
 async fn request_entire_transcript_returns_all_lines_of_held_engagements() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
-    agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
-    agent_post(
-        &app,
-        &auth,
-        "messages",
-        &reg,
-        &[
-            ("agentId", "agent1"),
-            ("engagementId", &eid),
-            ("messageText", "hi there"),
-        ],
-    )
-    .await;
-    call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        form(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageText", "thanks"),
-        ]),
-    )
-    .await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/messages?registeredId={reg}&requestEntireTranscript=true"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    accept(&app, &auth, &reg, &eid).await;
+    let hi = [("messageText", "hi there")];
+    agent_op(&app, &auth, (&reg, "agent1"), "messages", &eid, &hi).await;
+    customer_send(&app, &auth, (&eid, &cid), &[("messageText", "thanks")]).await;
+    let uri = format!("{A}/messages?registeredId={reg}&requestEntireTranscript=true");
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     let texts: Vec<&str> = got.body["engagements"][0]["messages"]
         .as_array()

@@ -11,22 +11,15 @@ use sim_common::*;
 #[tokio::test]
 async fn token_returns_the_reference_fields_and_jwt_claims() {
     let (_, app) = sim(config());
-    let got = call(
-        &app,
-        Method::POST,
-        "/oauth-server/oauth/token",
-        Some(&basic()),
-        form(&[("grant_type", "client_credentials")]),
-    )
-    .await;
+    let got = token(&app, &[("grant_type", "client_credentials")]).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.body["token_type"], "bearer");
     assert_eq!(got.body["expires_in"], 59);
     assert_eq!(got.body["scope"], "read write");
     assert_eq!(got.body["sites"], json!(["154", "306"]));
     let jti = got.body["jti"].as_str().expect("jti");
-    let token = got.body["access_token"].as_str().expect("token");
-    let parts: Vec<&str> = token.split('.').collect();
+    let jwt = got.body["access_token"].as_str().expect("token");
+    let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3);
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -46,57 +39,43 @@ async fn token_returns_the_reference_fields_and_jwt_claims() {
 #[tokio::test]
 async fn token_rejects_bad_credentials_and_grants() {
     let (_, app) = sim(config());
-    let url = "/oauth-server/oauth/token";
     let grant = form(&[("grant_type", "client_credentials")]);
-    let got = call(&app, Method::POST, url, None, grant.clone()).await;
+    let got = call(&app, Method::POST, TOKEN, None, grant.clone()).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
+    let got = post_form(
         &app,
-        Method::POST,
-        url,
-        Some("Basic bm9wZTpub3Bl"),
-        grant.clone(),
+        "Basic bm9wZTpub3Bl",
+        TOKEN,
+        &[("grant_type", "client_credentials")],
     )
     .await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
     assert_eq!(got.body["error"], "invalid_client");
-    let got = call(&app, Method::POST, url, Some("Basic !!!"), grant).await;
+    let got = call(&app, Method::POST, TOKEN, Some("Basic !!!"), grant).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(&app, Method::POST, url, Some(&basic()), form(&[("x", "y")])).await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["error"], "invalid_request");
-    let got = call(
-        &app,
-        Method::POST,
-        url,
-        Some(&basic()),
-        form(&[("grant_type", "implicit")]),
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["error"], "unsupported_grant_type");
+    for (pairs, error) in [
+        (("x", "y"), "invalid_request"),
+        (("grant_type", "implicit"), "unsupported_grant_type"),
+    ] {
+        let got = token(&app, &[pairs]).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{pairs:?}");
+        assert_eq!(got.body["error"], error);
+    }
 }
 
 #[tokio::test]
 async fn password_grant_checks_the_agent_directory() {
     let (_, app) = sim(config());
-    let url = "/oauth-server/oauth/token";
-    let ok = form(&[
-        ("grant_type", "password"),
-        ("username", "agent2"),
-        ("password", "agent-password"),
-    ]);
-    let got = call(&app, Method::POST, url, Some(&basic()), ok).await;
+    let grant = |password: Option<&'static str>| {
+        let mut pairs = vec![("grant_type", "password"), ("username", "agent2")];
+        pairs.extend(password.map(|p| ("password", p)));
+        pairs
+    };
+    let got = token(&app, &grant(Some("agent-password"))).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
-    let bad = form(&[
-        ("grant_type", "password"),
-        ("username", "agent2"),
-        ("password", "nope"),
-    ]);
-    let got = call(&app, Method::POST, url, Some(&basic()), bad).await;
+    let got = token(&app, &grant(Some("nope"))).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let missing = form(&[("grant_type", "password"), ("username", "agent2")]);
-    let got = call(&app, Method::POST, url, Some(&basic()), missing).await;
+    let got = token(&app, &grant(None)).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
 }
 
@@ -143,14 +122,8 @@ async fn an_expired_token_gets_401_access_token_expired() {
 async fn a_site_outside_the_token_is_403() {
     let (_, app) = sim(config());
     let auth = bearer(&app).await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{C}/agentAvailability?siteID=999&businessUnitID=22"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let uri = format!("{C}/agentAvailability?siteID=999&businessUnitID=22");
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::FORBIDDEN);
     assert_eq!(got.body["status"], 403);
 }
@@ -158,35 +131,15 @@ async fn a_site_outside_the_token_is_403() {
 #[tokio::test]
 async fn pre_login_status_needs_no_token() {
     let (_, app) = sim(config());
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/preLoginStatus?username=agent1"),
-        None,
-        None,
-    )
-    .await;
+    let uri = format!("{A}/preLoginStatus?username=agent1");
+    let got = get_anonymous(&app, &uri).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.body, json!({"hasActiveSession": false}));
     let auth = bearer(&app).await;
     login(&app, &auth, "agent1").await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/preLoginStatus?username=agent1"),
-        None,
-        None,
-    )
-    .await;
+    let got = get_anonymous(&app, &uri).await;
     assert_eq!(got.body, json!({"hasActiveSession": true}));
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/preLoginStatus"),
-        None,
-        None,
-    )
-    .await;
+    let got = get_anonymous(&app, &format!("{A}/preLoginStatus")).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "username");
 }

@@ -11,7 +11,7 @@ async fn agent_availability_follows_free_agents_on_get_and_post() {
     let (_, app) = sim(config());
     let auth = bearer(&app).await;
     let uri = format!("{C}/agentAvailability?siteID=306&businessUnitID=22&output=json");
-    let got = call(&app, Method::GET, &uri, Some(&auth), None).await;
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(
         got.body,
         json!({"availability": false, "status": "offline", "inHOP": true})
@@ -23,37 +23,18 @@ async fn agent_availability_follows_free_agents_on_get_and_post() {
         got.body,
         json!({"availability": true, "status": "online", "inHOP": true})
     );
-    agent_post(
-        &app,
-        &auth,
-        "agentStatus",
-        &reg,
-        &[("agentId", "agent1"), ("state", "busy")],
-    )
-    .await;
-    let got = call(&app, Method::GET, &uri, Some(&auth), None).await;
+    set_state(&app, &auth, &reg, "agent1", "busy").await;
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.body["availability"], false);
 
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{C}/agentAvailability?businessUnitID=22"),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["parameter"], "siteID");
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{C}/agentAvailability?siteID=306&businessUnitID=23"),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["parameter"], "businessUnitID");
+    for (q, parameter) in [
+        ("businessUnitID=22", "siteID"),
+        ("siteID=306&businessUnitID=23", "businessUnitID"),
+    ] {
+        let got = get(&app, &auth, &format!("{C}/agentAvailability?{q}")).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(got.body["parameter"], parameter, "{q}");
+    }
 }
 
 #[tokio::test]
@@ -62,108 +43,45 @@ async fn customer_calls_reject_bad_ids_and_values() {
     let auth = bearer(&app).await;
     let (eid, cid, status) = customer_engagement(&app, &auth).await;
     assert_eq!(status, "QUEUED");
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{C}/engagement?businessUnitID=22"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = get(&app, &auth, &format!("{C}/engagement?businessUnitID=22")).await;
     assert_eq!(got.body["parameter"], "siteID");
 
-    let msg = |q: String| format!("{C}/message?{q}");
-    let got = call(
-        &app,
-        Method::GET,
-        &msg(format!("engagementID={eid}")),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = get(&app, &auth, &format!("{C}/message?engagementID={eid}")).await;
     assert_eq!(
         (got.status, got.body["parameter"].clone()),
         (StatusCode::BAD_REQUEST, json!("customerID"))
     );
-    let got = call(
-        &app,
-        Method::GET,
-        &msg(format!("customerID=1&engagementID={eid}")),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
-        &app,
-        Method::GET,
-        &msg(format!("customerID=abc&engagementID={eid}")),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
-        &app,
-        Method::GET,
-        &msg(format!("customerID={cid}&engagementID=1")),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    for q in [
+        format!("customerID=1&engagementID={eid}"),
+        format!("customerID=abc&engagementID={eid}"),
+        format!("customerID={cid}&engagementID=1"),
+    ] {
+        let got = get(&app, &auth, &format!("{C}/message?{q}")).await;
+        assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{q}");
+    }
 
-    let post = |pairs: &[(&str, &str)]| form(pairs);
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        post(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "fax"),
-            ("messageText", "x"),
-        ]),
-    )
-    .await;
-    assert_eq!(got.body["parameter"], "messageType");
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        post(&[("customerID", &cid), ("engagementID", &eid)]),
-    )
-    .await;
-    assert_eq!(got.body["parameter"], "messageText");
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        post(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "stateChange"),
-            ("state", "open"),
-        ]),
-    )
-    .await;
-    assert_eq!(got.body["parameter"], "state");
+    let ids = (eid.as_str(), cid.as_str());
+    let bad: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("messageType", "fax"), ("messageText", "x")],
+            "messageType",
+        ),
+        (&[], "messageText"),
+        (
+            &[("messageType", "stateChange"), ("state", "open")],
+            "state",
+        ),
+    ];
+    for (extra, parameter) in bad {
+        let got = customer_send(&app, &auth, ids, extra).await;
+        assert_eq!(got.body["parameter"], parameter, "{extra:?}");
+    }
 
     let typing = |v: &str| format!("{C}/customerIsTyping?customerID={cid}&engagementID={eid}{v}");
-    let got = call(&app, Method::POST, &typing(""), Some(&auth), None).await;
-    assert_eq!(got.body["parameter"], "isTyping");
-    let got = call(
-        &app,
-        Method::POST,
-        &typing("&isTyping=sometimes"),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.body["parameter"], "isTyping");
+    for v in ["", "&isTyping=sometimes"] {
+        let got = call(&app, Method::POST, &typing(v), Some(&auth), None).await;
+        assert_eq!(got.body["parameter"], "isTyping", "{v}");
+    }
     let got = call(
         &app,
         Method::POST,
@@ -175,32 +93,9 @@ async fn customer_calls_reject_bad_ids_and_values() {
     assert_eq!(got.status, StatusCode::OK);
 
     // Closing a queued engagement takes it out of the queue: a later agent gets no offer.
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        post(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "stateChange"),
-            ("state", "closed"),
-        ]),
-    )
-    .await;
+    let got = customer_close(&app, &auth, ids).await;
     assert_eq!(got.status, StatusCode::OK);
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        post(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageText", "still there?"),
-        ]),
-    )
-    .await;
+    let got = customer_send(&app, &auth, ids, &[("messageText", "still there?")]).await;
     assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
     let reg = login(&app, &auth, "agent1").await;
     assert_eq!(
@@ -211,36 +106,15 @@ async fn customer_calls_reject_bad_ids_and_values() {
 
 #[tokio::test]
 async fn a_customer_closing_during_the_offer_withdraws_it() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, status) = customer_engagement(&app, &auth).await;
     assert_eq!(status, "ACCEPTED");
-    call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        form(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "stateChange"),
-            ("state", "closed"),
-        ]),
-    )
-    .await;
+    customer_close(&app, &auth, (&eid, &cid)).await;
     let got = poll_now(&app, &auth, &reg, "agent1").await;
     let msgs = &got.body["engagements"][0]["messages"];
     assert_eq!(msgs[0]["messageType"], "newRequest");
     assert_eq!(msgs[1]["state"], "customerClosedEngagement");
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    let got = accept(&app, &auth, &reg, &eid).await;
     assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The agent's slot is free again.
     let (_, _, status) = customer_engagement(&app, &auth).await;
@@ -249,9 +123,7 @@ async fn a_customer_closing_during_the_offer_withdraws_it() {
 
 #[tokio::test]
 async fn head_requests_and_trailing_junk_never_500() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let got = call(
         &app,
         Method::HEAD,
@@ -267,7 +139,7 @@ async fn head_requests_and_trailing_junk_never_500() {
         format!("{A}/messages?registeredId=99999999999999999999999-zz&instantResponse=true"),
         format!("{A}/messages?registeredId={reg}&agentId=%00"),
     ] {
-        let got = call(&app, Method::GET, &uri, Some(&auth), None).await;
+        let got = get(&app, &auth, &uri).await;
         assert!(got.status.is_client_error(), "{uri}: {}", got.status);
     }
     let got = call(
@@ -286,33 +158,13 @@ async fn head_requests_and_trailing_junk_never_500() {
 
 #[tokio::test]
 async fn agent_data_pass_reaches_the_agent_verbatim() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
-    agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    accept(&app, &auth, &reg, &eid).await;
     poll_now(&app, &auth, &reg, "agent1").await;
     let payload = r#"{"cart":"3 items","tier":"gold"}"#;
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        form(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageType", "agentDataPass"),
-            ("messageText", payload),
-        ]),
-    )
-    .await;
+    let pass = [("messageType", "agentDataPass"), ("messageText", payload)];
+    let got = customer_send(&app, &auth, (&eid, &cid), &pass).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     let got = poll_now(&app, &auth, &reg, "agent1").await;
     let m = &got.body["engagements"][0]["messages"][0];

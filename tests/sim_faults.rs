@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aeapi_harness::sim::{self, SimConfig};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use sim_common::*;
 
 fn faulty(yaml: &str) -> SimConfig {
@@ -29,12 +29,11 @@ async fn latency_is_added_to_the_named_operation_only() {
 
 #[tokio::test]
 async fn error_rate_answers_with_the_chosen_status() {
-    let (_, app) = sim(faulty(
+    let (_, app, auth, reg) = with_agent1(faulty(
         "ops:\n  - op: verifySession\n    error_rate: 1.0\n    error_status: 503\n",
-    ));
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
-    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    ))
+    .await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(got.body["message"], "injected fault");
 }
@@ -45,14 +44,7 @@ async fn schema_drift_drops_and_retypes_fields() {
         "ops:\n  - op: login\n    drift:\n      - { field: publicUserId, action: drop }\n      - { field: loginAsAvailable, action: retype, to: string }\n",
     ));
     let auth = bearer(&app).await;
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/login"),
-        Some(&auth),
-        form(&[("username", "agent1"), ("password", "agent-password")]),
-    )
-    .await;
+    let got = login_with(&app, &auth, "agent1", "agent-password").await;
     assert_eq!(got.status, StatusCode::OK);
     assert!(got.body.get("publicUserId").is_none(), "{}", got.text);
     assert_eq!(got.body["loginAsAvailable"], "true");
@@ -65,14 +57,7 @@ async fn a_stall_freezes_every_request_until_it_ends() {
     let auth = bearer(&app).await;
     tokio::time::advance(Duration::from_secs(11)).await;
     let t = tokio::time::Instant::now();
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/preLoginStatus?username=agent1"),
-        None,
-        None,
-    )
-    .await;
+    let got = get_anonymous(&app, &format!("{A}/preLoginStatus?username=agent1")).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(t.elapsed(), Duration::from_secs(2));
     let t = tokio::time::Instant::now();
@@ -116,7 +101,17 @@ async fn dropped_connections_close_without_a_response() {
     let client = reqwest::Client::new();
     let url = format!("{}{A}/preLoginStatus?username=agent1", handle.api_base);
     let err = client.get(&url).send().await.expect_err("no response");
-    assert!(!err.is_status(), "{err}");
+    // Sent, then the connection closed before any answer: not a refused connect, not a timeout.
+    let hyper_error = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<hyper::Error>());
+    assert!(
+        err.is_request() && !err.is_connect() && !err.is_timeout(),
+        "{err:?}"
+    );
+    assert!(
+        hyper_error.is_some_and(hyper::Error::is_incomplete_message),
+        "{err:?}"
+    );
     // Other operations are unaffected.
     let ok = client
         .post(format!("{}/oauth-server/oauth/token", handle.auth_base))

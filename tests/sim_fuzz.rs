@@ -73,15 +73,13 @@ proptest! {
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
         rt.block_on(async {
-            let (_, app) = sim(config());
-            let auth = bearer(&app).await;
-            let reg = login(&app, &auth, "agent1").await;
+            let (_, app, auth, reg) = with_agent1(config()).await;
             // Half the cases run with an engagement held by the agent (named in the query), so
             // calls about it get past the ownership checks.
             let mut held = String::new();
             if engaged {
                 let (eid, _, _) = customer_engagement(&app, &auth).await;
-                agent_post(&app, &auth, "acceptEngagement", &reg, &[("engagementId", &eid)]).await;
+                accept(&app, &auth, &reg, &eid).await;
                 held = format!("&engagementId={eid}&conversationId={eid}&chatIds={eid}&agentId=agent1&username=agent1");
             }
             // Every route gets the same random input; state carries over from one to the next.

@@ -9,6 +9,7 @@ use aeapi_harness::sim;
 use serde_json::{Value, json};
 use sim_common::{A, C, basic, config};
 
+#[derive(Clone)]
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -17,9 +18,18 @@ struct Client {
 
 impl Client {
     async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)).form(form))
+            .await
+    }
+
+    /// Sends with the bearer token; the status and the body as JSON (Null when not JSON).
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = req
             .header("authorization", &self.auth)
             .send()
             .await
@@ -28,19 +38,18 @@ impl Client {
         let text = r.text().await.expect("body");
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
+}
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("authorization", &self.auth)
-            .form(form)
-            .send()
-            .await
-            .expect("send");
-        let status = r.status().as_u16();
-        let text = r.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+/// Waits until a GET messages of `user` is parked on the server, by asking the state (no fixed
+/// sleeps); fails if none is within 10 s.
+async fn wait_parked(sim: &sim::Sim, user: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sim.polling(user).unwrap_or(0) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no long-poll of {user} parked within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -77,28 +86,14 @@ async fn token_login_poll_offer_accept_lines_and_close_over_http() {
 
     // A real long-poll, parked before the customer arrives.
     let poll = {
-        let c = Client {
-            http: c.http.clone(),
-            base: c.base.clone(),
-            auth: c.auth.clone(),
-        };
-        let reg = reg.clone();
-        tokio::spawn(async move {
-            c.get(&format!(
-                "{A}/messages?registeredId={reg}&agentId=agent1&output=json"
-            ))
-            .await
-        })
+        let (c, uri) = (
+            c.clone(),
+            format!("{A}/messages?registeredId={reg}&agentId=agent1&output=json"),
+        );
+        tokio::spawn(async move { c.get(&uri).await })
     };
-    // Wait until the poll is parked on the server, by asking the state (no sleeps).
-    for _ in 0..1000 {
-        let parked = handle.sim.live() == 1 && handle.sim.polling("agent1").unwrap_or(0) > 0;
-        if parked {
-            break;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    assert_eq!(handle.sim.live(), 1);
+    wait_parked(&handle.sim, "agent1").await;
     let (s, created) = c
         .get(&format!(
             "{C}/engagement?siteID=306&businessUnitID=22&InitialMessage=Hi%20there&output=json"
@@ -115,33 +110,34 @@ async fn token_login_poll_offer_accept_lines_and_close_over_http() {
     assert_eq!(offer["engagements"][0]["id"], eid.as_str());
 
     let q = format!("?registeredId={reg}&output=json");
-    let (s, _) = c
-        .post(
-            &format!("{A}/acceptEngagement{q}"),
-            &[("agentId", "agent1"), ("engagementId", &eid)],
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (s, got) = c.get(&format!("{A}/messages{q}&agentId=agent1")).await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        got["engagements"][0]["messages"][0]["messageText"],
-        "Hi there"
-    );
+    // agent1's POST `op` about the engagement, and the first line of its next poll.
+    let agent = |op: &str, extra: &'static [(&'static str, &'static str)]| {
+        let path = format!("{A}/{op}{q}");
+        let form = [
+            &[("agentId", "agent1"), ("engagementId", eid.as_str())],
+            extra,
+        ]
+        .concat();
+        let c = &c;
+        async move { c.post(&path, &form).await.0 }
+    };
+    let first_line = || {
+        let (c, path) = (&c, format!("{A}/messages{q}&agentId=agent1"));
+        async move {
+            let (s, got) = c.get(&path).await;
+            assert_eq!(s, 200);
+            got["engagements"][0]["messages"][0]["messageText"].clone()
+        }
+    };
+    assert_eq!(agent("acceptEngagement", &[]).await, 200);
+    assert_eq!(first_line().await, "Hi there");
 
-    let (s, _) = c
-        .post(
-            &format!("{A}/messages{q}"),
-            &[
-                ("agentId", "agent1"),
-                ("engagementId", &eid),
-                ("messageType", "chatLine"),
-                ("chatLineReceiverType", "external"),
-                ("messageText", "Hello, how can I help?"),
-            ],
-        )
-        .await;
-    assert_eq!(s, 200);
+    let line = &[
+        ("messageType", "chatLine"),
+        ("chatLineReceiverType", "external"),
+        ("messageText", "Hello, how can I help?"),
+    ];
+    assert_eq!(agent("messages", line).await, 200);
     let (s, _) = c
         .post(
             &format!("{C}/message?output=json"),
@@ -154,19 +150,8 @@ async fn token_login_poll_offer_accept_lines_and_close_over_http() {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, got) = c.get(&format!("{A}/messages{q}&agentId=agent1")).await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        got["engagements"][0]["messages"][0]["messageText"],
-        "Where is my order?"
-    );
-    let (s, _) = c
-        .post(
-            &format!("{A}/closeEngagement{q}"),
-            &[("agentId", "agent1"), ("engagementId", &eid)],
-        )
-        .await;
-    assert_eq!(s, 200);
+    assert_eq!(first_line().await, "Where is my order?");
+    assert_eq!(agent("closeEngagement", &[]).await, 200);
 
     let (s, seen) = c
         .get(&format!(
@@ -183,17 +168,15 @@ async fn token_login_poll_offer_accept_lines_and_close_over_http() {
         ])
     );
 
-    // Shutdown is prompt even with a long-poll parked.
+    // Shutdown is prompt even with a long-poll parked, which it answers at once.
     let parked = {
-        let c = Client {
-            http: c.http.clone(),
-            base: c.base.clone(),
-            auth: c.auth.clone(),
-        };
+        let c = c.clone();
         tokio::spawn(async move { c.get(&format!("{A}/messages{q}")).await })
     };
+    wait_parked(&handle.sim, "agent1").await;
     tokio::time::timeout(Duration::from_secs(5), handle.shutdown())
         .await
         .expect("shutdown within 5 s");
-    let _ = parked.await;
+    let (s, _) = parked.await.expect("the parked long-poll was answered");
+    assert_eq!(s, 204);
 }

@@ -69,14 +69,7 @@ async fn every_documented_path_answers() {
             }
         }
     }
-    let got = call(
-        &app,
-        Method::GET,
-        "/engagementAPI/v2/agent/nope",
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = get(&app, &auth, "/engagementAPI/v2/agent/nope").await;
     assert_eq!(got.status, StatusCode::NOT_FOUND);
 }
 
@@ -121,20 +114,11 @@ type Step<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
 
 #[tokio::test]
 async fn documented_examples_have_the_fields_of_real_answers() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg1 = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg1) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     let reg2 = login(&app, &auth, "agent2").await;
     let reg3 = login(&app, &auth, "agent3").await;
-    agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg1,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    accept(&app, &auth, &reg1, &eid).await;
     let e = eid.as_str();
     let a1 = [("agentId", "agent1"), ("engagementId", e)];
     let a2 = [("agentId", "agent2"), ("engagementId", e)];
@@ -252,27 +236,20 @@ async fn documented_examples_have_the_fields_of_real_answers() {
     for (op, q, pairs) in steps {
         let def = ROUTES.iter().find(|r| r.op == op).expect("route");
         let got = if def.method.as_str() == "GET" {
-            call(
-                &app,
-                Method::GET,
-                &format!("{}?{q}", def.path),
-                Some(&auth),
-                None,
-            )
-            .await
+            get(&app, &auth, &format!("{}?{q}", def.path)).await
         } else {
             let uri = if q.contains('=') {
                 format!("{}?{q}", def.path)
             } else {
                 format!("{}?registeredId={q}", def.path)
             };
-            call(&app, Method::POST, &uri, Some(&auth), form(&pairs)).await
+            post_form(&app, &auth, &uri, &pairs).await
         };
         assert!(got.status.is_success(), "{op}: {}", got.text);
         // The same answer in XML under the documented root (GETs are safe to repeat).
         if def.method.as_str() == "GET" && def.example.is_some() && op != "messages.get" {
             let uri = format!("{}?{q}&output=xml", def.path);
-            let x = call(&app, Method::GET, &uri, Some(&auth), None).await;
+            let x = get(&app, &auth, &uri).await;
             assert!(
                 x.text.starts_with("<?xml")
                     && (x.text.contains(&format!("<{}>", def.root))

@@ -4,59 +4,18 @@
 
 mod sim_common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sim_common::*;
 
-struct World {
-    app: axum::Router,
-    auth: String,
-    reg: String,
-    eid: String,
-    cid: String,
-}
-
-/// agent1 holds one engagement (the customer said "hello").
-async fn world() -> World {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
-    let (eid, cid, _) = customer_engagement(&app, &auth).await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::OK);
-    poll_now(&app, &auth, &reg, "agent1").await;
-    customer_messages(&app, &auth, &eid, &cid).await;
-    World {
-        app,
-        auth,
-        reg,
-        eid,
-        cid,
-    }
-}
-
-async fn get(w: &World, op: &str, query: &str) -> Got {
-    call(
-        &w.app,
-        Method::GET,
-        &format!("{A}/{op}?{query}"),
-        Some(&w.auth),
-        None,
-    )
-    .await
-}
-
+/// agent1's call about its engagement.
 async fn post(w: &World, op: &str, pairs: &[(&str, &str)]) -> Got {
-    let mut all = vec![("agentId", "agent1"), ("engagementId", w.eid.as_str())];
-    all.extend_from_slice(pairs);
-    agent_post(&w.app, &w.auth, op, &w.reg, &all).await
+    w.op(1, op, pairs).await
+}
+
+/// GET `A/op?query`.
+async fn get(w: &World, op: &str, query: &str) -> Got {
+    w.get(op, query).await
 }
 
 fn ok(got: &Got) {
@@ -67,7 +26,7 @@ async fn transcript(w: &World) -> Vec<String> {
     let got = get(
         w,
         "requestEntireTranscripts",
-        &format!("registeredId={}&username=agent1&chatIds={}", w.reg, w.eid),
+        &format!("registeredId={}&username=agent1&chatIds={}", w.reg1, w.eid),
     )
     .await;
     ok(&got);
@@ -81,11 +40,11 @@ async fn transcript(w: &World) -> Vec<String> {
 
 #[tokio::test]
 async fn settings_reflect_the_session_the_seed_and_custom_settings() {
-    let w = world().await;
+    let w = world(config(), false).await;
     let got = get(
         &w,
         "settings",
-        &format!("registeredId={}&username=agent1", w.reg),
+        &format!("registeredId={}&username=agent1", w.reg1),
     )
     .await;
     ok(&got);
@@ -104,27 +63,15 @@ async fn settings_reflect_the_session_the_seed_and_custom_settings() {
         .unwrap_or_default();
     assert_eq!(keys.len(), 15, "{keys:?}");
 
-    let got = call(
-        &w.app,
-        Method::POST,
-        &format!("{A}/customSettings?agentID=agent1&includeLayout=true&output=json"),
-        Some(&w.auth),
-        json_body(json!({"agentId": "agent1", "playSounds": false, "loginState": "loginAsBusy", "fontSize": 14, "clicking": "doubleClick"})),
-    )
-    .await;
+    let settings = json!({"agentId": "agent1", "playSounds": false, "loginState": "loginAsBusy", "fontSize": 14, "clicking": "doubleClick"});
+    let uri = format!("{A}/customSettings?agentID=agent1&includeLayout=true&output=json");
+    let got = post_json(&w.app, &w.auth, &uri, settings).await;
     ok(&got);
     assert_eq!(got.body["fontSize"], 14);
-    let got = get(&w, "settings", &format!("registeredId={}", w.reg)).await;
+    let got = get(&w, "settings", &format!("registeredId={}", w.reg1)).await;
     assert_eq!(got.body["enableAudibleAlert"], false);
     // loginAsBusy applies at the next login.
-    let got = call(
-        &w.app,
-        Method::POST,
-        &format!("{A}/login?output=json"),
-        Some(&w.auth),
-        form(&[("username", "agent1"), ("password", "agent-password")]),
-    )
-    .await;
+    let got = login_with(&w.app, &w.auth, "agent1", "agent-password").await;
     assert_eq!(got.body["loginAsAvailable"], false, "{}", got.text);
     let reg = got.body["registeredId"].as_str().unwrap_or("").to_string();
     let got = get(&w, "settings", &format!("registeredId={reg}&output=xml")).await;
@@ -135,40 +82,34 @@ async fn settings_reflect_the_session_the_seed_and_custom_settings() {
     );
     assert!(got.text.starts_with("<?xml"), "{}", got.text);
 
-    let bad = call(
-        &w.app,
-        Method::POST,
-        &format!("{A}/customSettings?agentID=agent1"),
-        Some(&w.auth),
-        form(&[("clicking", "tripleClick")]),
-    )
-    .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    let bad = call(
-        &w.app,
-        Method::POST,
-        &format!("{A}/customSettings?agentID=nobody"),
-        Some(&w.auth),
-        form(&[("fontSize", "12")]),
-    )
-    .await;
-    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    for (agent, pair, status) in [
+        (
+            "agent1",
+            ("clicking", "tripleClick"),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("nobody", ("fontSize", "12"), StatusCode::UNAUTHORIZED),
+    ] {
+        let uri = format!("{A}/customSettings?agentID={agent}");
+        let bad = post_form(&w.app, &w.auth, &uri, &[pair]).await;
+        assert_eq!(bad.status, status, "{agent}");
+    }
 }
 
 #[tokio::test]
 async fn custom_scripts_persist_per_agent() {
-    let w = world().await;
+    let w = world(config(), false).await;
     let got = get(&w, "customScript", "agentId=agent1").await;
     ok(&got);
     assert_eq!(got.body["userName"], "agent1");
     assert_eq!(got.body["customScripts"]["lastUpdateDate"], 0);
     assert_eq!(got.body["customScripts"]["scripts"][0]["type"], "HEADER");
-    let got = call(
+    let script = json!({"agentId": "agent1", "customScripts": {"lng": "fr-FR", "scripts": [{"scriptValue": "Bonjour", "type": "TEXT", "nonEditable": false}]}});
+    let got = post_json(
         &w.app,
-        Method::POST,
+        &w.auth,
         &format!("{A}/customScript?output=json"),
-        Some(&w.auth),
-        json_body(json!({"agentId": "agent1", "customScripts": {"lng": "fr-FR", "scripts": [{"scriptValue": "Bonjour", "type": "TEXT", "nonEditable": false}]}})),
+        script,
     )
     .await;
     ok(&got);
@@ -183,14 +124,8 @@ async fn custom_scripts_persist_per_agent() {
     // Other agents keep the default.
     let got = get(&w, "customScript", "agentId=agent2").await;
     assert_eq!(got.body["customScripts"]["lastUpdateDate"], 0);
-    let got = call(
-        &w.app,
-        Method::POST,
-        &format!("{A}/customScript"),
-        Some(&w.auth),
-        json_body(json!({"agentId": "agent1", "customScripts": {"scripts": [{"type": "BOLD"}]}})),
-    )
-    .await;
+    let bold = json!({"agentId": "agent1", "customScripts": {"scripts": [{"type": "BOLD"}]}});
+    let got = post_json(&w.app, &w.auth, &format!("{A}/customScript"), bold).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "customScripts");
     let got = get(&w, "customScript", "agentId=nobody").await;
@@ -199,25 +134,17 @@ async fn custom_scripts_persist_per_agent() {
 
 #[tokio::test]
 async fn change_password_changes_what_login_accepts() {
-    let w = world().await;
+    let w = world(config(), false).await;
+    let uri = format!("{A}/changePassword?output=json");
     let change = |old: &'static str, new: &'static str, confirm: &'static str| {
-        let app = w.app.clone();
-        let auth = w.auth.clone();
-        async move {
-            call(
-                &app,
-                Method::POST,
-                &format!("{A}/changePassword?output=json"),
-                Some(&auth),
-                form(&[
-                    ("agentId", "agent3"),
-                    ("oldPassword", old),
-                    ("newPassword", new),
-                    ("confirmNewPassword", confirm),
-                ]),
-            )
-            .await
-        }
+        let pairs = [
+            ("agentId", "agent3"),
+            ("oldPassword", old),
+            ("newPassword", new),
+            ("confirmNewPassword", confirm),
+        ];
+        let (app, auth, uri) = (&w.app, &w.auth, &uri);
+        async move { post_form(app, auth, uri, &pairs).await }
     };
     assert_eq!(
         change("agent-password", "n1", "n2").await.status,
@@ -228,49 +155,35 @@ async fn change_password_changes_what_login_accepts() {
         StatusCode::UNAUTHORIZED
     );
     ok(&change("agent-password", "s3cret", "s3cret").await);
-    let login_with = |pw: &'static str| {
-        let app = w.app.clone();
-        let auth = w.auth.clone();
-        async move {
-            call(
-                &app,
-                Method::POST,
-                &format!("{A}/login"),
-                Some(&auth),
-                form(&[("username", "agent3"), ("password", pw)]),
-            )
-            .await
-            .status
-        }
-    };
-    assert_eq!(login_with("agent-password").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(login_with("s3cret").await, StatusCode::OK);
+    for (pw, status) in [
+        ("agent-password", StatusCode::UNAUTHORIZED),
+        ("s3cret", StatusCode::OK),
+    ] {
+        assert_eq!(
+            login_with(&w.app, &w.auth, "agent3", pw).await.status,
+            status,
+            "{pw}"
+        );
+    }
     // The password grant follows too.
-    let got = call(
-        &w.app,
-        Method::POST,
-        "/oauth-server/oauth/token",
-        Some(&basic()),
-        form(&[
-            ("grant_type", "password"),
-            ("username", "agent3"),
-            ("password", "s3cret"),
-        ]),
-    )
-    .await;
-    ok(&got);
+    let grant = [
+        ("grant_type", "password"),
+        ("username", "agent3"),
+        ("password", "s3cret"),
+    ];
+    ok(&token(&w.app, &grant).await);
 }
 
 #[tokio::test]
 async fn agent_groups_extra_chat_and_metrics() {
-    let w = world().await;
+    let w = world(config(), false).await;
     let got = get(&w, "agentGroups", "output=json").await;
     ok(&got);
     assert_eq!(got.body["agentGroups"].as_array().map(Vec::len), Some(5));
     assert_eq!(got.body["agentGroups"][1]["name"], "Billing");
     let q = format!(
         "registeredId={}&agentId=agent1&settingIds=activeChats,3,4",
-        w.reg
+        w.reg1
     );
     let got = get(&w, "activePerformanceMetrics", &q).await;
     assert_eq!(
@@ -289,7 +202,7 @@ async fn agent_groups_extra_chat_and_metrics() {
     let got = get(
         &w,
         "activePerformanceMetrics",
-        &format!("registeredId={}&agentId=agent1&settingIds=2,99", w.reg),
+        &format!("registeredId={}&agentId=agent1&settingIds=2,99", w.reg1),
     )
     .await;
     assert_eq!(got.body, json!({"result": {"2": 1}, "setOrExpired": false}));
@@ -297,22 +210,16 @@ async fn agent_groups_extra_chat_and_metrics() {
 
 /// followUpEngagement as the reference has it: every body field optional.
 async fn follow_up(w: &World, body: Value) -> Got {
-    call(
-        &w.app,
-        Method::POST,
-        &format!(
-            "{A}/followUpEngagement?registeredId={}&agentId=agent1&output=json",
-            w.reg
-        ),
-        Some(&w.auth),
-        json_body(body),
-    )
-    .await
+    let uri = format!(
+        "{A}/followUpEngagement?registeredId={}&agentId=agent1&output=json",
+        w.reg1
+    );
+    post_json(&w.app, &w.auth, &uri, body).await
 }
 
 #[tokio::test]
 async fn a_follow_up_is_listed_resumed_and_resolved() {
-    let w = world().await;
+    let w = world(config(), false).await;
     let got = post(
         &w,
         "closeEngagement",
@@ -320,7 +227,7 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     )
     .await;
     ok(&got);
-    let lq = format!("registeredId={}&username=agent1", w.reg);
+    let lq = format!("registeredId={}&username=agent1", w.reg1);
     let got = get(&w, "followUpConversations", &lq).await;
     ok(&got);
     let c = &got.body["conversations"][0];
@@ -330,20 +237,7 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     assert_eq!(c.as_object().map(|o| o.len()), Some(14));
 
     // The customer writes while the conversation waits; the agent reads it on resuming.
-    let got = call(
-        &w.app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&w.auth),
-        form(&[
-            ("customerID", &w.cid),
-            ("engagementID", &w.eid),
-            ("messageType", "chatLine"),
-            ("messageText", "any news?"),
-        ]),
-    )
-    .await;
-    ok(&got);
+    w.customer_says("any news?").await;
     let got = follow_up(&w, json!({"conversationId": w.eid})).await;
     ok(&got);
     assert_eq!(got.body["engagementId"], w.eid.as_str());
@@ -351,14 +245,14 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
         get(&w, "followUpConversations", &lq).await.body["conversations"],
         json!([])
     );
-    let got = poll_now(&w.app, &w.auth, &w.reg, "agent1").await;
+    let got = w.poll(1).await;
     assert_eq!(
         got.body["engagements"][0]["messages"][0]["messageText"], "any news?",
         "{}",
         got.text
     );
     // The customer is back in the same chat.
-    let seen = customer_messages(&w.app, &w.auth, &w.eid, &w.cid).await;
+    let seen = w.customer_seen().await;
     assert_eq!(
         seen.last().map(|m| m["state"].clone()),
         Some("agentConnected".into())
@@ -399,15 +293,14 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
 
 #[tokio::test]
 async fn a_follow_up_is_resumed_without_conversation_id_by_customer_or_the_first_waiting() {
-    let w = world().await;
+    let w = world(config(), false).await;
     ok(&post(&w, "closeEngagement", &[("followUp", "true")]).await);
     // A second conversation waits for agent1 too.
     let (eid2, cid2, status) = customer_engagement(&w.app, &w.auth).await;
     assert_eq!(status, "ACCEPTED");
-    let second = [("agentId", "agent1"), ("engagementId", eid2.as_str())];
-    ok(&agent_post(&w.app, &w.auth, "acceptEngagement", &w.reg, &second).await);
-    let close = [&second[..], &[("followUp", "true")]].concat();
-    ok(&agent_post(&w.app, &w.auth, "closeEngagement", &w.reg, &close).await);
+    let on_second = |op, extra| agent_op(&w.app, &w.auth, w.agent(1), op, &eid2, extra);
+    ok(&on_second("acceptEngagement", &[]).await);
+    ok(&on_second("closeEngagement", &[("followUp", "true")]).await);
 
     let got = follow_up(&w, json!({"customerId": "4242"})).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
@@ -415,7 +308,7 @@ async fn a_follow_up_is_resumed_without_conversation_id_by_customer_or_the_first
     let got = follow_up(&w, json!({"customerId": cid2})).await;
     ok(&got);
     assert_eq!(got.body["engagementId"], eid2.as_str());
-    ok(&agent_post(&w.app, &w.auth, "resolveConversation", &w.reg, &second).await);
+    ok(&on_second("resolveConversation", &[]).await);
     // Nothing at all: the first conversation waiting for this agent.
     let got = follow_up(&w, json!({})).await;
     ok(&got);
@@ -432,7 +325,7 @@ async fn a_follow_up_is_resumed_without_conversation_id_by_customer_or_the_first
 
 #[tokio::test]
 async fn mask_text_changes_the_stored_transcript() {
-    let w = world().await;
+    let w = world(config(), false).await;
     ok(&post(&w, "messages", &[("messageText", "My card is 4111 1111")]).await);
     let got = post(
         &w,
@@ -462,7 +355,7 @@ async fn mask_text_changes_the_stored_transcript() {
 
 #[tokio::test]
 async fn annotations_are_recorded_and_reach_whom_they_concern() {
-    let w = world().await;
+    let w = world(config(), false).await;
     ok(&post(
         &w,
         "escalateEngagement",
@@ -505,7 +398,7 @@ async fn annotations_are_recorded_and_reach_whom_they_concern() {
     ] {
         assert!(t.iter().any(|l| l == needle), "{needle}: {t:?}");
     }
-    let seen: Vec<Value> = customer_messages(&w.app, &w.auth, &w.eid, &w.cid).await;
+    let seen: Vec<Value> = w.customer_seen().await;
     let texts: Vec<&str> = seen
         .iter()
         .filter_map(|m| m["messageText"].as_str())
@@ -533,7 +426,7 @@ async fn annotations_are_recorded_and_reach_whom_they_concern() {
         "ninaCoachContentMetaInfo",
         &format!(
             "registeredId={}&engagementId={}&contentVersion=2",
-            w.reg, w.eid
+            w.reg1, w.eid
         ),
     )
     .await;
@@ -548,11 +441,11 @@ async fn annotations_are_recorded_and_reach_whom_they_concern() {
 
 #[tokio::test]
 async fn script_trees_and_groups_come_from_the_seed() {
-    let w = world().await;
+    let w = world(config(), false).await;
     let got = get(
         &w,
         "scriptTree",
-        &format!("registeredId={}&username=agent1&siteId=306", w.reg),
+        &format!("registeredId={}&username=agent1&siteId=306", w.reg1),
     )
     .await;
     ok(&got);
@@ -566,7 +459,7 @@ async fn script_trees_and_groups_come_from_the_seed() {
         site["scriptTrees"][0]["scriptGroups"][0]["scriptGroup"],
         json!([])
     );
-    let got = get(&w, "fullScriptTree", &format!("registeredId={}", w.reg)).await;
+    let got = get(&w, "fullScriptTree", &format!("registeredId={}", w.reg1)).await;
     ok(&got);
     assert_eq!(
         got.body["scriptTreesOfSite"].as_array().map(Vec::len),
@@ -615,14 +508,7 @@ async fn a_seed_file_replaces_the_built_in_seed() {
     c.seed_file = Some(path.clone());
     let (_, app) = sim(c);
     let auth = bearer(&app).await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/agentGroups"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = sim_common::get(&app, &auth, &format!("{A}/agentGroups")).await;
     assert_eq!(
         got.body["agentGroups"],
         json!([{"businessUnitId": "22", "businessUnitName": "Solo", "displayName": "Everyone", "id": "1", "name": "Everyone"}])

@@ -15,32 +15,11 @@ async fn login_rejects_bad_credentials_and_missing_fields() {
     let (_, app) = sim(config());
     let auth = bearer(&app).await;
     let uri = format!("{A}/login");
-    let got = call(
-        &app,
-        Method::POST,
-        &uri,
-        Some(&auth),
-        form(&[("username", "agent1"), ("password", "x")]),
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
-        &app,
-        Method::POST,
-        &uri,
-        Some(&auth),
-        form(&[("username", "agent9"), ("password", "agent-password")]),
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
-        &app,
-        Method::POST,
-        &uri,
-        Some(&auth),
-        form(&[("password", "agent-password")]),
-    )
-    .await;
+    for (user, password) in [("agent1", "x"), ("agent9", "agent-password")] {
+        let got = login_with(&app, &auth, user, password).await;
+        assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{user}");
+    }
+    let got = post_form(&app, &auth, &uri, &[("password", "agent-password")]).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         got.body,
@@ -61,9 +40,7 @@ async fn login_rejects_bad_credentials_and_missing_fields() {
 
 #[tokio::test]
 async fn empty_instant_poll_is_204_and_unknown_session_is_401() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let got = poll_now(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::NO_CONTENT);
     assert_eq!(got.text, "");
@@ -71,33 +48,22 @@ async fn empty_instant_poll_is_204_and_unknown_session_is_401() {
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
     let got = poll_now(&app, &auth, &reg, "agent2").await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/messages?instantResponse=maybe&registeredId={reg}"),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["parameter"], "instantResponse");
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/messages"),
-        Some(&auth),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["parameter"], "agentId");
+    for (q, parameter) in [
+        (
+            format!("?instantResponse=maybe&registeredId={reg}"),
+            "instantResponse",
+        ),
+        (String::new(), "agentId"),
+    ] {
+        let got = get(&app, &auth, &format!("{A}/messages{q}")).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(got.body["parameter"], parameter, "{q}");
+    }
 }
 
 #[tokio::test]
 async fn message_post_rejections_name_the_parameter() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     let base = [("agentId", "agent1"), ("engagementId", eid.as_str())];
     let cases: Vec<Case> = vec![
@@ -152,14 +118,7 @@ async fn message_post_rejections_name_the_parameter() {
     let with_text = [&base[..], &[("messageText", "x")]].concat();
     let got = agent_post(&app, &auth, "messages", "bad", &with_text).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/messages"),
-        Some(&auth),
-        form(&with_text),
-    )
-    .await;
+    let got = post_form(&app, &auth, &format!("{A}/messages"), &with_text).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "registeredId");
 }
@@ -168,14 +127,7 @@ async fn message_post_rejections_name_the_parameter() {
 async fn unknown_paths_methods_and_outputs_get_the_error_shape() {
     let (_, app) = sim(config());
     let auth = bearer(&app).await;
-    let got = call(
-        &app,
-        Method::GET,
-        "/engagementAPI/v2/agent/nothing",
-        Some(&auth),
-        None,
-    )
-    .await;
+    let got = get(&app, &auth, "/engagementAPI/v2/agent/nothing").await;
     assert_eq!(got.status, StatusCode::NOT_FOUND);
     assert_eq!(got.body["status"], 404);
     let got = call(
@@ -188,14 +140,7 @@ async fn unknown_paths_methods_and_outputs_get_the_error_shape() {
     .await;
     assert_eq!(got.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(got.body["status"], 405);
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/preLoginStatus?username=a&output=csv"),
-        None,
-        None,
-    )
-    .await;
+    let got = get_anonymous(&app, &format!("{A}/preLoginStatus?username=a&output=csv")).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "output");
     let got = call(
@@ -221,24 +166,12 @@ async fn unknown_paths_methods_and_outputs_get_the_error_shape() {
 
 #[tokio::test]
 async fn deny_join_and_close_rejections() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let r1 = login(&app, &auth, "agent1").await;
+    let (_, app, auth, r1) = with_agent1(config()).await;
     let r2 = login(&app, &auth, "agent2").await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     // agent1 (lowest session id) got the offer.
-    assert_eq!(
-        poll_now(&app, &auth, &r1, "agent1").await.body["engagements"][0]["id"],
-        eid.as_str()
-    );
-    let got = agent_post(
-        &app,
-        &auth,
-        "denyEngagement",
-        &r2,
-        &[("agentId", "agent2"), ("engagementId", &eid)],
-    )
-    .await;
+    assert_eq!(offer_id(&app, &auth, &r1, "agent1").await, eid.as_str());
+    let got = agent_op(&app, &auth, (&r2, "agent2"), "denyEngagement", &eid, &[]).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
     let got = agent_post(
         &app,
@@ -254,58 +187,35 @@ async fn deny_join_and_close_rejections() {
     );
     let got = agent_post(&app, &auth, "joinEngagement", &r1, &[("agentId", "agent1")]).await;
     assert_eq!(got.body["parameter"], "engagementId");
-    agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &r1,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    accept(&app, &auth, &r1, &eid).await;
 
-    let close = |v: serde_json::Value| json_body(v);
     let uri = format!("{A}/closeEngagement?registeredId={r1}");
-    let got = call(
-        &app,
-        Method::POST,
-        &uri,
-        Some(&auth),
-        close(json!({"agentId": "agent1", "engagementId": eid, "dispositions": [1, 2]})),
-    )
-    .await;
+    // agent1's close of `eid`, with `extra` fields added to the body.
+    let close = |extra: serde_json::Value| {
+        let mut body = json!({"agentId": "agent1", "engagementId": eid});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        post_json(&app, &auth, &uri, body)
+    };
+    let got = close(json!({"dispositions": [1, 2]})).await;
     assert_eq!(
         (got.status, got.body["parameter"].clone()),
         (StatusCode::BAD_REQUEST, json!("dispositions"))
     );
-    let got = call(
-        &app,
-        Method::POST,
-        &uri,
-        Some(&auth),
-        close(json!({"agentId": "agent1", "engagementId": eid, "transferConferenceMode": "merge"})),
-    )
-    .await;
-    assert_eq!(got.body["parameter"], "transferConferenceMode");
-    let got = call(
-        &app,
-        Method::POST,
-        &uri,
-        Some(&auth),
-        close(json!({"agentId": "agent1", "engagementId": eid, "followUp": "perhaps"})),
-    )
-    .await;
-    assert_eq!(got.body["parameter"], "followUp");
+    for (parameter, bad) in [("transferConferenceMode", "merge"), ("followUp", "perhaps")] {
+        let got = close(json!({ parameter: bad })).await;
+        assert_eq!(got.body["parameter"], parameter);
+    }
     let other = format!("{A}/closeEngagement?registeredId={r2}");
-    let got = call(
+    let got = post_json(
         &app,
-        Method::POST,
+        &auth,
         &other,
-        Some(&auth),
-        close(json!({"agentId": "agent2", "engagementId": eid})),
+        json!({"agentId": "agent2", "engagementId": eid}),
     )
     .await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(&app, Method::POST, &uri, Some(&auth),
-        close(json!({"agentId": "agent1", "engagementId": eid, "followUp": false, "dispositions": {"message": "ok"}}))).await;
+    let got = close(json!({"followUp": false, "dispositions": {"message": "ok"}})).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
 }

@@ -8,41 +8,6 @@ use aeapi_harness::sim::{ROUTES, RouteDef};
 use axum::http::{Method, StatusCode};
 use sim_common::*;
 
-/// agent1 holds engagement `eid` (the customer said "hello"); agent2 is logged in.
-struct World {
-    app: axum::Router,
-    auth: String,
-    reg1: String,
-    reg2: String,
-    eid: String,
-    cid: String,
-}
-
-async fn world() -> World {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg1 = login(&app, &auth, "agent1").await;
-    let (eid, cid, _) = customer_engagement(&app, &auth).await;
-    let reg2 = login(&app, &auth, "agent2").await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg1,
-        &[("engagementId", &eid)],
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::OK);
-    World {
-        app,
-        auth,
-        reg1,
-        reg2,
-        eid,
-        cid,
-    }
-}
-
 /// Optional parameters worth sending (they select what the call is about).
 const USEFUL: &[&str] = &["engagementId", "agentId", "username"];
 
@@ -121,15 +86,25 @@ async fn send(
     call(&w.app, method, &format!("{}?{q}", def.path), auth, payload).await
 }
 
+/// Floors under how many cases each route-driven test checks (the table has 123 required
+/// parameters, 51 routes taking a token, 36 needing a registeredId, 26 about an engagement): a
+/// filter that matches nothing must not pass unchecked.
+const MIN_REQUIRED: usize = 100;
+const MIN_TOKENED: usize = 45;
+const MIN_SESSIONED: usize = 30;
+const MIN_ENGAGED: usize = 20;
+
 fn served() -> impl Iterator<Item = &'static RouteDef> {
     ROUTES.iter().filter(|r| r.op != "token")
 }
 
 #[tokio::test]
 async fn a_missing_required_parameter_is_400_naming_it() {
+    let mut checked = 0;
     for def in served() {
         for p in def.params().into_iter().filter(|p| p.required) {
-            let w = world().await;
+            checked += 1;
+            let w = world(config(), true).await;
             let got = send(&w, def, 1, Some(p.name), &[], true).await;
             assert_eq!(
                 got.status,
@@ -141,12 +116,18 @@ async fn a_missing_required_parameter_is_400_naming_it() {
             assert_eq!(got.body["parameter"], p.name, "{def:?}: {}", got.text);
         }
     }
+    assert!(
+        checked >= MIN_REQUIRED,
+        "only {checked} required parameters"
+    );
 }
 
 #[tokio::test]
 async fn no_token_is_401_on_every_route_but_pre_login_status() {
-    let w = world().await;
+    let w = world(config(), true).await;
+    let mut checked = 0;
     for def in served().filter(|d| d.op != "preLoginStatus") {
+        checked += 1;
         let got = send(&w, def, 1, None, &[], false).await;
         assert_eq!(
             got.status,
@@ -157,16 +138,19 @@ async fn no_token_is_401_on_every_route_but_pre_login_status() {
         assert_eq!(got.body["status"], 401, "{def:?}");
         assert!(got.headers.contains_key("www-authenticate"), "{def:?}");
     }
+    assert!(checked >= MIN_TOKENED, "only {checked} routes");
 }
 
 #[tokio::test]
 async fn an_unknown_registered_id_is_401() {
+    let mut checked = 0;
     for def in served().filter(|d| {
         d.params()
             .iter()
             .any(|p| p.name == "registeredId" && p.required)
     }) {
-        let w = world().await;
+        checked += 1;
+        let w = world(config(), true).await;
         let got = send(&w, def, 1, None, &[("registeredId", "999-0000abcd")], true).await;
         assert_eq!(
             got.status,
@@ -175,15 +159,18 @@ async fn an_unknown_registered_id_is_401() {
             got.text
         );
     }
+    assert!(checked >= MIN_SESSIONED, "only {checked} routes");
 }
 
 #[tokio::test]
 async fn another_agents_engagement_is_401() {
     let about = ["engagementId", "conversationId", "chatIds"];
+    let mut checked = 0;
     for def in served().filter(|d| {
         d.path.contains("/agent/") && d.params().iter().any(|p| about.contains(&p.name))
     }) {
-        let w = world().await;
+        checked += 1;
+        let w = world(config(), true).await;
         let got = send(&w, def, 2, None, &[], true).await;
         assert_eq!(
             got.status,
@@ -192,6 +179,7 @@ async fn another_agents_engagement_is_401() {
             got.text
         );
     }
+    assert!(checked >= MIN_ENGAGED, "only {checked} routes");
 }
 
 #[tokio::test]
@@ -205,7 +193,7 @@ async fn a_site_outside_the_token_is_403() {
         .collect();
     assert!(sited.len() >= 7, "{sited:?}");
     for def in sited {
-        let w = world().await;
+        let w = world(config(), true).await;
         let got = send(
             &w,
             def,

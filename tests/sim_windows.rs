@@ -6,20 +6,15 @@ mod sim_common;
 use std::time::Duration;
 
 use aeapi_harness::sim;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::json;
 use sim_common::*;
 
 #[tokio::test(start_paused = true)]
 async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_accept_is_422() {
-    let (state, app) = sim(config());
-    let auth = bearer(&app).await;
-    let r1 = login(&app, &auth, "agent1").await;
+    let (state, app, auth, r1) = with_agent1(config()).await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
-    assert_eq!(
-        poll_now(&app, &auth, &r1, "agent1").await.body["engagements"][0]["id"],
-        eid.as_str()
-    );
+    assert_eq!(offer_id(&app, &auth, &r1, "agent1").await, eid.as_str());
     let r2 = login(&app, &auth, "agent2").await;
 
     tokio::time::advance(Duration::from_secs(14)).await;
@@ -36,14 +31,7 @@ async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_acce
         withdrawn.body["engagements"][0]["messages"][0]["messageType"],
         "system"
     );
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &r1,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    let got = accept(&app, &auth, &r1, &eid).await;
     assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.text);
     assert_eq!(got.body["status"], 422);
 
@@ -53,32 +41,16 @@ async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_acce
         reoffer.body["engagements"][0]["messages"][0]["messageType"],
         "newRequest"
     );
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &r2,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    let got = accept(&app, &auth, &r2, &eid).await;
     assert_eq!(got.status, StatusCode::OK);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() {
-    let (state, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (state, app, auth, reg) = with_agent1(config()).await;
     let (eid, cid, _) = customer_engagement(&app, &auth).await;
     poll_now(&app, &auth, &reg, "agent1").await;
-    agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    accept(&app, &auth, &reg, &eid).await;
 
     // Polling keeps the session alive (tokens live 59 s: fetch fresh ones as a client would).
     let mut auth = auth;
@@ -88,20 +60,18 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
         poll_now(&app, &auth, &reg, "agent1").await;
         state.reap();
     }
-    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::OK);
 
     tokio::time::advance(Duration::from_secs(29)).await;
     state.reap();
     assert_eq!(
-        agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")])
-            .await
-            .status,
+        verify(&app, &auth, &reg, "agent1").await.status,
         StatusCode::OK
     );
     tokio::time::advance(Duration::from_secs(1)).await;
     state.reap();
-    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         poll_now(&app, &auth, &reg, "agent1").await.status,
@@ -117,28 +87,10 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
         ]
     );
     // The customer writes while the agent is away; the line waits for the rejoin.
-    call(
-        &app,
-        Method::POST,
-        &format!("{C}/message"),
-        Some(&auth),
-        form(&[
-            ("customerID", &cid),
-            ("engagementID", &eid),
-            ("messageText", "hello?"),
-        ]),
-    )
-    .await;
+    customer_send(&app, &auth, (&eid, &cid), &[("messageText", "hello?")]).await;
 
     let reg2 = login(&app, &auth, "agent1").await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "joinEngagement",
-        &reg2,
-        &[("agentId", "agent1"), ("engagementId", &eid)],
-    )
-    .await;
+    let got = agent_op(&app, &auth, (&reg2, "agent1"), "joinEngagement", &eid, &[]).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     assert_eq!(
         got.body,
@@ -156,42 +108,21 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
     );
     // Another agent cannot join it.
     let other = login(&app, &auth, "agent2").await;
-    let got = agent_post(
-        &app,
-        &auth,
-        "joinEngagement",
-        &other,
-        &[("agentId", "agent2"), ("engagementId", &eid)],
-    )
-    .await;
+    let got = agent_op(&app, &auth, (&other, "agent2"), "joinEngagement", &eid, &[]).await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_long_poll_in_flight_keeps_the_session_alive() {
-    let (state, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
-    let poll = {
-        let (app, auth, reg) = (app.clone(), auth.clone(), reg.clone());
-        tokio::spawn(async move {
-            call(
-                &app,
-                Method::GET,
-                &format!("{A}/messages?registeredId={reg}"),
-                Some(&auth),
-                None,
-            )
-            .await
-        })
-    };
+    let (state, app, auth, reg) = with_agent1(config()).await;
+    let poll = spawn_get(&app, &auth, format!("{A}/messages?registeredId={reg}"));
     tokio::task::yield_now().await;
     tokio::time::advance(Duration::from_secs(19)).await;
     state.reap();
     assert_eq!(poll.await.expect("poll").status, StatusCode::NO_CONTENT);
     tokio::time::advance(Duration::from_secs(29)).await;
     state.reap();
-    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::OK);
 }
 
@@ -206,38 +137,18 @@ async fn built_in_customers_arrive_send_lines_and_close() {
     let tasks = sim::spawn_background(&state);
     let auth = bearer(&app).await;
     let reg = login(&app, &auth, "agent1").await;
-    let got = call(
-        &app,
-        Method::GET,
-        &format!("{A}/messages?registeredId={reg}"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let uri = format!("{A}/messages?registeredId={reg}");
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     let eid = got.body["engagements"][0]["id"]
         .as_str()
         .expect("offer")
         .to_string();
-    agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    accept(&app, &auth, &reg, &eid).await;
     let mut lines = Vec::new();
     let mut closed = false;
     for _ in 0..20 {
-        let got = call(
-            &app,
-            Method::GET,
-            &format!("{A}/messages?registeredId={reg}"),
-            Some(&auth),
-            None,
-        )
-        .await;
+        let got = get(&app, &auth, &uri).await;
         for e in got.body["engagements"]
             .as_array()
             .cloned()
@@ -269,31 +180,20 @@ async fn built_in_customers_arrive_send_lines_and_close() {
 
 #[tokio::test(start_paused = true)]
 async fn windows_hold_between_reaper_passes() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
-    let reg = login(&app, &auth, "agent1").await;
+    let (_, app, auth, reg) = with_agent1(config()).await;
     let (eid, _, _) = customer_engagement(&app, &auth).await;
     poll_now(&app, &auth, &reg, "agent1").await;
     tokio::time::advance(Duration::from_secs(15)).await;
     // No reaper pass has run: the deadline alone makes the accept late.
-    let got = agent_post(
-        &app,
-        &auth,
-        "acceptEngagement",
-        &reg,
-        &[("engagementId", &eid)],
-    )
-    .await;
+    let got = accept(&app, &auth, &reg, &eid).await;
     assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
     tokio::time::advance(Duration::from_secs(15)).await;
-    let got = agent_post(&app, &auth, "verifySession", &reg, &[("agentId", "agent1")]).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
-    let got = call(
+    let got = get(
         &app,
-        Method::GET,
+        &auth,
         &format!("{A}/messages?agentId=agent1&instantResponse=true"),
-        Some(&auth),
-        None,
     )
     .await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);

@@ -58,17 +58,7 @@ impl Ran {
     pub fn results(&self) -> Vec<(String, String, String)> {
         self.cases()
             .iter()
-            .map(|c| {
-                let label = match c["format"].as_str() {
-                    Some("xml") => format!("{} [xml]", c["case"].as_str().unwrap_or_default()),
-                    _ => c["case"].as_str().unwrap_or_default().to_string(),
-                };
-                (
-                    c["operation"].as_str().unwrap_or_default().to_string(),
-                    label,
-                    c["result"].as_str().unwrap_or_default().to_string(),
-                )
-            })
+            .map(|c| (text(&c["operation"]), label(c), text(&c["result"])))
             .collect()
     }
 
@@ -85,8 +75,22 @@ impl Ran {
     }
 }
 
+/// A string field of `conform.json`, or "".
+pub fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// A case's label as the table prints it: its name, with ` [xml]` for the XML variant.
+pub fn label(case: &Value) -> String {
+    match case["format"].as_str() {
+        Some("xml") => format!("{} [xml]", text(&case["case"])),
+        _ => text(&case["case"]),
+    }
+}
+
+/// An in-memory writer whose clones share one buffer (a console's stdout or stderr).
 #[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
+pub struct Buf(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Buf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -102,7 +106,8 @@ impl std::io::Write for Buf {
 }
 
 impl Buf {
-    fn text(&self) -> String {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
         self.0
             .lock()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
