@@ -86,7 +86,10 @@ mod tests {
         let mut merged = file.data;
         merged.merge(&read(&path).unwrap().data);
         let op = &merged.ops["acceptEngagement"];
-        assert_eq!(op.count, 2 * o.data.ops["acceptEngagement"].count);
+        let one = &o.data.ops["acceptEngagement"];
+        assert_eq!(op.count, 2 * one.count);
+        // The histograms were added too (doubling every count leaves the quantiles as they were).
+        assert_eq!(op.latency.raw.len(), 2 * one.latency.raw.len());
         assert_eq!(
             op.latency.raw.value_at_quantile(0.99),
             o.data.ops["acceptEngagement"]

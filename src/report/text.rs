@@ -185,7 +185,7 @@ mod tests {
             "status sendMessage             19         1     95.00\n",
             "\n",
             "thresholds\n",
-            "PASS  p95(acceptEngagement) < 300ms  measured 47.01 ms, limit < 300ms\n",
+            "PASS  p95(acceptEngagement) < 300ms  measured 46.02 ms, limit < 300ms\n",
             "\n",
             "baseline: 1 of 1 percentiles regressed\n",
             "REGRESSED  sendMessage p99  20.00 ms -> 25.00 ms (+25.0%)\n",

@@ -354,12 +354,15 @@ mod tests {
     #[test]
     fn tags_round_trip_once_with_their_direction() {
         let d = Deliveries::default();
+        let before = Instant::now();
         let text = d.tag(Direction::CustomerToAgent, "hello");
         assert_eq!(text, "hello [aeapi-harness c0]");
         let later = Instant::now() + Duration::from_millis(5);
         let (dir, took) = d.seen(&text, later).expect("tag is known");
         assert_eq!(dir, Direction::CustomerToAgent);
+        // From the tag's own clock reading to `later`: at least 5 ms, at most since `before`.
         assert!(took >= Duration::from_millis(5));
+        assert!(took <= later - before, "{took:?}");
         assert!(d.seen(&text, later).is_none(), "a tag counts once");
         assert!(d.seen("no tag here", later).is_none());
         assert!(d.seen("[aeapi-harness cX]", later).is_none());
