@@ -25,18 +25,6 @@ use super::gate::Ctx;
 use super::params::{Input, Params};
 use super::state::{Core, FollowUp, Member, Msg, MsgKind, Phase};
 
-fn system(text: String, at_ms: u64) -> Msg {
-    Msg {
-        kind: MsgKind::System,
-        state: None,
-        text: Some(text.into()),
-        from: Member::System,
-        internal: false,
-        sender: None,
-        at_ms,
-    }
-}
-
 /// Who may read or annotate an engagement after the fact: an agent who held it.
 fn handled_by(core: &Core, eid: u64, username: &str) -> Result<(), ApiError> {
     match core.engagements.get(&eid) {
@@ -50,7 +38,7 @@ fn handled_by(core: &Core, eid: u64, username: &str) -> Result<(), ApiError> {
 impl Core {
     /// Records a system line; tells the other participants and, when `customer`, the customer.
     fn annotate(&mut self, sid: u64, eid: u64, text: String, customer: bool, at_ms: u64) {
-        let m = system(text, at_ms);
+        let m = Msg::system(text, at_ms);
         let others: Vec<u64> = self
             .participants(eid)
             .into_iter()
@@ -445,7 +433,7 @@ pub async fn start_disposition(
         let me = core.user_of(sid)?;
         handled_by(&core, eid, &me)?;
         if let Some(e) = core.engagements.get_mut(&eid) {
-            e.record(&system(format!("Disposition started by {me}"), ms));
+            e.record(&Msg::system(format!("Disposition started by {me}"), ms));
         }
     }
     Ok(Reply::empty())
@@ -536,7 +524,7 @@ pub async fn sms_command(
             e.tell_customer(m);
         }
     } else {
-        e.record(&system("SMS line skipped".into(), ms));
+        e.record(&Msg::system("SMS line skipped".into(), ms));
     }
     Ok(Reply::empty())
 }
@@ -637,7 +625,10 @@ pub async fn nina_resolution(
     if input.get("engagementId").is_some() {
         let eid = held_engagement(&core, sid, &input)?;
         if let Some(e) = core.engagements.get_mut(&eid) {
-            e.record(&system(format!("Virtual assistant resolution: {code}"), ms));
+            e.record(&Msg::system(
+                format!("Virtual assistant resolution: {code}"),
+                ms,
+            ));
         }
     }
     Ok(Reply::empty())

@@ -617,16 +617,7 @@ impl Core {
                 "Engagement {eid} was withdrawn: not accepted within {} s",
                 t.accept_window.as_secs()
             );
-            let m = Msg {
-                kind: MsgKind::System,
-                state: None,
-                text: Some(text.into()),
-                from: Member::System,
-                internal: false,
-                sender: None,
-                at_ms,
-            };
-            self.push_agent(sid, eid, m);
+            self.push_agent(sid, eid, Msg::system(text, at_ms));
             self.refresh(sid);
             self.place(eid, now, at_ms, true);
         }
