@@ -33,6 +33,14 @@ pub(crate) fn input<'c>(
     })
 }
 
+/// Parameters of a GET: the query string only.
+pub(crate) fn query_input(ctx: &Ctx) -> Input<'_> {
+    Input {
+        query: &ctx.query,
+        body: Params::default(),
+    }
+}
+
 /// The session named by `registeredId` (query); `agentId`, when given or required, must match.
 pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
     let registered = input.require_query("registeredId")?;
@@ -49,6 +57,24 @@ pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result
     {
         return Err(ApiError::unknown(format!(
             "agentId `{a}` does not own this session"
+        )));
+    }
+    Ok(sid)
+}
+
+/// The session named by `registeredId` (`agentId` optional), which `username`, when given,
+/// must own.
+pub(crate) fn user_session(
+    core: &Core,
+    input: &Input,
+    username: Option<&str>,
+) -> Result<u64, ApiError> {
+    let sid = session(core, input, false)?;
+    if let Some(u) = username
+        && core.sessions.get(&sid).is_some_and(|s| *s.username != *u)
+    {
+        return Err(ApiError::unknown(format!(
+            "username `{u}` does not own this session"
         )));
     }
     Ok(sid)
@@ -510,26 +536,11 @@ pub async fn dispositions(
     State(sim): State<Arc<Sim>>,
     Extension(ctx): Extension<Arc<Ctx>>,
 ) -> ApiResult {
-    let input = Input {
-        query: &ctx.query,
-        body: Params::default(),
-    };
+    let input = query_input(&ctx);
     let username = input.require_query("username")?;
     let site = input.require_query("siteId")?;
     let tree = input.require_query("scriptTreeId")?;
-    {
-        let core = sim.core.lock();
-        let sid = session(&core, &input, false)?;
-        if core
-            .sessions
-            .get(&sid)
-            .is_some_and(|s| *s.username != *username)
-        {
-            return Err(ApiError::unknown(format!(
-                "username `{username}` does not own this session"
-            )));
-        }
-    }
+    user_session(&sim.core.lock(), &input, Some(&username))?;
     Ok(Reply::ok(
         "DispositionsResponse",
         disposition_body(&sim.seed, &site, &tree),

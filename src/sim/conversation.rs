@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::Sim;
-use super::agent::{engagement_id, input, session};
+use super::agent::{engagement_id, input, query_input, session, user_session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
-use super::params::{Input, Params};
+use super::params::Input;
 use super::state::{Core, FollowUp, Member, Msg, MsgKind, Phase};
 
 /// Who may read or annotate an engagement after the fact: an agent who held it.
@@ -89,27 +89,10 @@ impl Core {
     }
 }
 
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
-}
-
 /// The session, checking `username` (query) against it.
 fn session_with_username(core: &Core, input: &Input) -> Result<u64, ApiError> {
     let username = input.require_query("username")?;
-    let sid = session(core, input, false)?;
-    if core
-        .sessions
-        .get(&sid)
-        .is_some_and(|s| *s.username != *username)
-    {
-        return Err(ApiError::unknown(format!(
-            "username `{username}` does not own this session"
-        )));
-    }
-    Ok(sid)
+    user_session(core, input, Some(&username))
 }
 
 /// Parameters of a close that asks for a follow-up: (agent to follow up, notes).

@@ -18,17 +18,9 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use super::Sim;
-use super::agent::{input, session};
+use super::agent::{input, query_input, session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
-use super::params::{Input, Params};
-
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
-}
 
 /// A known agent named by a parameter, allowed for this token.
 fn known_agent(sim: &Sim, ctx: &Ctx, name: &str) -> Result<(), ApiError> {

@@ -12,11 +12,10 @@ use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::Sim;
-use super::agent::{engagement_id, input, session};
+use super::agent::{engagement_id, input, query_input, session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
 use super::handoff::{Outcome, Request, Target};
-use super::params::{Input, Params};
 use super::state::{Core, GroupStats, HandoffKind};
 
 /// Agents listed per group in summaryData / transferConferenceOptions (free agents first).
@@ -416,13 +415,6 @@ fn group_agents(core: &Core, group: &str, exclude: &[u64]) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
 }
 
 /// GET summaryData: live agents, slots and queue per business unit and agent group.
