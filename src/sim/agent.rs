@@ -218,10 +218,7 @@ pub async fn agent_status(
         "available" => true,
         "busy" => false,
         other => {
-            return Err(ApiError::invalid(
-                "state",
-                format!("expected available or busy, found `{other}`"),
-            ));
+            return Err(ApiError::unexpected("state", "available or busy", other));
         }
     };
     let (now, ms) = sim.now();
@@ -362,9 +359,10 @@ pub async fn post_messages(
         Some("agentIsTyping") => Some("agentIsTyping"),
         Some("agentStopsTyping") => Some("agentStopsTyping"),
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "state",
-                format!("expected agentIsTyping or agentStopsTyping, found `{other}`"),
+                "agentIsTyping or agentStopsTyping",
+                other,
             ));
         }
     };
@@ -375,9 +373,10 @@ pub async fn post_messages(
         Some("stateChange") => MsgKind::StateChange,
         Some("script") => MsgKind::Script,
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "messageType",
-                format!("expected chatLine, dynamicForm, stateChange or script, found `{other}`"),
+                "chatLine, dynamicForm, stateChange or script",
+                other,
             ));
         }
     };
@@ -385,9 +384,10 @@ pub async fn post_messages(
         None | Some("external") => false,
         Some("internal") => true,
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "chatLineReceiverType",
-                format!("expected external or internal, found `{other}`"),
+                "external or internal",
+                other,
             ));
         }
     };
@@ -512,9 +512,10 @@ pub async fn close(
         && m != "transfer"
         && m != "conference"
     {
-        return Err(ApiError::invalid(
+        return Err(ApiError::unexpected(
             "transferConferenceMode",
-            format!("expected transfer or conference, found `{m}`"),
+            "transfer or conference",
+            &m,
         ));
     }
     let follow = super::conversation::follow_up_request(&sim, &pre)?;

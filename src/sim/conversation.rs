@@ -484,10 +484,7 @@ pub async fn sms_command(
     let input = input(&ctx, &headers, &body)?;
     let command = input.require("command")?.into_owned();
     if command != "RESEND" && command != "SKIP" {
-        return Err(ApiError::invalid(
-            "command",
-            format!("expected RESEND or SKIP, found `{command}`"),
-        ));
+        return Err(ApiError::unexpected("command", "RESEND or SKIP", &command));
     }
     let (_, ms) = sim.now();
     let mut core = sim.core.lock();
@@ -522,9 +519,10 @@ pub async fn webrtc_action(
     let input = input(&ctx, &headers, &body)?;
     let action = input.require("action")?.into_owned();
     if !["DIALED", "NETWORK_ERR", "END_WEBCALL"].contains(&action.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(ApiError::unexpected(
             "action",
-            format!("expected DIALED, NETWORK_ERR or END_WEBCALL, found `{action}`"),
+            "DIALED, NETWORK_ERR or END_WEBCALL",
+            &action,
         ));
     }
     let (_, ms) = sim.now();
@@ -593,9 +591,10 @@ pub async fn nina_resolution(
     let input = input(&ctx, &headers, &body)?;
     let code = input.require("resolutionCode")?.into_owned();
     if !["NL", "ERR", "TIMEOUT", "NOOP", "INC", "LC"].contains(&code.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(ApiError::unexpected(
             "resolutionCode",
-            format!("expected NL, ERR, TIMEOUT, NOOP, INC or LC, found `{code}`"),
+            "NL, ERR, TIMEOUT, NOOP, INC or LC",
+            &code,
         ));
     }
     match input.body.value("concepts") {

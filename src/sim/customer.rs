@@ -156,16 +156,14 @@ pub async fn post_message(
         Some("stateChange") => match input.require("state")?.as_ref() {
             "closed" => sim.core.lock().close_by_customer(eid, cid, now, ms)?,
             other => {
-                return Err(ApiError::invalid(
-                    "state",
-                    format!("expected closed, found `{other}`"),
-                ));
+                return Err(ApiError::unexpected("state", "closed", other));
             }
         },
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "messageType",
-                format!("expected chatLine, agentDataPass or stateChange, found `{other}`"),
+                "chatLine, agentDataPass or stateChange",
+                other,
             ));
         }
     }

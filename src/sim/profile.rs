@@ -130,26 +130,29 @@ pub async fn custom_settings(
     let mut changes = Map::new();
     if let Some(v) = input.get("clicking") {
         if v != "singleClick" && v != "doubleClick" {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "clicking",
-                format!("expected singleClick or doubleClick, found `{v}`"),
+                "singleClick or doubleClick",
+                &v,
             ));
         }
         changes.insert("clicking".into(), Value::String(v.into_owned()));
     }
     if let Some(v) = input.get("loginState") {
         if v != "loginAsBusy" && v != "loginAsAvailable" {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "loginState",
-                format!("expected loginAsBusy or loginAsAvailable, found `{v}`"),
+                "loginAsBusy or loginAsAvailable",
+                &v,
             ));
         }
         changes.insert("loginState".into(), Value::String(v.into_owned()));
     }
     if let Some(v) = input.get("fontSize") {
-        let n: u32 = v.trim().parse().map_err(|_| {
-            ApiError::invalid("fontSize", format!("expected an integer, found `{v}`"))
-        })?;
+        let n: u32 = v
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::unexpected("fontSize", "an integer", &v))?;
         changes.insert("fontSize".into(), n.into());
     }
     for name in ["language", "layoutSettings"] {
