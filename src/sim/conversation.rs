@@ -381,6 +381,26 @@ fn held_engagement(core: &Core, sid: u64, input: &Input) -> Result<u64, ApiError
     Ok(eid)
 }
 
+/// The common end of the annotation calls: the caller's session (`agentId` required when
+/// `require_agent`) must hold `engagementId`; the line `text` writes (from the world and the
+/// session, for the lines that name the agent) is recorded and sent to the other participants,
+/// and to the customer when `customer`.
+fn annotate_held(
+    sim: &Sim,
+    input: &Input,
+    require_agent: bool,
+    customer: bool,
+    text: impl FnOnce(&Core, u64) -> Result<String, ApiError>,
+) -> ApiResult {
+    let (_, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, input, require_agent)?;
+    let eid = held_engagement(&core, sid, input)?;
+    let text = text(&core, sid)?;
+    core.annotate(sid, eid, text, customer, ms);
+    Ok(Reply::empty())
+}
+
 /// POST escalateEngagement: notes the escalation in the transcript and tells the conference.
 pub async fn escalate(
     State(sim): State<Arc<Sim>>,
@@ -390,13 +410,9 @@ pub async fn escalate(
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
     let reason = input.get("escalateReason").unwrap_or_default().into_owned();
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    let me = core.user_of(sid)?;
-    core.annotate(sid, eid, format!("Escalated by {me}: {reason}"), false, ms);
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, true, false, |core, sid| {
+        Ok(format!("Escalated by {}: {reason}", core.user_of(sid)?))
+    })
 }
 
 /// POST event/startDisposition: the agent starts its disposition of an engagement it holds
@@ -466,12 +482,9 @@ pub async fn illegal_word(
             return Err(ApiError::invalid("settingIds", "expected an array of ids"));
         }
     }
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, false)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    core.annotate(sid, eid, format!("Illegal word used: {word}"), false, ms);
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, false, false, |_, _| {
+        Ok(format!("Illegal word used: {word}"))
+    })
 }
 
 /// POST smsCommand: RESEND sends the agent's last line to the customer again; SKIP records it.
@@ -525,12 +538,9 @@ pub async fn webrtc_action(
             &action,
         ));
     }
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    core.annotate(sid, eid, format!("webRTC call: {action}"), true, ms);
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, true, true, |_, _| {
+        Ok(format!("webRTC call: {action}"))
+    })
 }
 
 /// POST ninaCoachChatTakeOver: the live agent takes the chat over from the virtual assistant.
@@ -541,19 +551,12 @@ pub async fn nina_take_over(
     body: Bytes,
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    let me = core.user_of(sid)?;
-    core.annotate(
-        sid,
-        eid,
-        format!("{me} took over the chat from the virtual assistant"),
-        true,
-        ms,
-    );
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, true, true, |core, sid| {
+        let me = core.user_of(sid)?;
+        Ok(format!(
+            "{me} took over the chat from the virtual assistant"
+        ))
+    })
 }
 
 /// GET ninaCoachContentMetaInfo: what the virtual assistant knows of the chat.
