@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use axum::routing::{MethodRouter, get, post};
 
+use super::state::HandoffKind;
 use super::{Sim, agent, conversation, customer, profile, scripts, transfer};
 use crate::aeapi::ops::Method;
 
@@ -214,7 +215,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "AcceptOwnershipResponse",
         example: Some(r#"{"engagementId":"1000000001","reason":"","status":"accepted"}"#),
         errors: ENG,
-        mount: || post(transfer::accept_ownership),
+        mount: || transfer::ownership_answer_route(true),
     },
     RouteDef {
         op: "activePerformanceMetrics",
@@ -262,7 +263,9 @@ pub static ROUTES: &[RouteDef] = &[
             r#"{"engagementId":"1000000001","reason":"autoTransfer request sent to agent agent2","status":"pending"}"#,
         ),
         errors: ENG,
-        mount: || post(transfer::auto_transfer),
+        mount: || {
+            transfer::hand_over_route(HandoffKind::AutoTransfer, "AutoTransferEngagementResponse")
+        },
     },
     RouteDef {
         op: "changePassword",
@@ -297,7 +300,9 @@ pub static ROUTES: &[RouteDef] = &[
             r#"{"engagementId":"1000000001","reason":"conference request sent to agent agent2","status":"pending"}"#,
         ),
         errors: ENG,
-        mount: || post(transfer::conference),
+        mount: || {
+            transfer::hand_over_route(HandoffKind::Conference, "ConferenceEngagementResponse")
+        },
     },
     RouteDef {
         op: "conferenceMode",
@@ -566,7 +571,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "RefuseOwnershipResponse",
         example: Some(r#"{"engagementId":"1000000001","reason":"","status":"refused"}"#),
         errors: ENG,
-        mount: || post(transfer::refuse_ownership),
+        mount: || transfer::ownership_answer_route(false),
     },
     RouteDef {
         op: "requestEntireTranscripts",
@@ -690,7 +695,7 @@ pub static ROUTES: &[RouteDef] = &[
             r#"{"engagementId":"1000000001","reason":"transfer request sent to agent agent2","status":"pending"}"#,
         ),
         errors: ENG,
-        mount: || post(transfer::transfer),
+        mount: || transfer::hand_over_route(HandoffKind::Transfer, "TransferEngagementResponse"),
     },
     RouteDef {
         op: "transferOwnership",

@@ -9,6 +9,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::Sim;
@@ -116,58 +117,15 @@ async fn hand_over(
     Ok(outcome(root, eid, o))
 }
 
-/// POST transferEngagement.
-pub async fn transfer(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    hand_over(
-        sim,
-        ctx,
-        headers,
-        body,
-        HandoffKind::Transfer,
-        "TransferEngagementResponse",
+/// POST transferEngagement, autoTransferEngagement and conferenceEngagement: the route of a
+/// hand-over of `kind`, answered under the XML root `root`.
+pub fn hand_over_route(kind: HandoffKind, root: &'static str) -> MethodRouter<Arc<Sim>> {
+    post(
+        move |State(sim): State<Arc<Sim>>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              body: Bytes| hand_over(sim, ctx, headers, body, kind, root),
     )
-    .await
-}
-
-/// POST autoTransferEngagement.
-pub async fn auto_transfer(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    hand_over(
-        sim,
-        ctx,
-        headers,
-        body,
-        HandoffKind::AutoTransfer,
-        "AutoTransferEngagementResponse",
-    )
-    .await
-}
-
-/// POST conferenceEngagement.
-pub async fn conference(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    hand_over(
-        sim,
-        ctx,
-        headers,
-        body,
-        HandoffKind::Conference,
-        "ConferenceEngagementResponse",
-    )
-    .await
 }
 
 /// POST conferenceMode: screen mode → full participant.
@@ -225,24 +183,15 @@ async fn answer(
     Ok(outcome(root, eid, o))
 }
 
-/// POST acceptOwnership.
-pub async fn accept_ownership(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    answer(sim, ctx, headers, body, true).await
-}
-
-/// POST refuseOwnership.
-pub async fn refuse_ownership(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    answer(sim, ctx, headers, body, false).await
+/// POST acceptOwnership (`accept`) and refuseOwnership: the route of an answer to an ownership
+/// transfer.
+pub fn ownership_answer_route(accept: bool) -> MethodRouter<Arc<Sim>> {
+    post(
+        move |State(sim): State<Arc<Sim>>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              body: Bytes| answer(sim, ctx, headers, body, accept),
+    )
 }
 
 /// Live figures of one agent group.
