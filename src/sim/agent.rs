@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::Sim;
@@ -422,6 +423,9 @@ pub async fn post_messages(
     Ok(Reply::empty())
 }
 
+/// What accept/deny/join/close do to the world: `(core, session, engagement, now, now_ms)`.
+type EngagementCall = fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>;
+
 /// The shared body of accept/deny/join/close.
 async fn engagement_call(
     sim: Arc<Sim>,
@@ -429,7 +433,7 @@ async fn engagement_call(
     headers: HeaderMap,
     body: Bytes,
     require_agent: bool,
-    call: fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>,
+    call: EngagementCall,
 ) -> Result<(u64, String), ApiError> {
     let input = input(&ctx, &headers, &body)?;
     let eid = engagement_id(&input, "engagementId")?;
@@ -445,26 +449,26 @@ async fn engagement_call(
     Ok((eid, user))
 }
 
-/// POST acceptEngagement (422 once the offer was withdrawn).
-pub async fn accept(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    engagement_call(sim, ctx, headers, body, false, Core::accept).await?;
-    Ok(Reply::empty())
-}
-
-/// POST denyEngagement: the engagement is offered to another agent.
-pub async fn deny(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    engagement_call(sim, ctx, headers, body, true, Core::deny).await?;
-    Ok(Reply::empty())
+/// The route of an answer to an offer (or to a transfer or conference request), with an empty
+/// 200: POST acceptEngagement when `accept` (`agentId` optional; 422 once the offer was
+/// withdrawn), else POST denyEngagement (`agentId` required; the engagement is offered to
+/// another agent).
+pub fn offer_answer_route(accept: bool) -> MethodRouter<Arc<Sim>> {
+    let (require_agent, call): (bool, EngagementCall) = if accept {
+        (false, Core::accept)
+    } else {
+        (true, Core::deny)
+    };
+    post(
+        move |State(sim): State<Arc<Sim>>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              body: Bytes| async move {
+            engagement_call(sim, ctx, headers, body, require_agent, call)
+                .await
+                .map(|_| Reply::empty())
+        },
+    )
 }
 
 /// POST joinEngagement: re-enter an engagement after a lost session.

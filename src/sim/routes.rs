@@ -204,7 +204,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "",
         example: None,
         errors: ENG,
-        mount: || post(agent::accept),
+        mount: || agent::offer_answer_route(true),
     },
     RouteDef {
         op: "acceptOwnership",
@@ -359,7 +359,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "",
         example: None,
         errors: ENG,
-        mount: || post(agent::deny),
+        mount: || agent::offer_answer_route(false),
     },
     RouteDef {
         op: "dispositions",
