@@ -97,6 +97,32 @@ const NOTOKEN: &[u16] = &[400];
 /// The token endpoint (OAuth2 error shape).
 const TOK: &[u16] = &[400, 401];
 
+/// agentAvailability; its GET twin (below) takes the same parameters and answers alike.
+const AGENT_AVAILABILITY: RouteDef = RouteDef {
+    op: "agentAvailability",
+    method: Method::Post,
+    path: "/engagementAPI/v2/customer/agentAvailability",
+    summary: "Whether an agent of the business unit (and agent group) is available.",
+    params: "q:siteID* q:businessUnitID* q:agentGroupID",
+    root: "AgentAvailabilityResponse",
+    example: Some(r#"{"availability":true,"status":"online","inHOP":true}"#),
+    errors: SITE,
+    mount: || post(customer::availability),
+};
+
+/// customerEngagement; its POST twin (below) takes the same parameters and answers alike.
+const CUSTOMER_ENGAGEMENT: RouteDef = RouteDef {
+    op: "customerEngagement",
+    method: Method::Get,
+    path: "/engagementAPI/v2/customer/engagement",
+    summary: "A customer starts a chat.",
+    params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
+    root: "EngagementResponse",
+    example: Some(r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#),
+    errors: SITE,
+    mount: || get(customer::engagement),
+};
+
 /// Every route the simulator serves.
 pub static ROUTES: &[RouteDef] = &[
     RouteDef {
@@ -112,53 +138,21 @@ pub static ROUTES: &[RouteDef] = &[
         errors: TOK,
         mount: || post(agent::token),
     },
-    RouteDef {
-        op: "agentAvailability",
-        method: Method::Post,
-        path: "/engagementAPI/v2/customer/agentAvailability",
-        summary: "Whether an agent of the business unit (and agent group) is available.",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID",
-        root: "AgentAvailabilityResponse",
-        example: Some(r#"{"availability":true,"status":"online","inHOP":true}"#),
-        errors: SITE,
-        mount: || post(customer::availability),
-    },
+    AGENT_AVAILABILITY,
     RouteDef {
         op: "agentAvailability.get",
         method: Method::Get,
-        path: "/engagementAPI/v2/customer/agentAvailability",
         summary: "Whether an agent is available (the GET form real clients use).",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID",
-        root: "AgentAvailabilityResponse",
-        example: Some(r#"{"availability":true,"status":"online","inHOP":true}"#),
-        errors: SITE,
         mount: || get(customer::availability),
+        ..AGENT_AVAILABILITY
     },
-    RouteDef {
-        op: "customerEngagement",
-        method: Method::Get,
-        path: "/engagementAPI/v2/customer/engagement",
-        summary: "A customer starts a chat.",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
-        root: "EngagementResponse",
-        example: Some(
-            r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#,
-        ),
-        errors: SITE,
-        mount: || get(customer::engagement),
-    },
+    CUSTOMER_ENGAGEMENT,
     RouteDef {
         op: "customerEngagement.post",
         method: Method::Post,
-        path: "/engagementAPI/v2/customer/engagement",
         summary: "A customer starts a chat (POST form).",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
-        root: "EngagementResponse",
-        example: Some(
-            r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#,
-        ),
-        errors: SITE,
         mount: || post(customer::engagement),
+        ..CUSTOMER_ENGAGEMENT
     },
     RouteDef {
         op: "customerMessage.get",
