@@ -29,6 +29,23 @@ const PICK_SCAN: usize = 64;
 /// How many queued engagements one pump inspects.
 const PUMP_SCAN: usize = 256;
 
+/// Whether session `sid` may answer (accept or deny) the offer of engagement `eid` now: the
+/// engagement must be offered to it, within the accept window.
+fn open_offer(e: &Engagement, sid: u64, eid: u64, now: Instant) -> Result<(), ApiError> {
+    match e.phase {
+        Phase::Offered { sess, deadline } if sess == sid && deadline <= now => Err(
+            ApiError::expired(format!("the offer of engagement {eid} has expired")),
+        ),
+        Phase::Offered { sess, .. } if sess == sid => Ok(()),
+        _ if e.offered_to.contains(&sid) => Err(ApiError::expired(format!(
+            "the offer of engagement {eid} is no longer open"
+        ))),
+        _ => Err(ApiError::unknown(format!(
+            "engagement {eid} was not offered to this agent"
+        ))),
+    }
+}
+
 impl Core {
     /// Recomputes whether a session sits in its group's free set, and under which key.
     pub fn refresh(&mut self, sid: u64) {
@@ -270,25 +287,10 @@ impl Core {
             .engagements
             .get_mut(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
-        match e.phase {
-            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} has expired"
-                )));
-            }
-            Phase::Offered { sess, .. } if sess == sid => {}
-            Phase::Active { sess } if sess == sid => return Ok(()),
-            _ if e.offered_to.contains(&sid) => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} is no longer open"
-                )));
-            }
-            _ => {
-                return Err(ApiError::unknown(format!(
-                    "engagement {eid} was not offered to this agent"
-                )));
-            }
+        if matches!(e.phase, Phase::Active { sess } if sess == sid) {
+            return Ok(());
         }
+        open_offer(e, sid, eid, now)?;
         e.phase = Phase::Active { sess: sid };
         e.since = now;
         if let Some(u) = self.sessions.get(&sid).map(|s| s.username.clone())
@@ -321,24 +323,7 @@ impl Core {
             .engagements
             .get(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
-        match e.phase {
-            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} has expired"
-                )));
-            }
-            Phase::Offered { sess, .. } if sess == sid => {}
-            _ if e.offered_to.contains(&sid) => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} is no longer open"
-                )));
-            }
-            _ => {
-                return Err(ApiError::unknown(format!(
-                    "engagement {eid} was not offered to this agent"
-                )));
-            }
-        }
+        open_offer(e, sid, eid, now)?;
         let group = e.group.clone();
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.retain(|x| *x != eid);
