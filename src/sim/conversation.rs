@@ -227,8 +227,6 @@ pub async fn follow_up_engagement(
             )));
         }
     }
-    e.phase = Phase::Active { sess: sid };
-    e.since = now;
     e.follow_up = None;
     e.customer_closed = false;
     e.offered_to.push(sid);
@@ -239,17 +237,9 @@ pub async fn follow_up_engagement(
         sender: Some(me),
         ..Msg::state(Member::Agent, "agentConnected", ms)
     };
-    e.record(&m);
-    e.tell_customer(m);
-    // What the customer wrote while the conversation waited.
-    let pending = std::mem::take(&mut e.pending_agent);
-    if let Some(s) = core.sessions.get_mut(&sid) {
-        s.chats.push(eid);
-    }
-    for m in pending {
-        core.push_agent(sid, eid, m);
-    }
-    core.refresh(sid);
+    // What the customer wrote while the conversation waited goes to the agent.
+    let pending = e.activate(sid, m, now);
+    core.start_chat(sid, eid, pending);
     Ok(Reply::ok(
         "FollowUpEngagementResponse",
         json!({"conversationId": eid.to_string(), "engagementId": eid.to_string(), "status": "success"}),

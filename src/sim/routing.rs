@@ -46,7 +46,32 @@ fn open_offer(e: &Engagement, sid: u64, eid: u64, now: Instant) -> Result<(), Ap
     }
 }
 
+impl Engagement {
+    /// The engagement becomes active for session `sid`, announcing `m` (transcript and
+    /// customer); returns what the customer wrote while it waited, for the agent (see
+    /// [`Core::start_chat`]).
+    pub fn activate(&mut self, sid: u64, m: Msg, now: Instant) -> Vec<Msg> {
+        self.phase = Phase::Active { sess: sid };
+        self.since = now;
+        self.record(&m);
+        self.tell_customer(m);
+        std::mem::take(&mut self.pending_agent)
+    }
+}
+
 impl Core {
+    /// Session `sid` now holds engagement `eid` (just activated): it counts among the session's
+    /// chats, and `pending` (what the customer wrote meanwhile) goes to the agent.
+    pub fn start_chat(&mut self, sid: u64, eid: u64, pending: Vec<Msg>) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.chats.push(eid);
+        }
+        for m in pending {
+            self.push_agent(sid, eid, m);
+        }
+        self.refresh(sid);
+    }
+
     /// Recomputes whether a session sits in its group's free set, and under which key.
     pub fn refresh(&mut self, sid: u64) {
         let Some(s) = self.sessions.get_mut(&sid) else {
@@ -291,25 +316,15 @@ impl Core {
             return Ok(());
         }
         open_offer(e, sid, eid, now)?;
-        e.phase = Phase::Active { sess: sid };
-        e.since = now;
-        if let Some(u) = self.sessions.get(&sid).map(|s| s.username.clone())
-            && !e.handlers.contains(&u)
-        {
-            e.handlers.push(u);
-        }
-        let connected = Msg::state(Member::Agent, "agentConnected", at_ms);
-        e.record(&connected);
-        e.tell_customer(connected);
-        let pending = std::mem::take(&mut e.pending_agent);
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.retain(|x| *x != eid);
-            s.chats.push(eid);
+            if !e.handlers.contains(&s.username) {
+                e.handlers.push(s.username.clone());
+            }
         }
-        for m in pending {
-            self.push_agent(sid, eid, m);
-        }
-        self.refresh(sid);
+        let connected = Msg::state(Member::Agent, "agentConnected", at_ms);
+        let pending = e.activate(sid, connected, now);
+        self.start_chat(sid, eid, pending);
         Ok(())
     }
 
@@ -358,20 +373,10 @@ impl Core {
                 )));
             }
         }
-        e.phase = Phase::Active { sess: sid };
-        e.since = now;
         e.offered_to.push(sid);
-        let m = Msg::state(Member::Agent, "agentReconnected", at_ms);
-        e.record(&m);
-        e.tell_customer(m);
-        let pending = std::mem::take(&mut e.pending_agent);
-        if let Some(s) = self.sessions.get_mut(&sid) {
-            s.chats.push(eid);
-        }
-        for m in pending {
-            self.push_agent(sid, eid, m);
-        }
-        self.refresh(sid);
+        let reconnected = Msg::state(Member::Agent, "agentReconnected", at_ms);
+        let pending = e.activate(sid, reconnected, now);
+        self.start_chat(sid, eid, pending);
         Ok(())
     }
 
