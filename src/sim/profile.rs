@@ -128,25 +128,17 @@ pub async fn custom_settings(
     let agent = input.require_query("agentID")?.to_string();
     let include_layout = input.query.flag("includeLayout", false)?;
     let mut changes = Map::new();
-    if let Some(v) = input.get("clicking") {
-        if v != "singleClick" && v != "doubleClick" {
-            return Err(ApiError::unexpected(
-                "clicking",
-                "singleClick or doubleClick",
-                &v,
-            ));
+    // Settings that take one of two words.
+    for (name, [one, other]) in [
+        ("clicking", ["singleClick", "doubleClick"]),
+        ("loginState", ["loginAsBusy", "loginAsAvailable"]),
+    ] {
+        if let Some(v) = input.get(name) {
+            if v != one && v != other {
+                return Err(ApiError::unexpected(name, &format!("{one} or {other}"), &v));
+            }
+            changes.insert(name.into(), Value::String(v.into_owned()));
         }
-        changes.insert("clicking".into(), Value::String(v.into_owned()));
-    }
-    if let Some(v) = input.get("loginState") {
-        if v != "loginAsBusy" && v != "loginAsAvailable" {
-            return Err(ApiError::unexpected(
-                "loginState",
-                "loginAsBusy or loginAsAvailable",
-                &v,
-            ));
-        }
-        changes.insert("loginState".into(), Value::String(v.into_owned()));
     }
     if let Some(v) = input.get("fontSize") {
         let n: u32 = v
@@ -162,7 +154,7 @@ pub async fn custom_settings(
     }
     for name in ["playSounds", "showAlerts"] {
         if input.get(name).is_some() {
-            let b = input.flag(name_static(name), false)?;
+            let b = input.flag(name, false)?;
             changes.insert(name.into(), b.into());
         }
     }
@@ -176,13 +168,6 @@ pub async fn custom_settings(
     let mut out = p.custom_settings.clone();
     out.insert("agentId".into(), agent.into());
     Ok(Reply::ok("CustomSettingsResponse", Value::Object(out)))
-}
-
-fn name_static(name: &str) -> &'static str {
-    match name {
-        "playSounds" => "playSounds",
-        _ => "showAlerts",
-    }
 }
 
 fn default_script(sim: &Sim) -> Value {
