@@ -225,15 +225,7 @@ pub async fn agent_status(
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, true)?;
-    let group = match core.sessions.get_mut(&sid) {
-        Some(s) => {
-            s.available = available;
-            s.group.clone()
-        }
-        None => return Err(ApiError::unknown("no such session")),
-    };
-    core.refresh(sid);
-    core.pump(&group, now, ms);
+    core.set_session(sid, |s| s.available = available, now, ms)?;
     Ok(Reply::empty())
 }
 

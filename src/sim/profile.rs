@@ -390,15 +390,7 @@ pub async fn extra_chat(
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, false)?;
-    let group = match core.sessions.get_mut(&sid) {
-        Some(s) => {
-            s.extra = enabled;
-            s.group.clone()
-        }
-        None => return Err(ApiError::unknown("no such session")),
-    };
-    core.refresh(sid);
-    core.pump(&group, now, ms);
+    core.set_session(sid, |s| s.extra = enabled, now, ms)?;
     Ok(Reply::empty())
 }
 

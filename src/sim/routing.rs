@@ -72,6 +72,27 @@ impl Core {
         self.refresh(sid);
     }
 
+    /// Changes what session `sid` can take (`change` sets `available` or `extra`), then re-files
+    /// it and offers its group's queued engagements to the group's free agents.
+    pub fn set_session(
+        &mut self,
+        sid: u64,
+        change: impl FnOnce(&mut Session),
+        now: Instant,
+        at_ms: u64,
+    ) -> Result<(), ApiError> {
+        let group = match self.sessions.get_mut(&sid) {
+            Some(s) => {
+                change(s);
+                s.group.clone()
+            }
+            None => return Err(ApiError::unknown("no such session")),
+        };
+        self.refresh(sid);
+        self.pump(&group, now, at_ms);
+        Ok(())
+    }
+
     /// Recomputes whether a session sits in its group's free set, and under which key.
     pub fn refresh(&mut self, sid: u64) {
         let Some(s) = self.sessions.get_mut(&sid) else {
