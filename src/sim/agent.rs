@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::Sim;
@@ -33,6 +34,14 @@ pub(crate) fn input<'c>(
     })
 }
 
+/// Parameters of a GET: the query string only.
+pub(crate) fn query_input(ctx: &Ctx) -> Input<'_> {
+    Input {
+        query: &ctx.query,
+        body: Params::default(),
+    }
+}
+
 /// The session named by `registeredId` (query); `agentId`, when given or required, must match.
 pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
     let registered = input.require_query("registeredId")?;
@@ -49,6 +58,24 @@ pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result
     {
         return Err(ApiError::unknown(format!(
             "agentId `{a}` does not own this session"
+        )));
+    }
+    Ok(sid)
+}
+
+/// The session named by `registeredId` (`agentId` optional), which `username`, when given,
+/// must own.
+pub(crate) fn user_session(
+    core: &Core,
+    input: &Input,
+    username: Option<&str>,
+) -> Result<u64, ApiError> {
+    let sid = session(core, input, false)?;
+    if let Some(u) = username
+        && core.sessions.get(&sid).is_some_and(|s| *s.username != *u)
+    {
+        return Err(ApiError::unknown(format!(
+            "username `{u}` does not own this session"
         )));
     }
     Ok(sid)
@@ -192,24 +219,13 @@ pub async fn agent_status(
         "available" => true,
         "busy" => false,
         other => {
-            return Err(ApiError::invalid(
-                "state",
-                format!("expected available or busy, found `{other}`"),
-            ));
+            return Err(ApiError::unexpected("state", "available or busy", other));
         }
     };
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, true)?;
-    let group = match core.sessions.get_mut(&sid) {
-        Some(s) => {
-            s.available = available;
-            s.group.clone()
-        }
-        None => return Err(ApiError::unknown("no such session")),
-    };
-    core.refresh(sid);
-    core.pump(&group, now, ms);
+    core.set_session(sid, |s| s.available = available, now, ms)?;
     Ok(Reply::empty())
 }
 
@@ -336,9 +352,10 @@ pub async fn post_messages(
         Some("agentIsTyping") => Some("agentIsTyping"),
         Some("agentStopsTyping") => Some("agentStopsTyping"),
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "state",
-                format!("expected agentIsTyping or agentStopsTyping, found `{other}`"),
+                "agentIsTyping or agentStopsTyping",
+                other,
             ));
         }
     };
@@ -349,9 +366,10 @@ pub async fn post_messages(
         Some("stateChange") => MsgKind::StateChange,
         Some("script") => MsgKind::Script,
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "messageType",
-                format!("expected chatLine, dynamicForm, stateChange or script, found `{other}`"),
+                "chatLine, dynamicForm, stateChange or script",
+                other,
             ));
         }
     };
@@ -359,9 +377,10 @@ pub async fn post_messages(
         None | Some("external") => false,
         Some("internal") => true,
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "chatLineReceiverType",
-                format!("expected external or internal, found `{other}`"),
+                "external or internal",
+                other,
             ));
         }
     };
@@ -396,6 +415,9 @@ pub async fn post_messages(
     Ok(Reply::empty())
 }
 
+/// What accept/deny/join/close do to the world: `(core, session, engagement, now, now_ms)`.
+type EngagementCall = fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>;
+
 /// The shared body of accept/deny/join/close.
 async fn engagement_call(
     sim: Arc<Sim>,
@@ -403,7 +425,7 @@ async fn engagement_call(
     headers: HeaderMap,
     body: Bytes,
     require_agent: bool,
-    call: fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>,
+    call: EngagementCall,
 ) -> Result<(u64, String), ApiError> {
     let input = input(&ctx, &headers, &body)?;
     let eid = engagement_id(&input, "engagementId")?;
@@ -419,26 +441,26 @@ async fn engagement_call(
     Ok((eid, user))
 }
 
-/// POST acceptEngagement (422 once the offer was withdrawn).
-pub async fn accept(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    engagement_call(sim, ctx, headers, body, false, Core::accept).await?;
-    Ok(Reply::empty())
-}
-
-/// POST denyEngagement: the engagement is offered to another agent.
-pub async fn deny(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    engagement_call(sim, ctx, headers, body, true, Core::deny).await?;
-    Ok(Reply::empty())
+/// The route of an answer to an offer (or to a transfer or conference request), with an empty
+/// 200: POST acceptEngagement when `accept` (`agentId` optional; 422 once the offer was
+/// withdrawn), else POST denyEngagement (`agentId` required; the engagement is offered to
+/// another agent).
+pub fn offer_answer_route(accept: bool) -> MethodRouter<Arc<Sim>> {
+    let (require_agent, call): (bool, EngagementCall) = if accept {
+        (false, Core::accept)
+    } else {
+        (true, Core::deny)
+    };
+    post(
+        move |State(sim): State<Arc<Sim>>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              body: Bytes| async move {
+            engagement_call(sim, ctx, headers, body, require_agent, call)
+                .await
+                .map(|_| Reply::empty())
+        },
+    )
 }
 
 /// POST joinEngagement: re-enter an engagement after a lost session.
@@ -486,9 +508,10 @@ pub async fn close(
         && m != "transfer"
         && m != "conference"
     {
-        return Err(ApiError::invalid(
+        return Err(ApiError::unexpected(
             "transferConferenceMode",
-            format!("expected transfer or conference, found `{m}`"),
+            "transfer or conference",
+            &m,
         ));
     }
     let follow = super::conversation::follow_up_request(&sim, &pre)?;
@@ -510,26 +533,11 @@ pub async fn dispositions(
     State(sim): State<Arc<Sim>>,
     Extension(ctx): Extension<Arc<Ctx>>,
 ) -> ApiResult {
-    let input = Input {
-        query: &ctx.query,
-        body: Params::default(),
-    };
+    let input = query_input(&ctx);
     let username = input.require_query("username")?;
     let site = input.require_query("siteId")?;
     let tree = input.require_query("scriptTreeId")?;
-    {
-        let core = sim.core.lock();
-        let sid = session(&core, &input, false)?;
-        if core
-            .sessions
-            .get(&sid)
-            .is_some_and(|s| *s.username != *username)
-        {
-            return Err(ApiError::unknown(format!(
-                "username `{username}` does not own this session"
-            )));
-        }
-    }
+    user_session(&sim.core.lock(), &input, Some(&username))?;
     Ok(Reply::ok(
         "DispositionsResponse",
         disposition_body(&sim.seed, &site, &tree),

@@ -19,23 +19,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::Sim;
-use super::agent::{engagement_id, input, session};
+use super::agent::{engagement_id, input, query_input, session, user_session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
-use super::params::{Input, Params};
+use super::params::Input;
 use super::state::{Core, FollowUp, Member, Msg, MsgKind, Phase};
-
-fn system(text: String, at_ms: u64) -> Msg {
-    Msg {
-        kind: MsgKind::System,
-        state: None,
-        text: Some(text.into()),
-        from: Member::System,
-        internal: false,
-        sender: None,
-        at_ms,
-    }
-}
 
 /// Who may read or annotate an engagement after the fact: an agent who held it.
 fn handled_by(core: &Core, eid: u64, username: &str) -> Result<(), ApiError> {
@@ -50,7 +38,7 @@ fn handled_by(core: &Core, eid: u64, username: &str) -> Result<(), ApiError> {
 impl Core {
     /// Records a system line; tells the other participants and, when `customer`, the customer.
     fn annotate(&mut self, sid: u64, eid: u64, text: String, customer: bool, at_ms: u64) {
-        let m = system(text, at_ms);
+        let m = Msg::system(text, at_ms);
         let others: Vec<u64> = self
             .participants(eid)
             .into_iter()
@@ -101,27 +89,10 @@ impl Core {
     }
 }
 
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
-}
-
 /// The session, checking `username` (query) against it.
 fn session_with_username(core: &Core, input: &Input) -> Result<u64, ApiError> {
     let username = input.require_query("username")?;
-    let sid = session(core, input, false)?;
-    if core
-        .sessions
-        .get(&sid)
-        .is_some_and(|s| *s.username != *username)
-    {
-        return Err(ApiError::unknown(format!(
-            "username `{username}` does not own this session"
-        )));
-    }
-    Ok(sid)
+    user_session(core, input, Some(&username))
 }
 
 /// Parameters of a close that asks for a follow-up: (agent to follow up, notes).
@@ -256,8 +227,6 @@ pub async fn follow_up_engagement(
             )));
         }
     }
-    e.phase = Phase::Active { sess: sid };
-    e.since = now;
     e.follow_up = None;
     e.customer_closed = false;
     e.offered_to.push(sid);
@@ -268,17 +237,9 @@ pub async fn follow_up_engagement(
         sender: Some(me),
         ..Msg::state(Member::Agent, "agentConnected", ms)
     };
-    e.record(&m);
-    e.tell_customer(m);
-    // What the customer wrote while the conversation waited.
-    let pending = std::mem::take(&mut e.pending_agent);
-    if let Some(s) = core.sessions.get_mut(&sid) {
-        s.chats.push(eid);
-    }
-    for m in pending {
-        core.push_agent(sid, eid, m);
-    }
-    core.refresh(sid);
+    // What the customer wrote while the conversation waited goes to the agent.
+    let pending = e.activate(sid, m, now);
+    core.start_chat(sid, eid, pending);
     Ok(Reply::ok(
         "FollowUpEngagementResponse",
         json!({"conversationId": eid.to_string(), "engagementId": eid.to_string(), "status": "success"}),
@@ -410,6 +371,26 @@ fn held_engagement(core: &Core, sid: u64, input: &Input) -> Result<u64, ApiError
     Ok(eid)
 }
 
+/// The common end of the annotation calls: the caller's session (`agentId` required when
+/// `require_agent`) must hold `engagementId`; the line `text` writes (from the world and the
+/// session, for the lines that name the agent) is recorded and sent to the other participants,
+/// and to the customer when `customer`.
+fn annotate_held(
+    sim: &Sim,
+    input: &Input,
+    require_agent: bool,
+    customer: bool,
+    text: impl FnOnce(&Core, u64) -> Result<String, ApiError>,
+) -> ApiResult {
+    let (_, ms) = sim.now();
+    let mut core = sim.core.lock();
+    let sid = session(&core, input, require_agent)?;
+    let eid = held_engagement(&core, sid, input)?;
+    let text = text(&core, sid)?;
+    core.annotate(sid, eid, text, customer, ms);
+    Ok(Reply::empty())
+}
+
 /// POST escalateEngagement: notes the escalation in the transcript and tells the conference.
 pub async fn escalate(
     State(sim): State<Arc<Sim>>,
@@ -419,13 +400,9 @@ pub async fn escalate(
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
     let reason = input.get("escalateReason").unwrap_or_default().into_owned();
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    let me = core.user_of(sid)?;
-    core.annotate(sid, eid, format!("Escalated by {me}: {reason}"), false, ms);
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, true, false, |core, sid| {
+        Ok(format!("Escalated by {}: {reason}", core.user_of(sid)?))
+    })
 }
 
 /// POST event/startDisposition: the agent starts its disposition of an engagement it holds
@@ -445,7 +422,7 @@ pub async fn start_disposition(
         let me = core.user_of(sid)?;
         handled_by(&core, eid, &me)?;
         if let Some(e) = core.engagements.get_mut(&eid) {
-            e.record(&system(format!("Disposition started by {me}"), ms));
+            e.record(&Msg::system(format!("Disposition started by {me}"), ms));
         }
     }
     Ok(Reply::empty())
@@ -495,12 +472,9 @@ pub async fn illegal_word(
             return Err(ApiError::invalid("settingIds", "expected an array of ids"));
         }
     }
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, false)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    core.annotate(sid, eid, format!("Illegal word used: {word}"), false, ms);
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, false, false, |_, _| {
+        Ok(format!("Illegal word used: {word}"))
+    })
 }
 
 /// POST smsCommand: RESEND sends the agent's last line to the customer again; SKIP records it.
@@ -513,10 +487,7 @@ pub async fn sms_command(
     let input = input(&ctx, &headers, &body)?;
     let command = input.require("command")?.into_owned();
     if command != "RESEND" && command != "SKIP" {
-        return Err(ApiError::invalid(
-            "command",
-            format!("expected RESEND or SKIP, found `{command}`"),
-        ));
+        return Err(ApiError::unexpected("command", "RESEND or SKIP", &command));
     }
     let (_, ms) = sim.now();
     let mut core = sim.core.lock();
@@ -536,7 +507,7 @@ pub async fn sms_command(
             e.tell_customer(m);
         }
     } else {
-        e.record(&system("SMS line skipped".into(), ms));
+        e.record(&Msg::system("SMS line skipped".into(), ms));
     }
     Ok(Reply::empty())
 }
@@ -551,17 +522,15 @@ pub async fn webrtc_action(
     let input = input(&ctx, &headers, &body)?;
     let action = input.require("action")?.into_owned();
     if !["DIALED", "NETWORK_ERR", "END_WEBCALL"].contains(&action.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(ApiError::unexpected(
             "action",
-            format!("expected DIALED, NETWORK_ERR or END_WEBCALL, found `{action}`"),
+            "DIALED, NETWORK_ERR or END_WEBCALL",
+            &action,
         ));
     }
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    core.annotate(sid, eid, format!("webRTC call: {action}"), true, ms);
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, true, true, |_, _| {
+        Ok(format!("webRTC call: {action}"))
+    })
 }
 
 /// POST ninaCoachChatTakeOver: the live agent takes the chat over from the virtual assistant.
@@ -572,19 +541,12 @@ pub async fn nina_take_over(
     body: Bytes,
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let eid = held_engagement(&core, sid, &input)?;
-    let me = core.user_of(sid)?;
-    core.annotate(
-        sid,
-        eid,
-        format!("{me} took over the chat from the virtual assistant"),
-        true,
-        ms,
-    );
-    Ok(Reply::empty())
+    annotate_held(&sim, &input, true, true, |core, sid| {
+        let me = core.user_of(sid)?;
+        Ok(format!(
+            "{me} took over the chat from the virtual assistant"
+        ))
+    })
 }
 
 /// GET ninaCoachContentMetaInfo: what the virtual assistant knows of the chat.
@@ -622,9 +584,10 @@ pub async fn nina_resolution(
     let input = input(&ctx, &headers, &body)?;
     let code = input.require("resolutionCode")?.into_owned();
     if !["NL", "ERR", "TIMEOUT", "NOOP", "INC", "LC"].contains(&code.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(ApiError::unexpected(
             "resolutionCode",
-            format!("expected NL, ERR, TIMEOUT, NOOP, INC or LC, found `{code}`"),
+            "NL, ERR, TIMEOUT, NOOP, INC or LC",
+            &code,
         ));
     }
     match input.body.value("concepts") {
@@ -637,7 +600,10 @@ pub async fn nina_resolution(
     if input.get("engagementId").is_some() {
         let eid = held_engagement(&core, sid, &input)?;
         if let Some(e) = core.engagements.get_mut(&eid) {
-            e.record(&system(format!("Virtual assistant resolution: {code}"), ms));
+            e.record(&Msg::system(
+                format!("Virtual assistant resolution: {code}"),
+                ms,
+            ));
         }
     }
     Ok(Reply::empty())

@@ -26,11 +26,15 @@ use super::gate::Ctx;
 use super::params::Input;
 use super::state::{Member, Msg, MsgKind, Phase};
 
-fn customer_id(input: &Input) -> Result<u64, ApiError> {
+/// How the customer calls name their engagement: `(customerID, engagementID)`; a non-numeric id
+/// is simply unknown (401).
+fn customer_ids(input: &Input) -> Result<(u64, u64), ApiError> {
     let raw = input.require("customerID")?;
-    raw.trim()
+    let cid = raw
+        .trim()
         .parse()
-        .map_err(|_| ApiError::unknown(format!("no such customer {raw}")))
+        .map_err(|_| ApiError::unknown(format!("no such customer {raw}")))?;
+    Ok((cid, engagement_id(input, "engagementID")?))
 }
 
 /// Checks `businessUnitID` (required) and returns the agent group (`agentGroupID` or default).
@@ -103,8 +107,7 @@ pub async fn get_message(
     body: Bytes,
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
-    let cid = customer_id(&input)?;
-    let eid = engagement_id(&input, "engagementID")?;
+    let (cid, eid) = customer_ids(&input)?;
     input.flag("instantResponse", true)?;
     let mut core = sim.core.lock();
     let e = core.customer_engagement(eid, cid)?;
@@ -127,48 +130,38 @@ pub async fn post_message(
     body: Bytes,
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
-    let cid = customer_id(&input)?;
-    let eid = engagement_id(&input, "engagementID")?;
+    let (cid, eid) = customer_ids(&input)?;
     let (now, ms) = sim.now();
-    match input.get("messageType").as_deref() {
-        None | Some("chatLine") => {
-            let text = input.require("messageText")?;
-            let msg = Msg::line(
-                Member::Customer,
-                Arc::from(text.as_ref()),
-                Some(cid.to_string().into()),
-                ms,
-            );
-            sim.core.lock().customer_message(eid, cid, msg)?;
-        }
-        Some("agentDataPass") => {
-            // Field notes: the payload is a JSON string in messageText, passed through as is.
-            let text = input.require("messageText")?;
-            let mut msg = Msg::line(
-                Member::Customer,
-                Arc::from(text.as_ref()),
-                Some(cid.to_string().into()),
-                ms,
-            );
-            msg.kind = MsgKind::AgentDataPass;
-            sim.core.lock().customer_message(eid, cid, msg)?;
-        }
-        Some("stateChange") => match input.require("state")?.as_ref() {
-            "closed" => sim.core.lock().close_by_customer(eid, cid, now, ms)?,
-            other => {
-                return Err(ApiError::invalid(
-                    "state",
-                    format!("expected closed, found `{other}`"),
-                ));
+    let kind = match input.get("messageType").as_deref() {
+        None | Some("chatLine") => MsgKind::ChatLine,
+        // Field notes: the payload is a JSON string in messageText, passed through as is.
+        Some("agentDataPass") => MsgKind::AgentDataPass,
+        Some("stateChange") => {
+            match input.require("state")?.as_ref() {
+                "closed" => sim.core.lock().close_by_customer(eid, cid, now, ms)?,
+                other => return Err(ApiError::unexpected("state", "closed", other)),
             }
-        },
+            return Ok(Reply::empty());
+        }
         Some(other) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::unexpected(
                 "messageType",
-                format!("expected chatLine, agentDataPass or stateChange, found `{other}`"),
+                "chatLine, agentDataPass or stateChange",
+                other,
             ));
         }
-    }
+    };
+    let text = input.require("messageText")?;
+    let msg = Msg {
+        kind,
+        ..Msg::line(
+            Member::Customer,
+            Arc::from(text.as_ref()),
+            Some(cid.to_string().into()),
+            ms,
+        )
+    };
+    sim.core.lock().customer_message(eid, cid, msg)?;
     Ok(Reply::empty())
 }
 
@@ -180,8 +173,7 @@ pub async fn typing(
     body: Bytes,
 ) -> ApiResult {
     let input = input(&ctx, &headers, &body)?;
-    let cid = customer_id(&input)?;
-    let eid = engagement_id(&input, "engagementID")?;
+    let (cid, eid) = customer_ids(&input)?;
     input.require("isTyping")?;
     let typing = input.flag("isTyping", false)?;
     let state = if typing {

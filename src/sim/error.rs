@@ -106,6 +106,11 @@ impl ApiError {
         }
     }
 
+    /// 400: a parameter's value is not one the operation accepts; `expected` names those it does.
+    pub fn unexpected(parameter: &'static str, expected: &str, found: &str) -> Self {
+        Self::invalid(parameter, format!("expected {expected}, found `{found}`"))
+    }
+
     /// 401: unknown agent, session, engagement or customer (the reference's "no such agent").
     pub fn unknown(what: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, what)

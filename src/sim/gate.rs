@@ -208,7 +208,7 @@ async fn answer(sim: &Sim, op: Option<&'static str>, mut req: Request, next: Nex
         && !o.eq_ignore_ascii_case("json")
     {
         return render(
-            ApiError::invalid("output", format!("expected json or xml, found `{o}`")).deferred(),
+            ApiError::unexpected("output", "json or xml", &o).deferred(),
             Format::Json,
             &[],
         );

@@ -58,18 +58,6 @@ impl Outcome {
     }
 }
 
-fn system(text: String, at_ms: u64) -> Msg {
-    Msg {
-        kind: MsgKind::System,
-        state: None,
-        text: Some(text.into()),
-        from: Member::System,
-        internal: false,
-        sender: None,
-        at_ms,
-    }
-}
-
 fn state_from(state: &'static str, who: Option<Arc<str>>, at_ms: u64) -> Msg {
     Msg {
         sender: who,
@@ -329,9 +317,9 @@ impl Core {
             "The {} request of engagement {eid} to agent {to_name} was {why}",
             h.kind.request_type()
         );
-        self.push_agent(h.from, eid, system(text.clone(), at_ms));
+        self.push_agent(h.from, eid, Msg::system(text.clone(), at_ms));
         if why != "declined" {
-            self.push_agent(h.to, eid, system(text, at_ms));
+            self.push_agent(h.to, eid, Msg::system(text, at_ms));
         }
         self.refresh(h.to);
         if let Some(g) = group {

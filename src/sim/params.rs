@@ -101,10 +101,7 @@ impl Params {
             None => Ok(default),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-            Some(v) => Err(ApiError::invalid(
-                name,
-                format!("expected true or false, found `{v}`"),
-            )),
+            Some(v) => Err(ApiError::unexpected(name, "true or false", &v)),
         }
     }
 }

@@ -18,17 +18,9 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use super::Sim;
-use super::agent::{input, session};
+use super::agent::{input, query_input, session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
-use super::params::{Input, Params};
-
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
-}
 
 /// A known agent named by a parameter, allowed for this token.
 fn known_agent(sim: &Sim, ctx: &Ctx, name: &str) -> Result<(), ApiError> {
@@ -136,28 +128,23 @@ pub async fn custom_settings(
     let agent = input.require_query("agentID")?.to_string();
     let include_layout = input.query.flag("includeLayout", false)?;
     let mut changes = Map::new();
-    if let Some(v) = input.get("clicking") {
-        if v != "singleClick" && v != "doubleClick" {
-            return Err(ApiError::invalid(
-                "clicking",
-                format!("expected singleClick or doubleClick, found `{v}`"),
-            ));
+    // Settings that take one of two words.
+    for (name, [one, other]) in [
+        ("clicking", ["singleClick", "doubleClick"]),
+        ("loginState", ["loginAsBusy", "loginAsAvailable"]),
+    ] {
+        if let Some(v) = input.get(name) {
+            if v != one && v != other {
+                return Err(ApiError::unexpected(name, &format!("{one} or {other}"), &v));
+            }
+            changes.insert(name.into(), Value::String(v.into_owned()));
         }
-        changes.insert("clicking".into(), Value::String(v.into_owned()));
-    }
-    if let Some(v) = input.get("loginState") {
-        if v != "loginAsBusy" && v != "loginAsAvailable" {
-            return Err(ApiError::invalid(
-                "loginState",
-                format!("expected loginAsBusy or loginAsAvailable, found `{v}`"),
-            ));
-        }
-        changes.insert("loginState".into(), Value::String(v.into_owned()));
     }
     if let Some(v) = input.get("fontSize") {
-        let n: u32 = v.trim().parse().map_err(|_| {
-            ApiError::invalid("fontSize", format!("expected an integer, found `{v}`"))
-        })?;
+        let n: u32 = v
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::unexpected("fontSize", "an integer", &v))?;
         changes.insert("fontSize".into(), n.into());
     }
     for name in ["language", "layoutSettings"] {
@@ -167,7 +154,7 @@ pub async fn custom_settings(
     }
     for name in ["playSounds", "showAlerts"] {
         if input.get(name).is_some() {
-            let b = input.flag(name_static(name), false)?;
+            let b = input.flag(name, false)?;
             changes.insert(name.into(), b.into());
         }
     }
@@ -181,13 +168,6 @@ pub async fn custom_settings(
     let mut out = p.custom_settings.clone();
     out.insert("agentId".into(), agent.into());
     Ok(Reply::ok("CustomSettingsResponse", Value::Object(out)))
-}
-
-fn name_static(name: &str) -> &'static str {
-    match name {
-        "playSounds" => "playSounds",
-        _ => "showAlerts",
-    }
 }
 
 fn default_script(sim: &Sim) -> Value {
@@ -410,15 +390,7 @@ pub async fn extra_chat(
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, false)?;
-    let group = match core.sessions.get_mut(&sid) {
-        Some(s) => {
-            s.extra = enabled;
-            s.group.clone()
-        }
-        None => return Err(ApiError::unknown("no such session")),
-    };
-    core.refresh(sid);
-    core.pump(&group, now, ms);
+    core.set_session(sid, |s| s.extra = enabled, now, ms)?;
     Ok(Reply::empty())
 }
 

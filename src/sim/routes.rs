@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use axum::routing::{MethodRouter, get, post};
 
+use super::state::HandoffKind;
 use super::{Sim, agent, conversation, customer, profile, scripts, transfer};
 use crate::aeapi::ops::Method;
 
@@ -96,6 +97,32 @@ const NOTOKEN: &[u16] = &[400];
 /// The token endpoint (OAuth2 error shape).
 const TOK: &[u16] = &[400, 401];
 
+/// agentAvailability; its GET twin (below) takes the same parameters and answers alike.
+const AGENT_AVAILABILITY: RouteDef = RouteDef {
+    op: "agentAvailability",
+    method: Method::Post,
+    path: "/engagementAPI/v2/customer/agentAvailability",
+    summary: "Whether an agent of the business unit (and agent group) is available.",
+    params: "q:siteID* q:businessUnitID* q:agentGroupID",
+    root: "AgentAvailabilityResponse",
+    example: Some(r#"{"availability":true,"status":"online","inHOP":true}"#),
+    errors: SITE,
+    mount: || post(customer::availability),
+};
+
+/// customerEngagement; its POST twin (below) takes the same parameters and answers alike.
+const CUSTOMER_ENGAGEMENT: RouteDef = RouteDef {
+    op: "customerEngagement",
+    method: Method::Get,
+    path: "/engagementAPI/v2/customer/engagement",
+    summary: "A customer starts a chat.",
+    params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
+    root: "EngagementResponse",
+    example: Some(r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#),
+    errors: SITE,
+    mount: || get(customer::engagement),
+};
+
 /// Every route the simulator serves.
 pub static ROUTES: &[RouteDef] = &[
     RouteDef {
@@ -111,53 +138,21 @@ pub static ROUTES: &[RouteDef] = &[
         errors: TOK,
         mount: || post(agent::token),
     },
-    RouteDef {
-        op: "agentAvailability",
-        method: Method::Post,
-        path: "/engagementAPI/v2/customer/agentAvailability",
-        summary: "Whether an agent of the business unit (and agent group) is available.",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID",
-        root: "AgentAvailabilityResponse",
-        example: Some(r#"{"availability":true,"status":"online","inHOP":true}"#),
-        errors: SITE,
-        mount: || post(customer::availability),
-    },
+    AGENT_AVAILABILITY,
     RouteDef {
         op: "agentAvailability.get",
         method: Method::Get,
-        path: "/engagementAPI/v2/customer/agentAvailability",
         summary: "Whether an agent is available (the GET form real clients use).",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID",
-        root: "AgentAvailabilityResponse",
-        example: Some(r#"{"availability":true,"status":"online","inHOP":true}"#),
-        errors: SITE,
         mount: || get(customer::availability),
+        ..AGENT_AVAILABILITY
     },
-    RouteDef {
-        op: "customerEngagement",
-        method: Method::Get,
-        path: "/engagementAPI/v2/customer/engagement",
-        summary: "A customer starts a chat.",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
-        root: "EngagementResponse",
-        example: Some(
-            r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#,
-        ),
-        errors: SITE,
-        mount: || get(customer::engagement),
-    },
+    CUSTOMER_ENGAGEMENT,
     RouteDef {
         op: "customerEngagement.post",
         method: Method::Post,
-        path: "/engagementAPI/v2/customer/engagement",
         summary: "A customer starts a chat (POST form).",
-        params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
-        root: "EngagementResponse",
-        example: Some(
-            r#"{"engagementID":"1000000001","customerID":"5000000001","status":"ACCEPTED"}"#,
-        ),
-        errors: SITE,
         mount: || post(customer::engagement),
+        ..CUSTOMER_ENGAGEMENT
     },
     RouteDef {
         op: "customerMessage.get",
@@ -203,7 +198,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "",
         example: None,
         errors: ENG,
-        mount: || post(agent::accept),
+        mount: || agent::offer_answer_route(true),
     },
     RouteDef {
         op: "acceptOwnership",
@@ -214,7 +209,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "AcceptOwnershipResponse",
         example: Some(r#"{"engagementId":"1000000001","reason":"","status":"accepted"}"#),
         errors: ENG,
-        mount: || post(transfer::accept_ownership),
+        mount: || transfer::ownership_answer_route(true),
     },
     RouteDef {
         op: "activePerformanceMetrics",
@@ -262,7 +257,9 @@ pub static ROUTES: &[RouteDef] = &[
             r#"{"engagementId":"1000000001","reason":"autoTransfer request sent to agent agent2","status":"pending"}"#,
         ),
         errors: ENG,
-        mount: || post(transfer::auto_transfer),
+        mount: || {
+            transfer::hand_over_route(HandoffKind::AutoTransfer, "AutoTransferEngagementResponse")
+        },
     },
     RouteDef {
         op: "changePassword",
@@ -297,7 +294,9 @@ pub static ROUTES: &[RouteDef] = &[
             r#"{"engagementId":"1000000001","reason":"conference request sent to agent agent2","status":"pending"}"#,
         ),
         errors: ENG,
-        mount: || post(transfer::conference),
+        mount: || {
+            transfer::hand_over_route(HandoffKind::Conference, "ConferenceEngagementResponse")
+        },
     },
     RouteDef {
         op: "conferenceMode",
@@ -354,7 +353,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "",
         example: None,
         errors: ENG,
-        mount: || post(agent::deny),
+        mount: || agent::offer_answer_route(false),
     },
     RouteDef {
         op: "dispositions",
@@ -566,7 +565,7 @@ pub static ROUTES: &[RouteDef] = &[
         root: "RefuseOwnershipResponse",
         example: Some(r#"{"engagementId":"1000000001","reason":"","status":"refused"}"#),
         errors: ENG,
-        mount: || post(transfer::refuse_ownership),
+        mount: || transfer::ownership_answer_route(false),
     },
     RouteDef {
         op: "requestEntireTranscripts",
@@ -690,7 +689,7 @@ pub static ROUTES: &[RouteDef] = &[
             r#"{"engagementId":"1000000001","reason":"transfer request sent to agent agent2","status":"pending"}"#,
         ),
         errors: ENG,
-        mount: || post(transfer::transfer),
+        mount: || transfer::hand_over_route(HandoffKind::Transfer, "TransferEngagementResponse"),
     },
     RouteDef {
         op: "transferOwnership",

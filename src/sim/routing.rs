@@ -29,7 +29,70 @@ const PICK_SCAN: usize = 64;
 /// How many queued engagements one pump inspects.
 const PUMP_SCAN: usize = 256;
 
+/// Whether session `sid` may answer (accept or deny) the offer of engagement `eid` now: the
+/// engagement must be offered to it, within the accept window.
+fn open_offer(e: &Engagement, sid: u64, eid: u64, now: Instant) -> Result<(), ApiError> {
+    match e.phase {
+        Phase::Offered { sess, deadline } if sess == sid && deadline <= now => Err(
+            ApiError::expired(format!("the offer of engagement {eid} has expired")),
+        ),
+        Phase::Offered { sess, .. } if sess == sid => Ok(()),
+        _ if e.offered_to.contains(&sid) => Err(ApiError::expired(format!(
+            "the offer of engagement {eid} is no longer open"
+        ))),
+        _ => Err(ApiError::unknown(format!(
+            "engagement {eid} was not offered to this agent"
+        ))),
+    }
+}
+
+impl Engagement {
+    /// The engagement becomes active for session `sid`, announcing `m` (transcript and
+    /// customer); returns what the customer wrote while it waited, for the agent (see
+    /// [`Core::start_chat`]).
+    pub fn activate(&mut self, sid: u64, m: Msg, now: Instant) -> Vec<Msg> {
+        self.phase = Phase::Active { sess: sid };
+        self.since = now;
+        self.record(&m);
+        self.tell_customer(m);
+        std::mem::take(&mut self.pending_agent)
+    }
+}
+
 impl Core {
+    /// Session `sid` now holds engagement `eid` (just activated): it counts among the session's
+    /// chats, and `pending` (what the customer wrote meanwhile) goes to the agent.
+    pub fn start_chat(&mut self, sid: u64, eid: u64, pending: Vec<Msg>) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.chats.push(eid);
+        }
+        for m in pending {
+            self.push_agent(sid, eid, m);
+        }
+        self.refresh(sid);
+    }
+
+    /// Changes what session `sid` can take (`change` sets `available` or `extra`), then re-files
+    /// it and offers its group's queued engagements to the group's free agents.
+    pub fn set_session(
+        &mut self,
+        sid: u64,
+        change: impl FnOnce(&mut Session),
+        now: Instant,
+        at_ms: u64,
+    ) -> Result<(), ApiError> {
+        let group = match self.sessions.get_mut(&sid) {
+            Some(s) => {
+                change(s);
+                s.group.clone()
+            }
+            None => return Err(ApiError::unknown("no such session")),
+        };
+        self.refresh(sid);
+        self.pump(&group, now, at_ms);
+        Ok(())
+    }
+
     /// Recomputes whether a session sits in its group's free set, and under which key.
     pub fn refresh(&mut self, sid: u64) {
         let Some(s) = self.sessions.get_mut(&sid) else {
@@ -270,44 +333,19 @@ impl Core {
             .engagements
             .get_mut(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
-        match e.phase {
-            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} has expired"
-                )));
-            }
-            Phase::Offered { sess, .. } if sess == sid => {}
-            Phase::Active { sess } if sess == sid => return Ok(()),
-            _ if e.offered_to.contains(&sid) => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} is no longer open"
-                )));
-            }
-            _ => {
-                return Err(ApiError::unknown(format!(
-                    "engagement {eid} was not offered to this agent"
-                )));
-            }
+        if matches!(e.phase, Phase::Active { sess } if sess == sid) {
+            return Ok(());
         }
-        e.phase = Phase::Active { sess: sid };
-        e.since = now;
-        if let Some(u) = self.sessions.get(&sid).map(|s| s.username.clone())
-            && !e.handlers.contains(&u)
-        {
-            e.handlers.push(u);
-        }
-        let connected = Msg::state(Member::Agent, "agentConnected", at_ms);
-        e.record(&connected);
-        e.tell_customer(connected);
-        let pending = std::mem::take(&mut e.pending_agent);
+        open_offer(e, sid, eid, now)?;
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.retain(|x| *x != eid);
-            s.chats.push(eid);
+            if !e.handlers.contains(&s.username) {
+                e.handlers.push(s.username.clone());
+            }
         }
-        for m in pending {
-            self.push_agent(sid, eid, m);
-        }
-        self.refresh(sid);
+        let connected = Msg::state(Member::Agent, "agentConnected", at_ms);
+        let pending = e.activate(sid, connected, now);
+        self.start_chat(sid, eid, pending);
         Ok(())
     }
 
@@ -321,24 +359,7 @@ impl Core {
             .engagements
             .get(&eid)
             .ok_or_else(|| ApiError::unknown(format!("no such engagement {eid}")))?;
-        match e.phase {
-            Phase::Offered { sess, deadline } if sess == sid && deadline <= now => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} has expired"
-                )));
-            }
-            Phase::Offered { sess, .. } if sess == sid => {}
-            _ if e.offered_to.contains(&sid) => {
-                return Err(ApiError::expired(format!(
-                    "the offer of engagement {eid} is no longer open"
-                )));
-            }
-            _ => {
-                return Err(ApiError::unknown(format!(
-                    "engagement {eid} was not offered to this agent"
-                )));
-            }
-        }
+        open_offer(e, sid, eid, now)?;
         let group = e.group.clone();
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.retain(|x| *x != eid);
@@ -373,20 +394,10 @@ impl Core {
                 )));
             }
         }
-        e.phase = Phase::Active { sess: sid };
-        e.since = now;
         e.offered_to.push(sid);
-        let m = Msg::state(Member::Agent, "agentReconnected", at_ms);
-        e.record(&m);
-        e.tell_customer(m);
-        let pending = std::mem::take(&mut e.pending_agent);
-        if let Some(s) = self.sessions.get_mut(&sid) {
-            s.chats.push(eid);
-        }
-        for m in pending {
-            self.push_agent(sid, eid, m);
-        }
-        self.refresh(sid);
+        let reconnected = Msg::state(Member::Agent, "agentReconnected", at_ms);
+        let pending = e.activate(sid, reconnected, now);
+        self.start_chat(sid, eid, pending);
         Ok(())
     }
 
@@ -617,16 +628,7 @@ impl Core {
                 "Engagement {eid} was withdrawn: not accepted within {} s",
                 t.accept_window.as_secs()
             );
-            let m = Msg {
-                kind: MsgKind::System,
-                state: None,
-                text: Some(text.into()),
-                from: Member::System,
-                internal: false,
-                sender: None,
-                at_ms,
-            };
-            self.push_agent(sid, eid, m);
+            self.push_agent(sid, eid, Msg::system(text, at_ms));
             self.refresh(sid);
             self.place(eid, now, at_ms, true);
         }

@@ -8,18 +8,11 @@ use axum::extract::State;
 use serde_json::json;
 
 use super::Sim;
-use super::agent::session;
+use super::agent::{query_input, user_session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
-use super::params::{Input, Params};
+use super::params::Input;
 use super::seed::group_json;
-
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
-}
 
 /// The session (registeredId) and, when given, `username` must agree.
 fn check(sim: &Sim, input: &Input, username_required: bool) -> Result<(), ApiError> {
@@ -28,15 +21,7 @@ fn check(sim: &Sim, input: &Input, username_required: bool) -> Result<(), ApiErr
     } else {
         input.query.get("username")
     };
-    let core = sim.core.lock();
-    let sid = session(&core, input, false)?;
-    if let Some(u) = username
-        && core.sessions.get(&sid).is_some_and(|s| *s.username != *u)
-    {
-        return Err(ApiError::unknown(format!(
-            "username `{u}` does not own this session"
-        )));
-    }
+    user_session(&sim.core.lock(), input, username.as_deref())?;
     Ok(())
 }
 

@@ -134,6 +134,19 @@ impl Msg {
         }
     }
 
+    /// A `system` line (annotations, withdrawn offers and requests).
+    pub fn system(text: String, at_ms: u64) -> Self {
+        Msg {
+            kind: MsgKind::System,
+            state: None,
+            text: Some(text.into()),
+            from: Member::System,
+            internal: false,
+            sender: None,
+            at_ms,
+        }
+    }
+
     /// The message as an agent sees it in GET messages.
     pub fn agent_json(&self) -> Value {
         let mut m = Map::new();

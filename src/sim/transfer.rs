@@ -9,14 +9,14 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::Sim;
-use super::agent::{engagement_id, input, session};
+use super::agent::{engagement_id, input, query_input, session};
 use super::error::{ApiError, ApiResult, Reply};
 use super::gate::Ctx;
 use super::handoff::{Outcome, Request, Target};
-use super::params::{Input, Params};
 use super::state::{Core, GroupStats, HandoffKind};
 
 /// Agents listed per group in summaryData / transferConferenceOptions (free agents first).
@@ -117,58 +117,15 @@ async fn hand_over(
     Ok(outcome(root, eid, o))
 }
 
-/// POST transferEngagement.
-pub async fn transfer(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    hand_over(
-        sim,
-        ctx,
-        headers,
-        body,
-        HandoffKind::Transfer,
-        "TransferEngagementResponse",
+/// POST transferEngagement, autoTransferEngagement and conferenceEngagement: the route of a
+/// hand-over of `kind`, answered under the XML root `root`.
+pub fn hand_over_route(kind: HandoffKind, root: &'static str) -> MethodRouter<Arc<Sim>> {
+    post(
+        move |State(sim): State<Arc<Sim>>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              body: Bytes| hand_over(sim, ctx, headers, body, kind, root),
     )
-    .await
-}
-
-/// POST autoTransferEngagement.
-pub async fn auto_transfer(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    hand_over(
-        sim,
-        ctx,
-        headers,
-        body,
-        HandoffKind::AutoTransfer,
-        "AutoTransferEngagementResponse",
-    )
-    .await
-}
-
-/// POST conferenceEngagement.
-pub async fn conference(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    hand_over(
-        sim,
-        ctx,
-        headers,
-        body,
-        HandoffKind::Conference,
-        "ConferenceEngagementResponse",
-    )
-    .await
 }
 
 /// POST conferenceMode: screen mode → full participant.
@@ -226,24 +183,15 @@ async fn answer(
     Ok(outcome(root, eid, o))
 }
 
-/// POST acceptOwnership.
-pub async fn accept_ownership(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    answer(sim, ctx, headers, body, true).await
-}
-
-/// POST refuseOwnership.
-pub async fn refuse_ownership(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    answer(sim, ctx, headers, body, false).await
+/// POST acceptOwnership (`accept`) and refuseOwnership: the route of an answer to an ownership
+/// transfer.
+pub fn ownership_answer_route(accept: bool) -> MethodRouter<Arc<Sim>> {
+    post(
+        move |State(sim): State<Arc<Sim>>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              body: Bytes| answer(sim, ctx, headers, body, accept),
+    )
 }
 
 /// Live figures of one agent group.
@@ -416,13 +364,6 @@ fn group_agents(core: &Core, group: &str, exclude: &[u64]) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
 }
 
 /// GET summaryData: live agents, slots and queue per business unit and agent group.
