@@ -28,7 +28,7 @@ use crate::aeapi::token::TokenError;
 use crate::check::{Contracts, Failure};
 use crate::exit::Exit;
 use crate::report::Secrets;
-use crate::runner::agent::Credential;
+use crate::runner::credential::Credential;
 use crate::runner::plan::{ResolvedTarget, RunPlan, TargetPlan};
 use crate::suite::model::{OutputFormat, RequestData, Target};
 use crate::suite::plan::Plan as SuitePlan;

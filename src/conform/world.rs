@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::aeapi::client::{self, Call, Endpoint, Observed};
 use crate::aeapi::ops;
 use crate::aeapi::token::{Token, TokenStore};
-use crate::runner::agent::Credential;
+use crate::runner::credential::Credential;
 use crate::runner::plan::ResolvedTarget;
 use crate::suite::model::{Needs, OutputFormat};
 

@@ -19,6 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+use super::credential::Credential;
 use super::ctx::{Ctx, Live, Tokens};
 use super::persona::PersonaPlan;
 use super::record;
@@ -31,13 +32,6 @@ use crate::metrics::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange
 pub const MAX_TICK: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
-
-/// An agent's credentials. The password never reaches a log or report.
-#[derive(Clone)]
-pub struct Credential {
-    pub username: String,
-    pub password: String,
-}
 
 /// A call the agent made, for goose's metrics.
 #[derive(Debug, Clone)]

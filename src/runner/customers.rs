@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use super::ctx::Ctx;
-use super::plan::Arrivals;
+use super::arrivals::Arrivals;
 use super::record;
 use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops;

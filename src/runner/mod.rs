@@ -8,7 +8,9 @@
 //! own time bound).
 
 pub mod agent;
+pub mod arrivals;
 pub mod command;
+pub mod credential;
 pub mod ctx;
 pub mod customers;
 pub mod persona;
@@ -297,7 +299,7 @@ async fn watch_stop(
 /// Sets the embedded simulator's arrival rate at each step that names one, until the run stops.
 async fn step_arrivals(
     sim: Arc<crate::sim::Sim>,
-    arrivals: plan::Arrivals,
+    arrivals: arrivals::Arrivals,
     t0: Instant,
     stop: CancellationToken,
 ) {
