@@ -75,7 +75,9 @@ fn conference_cases_need_three_agents_in_the_pool() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut p = conform_common::suite_plan(dir.path());
     p.suite.agents.truncate(2);
-    let err = aeapi_harness::conform::ConformPlan::build(&p, Some("conferenceMode")).err();
+    let err = aeapi_harness::conform::ConformPlan::build(&p, Some("conferenceMode"))
+        .err()
+        .map(|e| e.to_string());
     assert_eq!(
         err.as_deref(),
         Some(

@@ -15,8 +15,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use super::ctx::Ctx;
 use super::arrivals::Arrivals;
+use super::ctx::Ctx;
 use super::record;
 use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops;

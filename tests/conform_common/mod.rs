@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use aeapi_harness::conform::{self, ConformPlan, Io};
+use aeapi_harness::app::{self, Console, Verbosity};
+use aeapi_harness::conform::ConformPlan;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::sim::FaultConfig;
 use aeapi_harness::suite::plan::{Overrides, Plan, plan};
@@ -124,16 +125,18 @@ pub fn run_with(
 ) -> Ran {
     let mut cp = ConformPlan::build(p, Some(only)).unwrap_or_else(|e| panic!("{e}"));
     adjust(&mut cp);
-    let (mut out, mut err) = (Buf::default(), Buf::default());
-    let exit = conform::execute_plan(
-        cp,
-        Io {
-            out: &mut out,
-            err: &mut err,
+    let (out, err) = (Buf::default(), Buf::default());
+    let mut console = Console {
+        out: Box::new(out.clone()),
+        err: Box::new(err.clone()),
+        color: false,
+        verbosity: Verbosity {
             quiet: false,
-            verbose: true,
+            verbose: 1,
         },
-    );
+    };
+    let result = app::conform::execute_plan(&mut console, cp);
+    let exit = app::finish(&mut console, result);
     let json = std::fs::read_to_string(dir.path().join("conform.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
