@@ -64,3 +64,70 @@ impl Console {
         self.verbosity.verbose > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn console() -> (Console, Buf) {
+        let err = Buf::default();
+        let c = Console {
+            out: Box::new(std::io::sink()),
+            err: Box::new(err.clone()),
+            color: false,
+            verbosity: Verbosity {
+                quiet: false,
+                verbose: 0,
+            },
+        };
+        (c, err)
+    }
+
+    fn text(b: &Buf) -> String {
+        b.0.lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_error_is_printed_once_with_its_chain() {
+        let (mut c, err) = console();
+        c.error(&AppError::Listen {
+            addr: ([127, 0, 0, 1], 9).into(),
+            cause: std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
+        });
+        assert_eq!(
+            text(&err),
+            "error: cannot listen on 127.0.0.1:9\n  caused by: address in use\n"
+        );
+        let (mut c, err) = console();
+        c.error(&AppError::Usage("`--only x` matches no case".into()));
+        assert_eq!(text(&err), "error: `--only x` matches no case\n");
+        assert_eq!(
+            AppError::Usage(String::new()).exit(),
+            crate::exit::Exit::Usage
+        );
+        assert_eq!(
+            AppError::Harness(String::new()).exit(),
+            crate::exit::Exit::Harness
+        );
+    }
+}

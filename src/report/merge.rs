@@ -122,8 +122,22 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, MergeError> {
     }
     meta.target = targets.join(", ");
 
-    // Shards: each at most once, all of one N; a missing one is a harness error (the figures
-    // cover part of the fleet), reported, not hidden.
+    let (shards, errors) = shards(files)?;
+    meta.shards = shards;
+    if !errors.is_empty() {
+        meta.harness_error = Some(errors.join("; "));
+    }
+    Ok(Merged {
+        meta,
+        thresholds: first.thresholds.clone(),
+        data,
+    })
+}
+
+/// The shards the inputs cover, and what went wrong in them: each shard at most once, all of
+/// one N; a missing one is a harness error (the figures cover part of the fleet), reported, not
+/// hidden.
+fn shards(files: &[(PathBuf, RunFile)]) -> Result<(Vec<Shard>, Vec<String>), MergeError> {
     let mut shards: BTreeSet<(u32, u32)> = BTreeSet::new();
     let mut counts: BTreeSet<u32> = BTreeSet::new();
     let mut whole = 0usize;
@@ -170,18 +184,11 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, MergeError> {
             ));
         }
     }
-    meta.shards = shards
+    let shards = shards
         .into_iter()
         .map(|(index, count)| Shard { index, count })
         .collect();
-    if !errors.is_empty() {
-        meta.harness_error = Some(errors.join("; "));
-    }
-    Ok(Merged {
-        meta,
-        thresholds: first.thresholds.clone(),
-        data,
-    })
+    Ok((shards, errors))
 }
 
 /// The merged outcome of `files` (path, contents): added up, the thresholds judged again on

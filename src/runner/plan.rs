@@ -489,4 +489,29 @@ mod tests {
             "environment variable `AEAPI_TEST_UNSET_PW` is not set"
         );
     }
+
+    #[test]
+    fn embedded_customers_are_placed_where_the_simulator_config_says() {
+        let y = "name: t\nsimulator: {site_id: '999', business_unit: '7', agent_group: '3'}\n\
+                 load: {agents: 2, customers: {rate: 1/s}}\n";
+        let p = build(y, &Overrides::default()).expect("plan builds");
+        assert_eq!(p.placement.site_id, "999");
+        assert_eq!(p.placement.business_unit_id, "7");
+        assert_eq!(p.placement.agent_group_id, "3");
+        let c = p.customers.expect("harness customers");
+        assert_eq!(
+            (
+                c.site_id.as_str(),
+                c.business_unit_id.as_str(),
+                c.agent_group_id.as_str()
+            ),
+            ("999", "7", "3")
+        );
+        // Without a `simulator:` section, the simulator's defaults.
+        let p = build("name: t\nload: {agents: 2}\n", &Overrides::default()).expect("builds");
+        assert_eq!(
+            p.placement.site_id,
+            crate::sim::SimConfig::default().site_id
+        );
+    }
 }

@@ -263,6 +263,38 @@ fn steps(steps: &[Step]) -> String {
         .join(", then ")
 }
 
+impl Plan {
+    /// One line per contract: its status codes, schema, budget and cases.
+    fn fmt_contracts(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.suite.suite;
+        for (i, (op, c)) in s.contracts.iter().enumerate() {
+            let head = if i == 0 { "contracts" } else { "" };
+            let mut parts = Vec::new();
+            if let Some(st) = &c.status {
+                let codes = match st {
+                    StatusSet::One(c) => c.to_string(),
+                    StatusSet::Many(v) => {
+                        v.iter().map(u16::to_string).collect::<Vec<_>>().join("|")
+                    }
+                };
+                parts.push(format!("status {codes}"));
+            }
+            if self.suite.schemas.contains_key(op) {
+                parts.push("schema".into());
+            }
+            if let Some(w) = c.within {
+                parts.push(format!("within {w}"));
+            }
+            if !c.cases.is_empty() {
+                parts.push(format!("{} cases", c.cases.len()));
+            }
+            let line = format!("{head:<12}{op:<20} {}", parts.join(", "));
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.suite.suite;
@@ -330,30 +362,7 @@ impl fmt::Display for Plan {
         if fleet.is_empty() {
             writeln!(f, "personas    none")?;
         }
-        for (i, (op, c)) in s.contracts.iter().enumerate() {
-            let head = if i == 0 { "contracts" } else { "" };
-            let mut parts = Vec::new();
-            if let Some(st) = &c.status {
-                let codes = match st {
-                    StatusSet::One(c) => c.to_string(),
-                    StatusSet::Many(v) => {
-                        v.iter().map(u16::to_string).collect::<Vec<_>>().join("|")
-                    }
-                };
-                parts.push(format!("status {codes}"));
-            }
-            if self.suite.schemas.contains_key(op) {
-                parts.push("schema".into());
-            }
-            if let Some(w) = c.within {
-                parts.push(format!("within {w}"));
-            }
-            if !c.cases.is_empty() {
-                parts.push(format!("{} cases", c.cases.len()));
-            }
-            let line = format!("{head:<12}{op:<20} {}", parts.join(", "));
-            writeln!(f, "{}", line.trim_end())?;
-        }
+        self.fmt_contracts(f)?;
         for (i, t) in self.suite.thresholds.iter().enumerate() {
             let head = if i == 0 { "thresholds" } else { "" };
             writeln!(f, "{head:<12}{}", t.source)?;
