@@ -25,7 +25,7 @@ use crate::check::{Contracts, Failure};
 use crate::report::Secrets;
 use crate::runner::RunError;
 use crate::runner::credential::Credential;
-use crate::runner::plan::{ResolvedTarget, RunPlan, TargetPlan};
+use crate::runner::plan::{RunPlan, TargetPlan};
 use crate::suite::Suite;
 use crate::suite::model::{OutputFormat, RequestData};
 use crate::suite::plan::Plan as SuitePlan;
@@ -342,23 +342,22 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
         message,
         secrets: secrets.clone(),
     };
-    let (target, placement, window, margin, sim, remote) = match &plan.target {
-        TargetPlan::Embedded(config) => {
-            let handle = crate::sim::start((**config).clone(), ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|e| fail(format!("cannot start the simulator: {e}"), &secrets))?;
-            let placement = Placement::of_simulator(config);
-            let margin = config.reaper_interval.0 * 2 + Duration::from_millis(100);
-            let target = ResolvedTarget::embedded(&handle, config);
-            let window = config.accept_window.0;
-            (target, placement, window, margin, Some(handle), false)
-        }
-        TargetPlan::Remote(t) => (
-            t.clone(),
+    let (target, sim) = plan
+        .target
+        .start()
+        .await
+        .map_err(|e| fail(format!("cannot start the simulator: {e}"), &secrets))?;
+    let (placement, window, margin, remote) = match &plan.target {
+        TargetPlan::Embedded(config) => (
+            Placement::of_simulator(config),
+            config.accept_window.0,
+            config.reaper_interval.0 * 2 + Duration::from_millis(100),
+            false,
+        ),
+        TargetPlan::Remote(_) => (
             plan.placement.clone(),
             world::REMOTE_ACCEPT_WINDOW,
             world::WAIT_MARGIN,
-            None,
             true,
         ),
     };

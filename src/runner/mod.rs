@@ -31,7 +31,7 @@ use crate::aeapi::client::Endpoint;
 use crate::aeapi::token::TokenStore;
 use crate::metrics::{Recorder, RunData};
 use ctx::{Ctx, Live, Tokens, Windows};
-use plan::{RunPlan, TargetPlan};
+use plan::RunPlan;
 
 /// Why a run could not happen (as opposed to a run whose checks failed).
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,10 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
     let recorder = Recorder::new(t0, Duration::from_secs(1));
-    let (target, sim) = start_target(plan).await?;
+    let (target, sim) =
+        plan.target.start().await.map_err(|e| {
+            RunError::Harness(format!("could not start the embedded simulator: {e}"))
+        })?;
     let ctx = match connect(plan, &target, &recorder).await {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -104,26 +107,6 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
         interrupted,
         goose_report,
     })
-}
-
-/// The target to drive: the embedded simulator started here (its handle returned to stop it),
-/// or the remote one.
-async fn start_target(
-    plan: &RunPlan,
-) -> Result<(plan::ResolvedTarget, Option<crate::sim::SimHandle>), RunError> {
-    match &plan.target {
-        TargetPlan::Embedded(config) => {
-            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let handle = crate::sim::start((**config).clone(), listen)
-                .await
-                .map_err(|e| {
-                    RunError::Harness(format!("could not start the embedded simulator: {e}"))
-                })?;
-            let t = plan::ResolvedTarget::embedded(&handle, config);
-            Ok((t, Some(handle)))
-        }
-        TargetPlan::Remote(t) => Ok((t.clone(), None)),
-    }
 }
 
 /// The HTTP client, tokens and shared context of a run. The target must answer before any agent

@@ -105,6 +105,19 @@ impl Placement {
 }
 
 impl TargetPlan {
+    /// Starts the target: the embedded simulator on 127.0.0.1 (a free port), with its handle
+    /// to stop it, or the remote target as resolved.
+    pub async fn start(&self) -> std::io::Result<(ResolvedTarget, Option<SimHandle>)> {
+        match self {
+            TargetPlan::Embedded(config) => {
+                let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                let handle = crate::sim::start((**config).clone(), listen).await?;
+                Ok((ResolvedTarget::embedded(&handle, config), Some(handle)))
+            }
+            TargetPlan::Remote(t) => Ok((t.clone(), None)),
+        }
+    }
+
     /// The target for people: `embedded simulator`, or the API base URL.
     pub fn label(&self) -> String {
         match self {
