@@ -2,10 +2,11 @@
 //! simulator, with live checks and the harness's own HDR recording.
 //!
 //! `run` takes the resolved plan (`plan`: target, credentials, personas, contracts, goose test
-//! plan), starts the embedded simulator when the target is embedded, drives goose with its controllers off and
-//! `initialize_with_config` (it never parses the process's arguments), shows a progress line,
-//! and returns what was recorded even when the run is cut short (Ctrl-C, SIGTERM, or the run's
-//! own time bound).
+//! plan), starts the embedded simulator when the target is embedded, drives goose with its
+//! controllers off and `initialize_with_config` (it never parses the process's arguments), shows
+//! a progress line, and returns what was recorded even when the run is cut short (Ctrl-C,
+//! SIGTERM, or the run's own time bound). Judging the outcome and reporting it is the command
+//! layer's (`app::run`).
 
 pub mod agent;
 pub mod arrivals;
