@@ -2,6 +2,7 @@
 //! and the one printer of errors.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use super::AppError;
 
@@ -65,30 +66,40 @@ impl Console {
     }
 }
 
+/// An in-memory writer whose clones share one buffer: a console's stdout or stderr, kept to be
+/// read back (tests drive commands with one).
+#[derive(Clone, Default)]
+pub struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn console() -> (Console, Buf) {
-        let err = Buf::default();
+    fn console() -> (Console, Buffer) {
+        let err = Buffer::default();
         let c = Console {
             out: Box::new(std::io::sink()),
             err: Box::new(err.clone()),
@@ -101,12 +112,6 @@ mod tests {
         (c, err)
     }
 
-    fn text(b: &Buf) -> String {
-        b.0.lock()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .unwrap_or_default()
-    }
-
     #[test]
     fn an_error_is_printed_once_with_its_chain() {
         let (mut c, err) = console();
@@ -115,12 +120,12 @@ mod tests {
             cause: std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
         });
         assert_eq!(
-            text(&err),
+            err.text(),
             "error: cannot listen on 127.0.0.1:9\n  caused by: address in use\n"
         );
         let (mut c, err) = console();
         c.error(&AppError::Usage("`--only x` matches no case".into()));
-        assert_eq!(text(&err), "error: `--only x` matches no case\n");
+        assert_eq!(err.text(), "error: `--only x` matches no case\n");
         assert_eq!(
             AppError::Usage(String::new()).exit(),
             crate::exit::Exit::Usage

@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use aeapi_harness::app::{self, Console, Verbosity};
 use aeapi_harness::conform::ConformPlan;
@@ -90,31 +89,7 @@ pub fn label(case: &Value) -> String {
 }
 
 /// An in-memory writer whose clones share one buffer (a console's stdout or stderr).
-#[derive(Clone, Default)]
-pub struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    /// Everything written so far.
-    pub fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-}
+pub use aeapi_harness::app::console::Buffer as Buf;
 
 /// Builds the conformance plan from `p` (selecting `only`), lets `adjust` change it, runs it.
 pub fn run_with(
