@@ -123,7 +123,7 @@ impl FaultConfig {
     /// Checks rates, statuses and operation names.
     pub fn validate(&self) -> Result<(), String> {
         for f in &self.ops {
-            if f.op != "*" && !super::gate::is_operation(&f.op) {
+            if f.op != "*" && crate::aeapi::ops::find_served(&f.op).is_none() {
                 return Err(format!("faults: unknown operation `{}`", f.op));
             }
             for (name, rate) in [("error_rate", f.error_rate), ("drop_rate", f.drop_rate)] {

@@ -49,9 +49,9 @@ pub use config::{
 };
 pub use error::ApiError;
 pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
-pub use gate::{CUSTOMER_OPS, operation_of};
+pub use gate::operation_of;
 pub use openapi::{PATH as OPENAPI_PATH, document as openapi_document};
-pub use routes::{ParamDef, ROUTES, RouteDef};
+pub use routes::{ROUTES, RouteDef};
 
 /// Development application credentials (the reference's sample Basic header decodes to these).
 pub const DEV_CLIENT_ID: &str = "ceapiClientId";
@@ -194,7 +194,7 @@ pub fn app(config: SimConfig) -> Router {
 /// Builds the router over an existing state (tests keep the `Arc<Sim>` to drive the reaper).
 pub fn router(sim: Arc<Sim>) -> Router {
     let mut r = Router::new();
-    for def in routes::ROUTES {
+    for def in routes::ROUTES.iter() {
         r = r.route(def.path, (def.mount)());
     }
     r.route(openapi::PATH, get(openapi::serve))

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the simulator, served at [`PATH`] (no token needed).
 //!
-//! It is generated from the route table (`routes::ROUTES`) that also builds the router, so it
-//! lists exactly the routes served: parameters (query, body as JSON or form), the 200 body's
+//! It is generated from the route table (`routes::ROUTES`: the operation table joined with the
+//! simulator's documentation) that also builds the router, so it lists exactly the routes served: parameters (query, body as JSON or form), the 200 body's
 //! schema (inferred from the table's reference-shaped example, which it also carries), and the
 //! error statuses, all in the simulator's one error shape.
 
@@ -11,6 +11,7 @@ use axum::Json;
 use serde_json::{Map, Value, json};
 
 use super::routes::{ROUTES, RouteDef};
+use crate::aeapi::ops::{Auth, ParamIn};
 
 /// Where the document is served.
 pub const PATH: &str = "/openapi.json";
@@ -75,9 +76,9 @@ fn operation(def: &RouteDef) -> Value {
     let mut body_required: Vec<Value> = Vec::new();
     for p in def.params() {
         match p.location {
-            "query" | "header" => parameters.push(json!({
+            ParamIn::Query | ParamIn::Header => parameters.push(json!({
                 "name": p.name,
-                "in": p.location,
+                "in": p.location.as_str(),
                 "required": p.required,
                 "schema": kind_schema(p.kind),
             })),
@@ -158,10 +159,10 @@ fn operation(def: &RouteDef) -> Value {
         );
     }
     op.insert("responses".into(), Value::Object(responses));
-    let security = match def.op {
-        "token" => json!([{"clientBasic": []}]),
-        "preLoginStatus" => json!([]),
-        _ => json!([{"bearer": []}]),
+    let security = match def.operation.auth {
+        Auth::ClientBasic => json!([{"clientBasic": []}]),
+        Auth::None => json!([]),
+        Auth::Bearer => json!([{"bearer": []}]),
     };
     op.insert("security".into(), security);
     Value::Object(op)
@@ -169,7 +170,7 @@ fn operation(def: &RouteDef) -> Value {
 
 fn build() -> Value {
     let mut paths: Map<String, Value> = Map::new();
-    for def in ROUTES {
+    for def in ROUTES.iter() {
         let entry = paths
             .entry(def.path.to_string())
             .or_insert_with(|| json!({}));
@@ -223,7 +224,7 @@ mod tests {
     #[test]
     fn the_document_lists_every_route_with_its_required_parameters() {
         let doc = document();
-        for def in ROUTES {
+        for def in ROUTES.iter() {
             let op = &doc["paths"][def.path][def.method.as_str().to_ascii_lowercase()];
             assert_eq!(op["operationId"], def.op, "{def:?}");
         }
