@@ -16,3 +16,4 @@ pub mod report;
 pub mod runner;
 pub mod sim;
 pub mod suite;
+pub mod values;

@@ -12,7 +12,15 @@ use serde_json::Value;
 
 use super::ops::{Method, Operation};
 use super::token::Token;
-use crate::suite::model::OutputFormat;
+
+/// The body format a call asks for with `output=` (suites spell it `json` or `xml`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Json,
+    Xml,
+}
 
 /// Where calls go.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::suite::values::{Distribution, HumanDuration};
+use crate::values::{Distribution, HumanDuration};
 
 /// All configured faults.
 #[derive(Debug, Clone, Deserialize)]
