@@ -16,6 +16,7 @@ mod config;
 mod conversation;
 mod customer;
 mod error;
+mod extract;
 mod faults;
 mod gate;
 mod handoff;
