@@ -42,13 +42,9 @@ pub async fn token(
         }
     };
     let jti = uuid::Uuid::new_v4().to_string();
-    let changed = form.get("username").and_then(|u| {
-        sim.core
-            .lock()
-            .profiles
-            .get(u.as_ref())
-            .and_then(|p| p.password.clone())
-    });
+    let changed = form
+        .get("username")
+        .and_then(|u| sim.core.lock().changed(&u, |p| p.password.clone()));
     match auth::issue_token(
         &sim.config,
         &sim.auth,
@@ -75,12 +71,7 @@ pub async fn login(req: Req) -> ApiResult {
             "this token was issued to agent `{owner}`"
         )));
     }
-    let changed = sim
-        .core
-        .lock()
-        .profiles
-        .get(username.as_ref())
-        .and_then(|p| p.password.clone());
+    let changed = sim.core.lock().changed(&username, |p| p.password.clone());
     let dir = &sim.config.agents;
     let profile = match changed {
         Some(pw) if pw == *password => dir.profile(&username, &sim.config.agent_group),

@@ -34,11 +34,7 @@ impl Core {
     /// Records a system line; tells the other participants and, when `customer`, the customer.
     fn annotate(&mut self, sid: u64, eid: u64, text: String, customer: bool, at_ms: u64) {
         let m = Msg::system(text, at_ms);
-        let others: Vec<u64> = self
-            .participants(eid)
-            .into_iter()
-            .filter(|p| *p != sid)
-            .collect();
+        let others = self.others(eid, sid);
         if let Some(e) = self.engagements.get_mut(&eid) {
             e.record(&m);
             if customer {

@@ -52,7 +52,7 @@ pub use error::ApiError;
 pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
 pub use gate::operation_of;
 pub use openapi::{PATH as OPENAPI_PATH, document as openapi_document};
-pub use routes::{ROUTES, RouteDef};
+pub use routes::{ROUTES, RouteDef, RouteDoc};
 
 /// Development application credentials (the reference's sample Basic header decodes to these).
 pub const DEV_CLIENT_ID: &str = "ceapiClientId";
@@ -196,7 +196,7 @@ pub fn app(config: SimConfig) -> Router {
 pub fn router(sim: Arc<Sim>) -> Router {
     let mut r = Router::new();
     for def in routes::ROUTES.iter() {
-        r = r.route(def.path, (def.mount)());
+        r = r.route(def.path, (def.doc.mount)());
     }
     r.route(openapi::PATH, get(openapi::serve))
         .fallback(|| async {

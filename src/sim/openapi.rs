@@ -98,7 +98,7 @@ fn operation(def: &RouteDef) -> Value {
     }
     let mut op = Map::new();
     op.insert("operationId".into(), def.op.into());
-    op.insert("summary".into(), def.summary.into());
+    op.insert("summary".into(), def.doc.summary.into());
     let tag = if def.path.contains("/customer/") {
         "customer"
     } else if def.op == "token" {
@@ -125,6 +125,7 @@ fn operation(def: &RouteDef) -> Value {
     }
     let mut responses = Map::new();
     let ok = match def
+        .doc
         .example
         .and_then(|e| serde_json::from_str::<Value>(e).ok())
     {
@@ -132,7 +133,7 @@ fn operation(def: &RouteDef) -> Value {
             "description": "Success",
             "content": {
                 "application/json": {"schema": schema_of(&example), "example": example},
-                "application/xml": {"schema": {"type": "object", "xml": {"name": def.root}}},
+                "application/xml": {"schema": {"type": "object", "xml": {"name": def.doc.root}}},
             },
         }),
         None => json!({"description": "Success (no body)"}),
@@ -144,7 +145,7 @@ fn operation(def: &RouteDef) -> Value {
             json!({"description": "Nothing pending within the long-poll hold"}),
         );
     }
-    for status in def.errors {
+    for status in def.doc.errors {
         let body = if def.op == "token" {
             "#/components/schemas/OAuthError"
         } else {

@@ -180,12 +180,7 @@ pub async fn custom_script_get(req: Req) -> ApiResult {
         .get("agentId")
         .ok_or_else(|| ApiError::missing("agentId"))?;
     known_agent(sim, &req.ctx, &agent)?;
-    let saved = sim
-        .core
-        .lock()
-        .profiles
-        .get(agent.as_ref())
-        .and_then(|p| p.custom_script.clone());
+    let saved = sim.core.lock().changed(&agent, |p| p.custom_script.clone());
     let scripts = saved.unwrap_or_else(|| default_script(sim));
     Ok(Reply::ok(
         "CustomScriptResponse",
@@ -312,10 +307,7 @@ pub async fn change_password(req: Req) -> ApiResult {
     // The reference sets no rule on reusing a password, so the simulator sets none either.
     known_agent(sim, &req.ctx, &agent)?;
     let mut core = sim.core.lock();
-    let current = core
-        .profiles
-        .get(agent.as_str())
-        .and_then(|p| p.password.clone());
+    let current = core.changed(&agent, |p| p.password.clone());
     let ok = match current {
         Some(pw) => pw == old,
         None => sim

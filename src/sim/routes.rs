@@ -14,26 +14,9 @@ use crate::aeapi::ops::{self, Method, Operation, Param};
 
 /// What the simulator says about one operation, keyed by its served name.
 #[derive(Clone, Copy)]
-struct RouteDoc {
-    op: &'static str,
-    summary: &'static str,
-    /// XML root element of the 200 body ("" when the 200 has no body).
-    root: &'static str,
-    /// An example 200 body (JSON), in the reference's field order; `None`: no body.
-    example: Option<&'static str>,
-    /// Error statuses the operation answers with.
-    errors: &'static [u16],
-    mount: fn() -> MethodRouter<Arc<Sim>>,
-}
-
-/// One served operation: its row of the operation table joined with the simulator's own.
-#[derive(Clone, Copy)]
-pub struct RouteDef {
+pub struct RouteDoc {
     /// The operation's served name (`Operation::served_name`: fault configs, `operationId`).
     pub op: &'static str,
-    pub method: Method,
-    pub path: &'static str,
-    pub operation: &'static Operation,
     pub summary: &'static str,
     /// XML root element of the 200 body ("" when the 200 has no body).
     pub root: &'static str,
@@ -43,6 +26,16 @@ pub struct RouteDef {
     pub errors: &'static [u16],
     /// The axum method router serving it.
     pub mount: fn() -> MethodRouter<Arc<Sim>>,
+}
+
+/// One served operation: its row of the operation table joined with the simulator's own.
+#[derive(Clone, Copy)]
+pub struct RouteDef {
+    pub op: &'static str,
+    pub method: Method,
+    pub path: &'static str,
+    pub operation: &'static Operation,
+    pub doc: &'static RouteDoc,
 }
 
 impl std::fmt::Debug for RouteDef {
@@ -69,11 +62,7 @@ pub static ROUTES: LazyLock<Vec<RouteDef>> = LazyLock::new(|| {
                 method: operation.method,
                 path: operation.path,
                 operation,
-                summary: d.summary,
-                root: d.root,
-                example: d.example,
-                errors: d.errors,
-                mount: d.mount,
+                doc: d,
             })
         })
         .collect()
@@ -593,7 +582,7 @@ mod tests {
     #[test]
     fn examples_are_json() {
         for r in ROUTES.iter() {
-            if let Some(e) = r.example {
+            if let Some(e) = r.doc.example {
                 assert!(
                     serde_json::from_str::<serde_json::Value>(e).is_ok(),
                     "{r:?}"

@@ -20,26 +20,25 @@ fn check(sim: &Sim, input: &Input, username_required: bool) -> Result<(), ApiErr
     Ok(())
 }
 
-/// GET scriptTree: the site's script trees, groups listed without their scripts.
-pub async fn script_tree(req: Req) -> ApiResult {
+/// The site's script trees, with every script when `full` (`username` then optional).
+fn trees(req: &Req, full: bool, root: &'static str) -> ApiResult {
     let (sim, input) = req.parts();
-    check(sim, &input, true)?;
+    check(sim, &input, !full)?;
     let site = input.query.get("siteId");
     Ok(Reply::ok(
-        "ScriptTreeResponse",
-        sim.seed.script_trees_json(site.as_deref(), false),
+        root,
+        sim.seed.script_trees_json(site.as_deref(), full),
     ))
+}
+
+/// GET scriptTree: the site's script trees, groups listed without their scripts.
+pub async fn script_tree(req: Req) -> ApiResult {
+    trees(&req, false, "ScriptTreeResponse")
 }
 
 /// GET fullScriptTree: the site's script trees with every script.
 pub async fn full_script_tree(req: Req) -> ApiResult {
-    let (sim, input) = req.parts();
-    check(sim, &input, false)?;
-    let site = input.query.get("siteId");
-    Ok(Reply::ok(
-        "FullScriptTreeResponse",
-        sim.seed.script_trees_json(site.as_deref(), true),
-    ))
+    trees(&req, true, "FullScriptTreeResponse")
 }
 
 /// GET scriptGroup: one group's scripts; an unknown id answers 200 with `errorMsg` set (the

@@ -190,6 +190,27 @@ impl Counts {
         self.queued += o.queued;
     }
 
+    /// The JSON object of a unit (an agent group or a business unit): its lists, these
+    /// figures and its names.
+    fn unit<const N: usize>(
+        &self,
+        lists: [(&str, Value); N],
+        display_name: Option<&str>,
+        name: &str,
+        id: &str,
+    ) -> serde_json::Map<String, Value> {
+        let mut v = serde_json::Map::new();
+        v.insert("agentAttributes".into(), json!([]));
+        for (k, list) in lists {
+            v.insert(k.into(), list);
+        }
+        self.fill(&mut v);
+        v.insert("displayName".into(), display_name.unwrap_or(name).into());
+        v.insert("id".into(), id.into());
+        v.insert("name".into(), name.into());
+        v
+    }
+
     fn fill(&self, v: &mut serde_json::Map<String, Value>) {
         let free = self.free_slots > 0;
         for (k, x) in [
@@ -265,36 +286,16 @@ fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Va
                                 .cloned(),
                         );
                     }
-                    let mut v = serde_json::Map::new();
-                    v.insert("agentAttributes".into(), json!([]));
-                    v.insert("agents".into(), Value::Array(agents));
-                    c.fill(&mut v);
-                    v.insert(
-                        "displayName".into(),
-                        g.display_name
-                            .clone()
-                            .unwrap_or_else(|| g.name.clone())
-                            .into(),
-                    );
-                    v.insert("id".into(), g.id.clone().into());
-                    v.insert("name".into(), g.name.clone().into());
+                    let lists = [("agents", Value::Array(agents))];
+                    let v = c.unit(lists, g.display_name.as_deref(), &g.name, &g.id);
                     Some(Value::Object(v))
                 })
                 .collect();
-            let mut v = serde_json::Map::new();
-            v.insert("agentAttributes".into(), json!([]));
-            v.insert("agentGroups".into(), Value::Array(groups));
-            v.insert("agents".into(), Value::Array(all_agents));
-            total.fill(&mut v);
-            v.insert(
-                "displayName".into(),
-                bu.display_name
-                    .clone()
-                    .unwrap_or_else(|| bu.name.clone())
-                    .into(),
-            );
-            v.insert("id".into(), bu.id.clone().into());
-            v.insert("name".into(), bu.name.clone().into());
+            let lists = [
+                ("agentGroups", Value::Array(groups)),
+                ("agents", Value::Array(all_agents)),
+            ];
+            let mut v = total.unit(lists, bu.display_name.as_deref(), &bu.name, &bu.id);
             v.insert("siteId".into(), bu.site_id.clone().into());
             Value::Object(v)
         })
