@@ -1,7 +1,8 @@
 //! Agent-side handlers (`/engagementAPI/v2/agent/...`) and the token endpoint.
 //!
-//! Each handler parses its own parameters (see `params`), resolves the session from
-//! `registeredId`, and calls into the world (`routing`) under the lock, never across an await.
+//! Each handler takes its parameters from the extractor (`extract::Req`), resolves the session
+//! from `registeredId`, and calls into the world (`routing`) under the lock, never across an
+//! await.
 //! GET messages is a real long-poll: it waits on the session's `Notify` until a message is
 //! pending or `long_poll_hold` has passed (then 204).
 

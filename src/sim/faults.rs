@@ -3,7 +3,7 @@
 //! ```yaml
 //! faults:
 //!   ops:
-//!     - op: acceptEngagement        # an operation name from aeapi::ops, a customer op, or "*"
+//!     - op: acceptEngagement        # a served operation name (aeapi::ops, served_name) or "*"
 //!       latency: uniform 10ms..30ms # constant (`20ms`), uniform or exponential
 //!     - op: messages.post
 //!       error_rate: 0.01            # fraction of requests answered with error_status

@@ -1,12 +1,15 @@
 //! The AEAPI simulator: the embedded default target and a local sandbox for agent desktops.
 //!
 //! One process serves both the auth server (`/oauth-server/oauth/token`) and the API
-//! (`/engagementAPI/v2/...`). Every route is a row of one table (`routes`), from which both the
-//! router and the OpenAPI document (`openapi`, at `/openapi.json`) are built. Requests pass one
-//! middleware (`gate`: operation naming, faults, bearer check, JSON/XML rendering) and then a
-//! handler by area (`agent`, `customer`, `auth`, `transfer`, `profile`, `conversation`,
-//! `scripts`), which works on the shared world (`state`, `routing`, `handoff`) behind one
-//! short-held lock. Site data (business units, groups, scripts, dispositions) is `seed`. A single
+//! (`/engagementAPI/v2/...`). Every route is a row of the operation table (`aeapi::ops`: method,
+//! path, parameters) joined with the simulator's own (`routes`: handler, summary, example), from
+//! which both the router and the OpenAPI document (`openapi`, at `/openapi.json`) are built.
+//! Requests pass one middleware (`gate`: operation naming, faults, bearer check, JSON/XML
+//! rendering) and then a handler by area (`agent`, `customer`, `auth`, `transfer`, `profile`,
+//! `conversation`, `scripts`), which takes its request through one extractor (`extract`) and
+//! works on the shared world (`state`, `routing`, `handoff`) behind one short-held lock. The
+//! simulator owns its config (`config`, `faults`); it imports nothing from `suite`, `runner`,
+//! `report` or `cli`. Site data (business units, groups, scripts, dispositions) is `seed`. A single
 //! background task (the reaper) enforces the accept and keep-alive windows; another (when
 //! `arrival_rate > 0`) plays customers. See `src/sim/README.md` for endpoints and defaults.
 

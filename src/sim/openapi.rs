@@ -70,6 +70,49 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// The `responses` of an operation: its 200 (with the example and its schema), the long-poll's
+/// 204, and its error statuses in the error shape.
+fn responses(def: &RouteDef) -> Value {
+    let mut responses = Map::new();
+    let ok = match def
+        .doc
+        .example
+        .and_then(|e| serde_json::from_str::<Value>(e).ok())
+    {
+        Some(example) => json!({
+            "description": "Success",
+            "content": {
+                "application/json": {"schema": schema_of(&example), "example": example},
+                "application/xml": {"schema": {"type": "object", "xml": {"name": def.doc.root}}},
+            },
+        }),
+        None => json!({"description": "Success (no body)"}),
+    };
+    responses.insert("200".into(), ok);
+    if def.op == "messages.get" {
+        responses.insert(
+            "204".into(),
+            json!({"description": "Nothing pending within the long-poll hold"}),
+        );
+    }
+    for status in def.doc.errors {
+        let body = if def.op == "token" {
+            "#/components/schemas/OAuthError"
+        } else {
+            "#/components/schemas/Error"
+        };
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": reason(*status),
+                "content": {"application/json": {"schema": {"$ref": body}}},
+            }),
+        );
+    }
+    Value::Object(responses)
+}
+
+/// The OpenAPI operation object of a route.
 fn operation(def: &RouteDef) -> Value {
     let mut parameters: Vec<Value> = Vec::new();
     let mut body_props = Map::new();
@@ -123,43 +166,7 @@ fn operation(def: &RouteDef) -> Value {
             json!({"required": !body_required.is_empty(), "content": content}),
         );
     }
-    let mut responses = Map::new();
-    let ok = match def
-        .doc
-        .example
-        .and_then(|e| serde_json::from_str::<Value>(e).ok())
-    {
-        Some(example) => json!({
-            "description": "Success",
-            "content": {
-                "application/json": {"schema": schema_of(&example), "example": example},
-                "application/xml": {"schema": {"type": "object", "xml": {"name": def.doc.root}}},
-            },
-        }),
-        None => json!({"description": "Success (no body)"}),
-    };
-    responses.insert("200".into(), ok);
-    if def.op == "messages.get" {
-        responses.insert(
-            "204".into(),
-            json!({"description": "Nothing pending within the long-poll hold"}),
-        );
-    }
-    for status in def.doc.errors {
-        let body = if def.op == "token" {
-            "#/components/schemas/OAuthError"
-        } else {
-            "#/components/schemas/Error"
-        };
-        responses.insert(
-            status.to_string(),
-            json!({
-                "description": reason(*status),
-                "content": {"application/json": {"schema": {"$ref": body}}},
-            }),
-        );
-    }
-    op.insert("responses".into(), Value::Object(responses));
+    op.insert("responses".into(), responses(def));
     let security = match def.operation.auth {
         Auth::ClientBasic => json!([{"clientBasic": []}]),
         Auth::None => json!([]),
