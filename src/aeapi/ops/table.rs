@@ -8,6 +8,11 @@
 
 use super::{Auth, Method, Operation};
 
+/// Paths that serve two operations (a GET and a POST).
+const CUSTOM_SCRIPT: &str = "/engagementAPI/v2/agent/customScript";
+const MESSAGES: &str = "/engagementAPI/v2/agent/messages";
+const CUSTOMER_MESSAGE: &str = "/engagementAPI/v2/customer/message";
+
 /// The defaults every entry starts from: a bearer token, served under its own name.
 const BEARER: Operation = Operation {
     name: "",
@@ -135,7 +140,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation {
         name: "customScript.get",
         method: Method::Get,
-        path: "/engagementAPI/v2/agent/customScript",
+        path: CUSTOM_SCRIPT,
         params: "q:agentId*",
         success: "200 {customScripts{lastUpdateDate,lng,scripts[]},userName}",
         ..BEARER
@@ -143,7 +148,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation {
         name: "customScript.post",
         method: Method::Post,
-        path: "/engagementAPI/v2/agent/customScript",
+        path: CUSTOM_SCRIPT,
         params: "b:agentId* b:customScripts:object*",
         success: "200",
         ..BEARER
@@ -255,7 +260,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation {
         name: "messages.get",
         method: Method::Get,
-        path: "/engagementAPI/v2/agent/messages",
+        path: MESSAGES,
         params: "q:registeredId q:agentId! q:instantResponse:boolean q:requestEntireTranscript:boolean",
         success: "200 EngagementMessagesResponse{engagements[{id,messages[],settings}],messages[]} or 204 when nothing is pending",
         ..BEARER
@@ -263,7 +268,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation {
         name: "messages.post",
         method: Method::Post,
-        path: "/engagementAPI/v2/agent/messages",
+        path: MESSAGES,
         params: "q:registeredId* b:agentId* b:engagementId* b:messageText+ b:messageType b:chatLineReceiverType b:state",
         success: "200",
         ..BEARER
@@ -423,7 +428,7 @@ pub static CUSTOMER_OPERATIONS: &[Operation] = &[
     Operation {
         name: "customer.message.get",
         method: Method::Get,
-        path: "/engagementAPI/v2/customer/message",
+        path: CUSTOMER_MESSAGE,
         params: "q:customerID* q:engagementID* q:instantResponse:boolean",
         success: "200 {messages[]}",
         served_as: Some("customerMessage.get"),
@@ -432,7 +437,7 @@ pub static CUSTOMER_OPERATIONS: &[Operation] = &[
     Operation {
         name: "customer.message.post",
         method: Method::Post,
-        path: "/engagementAPI/v2/customer/message",
+        path: CUSTOMER_MESSAGE,
         params: "b:customerID* b:engagementID* b:messageType b:messageText b:state",
         success: "200",
         served_as: Some("customerMessage.post"),
