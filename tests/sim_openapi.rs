@@ -247,13 +247,13 @@ async fn documented_examples_have_the_fields_of_real_answers() {
         };
         assert!(got.status.is_success(), "{op}: {}", got.text);
         // The same answer in XML under the documented root (GETs are safe to repeat).
-        if def.method.as_str() == "GET" && def.example.is_some() && op != "messages.get" {
+        if def.method.as_str() == "GET" && def.doc.example.is_some() && op != "messages.get" {
             let uri = format!("{}?{q}&output=xml", def.path);
             let x = get(&app, &auth, &uri).await;
             assert!(
                 x.text.starts_with("<?xml")
-                    && (x.text.contains(&format!("<{}>", def.root))
-                        || x.text.contains(&format!("<{}/>", def.root))),
+                    && (x.text.contains(&format!("<{}>", def.doc.root))
+                        || x.text.contains(&format!("<{}/>", def.doc.root))),
                 "{op}: {}",
                 x.text
             );
@@ -264,7 +264,7 @@ async fn documented_examples_have_the_fields_of_real_answers() {
             );
             xml.insert(op);
         }
-        if let Some(example) = def.example {
+        if let Some(example) = def.doc.example {
             let example: Value = serde_json::from_str(example).expect("example");
             if let Err(e) = same_shape(&example, &got.body, op) {
                 panic!("{e}\n{}", got.text);
@@ -272,7 +272,7 @@ async fn documented_examples_have_the_fields_of_real_answers() {
             compared.insert(op);
         }
     }
-    let documented = ROUTES.iter().filter(|r| r.example.is_some()).count();
+    let documented = ROUTES.iter().filter(|r| r.doc.example.is_some()).count();
     // Every documented body but the token's (checked by the auth tests) is compared.
     assert_eq!(compared.len() + 1, documented, "{compared:?}");
     assert_eq!(xml.len(), 17, "{xml:?}");

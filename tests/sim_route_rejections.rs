@@ -4,6 +4,7 @@
 
 mod sim_common;
 
+use aeapi_harness::aeapi::ops::ParamIn;
 use aeapi_harness::sim::{ROUTES, RouteDef};
 use axum::http::{Method, StatusCode};
 use sim_common::*;
@@ -65,9 +66,9 @@ async fn send(
             .map(|(_, v)| v.to_string())
             .unwrap_or_else(|| value(w, p.name, who));
         match p.location {
-            "query" => query.push((p.name.to_string(), v)),
-            "body" | "form" => body.push((p.name.to_string(), v)),
-            _ => {}
+            ParamIn::Query => query.push((p.name.to_string(), v)),
+            ParamIn::Body | ParamIn::Form => body.push((p.name.to_string(), v)),
+            ParamIn::Header => {}
         }
     }
     let q = form_urlencoded::Serializer::new(String::new())

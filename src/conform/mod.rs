@@ -242,7 +242,7 @@ fn notes(suite: &Suite, cases: &[CaseSpec]) -> Vec<String> {
         .filter(|(op, c)| {
             c.request.is_none()
                 && cases.iter().any(|s| s.op.name == op.as_str())
-                && crate::aeapi::ops::find(op).is_some_and(|o| !o.required.is_empty())
+                && crate::aeapi::ops::find(op).is_some_and(|o| o.required().next().is_some())
         })
         .map(|(op, _)| op.as_str())
         .collect();
