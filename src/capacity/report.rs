@@ -245,8 +245,28 @@ pub fn junit(c: &Capacity) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&buf).into_owned() + "\n")
 }
 
+/// The search with every free-text field masked: what the builders render, so secrets are
+/// masked before the text is escaped into XML, JSON or HTML.
+pub fn mask(c: &Capacity, secrets: &Secrets) -> Capacity {
+    let mut c = c.clone();
+    for s in [&mut c.suite, &mut c.target] {
+        secrets.mask_in_place(s);
+    }
+    for s in &mut c.steps {
+        s.broke.iter_mut().for_each(|b| secrets.mask_in_place(b));
+        if let Some(e) = &mut s.harness_error {
+            secrets.mask_in_place(e);
+        }
+    }
+    if let Some(k) = &mut c.knee_reason {
+        secrets.mask_in_place(k);
+    }
+    c
+}
+
 /// Writes the search's files into `out`, secrets masked.
 pub fn write_all(out: &Path, c: &Capacity, secrets: &Secrets) -> Result<(), ReportError> {
+    let c = &mask(c, secrets);
     std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
         path: out.to_path_buf(),
         source,
@@ -263,7 +283,7 @@ pub fn write_all(out: &Path, c: &Capacity, secrets: &Secrets) -> Result<(), Repo
         ("report.html", html(c)),
         ("junit.xml", junit),
     ] {
-        write_file(&out.join(name), secrets.mask(&body).as_bytes())?;
+        write_file(&out.join(name), secrets.mask_document(&body).as_bytes())?;
     }
     Ok(())
 }

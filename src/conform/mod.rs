@@ -308,7 +308,9 @@ pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
             meta.harness_error = Some(message);
             let written = std::fs::create_dir_all(&out_dir)
                 .map_err(|e| e.to_string())
-                .and_then(|()| report::write(&out_dir, &meta, &[], &secrets));
+                .and_then(|()| {
+                    report::write(&out_dir, &meta, &[], &secrets).map_err(|e| e.to_string())
+                });
             if let Err(e) = written {
                 let _ = writeln!(io.err, "error: {e}");
             }

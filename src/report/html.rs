@@ -41,7 +41,7 @@ pub fn escape(s: &str) -> String {
 pub fn render(outcome: &Outcome, secrets: &Secrets) -> String {
     let masked = secrets.mask_outcome(outcome);
     let page = render_page(&summary::build(&masked), &masked.data);
-    secrets.mask(&page).into_owned()
+    secrets.mask_document(&page).into_owned()
 }
 
 fn render_page(s: &Summary, data: &RunData) -> String {

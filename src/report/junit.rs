@@ -234,7 +234,7 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, String> {
         .write_xml(&mut buf)
         .map_err(|e| e.to_string())?;
     let xml = String::from_utf8_lossy(&buf);
-    Ok(secrets.mask(&xml).into_owned() + "\n")
+    Ok(secrets.mask_document(&xml).into_owned() + "\n")
 }
 
 /// Writes `junit.xml`.

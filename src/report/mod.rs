@@ -46,6 +46,7 @@ pub mod html;
 pub mod junit;
 pub mod merge;
 pub mod rundata;
+pub mod secrets;
 pub mod summary;
 pub mod text;
 
@@ -60,6 +61,7 @@ use crate::metrics::RunData;
 
 pub use crate::suite::plan::Shard;
 pub use gate::{Delta, Tolerance, Verdict};
+pub use secrets::Secrets;
 
 /// Facts about the run that are not measurements.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -129,84 +131,7 @@ impl Outcome {
     }
 }
 
-/// `Bearer <token>` / `Basic <credentials>` (the scheme kept), or a JWT-shaped run of base64url.
-fn credential_pattern() -> Option<&'static regex::Regex> {
-    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i:(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]+)|eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
-        )
-        .ok()
-    });
-    RE.as_ref()
-}
-
-/// Secret strings (tokens, passwords, client secrets) that must never reach a report.
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    /// Longest first, so a secret containing another is masked whole.
-    values: Vec<String>,
-}
-
 impl Secrets {
-    /// The mask every secret is replaced with.
-    pub const MASK: &'static str = "****";
-
-    /// Secrets from any strings; empty ones are ignored.
-    pub fn new<I, S>(values: I) -> Secrets
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut values: Vec<String> = values
-            .into_iter()
-            .map(Into::into)
-            .filter(|s| !s.is_empty())
-            .collect();
-        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        values.dedup();
-        Secrets { values }
-    }
-
-    /// Adds one more secret (e.g. a token fetched during the run).
-    pub fn push(&mut self, secret: impl Into<String>) {
-        let mut all = std::mem::take(&mut self.values);
-        all.push(secret.into());
-        *self = Secrets::new(all);
-    }
-
-    /// `s` with every secret replaced by `****`; borrowed when there is nothing to mask.
-    ///
-    /// Besides the configured secrets, anything shaped like a credential is masked: the value
-    /// of a `Bearer` or `Basic` authorization, and JSON Web Tokens (`eyJ…`, the AEAPI's tokens,
-    /// even when an excerpt cut one short). Tokens are issued during a run, so no list of them
-    /// is complete; a target that echoes a request must not carry one into a report.
-    pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(s);
-        for secret in &self.values {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), Self::MASK));
-            }
-        }
-        if let Some(re) = credential_pattern()
-            && re.is_match(&out)
-        {
-            out = Cow::Owned(
-                re.replace_all(&out, |c: &regex::Captures<'_>| match c.name("scheme") {
-                    Some(scheme) => format!("{} {}", scheme.as_str(), Self::MASK),
-                    None => Self::MASK.to_string(),
-                })
-                .into_owned(),
-            );
-        }
-        out
-    }
-
-    fn mask_in_place(&self, s: &mut String) {
-        if let Cow::Owned(masked) = self.mask(s) {
-            *s = masked;
-        }
-    }
-
     /// A copy of `outcome` with every free-text field masked (target, exchanges, notes).
     pub fn mask_outcome<'a>(&self, outcome: &'a Outcome) -> Cow<'a, Outcome> {
         let mut o = outcome.clone();
@@ -252,6 +177,8 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot render {what}: {detail}")]
+    Render { what: &'static str, detail: String },
     #[error("{}: not a valid {what}: {detail}", path.display())]
     Invalid {
         path: PathBuf,
@@ -261,7 +188,7 @@ pub enum ReportError {
 }
 
 /// Writes `contents` to `path`, creating its parent directories.
-pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let err = |source| ReportError::Write {
         path: path.to_path_buf(),
         source,
@@ -343,34 +270,6 @@ pub fn write_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_are_masked_without_being_configured() {
-        let s = Secrets::new(["hunter2"]);
-        let jwt = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOlsiY2VhcGkiXX0.c2lnbmF0dXJl";
-        assert_eq!(
-            s.mask(&format!("authorization: Bearer {jwt}\r\nx: hunter2")),
-            "authorization: Bearer ****\r\nx: ****"
-        );
-        assert_eq!(s.mask(&format!("token={jwt}&a=1")), "token=****&a=1");
-        // An excerpt that cut a token short still hides what it kept.
-        assert_eq!(
-            s.mask("…\"access_token\":\"eyJ0eXAiOiJKV1Qi"),
-            "…\"access_token\":\"****"
-        );
-        assert_eq!(
-            s.mask("Authorization: Basic Y2VhcGk6c2VjcmV0"),
-            "Authorization: Basic ****"
-        );
-        assert_eq!(s.mask("nothing to hide"), Cow::Borrowed("nothing to hide"));
-    }
-
-    #[test]
-    fn masks_every_secret_longest_first() {
-        let s = Secrets::new(["abc", "abcdef", "", "xyz"]);
-        assert_eq!(s.mask("token=abcdef&k=abc;xyz"), "token=****&k=****;****");
-        assert!(matches!(s.mask("nothing here"), Cow::Borrowed(_)));
-    }
 
     #[test]
     fn file_stems_are_safe() {

@@ -263,7 +263,7 @@ fn to_json(summary: &Summary, secrets: &Secrets) -> String {
     // A struct of strings, numbers and maps with string keys always serialises.
     let json =
         serde_json::to_string_pretty(summary).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    secrets.mask(&json).into_owned() + "\n"
+    secrets.mask_document(&json).into_owned() + "\n"
 }
 
 /// Writes `summary` as pretty JSON to `path`, secrets masked.

@@ -14,7 +14,7 @@ use super::{Outcome, ReportError, Secrets, write_file};
 pub fn render(outcome: &Outcome, secrets: &Secrets) -> String {
     let masked = secrets.mask_outcome(outcome);
     let text = render_summary(&summary::build(&masked));
-    secrets.mask(&text).into_owned()
+    secrets.mask_document(&text).into_owned()
 }
 
 /// The summary text of a `Summary`.
