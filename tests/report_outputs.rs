@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use aeapi_harness::check::threshold;
 use aeapi_harness::metrics::{
     CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange, Recorder, Sample,
 };
-use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, Tolerance, gate, summary};
+use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, Tolerance, summary};
 use aeapi_harness::suite::threshold::{Cmp, Limit, Metric, Threshold};
 use time::macros::datetime;
 
@@ -107,7 +108,7 @@ fn outcome() -> Outcome {
         ),
     ];
     let duration = Duration::from_secs(3);
-    let verdicts = gate::evaluate(&thresholds, &data, duration);
+    let verdicts = threshold::evaluate(&thresholds, &data, duration);
     let mut outcome = Outcome {
         meta: RunMeta {
             suite: "smoke".into(),
@@ -126,8 +127,7 @@ fn outcome() -> Outcome {
         deltas: vec![],
     };
     let current = summary::build(&outcome);
-    outcome.deltas = gate::compare(
-        &current,
+    outcome.deltas = current.compare(
         &current,
         Tolerance {
             fraction: 0.1,
@@ -224,7 +224,7 @@ fn slower_by_half(base: &summary::Summary, floor_ms: f64) -> Vec<report::Delta> 
         fraction: 0.2,
         floor_ms,
     };
-    gate::compare(&slower, base, tolerance)
+    slower.compare(base, tolerance)
 }
 
 #[test]

@@ -9,8 +9,8 @@ use junit_report::{Report, TestCase, TestSuite};
 
 use super::{By, Capacity, StepResult, label};
 use crate::report::chart::{Chart, Series};
-use crate::report::html::{STYLE, escape};
 use crate::report::junit::xml_safe;
+use crate::report::markup::{STYLE, escape};
 use crate::report::{ReportError, Secrets, write_file};
 
 /// The table's header line.

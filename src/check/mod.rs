@@ -4,6 +4,9 @@
 //!
 //! A *failure* means the target broke a contract; the harness's own trouble is not judged here.
 
+pub mod baseline;
+pub mod threshold;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::escape;
+use super::markup::escape;
 
 const W: f64 = 720.0;
 const H: f64 = 260.0;

@@ -192,7 +192,8 @@ pub fn execute(dirs: &[PathBuf], out: &Path, baseline: Option<&Path>, io: Io<'_>
             }
         }
     }
-    let verdicts = super::gate::evaluate(&thresholds, &merged.data, merged.meta.duration);
+    let verdicts =
+        crate::check::threshold::evaluate(&thresholds, &merged.data, merged.meta.duration);
     let mut outcome = Outcome {
         meta: merged.meta,
         data: merged.data,
@@ -201,7 +202,7 @@ pub fn execute(dirs: &[PathBuf], out: &Path, baseline: Option<&Path>, io: Io<'_>
     };
     if let Some(base) = &baseline {
         let current = super::summary::build(&outcome);
-        outcome.deltas = super::gate::compare(&current, base, outcome.meta.tolerance);
+        outcome.deltas = current.compare(base, outcome.meta.tolerance);
     }
     // The inputs were masked when written; nothing else is known to hide.
     let secrets = Secrets::default();

@@ -1,15 +1,19 @@
 //! Report writers: one module per format, each a pure builder plus a `write` that masks secrets.
 //!
 //! The runner ends a run with an [`Outcome`] (metadata, the recorder's [`RunData`], threshold
-//! verdicts from [`gate::evaluate`], baseline deltas from [`gate::compare`]) and calls
-//! [`write_all`]. Every builder is a pure function of the outcome, unit-tested without the disk;
-//! every `write` masks the [`Secrets`] twice: in the data before rendering (so a secret that a
-//! format would escape is still caught) and in the rendered text.
+//! verdicts from [`check::threshold::evaluate`], baseline deltas from [`summary::Summary::compare`])
+//! and calls [`write_all`]. Reports judge nothing: they render what `check` decided. Every builder
+//! is a pure function of the outcome, unit-tested without the disk; every `write` masks the
+//! [`Secrets`] (see [`secrets`]) in the data before rendering, so what a format escapes is masked
+//! already, and passes the rendered document through [`Secrets::mask_document`].
+//!
+//! [`check::threshold::evaluate`]: crate::check::threshold::evaluate
 //!
 //! ```no_run
 //! # use std::time::{Duration, Instant};
 //! # use aeapi_harness::metrics::Recorder;
-//! # use aeapi_harness::report::{self, gate, summary, Outcome, RunMeta, Secrets};
+//! # use aeapi_harness::check::threshold;
+//! # use aeapi_harness::report::{self, summary, Outcome, RunMeta, Secrets, Tolerance};
 //! # fn run(thresholds: &[aeapi_harness::suite::threshold::Threshold]) -> Result<(), report::ReportError> {
 //! let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
 //! // … the runner records into clones of `recorder` from every agent task …
@@ -25,12 +29,12 @@
 //!     interrupted: false,
 //!     harness_error: None,
 //!     shards: vec![],
-//!     tolerance: gate::Tolerance::default(),
+//!     tolerance: Tolerance::default(),
 //! };
-//! let verdicts = gate::evaluate(thresholds, &data, meta.duration);
+//! let verdicts = threshold::evaluate(thresholds, &data, meta.duration);
 //! let mut outcome = Outcome { meta, data, verdicts, deltas: vec![] };
 //! let baseline = summary::read("reports/last/summary.json".as_ref())?;
-//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, outcome.meta.tolerance);
+//! outcome.deltas = summary::build(&outcome).compare(&baseline, outcome.meta.tolerance);
 //! let secrets = Secrets::new(["client-secret", "agent-password"]);
 //! print!("{}", report::text::render(&outcome, &secrets));
 //! report::write_all("reports/run-1".as_ref(), &outcome, &secrets)?;
@@ -39,11 +43,11 @@
 //! ```
 
 pub(crate) mod chart;
-pub mod gate;
 pub mod hgrm;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod markup;
 pub mod merge;
 pub mod rundata;
 pub mod secrets;
@@ -59,8 +63,9 @@ use time::OffsetDateTime;
 use crate::exit::Exit;
 use crate::metrics::RunData;
 
+pub use crate::check::baseline::{Delta, Tolerance};
+pub use crate::check::threshold::Verdict;
 pub use crate::suite::plan::Shard;
-pub use gate::{Delta, Tolerance, Verdict};
 pub use secrets::Secrets;
 
 /// Facts about the run that are not measurements.

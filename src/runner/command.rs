@@ -62,7 +62,7 @@ pub fn execute(plan: &SuitePlan, baseline: Option<&Path>, io: Io<'_>) -> Exit {
     runtime.shutdown_timeout(Duration::from_secs(2));
     if let Some(base) = &baseline {
         let current = report::summary::build(&outcome);
-        outcome.deltas = report::gate::compare(&current, base, outcome.meta.tolerance);
+        outcome.deltas = current.compare(base, outcome.meta.tolerance);
     }
     let written = report::write_all(&out_dir, &outcome, &secrets);
     if !io.quiet {
@@ -143,7 +143,7 @@ pub fn run_to_outcome(
             (meta, RunData::default(), None)
         }
     };
-    let verdicts = report::gate::evaluate(&plan.suite.thresholds, &data, meta.duration);
+    let verdicts = crate::check::threshold::evaluate(&plan.suite.thresholds, &data, meta.duration);
     let outcome = Outcome {
         meta,
         data,
