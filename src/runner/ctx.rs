@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::deliveries::Deliveries;
 use crate::aeapi::client::Endpoint;
 use crate::aeapi::token::{TokenRequest, TokenStore};
 use crate::check::Contracts;
@@ -73,7 +74,7 @@ pub struct Ctx {
     pub live: Live,
     pub stop: CancellationToken,
     /// Send times of tagged chat lines, for end-to-end delivery time.
-    pub deliveries: super::customers::Deliveries,
+    pub deliveries: Deliveries,
     /// Give each agent its own client with a cookie jar instead of sharing `http`.
     pub per_agent_clients: bool,
     /// client_credentials tokens for harness-driven customers (None: customers are not driven).

@@ -11,6 +11,7 @@ pub mod agent;
 pub mod command;
 pub mod ctx;
 pub mod customers;
+pub mod deliveries;
 pub mod persona;
 pub mod plan;
 pub mod progress;
@@ -130,7 +131,7 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         poll_timeout: plan.poll_timeout,
         live: Live::default(),
         stop: stop.clone(),
-        deliveries: customers::Deliveries::default(),
+        deliveries: deliveries::Deliveries::default(),
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
     });

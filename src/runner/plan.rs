@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::RunError;
 use super::agent::Credential;
+pub use super::customers::Arrivals;
 use super::customers::CustomerPlan;
 use super::persona::PersonaPlan;
 use crate::aeapi::token::TokenRequest;
@@ -269,38 +270,6 @@ fn customer_plan(suite: &Suite) -> Option<CustomerPlan> {
         business_unit_id: unit,
         agent_group_id: group,
     })
-}
-
-/// Piecewise-constant arrival rates: from each change's offset (since the run's start) on, its
-/// rate, until the next change.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Arrivals {
-    /// (offset, customers per second), by offset.
-    pub changes: Vec<(Duration, f64)>,
-}
-
-impl Arrivals {
-    /// The rate at `offset`: the last change at or before it, else `base`.
-    pub fn rate_at(&self, base: f64, offset: Duration) -> f64 {
-        self.changes
-            .iter()
-            .rev()
-            .find(|(at, _)| *at <= offset)
-            .map_or(base, |(_, r)| *r)
-    }
-
-    /// The first change after `offset`.
-    pub fn next_change(&self, offset: Duration) -> Option<Duration> {
-        self.changes
-            .iter()
-            .map(|(at, _)| *at)
-            .find(|at| *at > offset)
-    }
-
-    /// Whether any rate is above 0 (with `base` before the first change).
-    pub fn any_positive(&self, base: f64) -> bool {
-        base > 0.0 || self.changes.iter().any(|(_, r)| *r > 0.0)
-    }
 }
 
 fn ceil_secs(d: Duration) -> u64 {
