@@ -11,7 +11,7 @@ use super::{By, Capacity, StepResult, label};
 use crate::report::chart::{Chart, Series};
 use crate::report::junit::xml_safe;
 use crate::report::markup::{STYLE, escape};
-use crate::report::{ReportError, Secrets, write_file};
+use crate::report::{RenderError, ReportError, Secrets, write_file};
 
 /// The table's header line.
 pub fn table_head(by: By) -> String {
@@ -205,7 +205,7 @@ pub fn html(c: &Capacity) -> String {
 
 /// `junit.xml`: a case per step run (a broken step is a failure, one not run an error), and one
 /// for `--require`.
-pub fn junit(c: &Capacity) -> Result<String, String> {
+pub fn junit(c: &Capacity) -> Result<String, RenderError> {
     let mut suite = TestSuite::new(&format!("capacity {}", xml_safe(&c.suite)));
     for s in &c.steps {
         let name = format!("{} {}", label(s.load), c.unit);
@@ -241,7 +241,9 @@ pub fn junit(c: &Capacity) -> Result<String, String> {
     let mut report = Report::new();
     report.add_testsuite(suite);
     let mut buf = Vec::new();
-    report.write_xml(&mut buf).map_err(|e| e.to_string())?;
+    report
+        .write_xml(&mut buf)
+        .map_err(RenderError::from_display)?;
     Ok(String::from_utf8_lossy(&buf).into_owned() + "\n")
 }
 
@@ -275,7 +277,7 @@ pub fn write_all(out: &Path, c: &Capacity, secrets: &Secrets) -> Result<(), Repo
     let junit = junit(c).map_err(|detail| ReportError::Invalid {
         path: out.join("junit.xml"),
         what: "JUnit report",
-        detail,
+        detail: detail.to_string(),
     })?;
     for (name, body) in [
         ("capacity.json", json),

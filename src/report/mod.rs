@@ -192,6 +192,19 @@ pub enum ReportError {
     },
 }
 
+/// Why a builder could not render its document (an encoder's complaint); the writer names the
+/// file it was for.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderError(pub String);
+
+impl RenderError {
+    /// The error of any encoder, as text.
+    pub fn from_display(e: impl std::fmt::Display) -> RenderError {
+        RenderError(e.to_string())
+    }
+}
+
 /// Writes `contents` to `path`, creating its parent directories.
 pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let err = |source| ReportError::Write {
