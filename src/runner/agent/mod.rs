@@ -9,6 +9,10 @@
 //!
 //! The agent does not know about goose: `tick` returns the calls it made, and the goose glue in
 //! `runner::scenario` reports them to goose's metrics.
+//!
+//! Here: the agent's life (log in, tick, back off, finish). [`state`]: the engagements in hand
+//! and the action each stage calls for. [`calls`]: the typed API calls, the token, the
+//! long-poll, and the recording of judged responses and behaviours (judged in `check`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
