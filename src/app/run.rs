@@ -78,7 +78,8 @@ pub fn run_to_outcome(
             (meta, RunData::default(), None)
         }
     };
-    let verdicts = report::gate::evaluate(&plan.suite.suite.thresholds, &data, meta.duration);
+    let verdicts =
+        crate::check::threshold::evaluate(&plan.suite.suite.thresholds, &data, meta.duration);
     let outcome = Outcome {
         meta,
         data,

@@ -64,7 +64,7 @@ pub fn read_baseline(path: Option<&Path>) -> Result<Option<report::summary::Summ
 pub fn compare(outcome: &mut Outcome, baseline: Option<&report::summary::Summary>) {
     if let Some(base) = baseline {
         let current = report::summary::build(outcome);
-        outcome.deltas = report::gate::compare(&current, base, outcome.meta.tolerance);
+        outcome.deltas = current.compare(base, outcome.meta.tolerance);
     }
 }
 

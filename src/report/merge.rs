@@ -204,7 +204,8 @@ pub fn outcome(files: &[(PathBuf, RunFile)]) -> Result<Outcome, MergeError> {
         })?;
         thresholds.push(t);
     }
-    let verdicts = super::gate::evaluate(&thresholds, &merged.data, merged.meta.duration);
+    let verdicts =
+        crate::check::threshold::evaluate(&thresholds, &merged.data, merged.meta.duration);
     Ok(Outcome {
         meta: merged.meta,
         data: merged.data,

@@ -13,6 +13,7 @@ pub mod arrivals;
 pub mod credential;
 pub mod ctx;
 pub mod customers;
+pub mod deliveries;
 pub mod persona;
 pub mod plan;
 pub mod progress;
@@ -163,7 +164,7 @@ async fn connect(
         poll_timeout: plan.poll_timeout,
         live: Live::default(),
         stop: CancellationToken::new(),
-        deliveries: customers::Deliveries::default(),
+        deliveries: deliveries::Deliveries::default(),
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
     }))
