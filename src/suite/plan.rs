@@ -80,6 +80,7 @@ pub fn plan(mut suite: LoadedSuite, o: &Overrides, out_dir: PathBuf) -> Result<P
         suite.suite.target = t.clone();
     }
     let peak = suite.suite.load.peak_agents();
+    super::limits::agents("the load", u64::from(peak))?;
     if suite.pool_generated {
         let dev = super::values::SecretRef::literal_dev(super::agents::DEV_AGENT_PASSWORD);
         suite.agents = super::agents::pattern("agent", 1, peak, &dev);
