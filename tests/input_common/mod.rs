@@ -54,6 +54,8 @@ pub fn harness(args: &[&str], dir: &Path, limit: Duration) -> Ran {
         }
     }
     let start = Instant::now();
+    // Reaped below by wait4, which also reports the child's own peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run the harness: {e}"));
