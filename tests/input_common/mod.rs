@@ -2,6 +2,8 @@
 //! and peak RSS (the kernel's `ru_maxrss` for exactly that child, from `wait4`). The child's
 //! address space is capped (`RLIMIT_AS`) so a regression fails fast instead of swapping.
 
+#![allow(dead_code)] // Each test crate uses a part of it.
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
