@@ -329,3 +329,38 @@ fn empty_only_pattern_is_a_usage_error() {
         assert!(!dir.path().join("reports").exists(), "conform ran");
     }
 }
+
+#[test]
+fn long_one_line_mapping_validates_in_linear_time() {
+    let dir = tempdir();
+    let entries: Vec<String> = (0..50_000).map(|i| format!("a{i}: 1")).collect();
+    let f = write(
+        dir.path(),
+        "wide.yaml",
+        format!("name: x\nsimulator: {{{}}}\n", entries.join(", ")),
+    );
+    let r = harness(&["validate", &f], dir.path(), QUICK);
+    refused(&r, "error: unknown simulator field `a0`");
+}
+
+#[test]
+fn many_errors_are_counted_and_the_first_100_shown() {
+    let dir = tempdir();
+    let personas: String = (0..5000)
+        .map(|i| format!("  p{i}: {{weight: 1, bogus: 1}}\n"))
+        .collect();
+    let f = write(
+        dir.path(),
+        "many.yaml",
+        format!("name: x\npersonas:\n{personas}"),
+    );
+    let r = harness(&["validate", &f], dir.path(), QUICK);
+    refused(&r, "note: 4900 more errors not shown\n");
+    refused(&r, "could not load `many.yaml` due to 5000 previous errors");
+    assert_eq!(
+        r.stderr
+            .matches("error: unknown persona field `bogus`")
+            .count(),
+        100
+    );
+}
