@@ -279,6 +279,13 @@ fn run_duration_must_be_positive_and_bounded() {
     let dir = tempdir();
     let smoke = repo().join("suites/smoke.yaml");
     let smoke = smoke.to_str().unwrap_or_default();
+    let dry_run = |flag: &str| {
+        harness(
+            &["run", smoke, "--dry-run", "--duration", flag],
+            dir.path(),
+            QUICK,
+        )
+    };
     for (flag, want) in [
         ("0s", "a run must last longer than 0s"),
         (
@@ -286,21 +293,12 @@ fn run_duration_must_be_positive_and_bounded() {
             "99999h is longer than the longest run allowed, 30 days (720h)",
         ),
     ] {
-        let r = harness(
-            &["run", smoke, "--dry-run", "--duration", flag],
-            dir.path(),
-            QUICK,
-        );
         refused(
-            &r,
+            &dry_run(flag),
             &format!("error: invalid value '{flag}' for '--duration <D>': {want}"),
         );
     }
-    let r = harness(
-        &["run", smoke, "--dry-run", "--duration", "720h"],
-        dir.path(),
-        QUICK,
-    );
+    let r = dry_run("720h");
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("then 2592000s flat"), "{}", r.stdout);
     let f = write(
