@@ -218,17 +218,20 @@ fn referenced_files_are_bounded_and_regular() {
         dir.path(),
         "refs.yaml",
         "name: refs\ncontracts:\n  login: {schema: big.json}\n  logout: {schema: /dev/zero}\n\
-         agents: {csv: /dev/zero, password: \"${P}\"}\n",
+         agents: {csv: /dev/zero, password: \"${P}\"}\n\
+         target: {api: \"http://127.0.0.1:9\", auth: \"http://127.0.0.1:9\", client_id: \"${I}\", \
+         client_secret: \"${S}\", site_id: \"1\", tls: {ca_cert: /dev/zero}}\n",
     );
     let r = harness(&["validate", &f], dir.path(), QUICK);
     refused(&r, "17825792 bytes, more than the 16 MiB a file may have");
     refused(&r, "error: cannot read schema file `/dev/zero`");
     refused(&r, "error: cannot read agents CSV `/dev/zero`");
+    refused(&r, "error: cannot read CA certificate `/dev/zero`");
     assert_eq!(
         r.stderr
             .matches("not a regular file (a character device)")
             .count(),
-        2,
+        3,
         "{}",
         r.stderr
     );

@@ -490,7 +490,8 @@ impl Ctx<'_> {
             && let Some(file) = n.str()
         {
             let full = self.dir.join(file);
-            if let Err(e) = std::fs::metadata(&full) {
+            // Read (bounded) only to refuse what a run could not read: it is parsed at run time.
+            if let Err(e) = super::input::read_bounded(&full) {
                 self.error(
                     n.span.clone(),
                     SuiteErrorKind::FileRead {
