@@ -107,7 +107,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub agents: Option<u32>,
     /// Length of the run after the ramp, e.g. `90s` or `5m` (overrides `load.duration`).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = crate::suite::limits::duration_flag)]
     pub duration: Option<HumanDuration>,
     /// Seed for every random choice (overrides `load.seed`).
     #[arg(long, value_name = "N")]
@@ -134,7 +134,7 @@ pub struct ConformArgs {
     pub target: TargetArgs,
     /// Run only the cases whose operation or id (`OP / CASE`) matches a PATTERN (`*` matches any
     /// run; several patterns separated by commas).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", value_parser = crate::suite::limits::only_flag)]
     pub only: Option<String>,
 }
 
