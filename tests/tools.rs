@@ -1,7 +1,11 @@
 //! Integration tests: tools (one binary; each module was a test binary of its own).
 
-mod conform_common;
 mod ci_files;
 mod cli;
+mod conform_common;
+mod input_common;
+mod input_fuzz;
+mod input_limits;
+mod readme_snippets;
 mod test_layout;
 mod validate_golden;
