@@ -14,6 +14,7 @@ mod agent;
 mod auth;
 mod config;
 mod conversation;
+pub mod cors;
 mod customer;
 mod error;
 mod faults;
@@ -211,6 +212,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
             sim.clone(),
             gate::gate,
         ))
+        .layer(cors::layer(&sim.config.cors))
         .with_state(sim)
 }
 
