@@ -80,6 +80,23 @@ pub enum Command {
         after_help = "Example:\n  aeapi-harness merge reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged"
     )]
     Merge(MergeArgs),
+    /// Turn a recorded agent-desktop session (HAR 1.2) into a suite and an agents CSV.
+    #[command(
+        after_help = "Example:\n  aeapi-harness import desk.har --out desk.yaml --agents-csv desk-agents.csv"
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The HAR file (at most 256 MiB).
+    pub har: PathBuf,
+    /// The suite to write [default: <HAR stem>.yaml].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The agents CSV to write [default: <suite stem>.agents.csv beside the suite].
+    #[arg(long, value_name = "FILE")]
+    pub agents_csv: Option<PathBuf>,
 }
 
 /// Flags shared by `run` and `conform`.
@@ -287,6 +304,7 @@ pub enum Config {
     Simulate(SimulateConfig),
     Validate(Vec<PathBuf>),
     Merge(MergeConfig),
+    Import(crate::import::command::ImportConfig),
 }
 
 /// A flag that does not make sense; exit code 2.
@@ -344,6 +362,11 @@ impl Config {
                 dirs: a.dirs,
                 out: a.out,
                 baseline: a.baseline,
+            }),
+            Command::Import(a) => Config::Import(crate::import::command::ImportConfig {
+                har: a.har,
+                out: a.out,
+                agents_csv: a.agents_csv,
             }),
         })
     }
@@ -415,6 +438,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Config::Simulate(c) => cmd_simulate(&mut console, &c),
         Config::Validate(files) => Ok(cmd_validate(&mut console, &files)),
         Config::Merge(c) => Ok(cmd_merge(&mut console, &c)),
+        Config::Import(c) => Ok(crate::import::command::run(
+            &mut console.out,
+            &mut console.err,
+            &c,
+        )),
     }
 }
 
