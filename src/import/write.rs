@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use serde_json::Value;
+
 use super::behaviour::{Behaviour, Samples};
 use super::schema::Shape;
 use super::target::{Sourced, TargetGuess};
@@ -336,11 +338,93 @@ fn contracts(out: &mut String, ops: &BTreeMap<&'static str, OpSeen>) {
                 "    # schema inferred from {} 2xx body(ies); required = fields in every one",
                 seen.shape.samples()
             );
-            out.push_str("    schema:\n");
-            let yaml = serde_yaml::to_string(&schema).unwrap_or_else(|_| "{}\n".into());
-            for l in yaml.lines() {
-                let _ = writeln!(out, "      {l}");
+            match schema_is_leaf(&schema) {
+                true => {
+                    let _ = writeln!(out, "    schema: {}", schema_flow(&schema));
+                }
+                false => {
+                    out.push_str("    schema:\n");
+                    schema_block(out, &schema, 6);
+                }
             }
+        }
+    }
+}
+
+/// A key as YAML: plain when it is a simple name, else double-quoted.
+fn key(k: &str) -> String {
+    let simple = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    // YAML 1.1 readers take these for null or booleans.
+    let special = matches!(
+        k.to_ascii_lowercase().as_str(),
+        "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+    );
+    if simple && !special {
+        k.to_string()
+    } else {
+        q(k)
+    }
+}
+
+/// A list of JSON Schema type names as a YAML flow list (`null` quoted: bare, YAML reads null).
+fn type_list(ts: &[Value]) -> String {
+    let list: Vec<String> = ts.iter().filter_map(Value::as_str).map(key).collect();
+    format!("[{}]", list.join(", "))
+}
+
+/// A schema without `properties` or `items` fits on one line.
+fn schema_is_leaf(s: &Value) -> bool {
+    s.get("properties").is_none() && s.get("items").is_none()
+}
+
+/// `{type: string}`, `{type: [null, string]}` or `{}`.
+fn schema_flow(s: &Value) -> String {
+    match s.get("type") {
+        Some(Value::String(t)) => format!("{{type: {t}}}"),
+        Some(Value::Array(ts)) => format!("{{type: {}}}", type_list(ts)),
+        _ => "{}".into(),
+    }
+}
+
+/// A schema in block style, keys in the order a reader expects: type, required, properties,
+/// items (as the shipped suites write them).
+fn schema_block(out: &mut String, s: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match s.get("type") {
+        Some(Value::String(t)) => {
+            let _ = writeln!(out, "{pad}type: {t}");
+        }
+        Some(Value::Array(ts)) => {
+            let _ = writeln!(out, "{pad}type: {}", type_list(ts));
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(req)) = s.get("required") {
+        let list: Vec<String> = req.iter().filter_map(Value::as_str).map(key).collect();
+        let _ = writeln!(out, "{pad}required: [{}]", list.join(", "));
+    }
+    if let Some(Value::Object(props)) = s.get("properties") {
+        let _ = writeln!(out, "{pad}properties:");
+        for (k, v) in props {
+            if schema_is_leaf(v) {
+                let _ = writeln!(out, "{pad}  {}: {}", key(k), schema_flow(v));
+            } else {
+                let _ = writeln!(out, "{pad}  {}:", key(k));
+                schema_block(out, v, indent + 4);
+            }
+        }
+    }
+    if let Some(items) = s.get("items") {
+        if schema_is_leaf(items) {
+            let _ = writeln!(out, "{pad}items: {}", schema_flow(items));
+        } else {
+            let _ = writeln!(out, "{pad}items:");
+            schema_block(out, items, indent + 2);
         }
     }
 }
@@ -444,6 +528,31 @@ mod tests {
         );
         assert_eq!(trim_pct(33.333), "33.3");
         assert_eq!(trim_pct(0.0), "0");
+    }
+
+    #[test]
+    fn schemas_are_written_type_first_and_read_back_identical() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "required": ["a", "odd key", "null"],
+            "properties": {
+                "a": {"type": "array", "items": {"type": "object", "required": ["x"],
+                    "properties": {"x": {"type": ["null", "string"]}}}},
+                "odd key": {"type": "integer"},
+                "n": {},
+                "null": {"type": "boolean"},
+            }
+        });
+        let mut out = String::new();
+        schema_block(&mut out, &schema, 0);
+        assert_eq!(
+            out,
+            "type: object\nrequired: [a, \"odd key\", \"null\"]\nproperties:\n  a:\n    type: array\n    \
+             items:\n      type: object\n      required: [x]\n      properties:\n        \
+             x: {type: [\"null\", string]}\n  \"n\": {}\n  \"null\": {type: boolean}\n  \"odd key\": {type: integer}\n"
+        );
+        let back: Value = serde_yaml::from_str(&out).expect("YAML");
+        assert_eq!(back, schema);
     }
 
     #[test]
