@@ -320,6 +320,38 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
         "{err}"
     );
 
+    // A long-poll still pending when the HAR was saved (status 0): left out, not an error.
+    let mut pending = doc.clone();
+    let polls = pending["log"]["entries"].as_array_mut().expect("entries");
+    let last_poll = polls
+        .iter()
+        .rposition(|e| {
+            e["request"]["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/agent/messages?"))
+        })
+        .expect("a poll");
+    polls[last_poll]["response"]["status"] = Value::from(0);
+    let pending_har = dir.path().join("pending.har");
+    std::fs::write(&pending_har, pending.to_string()).expect("write");
+    let out = harness(
+        &[
+            "import",
+            pending_har.to_str().expect("utf-8"),
+            "--out",
+            dir.path().join("pending.yaml").to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "1 AEAPI call(s) without an answer (aborted, or pending when the HAR was saved) left out: entries[{last_poll}]"
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+
     let entries = doc["log"]["entries"].as_array_mut().expect("entries");
     let login = entries
         .iter()

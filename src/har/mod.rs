@@ -68,6 +68,7 @@ pub struct Exchange {
     pub query: Vec<(String, String)>,
     pub request_body: Option<Body>,
     pub request_mime: String,
+    /// The HTTP status, or 0 when no response was received (aborted or pending).
     pub status: u16,
     pub response_headers: Vec<(String, String)>,
     pub response_body: Option<Body>,
@@ -214,15 +215,15 @@ fn convert(index: usize, e: har::v1_2::Entries) -> Result<Exchange, String> {
     )
     .map_err(|x| format!("startedDateTime `{}`: {x}", e.started_date_time))?;
     let started_ms = started.unix_timestamp_nanos() as f64 / 1e6;
-    let status = u16::try_from(e.response.status)
-        .ok()
-        .filter(|s| (100..=599).contains(s))
-        .ok_or_else(|| {
-            format!(
-                "response status {} is not an HTTP status",
-                e.response.status
-            )
-        })?;
+    // Browsers write 0 (Playwright -1) for a request that got no answer: aborted, or still
+    // pending (a long-poll) when the HAR was saved. Kept as status 0; callers leave it out.
+    let status = match e.response.status {
+        s if s <= 0 => 0,
+        s => u16::try_from(s)
+            .ok()
+            .filter(|s| (100..=599).contains(s))
+            .ok_or_else(|| format!("response status {s} is not an HTTP status"))?,
+    };
     let pairs = |h: Vec<har::v1_2::Headers>| h.into_iter().map(|h| (h.name, h.value)).collect();
     let request_body = e
         .request

@@ -79,11 +79,18 @@ fn an_entry_without_a_response_is_named() {
 
 #[test]
 fn bad_status_time_and_encoding_are_entry_errors() {
-    let e = ENTRY.replace("\"status\":200", "\"status\":0");
+    let e = ENTRY.replace("\"status\":200", "\"status\":1000");
     assert_eq!(
         kind(&doc(&e)),
-        "s.har: entries[0]: response status 0 is not an HTTP status"
+        "s.har: entries[0]: response status 1000 is not an HTTP status"
     );
+    // 0 and -1: no answer received (aborted, or a long-poll pending when the HAR was saved).
+    for s in ["0", "-1"] {
+        let e = ENTRY.replace("\"status\":200", &format!("\"status\":{s}"));
+        let text = doc(&e);
+        let r = parse(Path::new("s.har"), text.as_bytes()).expect("parses");
+        assert_eq!(r.entry(0).expect("entry").status, 0);
+    }
     let e = ENTRY.replace("2026-12-01T03:24:37.908Z", "yesterday");
     assert!(kind(&doc(&e)).starts_with("s.har: entries[0]: startedDateTime `yesterday`: "));
     let e = ENTRY.replace("\"base64\"", "\"rot13\"");

@@ -93,6 +93,14 @@ pub fn run(out: &mut dyn Write, err: &mut dyn Write, c: &ImportConfig) -> Exit {
         imported.calls,
         imported.left_out
     );
+    if !imported.unanswered.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} AEAPI call(s) without an answer (aborted, or pending when the HAR was saved) left out: {}",
+            imported.unanswered.len(),
+            super::write::entry_list(&imported.unanswered)
+        );
+    }
     let _ = writeln!(
         out,
         "wrote {} and {}",

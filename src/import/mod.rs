@@ -45,6 +45,8 @@ pub struct Imported {
     pub agents_csv: String,
     /// `Authorization header (Bearer) ×40`, ...: what was left out, by name.
     pub removed: Vec<String>,
+    /// AEAPI calls without an answer (aborted, or pending when the HAR was saved): entries.
+    pub unanswered: Vec<usize>,
     pub entries: usize,
     pub calls: usize,
     pub left_out: usize,
@@ -64,6 +66,7 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
     let mut list = Vec::new();
     let mut ops: BTreeMap<&'static str, OpSeen> = BTreeMap::new();
     let mut agents: Vec<(String, usize)> = Vec::new();
+    let mut unanswered = Vec::new();
     for i in 0..rec.len() {
         let x = rec.entry(i)?;
         let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
@@ -73,6 +76,10 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
         })?;
         secrets.scan(&x, call.as_ref().map(|c| c.op.name));
         let Some(c) = call else { continue };
+        if c.status == 0 {
+            unanswered.push(c.entry);
+            continue;
+        }
         let seen = ops.entry(c.op.name).or_default();
         seen.statuses.entry(c.status).or_default().push(c.entry);
         if let (true, Some(body)) = (c.ok(), &c.response) {
@@ -112,7 +119,8 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
         creator: &rec.creator,
         entries: rec.len(),
         calls: list.len(),
-        left_out: rec.len() - list.len(),
+        left_out: rec.len() - list.len() - unanswered.len(),
+        unanswered: unanswered.len(),
         target: &target,
         agents: &agents,
         agents_csv: names.agents_csv,
@@ -135,12 +143,14 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
             },
         });
     }
+    let left_out = rec.len() - list.len() - unanswered.len();
     Ok(Imported {
         suite_yaml,
         agents_csv,
         removed: secrets.summary(),
+        unanswered,
         entries: rec.len(),
         calls: list.len(),
-        left_out: rec.len() - list.len(),
+        left_out,
     })
 }

@@ -29,6 +29,8 @@ pub struct Learnt<'a> {
     pub entries: usize,
     pub calls: usize,
     pub left_out: usize,
+    /// AEAPI calls without an answer, left out.
+    pub unanswered: usize,
     pub target: &'a TargetGuess,
     /// Usernames in first-seen order, each with the entry that showed it.
     pub agents: &'a [(String, usize)],
@@ -435,11 +437,12 @@ pub fn suite(l: &Learnt) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Imported by `aeapi-harness import` from {} (written by {}):\n#   {} entries: {} AEAPI calls, {} other entries left out; span {}.\n# Secrets were not copied: the client credentials and the agents' password are ${{VAR}}s.",
+        "# Imported by `aeapi-harness import` from {} (written by {}):\n#   {} entries: {} AEAPI calls, {} unanswered (aborted or pending) and {} other entries left out;\n#   span {}.\n# Secrets were not copied: the client credentials and the agents' password are ${{VAR}}s.",
         l.har_name.replace('\n', " "),
         l.creator.replace('\n', " "),
         l.entries,
         l.calls,
+        l.unanswered,
         l.left_out,
         duration(b.span_ms)
     );
