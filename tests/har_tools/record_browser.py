@@ -64,10 +64,10 @@ async function desk(cfg) {
   })();
   const periodic = setInterval(() => post('verifySession', {registeredId: reg}, {agentId}), 1000);
   const nextOffer = async () => {
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 1500; i++) {
       const k = events.findIndex(e => e.m.messageType === 'newRequest');
       if (k >= 0) return events.splice(k, 1)[0];
-      await sleep(100);
+      await sleep(20);
     }
     throw new Error('no offer within 30 s');
   };
