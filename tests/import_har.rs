@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use aeapi_harness::cli::{Cli, Config};
+use aeapi_harness::import::command::ImportConfig;
 use aeapi_harness::sim::{self, SimConfig, SimHandle};
+use clap::Parser;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aeapi-harness");
@@ -124,23 +127,48 @@ fn assert_no_secret_in(files: &[PathBuf], secrets: &[String]) {
     }
 }
 
+/// Runs `import` in process (the library's command, as the CLI calls it): exit code, stdout,
+/// stderr. In process because CI here shares one target directory between checkouts, whose
+/// builds replace the binary under a running test.
+fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, String) {
+    let cfg = ImportConfig {
+        har: har.to_path_buf(),
+        out: Some(out.to_path_buf()),
+        agents_csv: csv.map(Path::to_path_buf),
+    };
+    let (mut o, mut e) = (Vec::new(), Vec::new());
+    let exit = aeapi_harness::import::command::run(&mut o, &mut e, &cfg);
+    (Some(i32::from(exit.code())), text(&o), text(&e))
+}
+
+#[test]
+fn the_cli_parses_import_with_its_flags() {
+    let cli = Cli::try_parse_from([
+        "aeapi-harness",
+        "import",
+        "desk.har",
+        "--out",
+        "s.yaml",
+        "--agents-csv",
+        "a.csv",
+    ])
+    .expect("parses");
+    match Config::from_cli(cli.command) {
+        Ok(Config::Import(c)) => {
+            assert_eq!(c.har, PathBuf::from("desk.har"));
+            assert_eq!(c.out, Some(PathBuf::from("s.yaml")));
+            assert_eq!(c.agents_csv, Some(PathBuf::from("a.csv")));
+        }
+        other => panic!("not an import: {other:?}"),
+    }
+}
+
 /// Imports `har` into `dir`, validates and runs the suite against the embedded simulator.
 fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
     let suite = dir.join("imported.yaml");
     let csv = dir.join("agents.csv");
-    let out = harness(
-        &[
-            "import",
-            har.to_str().expect("utf-8"),
-            "--out",
-            suite.to_str().expect("utf-8"),
-            "--agents-csv",
-            csv.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let (code, stdout, stderr) = import(har, &suite, Some(&csv));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
     let yaml = std::fs::read_to_string(&suite).expect("suite written");
     let v = harness(&["validate", suite.to_str().expect("utf-8")], &[]);
     assert_eq!(
@@ -202,16 +230,8 @@ fn think_bounds(yaml: &str) -> (f64, f64) {
 }
 
 fn import_exit(har: &Path, dir: &Path) -> (Option<i32>, String) {
-    let out = harness(
-        &[
-            "import",
-            har.to_str().expect("utf-8"),
-            "--out",
-            dir.join("bad.yaml").to_str().expect("utf-8"),
-        ],
-        &[],
-    );
-    (out.status.code(), text(&out.stderr))
+    let (code, _, err) = import(har, &dir.join("bad.yaml"), None);
+    (code, err)
 }
 
 #[test]
@@ -335,22 +355,14 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     polls[last_poll]["response"]["status"] = Value::from(0);
     let pending_har = dir.path().join("pending.har");
     std::fs::write(&pending_har, pending.to_string()).expect("write");
-    let out = harness(
-        &[
-            "import",
-            pending_har.to_str().expect("utf-8"),
-            "--out",
-            dir.path().join("pending.yaml").to_str().expect("utf-8"),
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (code, stdout, stderr) = import(&pending_har, &dir.path().join("pending.yaml"), None);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        text(&out.stdout).contains(&format!(
+        stdout.contains(&format!(
             "1 AEAPI call(s) without an answer (aborted, or pending when the HAR was saved) left out: entries[{last_poll}]"
         )),
         "{}",
-        text(&out.stdout)
+        stdout
     );
 
     let entries = doc["log"]["entries"].as_array_mut().expect("entries");

@@ -93,6 +93,9 @@ pub fn run(out: &mut dyn Write, err: &mut dyn Write, c: &ImportConfig) -> Exit {
         imported.calls,
         imported.left_out
     );
+    for w in &imported.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
     if !imported.unanswered.is_empty() {
         let _ = writeln!(
             out,

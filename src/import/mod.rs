@@ -47,6 +47,8 @@ pub struct Imported {
     pub removed: Vec<String>,
     /// AEAPI calls without an answer (aborted, or pending when the HAR was saved): entries.
     pub unanswered: Vec<usize>,
+    /// What the user must fill in by hand.
+    pub warnings: Vec<String>,
     pub entries: usize,
     pub calls: usize,
     pub left_out: usize,
@@ -109,6 +111,19 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
     }
     let behaviour = behaviour::measure(&list);
     let target = target::guess(&list);
+    let mut warnings = Vec::new();
+    if target.site_id.is_none() {
+        warnings.push(
+            "no site id in the recording (queries, engagement settings, token): fill in target.site_id"
+                .to_string(),
+        );
+    }
+    if behaviour.think.is_empty() {
+        warnings.push(
+            "no offer followed by an accept or deny: the persona's think time is the harness default"
+                .to_string(),
+        );
+    }
     let har_name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -149,6 +164,7 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
         agents_csv,
         removed: secrets.summary(),
         unanswered,
+        warnings,
         entries: rec.len(),
         calls: list.len(),
         left_out,
