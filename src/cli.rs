@@ -1,20 +1,21 @@
-//! The command line: clap structs for the raw flags ([`Cli`]), turned into a validated
-//! [`Config`] (ripgrep's lowargs → hiargs), and one library function per subcommand
-//! (`cmd_validate`, `cmd_run`, ...) that tests call directly with a [`Console`].
+//! The command line: clap structs for the raw flags ([`Cli`]), checked into the command layer's
+//! validated [`Config`] (ripgrep's lowargs → hiargs), then handed to `app::execute`. Nothing
+//! imports this module.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::app::Config;
+use crate::app::{
+    self, CapacityConfig, Console, MergeConfig, RunConfig, SimulateConfig, Verbosity,
+};
 use crate::capacity::By;
 use crate::exit::Exit;
 use crate::suite::model::{RemoteTarget, Target};
-use crate::suite::plan::{self, Overrides, Shard};
+use crate::suite::plan::{Overrides, Shard};
 use crate::suite::values::{HumanDuration, SecretRef};
-use crate::suite::{self, LoadedSuite};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -214,97 +215,16 @@ pub struct MergeArgs {
     pub baseline: Option<PathBuf>,
 }
 
-/// How much to print, and whether in colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verbosity {
-    pub quiet: bool,
-    pub verbose: u8,
-}
-
-/// Where output goes: stdout for results, stderr for diagnostics.
-pub struct Console {
-    pub out: Box<dyn Write>,
-    pub err: Box<dyn Write>,
-    /// Whether diagnostics carry ANSI colour.
-    pub color: bool,
-    pub verbosity: Verbosity,
-}
-
-impl Console {
-    /// The process's own stdout and stderr, colour resolved from `when` (auto: only on a
-    /// terminal, honouring NO_COLOR and CLICOLOR_FORCE).
-    pub fn terminal(when: ColorWhen, verbosity: Verbosity) -> Console {
-        let color = match when {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
-            }
-        };
-        Console {
-            out: Box::new(std::io::stdout()),
-            err: Box::new(std::io::stderr()),
-            color,
-            verbosity,
+/// Whether diagnostics carry colour: auto is only on a terminal, honouring NO_COLOR and
+/// CLICOLOR_FORCE.
+fn color(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
         }
     }
-}
-
-/// A validated `run` or `conform` invocation.
-#[derive(Debug, Clone)]
-pub struct RunConfig {
-    pub suite: PathBuf,
-    pub overrides: Overrides,
-    /// `None`: the default `reports/<suite-name>-<timestamp>/`.
-    pub out: Option<PathBuf>,
-    /// `conform --only`.
-    pub only: Option<String>,
-    /// `run --dry-run`: print the plan, send nothing.
-    pub dry_run: bool,
-    /// `run --baseline`: an earlier run's directory or its `summary.json`.
-    pub baseline: Option<PathBuf>,
-}
-
-/// A validated `simulate` invocation.
-#[derive(Debug, Clone)]
-pub struct SimulateConfig {
-    pub listen: SocketAddr,
-    pub config: Option<PathBuf>,
-}
-
-/// A validated `merge` invocation.
-#[derive(Debug, Clone)]
-pub struct MergeConfig {
-    pub dirs: Vec<PathBuf>,
-    pub out: PathBuf,
-    pub baseline: Option<PathBuf>,
-}
-
-/// A validated `capacity` invocation.
-#[derive(Debug, Clone)]
-pub struct CapacityConfig {
-    pub suite: PathBuf,
-    pub target: Option<Target>,
-    pub out: Option<PathBuf>,
-    pub seed: Option<u64>,
-    pub by: By,
-    pub from: f64,
-    pub to: f64,
-    pub step: Option<f64>,
-    pub step_duration: Option<std::time::Duration>,
-    pub require: Option<f64>,
-}
-
-/// The validated command line.
-#[derive(Debug, Clone)]
-pub enum Config {
-    Capacity(CapacityConfig),
-    Run(RunConfig),
-    Conform(RunConfig),
-    Simulate(SimulateConfig),
-    Validate(Vec<PathBuf>),
-    Merge(MergeConfig),
-    Import(crate::import::command::ImportConfig),
 }
 
 /// A flag that does not make sense; exit code 2.
@@ -374,7 +294,8 @@ impl Config {
 
 /// `embedded`, or a URL: a remote target whose api and auth bases are the URL; its application
 /// credentials come from `${AEAPI_CLIENT_ID}`/`${AEAPI_CLIENT_SECRET}` and its site from
-/// `AEAPI_SITE_ID` unless the suite's own remote target provides them (see `apply_target`).
+/// `AEAPI_SITE_ID` unless the suite's own remote target provides them (see
+/// `app::plan::apply_target`).
 fn parse_target(s: &str) -> Result<Target, UsageError> {
     if s == "embedded" {
         return Ok(Target::Embedded);
@@ -399,328 +320,22 @@ fn parse_target(s: &str) -> Result<Target, UsageError> {
     })))
 }
 
-/// A URL override keeps the suite's own remote settings and replaces only the bases.
-fn apply_target(suite: &LoadedSuite, over: &Target) -> Result<Target, UsageError> {
-    match (over, &suite.suite.target) {
-        (Target::Remote(url), Target::Remote(own)) => {
-            let mut t = own.clone();
-            t.api.clone_from(&url.api);
-            t.auth.clone_from(&url.auth);
-            Ok(Target::Remote(t))
-        }
-        (Target::Remote(url), Target::Embedded) if url.site_id.is_empty() => Err(UsageError(
-            "`--target URL` on a suite with an embedded target needs the site: set AEAPI_SITE_ID \
-             (and AEAPI_CLIENT_ID, AEAPI_CLIENT_SECRET at run time)"
-                .into(),
-        )),
-        (t, _) => Ok(t.clone()),
-    }
-}
-
-/// Runs a parsed command line. `Err` is the harness failing (exit 3); main prints its chain.
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+/// Runs a parsed command line and returns its exit code (every error already printed).
+pub fn run(cli: Cli) -> Exit {
     let verbosity = Verbosity {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
-    let mut console = Console::terminal(cli.color, verbosity);
-    let config = match Config::from_cli(cli.command) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = writeln!(console.err, "error: {e}");
-            return Ok(Exit::Usage);
-        }
-    };
-    match config {
-        Config::Run(c) => Ok(cmd_run(&mut console, &c)),
-        Config::Conform(c) => Ok(cmd_conform(&mut console, &c)),
-        Config::Capacity(c) => Ok(cmd_capacity(&mut console, &c)),
-        Config::Simulate(c) => cmd_simulate(&mut console, &c),
-        Config::Validate(files) => Ok(cmd_validate(&mut console, &files)),
-        Config::Merge(c) => Ok(cmd_merge(&mut console, &c)),
-        Config::Import(c) => Ok(crate::import::command::run(
-            &mut console.out,
-            &mut console.err,
-            &c,
-        )),
+    let mut console = Console::terminal(color(cli.color), verbosity);
+    match Config::from_cli(cli.command) {
+        Ok(config) => app::execute(&mut console, &config),
+        Err(e) => app::finish(&mut console, Err(app::AppError::Usage(e.0))),
     }
-}
-
-/// `validate`: loads every suite, prints every problem of every file (and `ok: FILE` for each
-/// good one unless quiet; with counts when verbose). Exit 2 if any suite is invalid, else 0.
-pub fn cmd_validate(console: &mut Console, files: &[PathBuf]) -> Exit {
-    let mut exit = Exit::Passed;
-    for f in files {
-        match suite::load(f) {
-            Ok(loaded) => {
-                if console.verbosity.verbose > 0 {
-                    let _ = writeln!(
-                        console.out,
-                        "ok: {} ({} personas, {} contracts, {} thresholds, {} agents in the pool)",
-                        f.display(),
-                        loaded.suite.personas.len(),
-                        loaded.suite.contracts.len(),
-                        loaded.thresholds.len(),
-                        loaded.agents.len()
-                    );
-                } else if !console.verbosity.quiet {
-                    let _ = writeln!(console.out, "ok: {}", f.display());
-                }
-            }
-            Err(e) => {
-                let _ = write!(console.err, "{}", e.render(console.color));
-                exit = Exit::Usage;
-            }
-        }
-    }
-    exit
-}
-
-/// Loads a suite and applies the overrides; problems are printed and become `Err(exit)`.
-/// (`run -v` and `conform -v` print the plan it returns.)
-pub fn load_plan(console: &mut Console, c: &RunConfig) -> Result<plan::Plan, Exit> {
-    let loaded = suite::load(&c.suite).map_err(|e| {
-        let _ = write!(console.err, "{}", e.render(console.color));
-        Exit::Usage
-    })?;
-    let usage = |console: &mut Console, e: &dyn std::fmt::Display| {
-        let _ = writeln!(console.err, "error: {e}");
-        Exit::Usage
-    };
-    let mut overrides = c.overrides.clone();
-    if let Some(t) = &overrides.target {
-        overrides.target = Some(apply_target(&loaded, t).map_err(|e| usage(console, &e))?);
-    }
-    let out = c
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&loaded.suite.name));
-    plan::plan(loaded, &overrides, out).map_err(|e| usage(console, &e))
-}
-
-/// `reports/<suite-name>-<YYYYmmddTHHMMSSZ>/`, the name reduced to `[A-Za-z0-9_-]`.
-pub fn default_out_dir(suite_name: &str) -> PathBuf {
-    let name: String = suite_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_default();
-    Path::new("reports").join(format!("{name}-{stamp}"))
-}
-
-/// `run`: the load run (see `runner::command::execute` for what it writes and its exit codes);
-/// `--dry-run` prints the plan and sends nothing; `-v` prints the plan before running.
-pub fn cmd_run(console: &mut Console, c: &RunConfig) -> Exit {
-    let plan = match load_plan(console, c) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    if c.dry_run {
-        let _ = writeln!(console.out, "{plan}");
-        if !console.verbosity.quiet {
-            let _ = writeln!(console.err, "note: --dry-run: nothing was sent");
-        }
-        return Exit::Passed;
-    }
-    if console.verbosity.verbose > 0 {
-        let _ = writeln!(console.err, "{plan}");
-    }
-    crate::runner::command::execute(
-        &plan,
-        c.baseline.as_deref(),
-        crate::runner::command::Io {
-            out: &mut console.out,
-            err: &mut console.err,
-            quiet: console.verbosity.quiet,
-        },
-    )
-}
-
-/// `conform`: runs every case of the suite's contracts once (see `conform::execute` for what it
-/// writes and its exit codes); `--only` selects cases by operation or case id.
-pub fn cmd_conform(console: &mut Console, c: &RunConfig) -> Exit {
-    let plan = match load_plan(console, c) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    if console.verbosity.verbose > 0 {
-        let _ = writeln!(console.err, "{plan}");
-    }
-    crate::conform::execute(
-        &plan,
-        c.only.as_deref(),
-        crate::conform::Io {
-            out: &mut console.out,
-            err: &mut console.err,
-            quiet: console.verbosity.quiet,
-            verbose: console.verbosity.verbose > 0,
-        },
-    )
-}
-
-/// `capacity`: the step search (see `capacity::execute` for what it writes and its exit codes).
-pub fn cmd_capacity(console: &mut Console, c: &CapacityConfig) -> Exit {
-    let loaded = match suite::load(&c.suite) {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = write!(console.err, "{}", e.render(console.color));
-            return Exit::Usage;
-        }
-    };
-    let target = match &c.target {
-        Some(t) => match apply_target(&loaded, t) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let _ = writeln!(console.err, "error: {e}");
-                return Exit::Usage;
-            }
-        },
-        None => None,
-    };
-    let search = crate::capacity::Search {
-        by: c.by,
-        from: c.from,
-        to: c.to,
-        step: c.step.unwrap_or(c.from),
-        step_duration: c
-            .step_duration
-            .unwrap_or_else(|| loaded.suite.load.effective_duration()),
-        require: c.require,
-    };
-    crate::capacity::execute(
-        loaded,
-        target,
-        c.out.clone(),
-        c.seed,
-        &search,
-        crate::runner::command::Io {
-            out: &mut console.out,
-            err: &mut console.err,
-            quiet: console.verbosity.quiet,
-        },
-    )
-}
-
-/// Matches `name` against `pattern`, where `*` matches any run of characters.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let [first, middle @ .., last] = parts.as_slice() else {
-        return pattern == name;
-    };
-    let Some(mut rest) = name.strip_prefix(first) else {
-        return false;
-    };
-    for m in middle {
-        match rest.find(m) {
-            Some(i) => rest = &rest[i + m.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
-/// `simulate`: serves the simulator until Ctrl-C or SIGTERM. A bad `--config` is exit 2;
-/// failing to bind is a harness error.
-pub fn cmd_simulate(console: &mut Console, c: &SimulateConfig) -> anyhow::Result<Exit> {
-    let config = match &c.config {
-        Some(path) => match suite::load_yaml::<crate::sim::SimConfig>(path) {
-            Ok(cfg) => cfg,
-            Err(e) => {
-                let _ = write!(console.err, "{}", e.render(console.color));
-                return Ok(Exit::Usage);
-            }
-        },
-        None => crate::sim::SimConfig::default(),
-    };
-    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    rt.block_on(async {
-        let handle = crate::sim::start(config, c.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", c.listen))?;
-        let _ = writeln!(console.out, "AEAPI simulator listening on {}", handle.addr);
-        let _ = writeln!(console.out, "  api base:      {}", handle.api_base);
-        let _ = writeln!(console.out, "  auth base:     {}", handle.auth_base);
-        let _ = writeln!(
-            console.out,
-            "  client id:     {}",
-            crate::sim::DEV_CLIENT_ID
-        );
-        let _ = writeln!(
-            console.out,
-            "  client secret: {} (the reference's public sample secret)",
-            crate::sim::DEV_CLIENT_SECRET
-        );
-        let _ = writeln!(console.out, "Press Ctrl-C to stop.");
-        let _ = console.out.flush();
-        shutdown_signal().await;
-        if !console.verbosity.quiet {
-            let _ = writeln!(console.err, "stopping");
-        }
-        handle.shutdown().await;
-        Ok(Exit::Passed)
-    })
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// `merge`: see `report::merge::execute` for what it reads, writes and exits with.
-pub fn cmd_merge(console: &mut Console, c: &MergeConfig) -> Exit {
-    crate::report::merge::execute(
-        &c.dirs,
-        &c.out,
-        c.baseline.as_deref(),
-        crate::runner::command::Io {
-            out: &mut console.out,
-            err: &mut console.err,
-            quiet: console.verbosity.quiet,
-        },
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob_matches_stars_anywhere() {
-        assert!(glob("messages.*", "messages.get"));
-        assert!(glob("*Engagement", "acceptEngagement"));
-        assert!(glob("*", "token"));
-        assert!(glob("token", "token"));
-        assert!(!glob("token", "tokens"));
-        assert!(!glob("a*b*c", "abca"));
-        assert!(glob("a*b*c", "aXbYc"));
-    }
 
     #[test]
     fn clap_definition_is_consistent() {
@@ -739,16 +354,6 @@ mod tests {
             Some(UsageError(
                 "`--target api.example.com`: expected `embedded` or an http(s) URL".into()
             ))
-        );
-    }
-
-    #[test]
-    fn default_out_dir_is_name_and_utc_stamp() {
-        let d = default_out_dir("my suite/1").display().to_string();
-        assert!(d.starts_with("reports/my-suite-1-2"), "{d}");
-        assert!(
-            d.ends_with('Z') && d.len() == "reports/my-suite-1-".len() + 16,
-            "{d}"
         );
     }
 }

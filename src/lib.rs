@@ -1,11 +1,13 @@
 //! aeapi-harness: load testing and conformance for the Nuance Agent Engagement API (AEAPI).
 //!
-//! Data flows one way: a suite (`suite`) becomes a plan, the runner (`runner`, on goose) drives
-//! agents against a target (a remote AEAPI or the embedded simulator, `sim`), every response is
-//! checked (`check`) and timed into HDR histograms (`metrics`), and the outcome is written by the
-//! report writers (`report`) and mapped to an exit code (`exit`).
+//! Data flows one way: suite → plan → runner → observations → checks → metrics → reports. A suite
+//! (`suite`) plus flags becomes one resolved plan (`runner::plan`); the runner (on goose) or the
+//! conformance engine (`conform`) drives a target (remote, or the embedded simulator `sim`)
+//! through `aeapi`; each observation is judged (`check`) and timed (`metrics`); `report` writes.
+//! On top, `app` runs one function per subcommand and maps outcomes to `exit` codes; `cli` parses.
 
 pub mod aeapi;
+pub mod app;
 pub mod capacity;
 pub mod check;
 pub mod cli;
@@ -18,3 +20,4 @@ pub mod report;
 pub mod runner;
 pub mod sim;
 pub mod suite;
+pub mod values;

@@ -1,15 +1,14 @@
 //! The subcommands as library functions, driven with an in-memory console from the repository
 //! root (so suite paths are the shipped ones).
 
-mod conform_common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aeapi_harness::cli::{self, Console, RunConfig, Verbosity};
+use crate::conform_common::Buf;
+use aeapi_harness::app::{self, Config, Console, RunConfig, SimulateConfig, Verbosity};
+use aeapi_harness::cli;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::suite::plan::Overrides;
-use conform_common::Buf;
 
 /// A console writing into buffers, colour off, and the outputs (stdout, stderr).
 fn console() -> (Console, Buf, Buf) {
@@ -53,17 +52,16 @@ fn sharded(agents: u32, shard: &str) -> RunConfig {
 }
 
 /// The plan `run -v` and `conform -v` print, without running it.
-fn plan_text(c: &mut Console, cfg: &RunConfig) -> String {
-    match cli::load_plan(c, cfg) {
+fn plan_text(cfg: &RunConfig) -> String {
+    match app::plan::load_plan(cfg) {
         Ok(p) => format!("{p}\n"),
-        Err(exit) => panic!("no plan: {exit:?}"),
+        Err(e) => panic!("no plan: {e}"),
     }
 }
 
 #[test]
 fn run_prints_the_plan_with_fleet_shares() {
-    let (mut c, _, _) = console();
-    let out = plan_text(&mut c, &run_config("suites/smoke.yaml"));
+    let out = plan_text(&run_config("suites/smoke.yaml"));
     assert!(out.contains("target      embedded simulator\n"), "{out}");
     assert!(
         out.contains("agents      20 at peak (20 credentials in the pool)\n"),
@@ -90,8 +88,7 @@ fn run_prints_the_plan_with_fleet_shares() {
 
 #[test]
 fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
-    let (mut c, _, _) = console();
-    let plan = cli::load_plan(&mut c, &sharded(7, "2/3")).unwrap();
+    let plan = app::plan::load_plan(&sharded(7, "2/3")).unwrap();
     let names: Vec<&str> = plan
         .suite
         .agents
@@ -118,7 +115,10 @@ fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
 #[test]
 fn a_shard_without_agents_is_a_usage_error() {
     let (mut c, _, err) = console();
-    let exit = cli::load_plan(&mut c, &sharded(2, "3/3")).unwrap_err();
+    let exit = app::finish(
+        &mut c,
+        app::plan::load_plan(&sharded(2, "3/3")).map(|_| Exit::Passed),
+    );
     assert_eq!(exit, Exit::Usage);
     assert_eq!(
         err.text(),
@@ -128,7 +128,6 @@ fn a_shard_without_agents_is_a_usage_error() {
 
 #[test]
 fn run_overrides_grow_the_generated_pool() {
-    let (mut c, _, _) = console();
     let mut cfg = run_config("suites/smoke.yaml");
     cfg.overrides = Overrides {
         agents: Some(7),
@@ -137,7 +136,7 @@ fn run_overrides_grow_the_generated_pool() {
         target: None,
         shard: None,
     };
-    let out = plan_text(&mut c, &cfg);
+    let out = plan_text(&cfg);
     assert!(
         out.contains("agents      7 at peak (7 credentials in the pool)\n"),
         "{out}"
@@ -154,7 +153,7 @@ fn run_refuses_more_agents_than_an_explicit_pool_holds() {
     let (mut c, out, err) = console();
     let mut cfg = run_config("suites/example-remote.yaml");
     cfg.overrides.agents = Some(21);
-    assert_eq!(cli::cmd_run(&mut c, &cfg), Exit::Usage);
+    assert_eq!(app::execute(&mut c, &Config::Run(cfg.clone())), Exit::Usage);
     assert_eq!(out.text(), "");
     assert_eq!(
         err.text(),
@@ -165,9 +164,9 @@ fn run_refuses_more_agents_than_an_explicit_pool_holds() {
 #[test]
 fn run_on_an_invalid_suite_renders_its_errors_and_exits_2() {
     let (mut c, out, err) = console();
-    let code = cli::cmd_run(
+    let code = app::execute(
         &mut c,
-        &run_config("tests/golden/validate/bad_duration.yaml"),
+        &Config::Run(run_config("tests/golden/validate/bad_duration.yaml")),
     );
     assert_eq!(code, Exit::Usage);
     assert_eq!(out.text(), "");
@@ -184,7 +183,10 @@ fn conform_only_selects_cases_or_is_a_usage_error() {
     let mut cfg = run_config("suites/conformance.yaml");
     cfg.out = Some(dir.path().to_path_buf());
     cfg.only = Some("preLoginStatus".into());
-    assert_eq!(cli::cmd_conform(&mut c, &cfg), Exit::Passed);
+    assert_eq!(
+        app::execute(&mut c, &Config::Conform(cfg.clone())),
+        Exit::Passed
+    );
     let text = out.text();
     assert!(text.starts_with("OPERATION       CASE"), "{text}");
     assert!(
@@ -196,7 +198,10 @@ fn conform_only_selects_cases_or_is_a_usage_error() {
 
     let (mut c, _, err) = console();
     cfg.only = Some("nothing*".into());
-    assert_eq!(cli::cmd_conform(&mut c, &cfg), Exit::Usage);
+    assert_eq!(
+        app::execute(&mut c, &Config::Conform(cfg.clone())),
+        Exit::Usage
+    );
     assert_eq!(
         err.text(),
         "error: `--only nothing*` matches no case of the suite\n"
@@ -210,13 +215,19 @@ fn validate_prints_ok_per_good_file_and_nothing_when_quiet() {
         root("suites/smoke.yaml"),
         root("suites/example-remote.yaml"),
     ];
-    assert_eq!(cli::cmd_validate(&mut c, &files), Exit::Passed);
+    assert_eq!(
+        app::execute(&mut c, &Config::Validate(files.to_vec())),
+        Exit::Passed
+    );
     assert_eq!(out.text().lines().count(), 2);
     assert_eq!(err.text(), "");
 
     let (mut c, out, _) = console();
     c.verbosity.quiet = true;
-    assert_eq!(cli::cmd_validate(&mut c, &files), Exit::Passed);
+    assert_eq!(
+        app::execute(&mut c, &Config::Validate(files.to_vec())),
+        Exit::Passed
+    );
     assert_eq!(out.text(), "");
 }
 
@@ -224,7 +235,10 @@ fn validate_prints_ok_per_good_file_and_nothing_when_quiet() {
 fn validate_of_a_missing_file_is_exit_2() {
     let (mut c, _, err) = console();
     assert_eq!(
-        cli::cmd_validate(&mut c, &[PathBuf::from("no/such/suite.yaml")]),
+        app::execute(
+            &mut c,
+            &Config::Validate(vec![PathBuf::from("no/such/suite.yaml")])
+        ),
         Exit::Usage
     );
     assert_eq!(
@@ -267,7 +281,6 @@ fn loaded_suite_keeps_compiled_schemas_thresholds_and_agents() {
 
 #[test]
 fn target_url_replaces_the_bases_of_a_remote_suite() {
-    let (mut c, _, _) = console();
     let mut cfg = run_config("suites/example-remote.yaml");
     let cli = <cli::Cli as clap::Parser>::try_parse_from([
         "aeapi-harness",
@@ -277,23 +290,21 @@ fn target_url_replaces_the_bases_of_a_remote_suite() {
         "https://staging.example.com/",
     ])
     .unwrap_or_else(|e| panic!("{e}"));
-    let cli::Config::Run(parsed) =
-        cli::Config::from_cli(cli.command).unwrap_or_else(|e| panic!("{e}"))
+    let Config::Run(parsed) = Config::from_cli(cli.command).unwrap_or_else(|e| panic!("{e}"))
     else {
         panic!("not a run")
     };
     cfg.overrides.target = parsed.overrides.target;
-    assert!(plan_text(&mut c, &cfg).contains(
+    assert!(plan_text(&cfg).contains(
         "target      https://staging.example.com (auth https://staging.example.com, site 306, client ${AEAPI_CLIENT_ID})\n"
     ));
 }
 
 #[test]
 fn target_embedded_overrides_a_remote_suite() {
-    let (mut c, _, _) = console();
     let mut cfg = run_config("suites/example-remote.yaml");
     cfg.overrides.target = Some(aeapi_harness::suite::model::Target::Embedded);
-    assert!(plan_text(&mut c, &cfg).contains("target      embedded simulator\n"));
+    assert!(plan_text(&cfg).contains("target      embedded simulator\n"));
 }
 
 #[test]
@@ -302,11 +313,11 @@ fn simulate_with_a_bad_config_renders_it_and_exits_2() {
     let path = dir.path().join("sim.yaml");
     std::fs::write(&path, "bogus: 1\n").unwrap_or_else(|e| panic!("{e}"));
     let (mut c, out, err) = console();
-    let cfg = cli::SimulateConfig {
+    let cfg = SimulateConfig {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         config: Some(path),
     };
-    let exit = cli::cmd_simulate(&mut c, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    let exit = app::execute(&mut c, &Config::Simulate(cfg));
     assert_eq!(exit, Exit::Usage);
     assert_eq!(out.text(), "");
     assert!(

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use aeapi_harness::check::threshold;
 use aeapi_harness::metrics::{
     CheckOutcome, Direction, EngagementEnd, ErrorKind, Exchange, Recorder, Sample,
 };
-use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, Tolerance, gate, summary};
+use aeapi_harness::report::{self, Outcome, RunMeta, Secrets, Tolerance, summary};
 use aeapi_harness::suite::threshold::{Cmp, Limit, Metric, Threshold};
 use time::macros::datetime;
 
@@ -107,7 +108,7 @@ fn outcome() -> Outcome {
         ),
     ];
     let duration = Duration::from_secs(3);
-    let verdicts = gate::evaluate(&thresholds, &data, duration);
+    let verdicts = threshold::evaluate(&thresholds, &data, duration);
     let mut outcome = Outcome {
         meta: RunMeta {
             suite: "smoke".into(),
@@ -126,8 +127,7 @@ fn outcome() -> Outcome {
         deltas: vec![],
     };
     let current = summary::build(&outcome);
-    outcome.deltas = gate::compare(
-        &current,
+    outcome.deltas = current.compare(
         &current,
         Tolerance {
             fraction: 0.1,
@@ -224,7 +224,7 @@ fn slower_by_half(base: &summary::Summary, floor_ms: f64) -> Vec<report::Delta> 
         fraction: 0.2,
         floor_ms,
     };
-    gate::compare(&slower, base, tolerance)
+    slower.compare(base, tolerance)
 }
 
 #[test]
@@ -425,4 +425,102 @@ fn junit_xml_golden() {
     }
     let expected = std::fs::read_to_string(&golden).unwrap();
     assert_eq!(xml, expected);
+}
+
+/// `xmllint --noout FILE` (well-formedness) when it is installed; quick-xml's reader always.
+fn assert_well_formed_xml(path: &Path) {
+    if let Ok(out) = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg(path)
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "xmllint rejected {}:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let xml = std::fs::read_to_string(path).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{} is not well-formed: {e}\n{xml}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn a_one_character_token_keeps_junit_xml_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // One-character tokens: plain substring masking used to turn `<testcase` into `<****es…`.
+    let files = report::write_all(&out, &outcome(), &Secrets::new(["a", "t", "1"])).unwrap();
+    let junit = named(&files, "junit.xml");
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    if let Ok(out) = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(junit)
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "xmllint rejected junit.xml:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_well_formed_xml(junit);
+    assert_eq!(structure(&std::fs::read_to_string(junit).unwrap()).len(), 4);
+    for name in ["summary.json", "rundata.json"] {
+        let text = std::fs::read_to_string(named(&files, name)).unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "{name} is not valid JSON:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_one_letter_client_secret_leaves_usable_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = outcome();
+    o.meta.suite = "usable".into();
+    let files = report::write_all(&dir.path().join("run"), &o, &Secrets::new(["b"])).unwrap();
+    for name in ["summary.txt", "summary.json", "report.html", "junit.xml"] {
+        let text = std::fs::read_to_string(named(&files, name)).unwrap();
+        assert!(text.contains("usable"), "{name}:\n{text}");
+        assert!(!text.contains("usa****le"), "{name}:\n{text}");
+    }
+    let plain = report::text::render(&o, &Secrets::default());
+    assert_eq!(report::text::render(&o, &Secrets::new(["b"])), plain);
+}
+
+#[test]
+fn a_real_secret_in_its_fields_never_reaches_a_report_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = outcome();
+    let secret = "Tr0ub4dor&3-client-secret";
+    for by_op in o.data.checks.values_mut() {
+        for cs in by_op.values_mut() {
+            for ex in &mut cs.examples {
+                ex.request_line
+                    .push_str(&format!("&client_secret={secret}"));
+                ex.response_excerpt =
+                    format!("{{\"password\":\"short\",\"client_secret\":\"{secret}\"}}");
+            }
+        }
+    }
+    o.meta.harness_error = Some(format!("token request refused: client_secret={secret}"));
+    let files = report::write_all(&dir.path().join("run"), &o, &Secrets::new([secret])).unwrap();
+    for path in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        for leak in [secret, "Tr0ub4dor&amp;3", "Tr0ub4dor\\u00263", "\"short\""] {
+            assert!(!text.contains(leak), "{} holds {leak:?}", path.display());
+        }
+    }
+    assert_well_formed_xml(named(&files, "junit.xml"));
 }

@@ -39,7 +39,7 @@ fn plan_for(yaml: &str, dir: &Path) -> RunPlan {
 async fn run(yaml: &str) -> RunResult {
     let _one_at_a_time = GOOSE.lock().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    runner::run(plan_for(yaml, dir.path()))
+    runner::run(&plan_for(yaml, dir.path()))
         .await
         .unwrap_or_else(|e| panic!("run failed: {e}"))
 }

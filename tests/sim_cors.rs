@@ -2,12 +2,10 @@
 //! Content-Type echoed back), a foreign origin gets no allow headers, and a configured list
 //! replaces the loopback default.
 
-mod sim_common;
-
+use crate::sim_common::{A, config, sim};
 use aeapi_harness::sim::cors::CorsConfig;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use sim_common::{A, config, sim};
 use tower::ServiceExt;
 
 async fn preflight(router: axum::Router, origin: &str) -> axum::http::Response<Body> {

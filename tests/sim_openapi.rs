@@ -1,14 +1,12 @@
 //! The OpenAPI document is generated from the route table: every served route is in it, and
 //! every documented path answers (never 404 or 405).
 
-mod sim_common;
-
 use std::collections::BTreeSet;
 
+use crate::sim_common::*;
 use aeapi_harness::sim::{OPENAPI_PATH, ROUTES};
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
-use sim_common::*;
 
 #[tokio::test]
 async fn the_document_is_served_without_a_token_and_lists_every_route() {
@@ -247,13 +245,13 @@ async fn documented_examples_have_the_fields_of_real_answers() {
         };
         assert!(got.status.is_success(), "{op}: {}", got.text);
         // The same answer in XML under the documented root (GETs are safe to repeat).
-        if def.method.as_str() == "GET" && def.example.is_some() && op != "messages.get" {
+        if def.method.as_str() == "GET" && def.doc.example.is_some() && op != "messages.get" {
             let uri = format!("{}?{q}&output=xml", def.path);
             let x = get(&app, &auth, &uri).await;
             assert!(
                 x.text.starts_with("<?xml")
-                    && (x.text.contains(&format!("<{}>", def.root))
-                        || x.text.contains(&format!("<{}/>", def.root))),
+                    && (x.text.contains(&format!("<{}>", def.doc.root))
+                        || x.text.contains(&format!("<{}/>", def.doc.root))),
                 "{op}: {}",
                 x.text
             );
@@ -264,7 +262,7 @@ async fn documented_examples_have_the_fields_of_real_answers() {
             );
             xml.insert(op);
         }
-        if let Some(example) = def.example {
+        if let Some(example) = def.doc.example {
             let example: Value = serde_json::from_str(example).expect("example");
             if let Err(e) = same_shape(&example, &got.body, op) {
                 panic!("{e}\n{}", got.text);
@@ -272,7 +270,7 @@ async fn documented_examples_have_the_fields_of_real_answers() {
             compared.insert(op);
         }
     }
-    let documented = ROUTES.iter().filter(|r| r.example.is_some()).count();
+    let documented = ROUTES.iter().filter(|r| r.doc.example.is_some()).count();
     // Every documented body but the token's (checked by the auth tests) is compared.
     assert_eq!(compared.len() + 1, documented, "{compared:?}");
     assert_eq!(xml.len(), 17, "{xml:?}");

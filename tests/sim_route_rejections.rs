@@ -2,11 +2,10 @@
 //! parameter is 400 naming it, no token is 401, an unknown registeredId is 401, another agent's
 //! engagement is 401, a site outside the token is 403.
 
-mod sim_common;
-
+use crate::sim_common::*;
+use aeapi_harness::aeapi::ops::ParamIn;
 use aeapi_harness::sim::{ROUTES, RouteDef};
 use axum::http::{Method, StatusCode};
-use sim_common::*;
 
 /// Optional parameters worth sending (they select what the call is about).
 const USEFUL: &[&str] = &["engagementId", "agentId", "username"];
@@ -65,9 +64,9 @@ async fn send(
             .map(|(_, v)| v.to_string())
             .unwrap_or_else(|| value(w, p.name, who));
         match p.location {
-            "query" => query.push((p.name.to_string(), v)),
-            "body" | "form" => body.push((p.name.to_string(), v)),
-            _ => {}
+            ParamIn::Query => query.push((p.name.to_string(), v)),
+            ParamIn::Body | ParamIn::Form => body.push((p.name.to_string(), v)),
+            ParamIn::Header => {}
         }
     }
     let q = form_urlencoded::Serializer::new(String::new())

@@ -12,7 +12,15 @@ use serde_json::Value;
 
 use super::ops::{Method, Operation};
 use super::token::Token;
-use crate::suite::model::OutputFormat;
+
+/// The body format a call asks for with `output=` (suites spell it `json` or `xml`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Json,
+    Xml,
+}
 
 /// Where calls go.
 #[derive(Debug, Clone)]
@@ -200,19 +208,50 @@ impl Observed {
 
 const EXCERPT: usize = 512;
 
+/// The request of `call` to `url` with `query` (`output=` included): timeout, bearer token,
+/// headers and the JSON or form body.
+fn request(
+    http: &reqwest::Client,
+    ep: &Endpoint,
+    url: reqwest::Url,
+    call: &Call<'_>,
+    query: &[(Cow<'static, str>, String)],
+) -> reqwest::RequestBuilder {
+    let mut rb = match call.op.method {
+        Method::Get => http.get(url),
+        Method::Post => http.post(url),
+    };
+    rb = rb
+        .query(query)
+        .timeout(call.timeout_override.unwrap_or(ep.timeout));
+    if let Some(tok) = call.token {
+        rb = rb.bearer_auth(&tok.access_token);
+    }
+    for (k, v) in &call.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
+    if let Some(body) = &call.body {
+        rb = rb.json(body);
+    } else if let Some(form) = &call.form {
+        rb = rb.form(form);
+    } else if let Some(form) = &call.owned_form {
+        rb = rb.form(form);
+    }
+    rb
+}
+
 /// Sends `call` and observes the outcome. Never panics, never returns an error.
-pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Observed {
+pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> Observed {
     let op = call.op;
     let output = match ep.output {
         OutputFormat::Json => "json",
         OutputFormat::Xml => "xml",
     };
-    let mut query: Vec<(Cow<'static, str>, String)> = call
-        .query
+    let mut query: Vec<(Cow<'static, str>, String)> = std::mem::take(&mut call.query)
         .into_iter()
         .map(|(k, v)| (Cow::Borrowed(k), v))
         .chain(
-            call.owned_query
+            std::mem::take(&mut call.owned_query)
                 .into_iter()
                 .map(|(k, v)| (Cow::Owned(k), v)),
         )
@@ -241,27 +280,8 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, call: Call<'_>) -> Obse
             return obs;
         }
     };
-    let mut rb = match op.method {
-        Method::Get => http.get(url),
-        Method::Post => http.post(url),
-    };
-    rb = rb
-        .query(&query)
-        .timeout(call.timeout_override.unwrap_or(ep.timeout));
+    let rb = request(http, ep, url, &call, &query);
     obs.query = query;
-    if let Some(tok) = call.token {
-        rb = rb.bearer_auth(&tok.access_token);
-    }
-    for (k, v) in &call.headers {
-        rb = rb.header(k.as_str(), v.as_str());
-    }
-    if let Some(body) = &call.body {
-        rb = rb.json(body);
-    } else if let Some(form) = &call.form {
-        rb = rb.form(form);
-    } else if let Some(form) = &call.owned_form {
-        rb = rb.form(form);
-    }
     let started = Instant::now();
     obs.started = started;
     let resp = match rb.send().await {

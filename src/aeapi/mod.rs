@@ -1,5 +1,7 @@
-//! The API as the harness speaks it: the operation table, and (later) token handling, request
-//! building and the XML→JSON mapping.
+//! The API as the harness speaks it: the operation table (`ops`, used by the client, the
+//! conformance engine and the simulator alike), token handling (`token`), sending one call and
+//! observing it (`client`) and the XML→JSON mapping (`xml`). It imports nothing from the rest
+//! of the crate.
 
 pub mod client;
 pub mod ops;

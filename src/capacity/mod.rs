@@ -11,25 +11,27 @@
 //! `capacity.txt`, `report.html` (p95/p99, error rate and throughput against load) and
 //! `junit.xml` (a case per step, and one for `--require`).
 //!
+//! Here: the search's plan ([`CapacityPlan`], every step resolved before anything is sent), each
+//! step's figures and the verdict. The command (`app::capacity`) runs the steps.
+//!
 //! Exit codes: 0 a step held (and the capacity meets `--require`), 1 no step held or the
 //! capacity is below `--require`, 2 bad flags or suite, 3 a step could not run or was cut short
 //! (reports are written all the same).
 
 pub mod report;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::exit::Exit;
-use crate::report::{Outcome, Secrets};
-use crate::runner::command::Io;
+use crate::report::Outcome;
+use crate::runner::RunError;
 use crate::runner::plan::RunPlan;
 use crate::suite::LoadedSuite;
 use crate::suite::model::Target;
-use crate::suite::plan::{self, Overrides};
+use crate::suite::plan::{self, Overrides, PlanError};
 use crate::suite::values::Rate;
 
 /// What the search varies.
@@ -65,29 +67,53 @@ pub struct Search {
     pub require: Option<f64>,
 }
 
+/// Why a search cannot be planned (a usage error, exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CapacityError {
+    #[error(
+        "capacity: need 0 < --from <= --to and --step > 0 (got --from {from} --to {to} --step \
+         {step})"
+    )]
+    Bounds { from: f64, to: f64, step: f64 },
+    #[error("capacity --by agents: --from, --to and --step are whole agents")]
+    WholeAgents,
+    #[error(
+        "capacity: {n} steps from {from} to {to} by {step}; at most {MAX_STEPS} (raise --step)"
+    )]
+    TooManySteps {
+        n: usize,
+        from: f64,
+        to: f64,
+        step: f64,
+    },
+    #[error(
+        "capacity --by arrival against a remote target needs `load.customers` (the harness's \
+         own customers) in the suite"
+    )]
+    ArrivalNeedsCustomers,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
 /// The most steps one search may take.
 pub const MAX_STEPS: usize = 100;
 
 impl Search {
     /// The loads of every step, `from` up by `step` to `to` (inclusive). `Err` for bounds that
     /// make no search (a usage error).
-    pub fn loads(&self) -> Result<Vec<f64>, String> {
+    pub fn loads(&self) -> Result<Vec<f64>, CapacityError> {
         let Search { from, to, step, .. } = *self;
         if !(from > 0.0 && step > 0.0 && to >= from && from.is_finite() && to.is_finite()) {
-            return Err(format!(
-                "capacity: need 0 < --from <= --to and --step > 0 (got --from {from} --to {to} \
-                 --step {step})"
-            ));
+            return Err(CapacityError::Bounds { from, to, step });
         }
         if self.by == By::Agents && [from, to, step].iter().any(|v| v.fract() != 0.0) {
-            return Err("capacity --by agents: --from, --to and --step are whole agents".into());
+            return Err(CapacityError::WholeAgents);
         }
         let n = ((to - from) / step + 1e-9).floor() as usize + 1;
         if n > MAX_STEPS {
-            return Err(format!(
-                "capacity: {n} steps from {from} to {to} by {step}; at most {MAX_STEPS} (raise \
-                 --step)"
-            ));
+            return Err(CapacityError::TooManySteps { n, from, to, step });
         }
         Ok((0..n).map(|i| from + step * i as f64).collect())
     }
@@ -264,122 +290,71 @@ fn at_load(loaded: &LoadedSuite, by: By, load: f64) -> LoadedSuite {
     s
 }
 
-/// `capacity`: validates every step's plan, runs the steps, writes the reports, prints the table.
-pub fn execute(
-    loaded: LoadedSuite,
-    target: Option<Target>,
-    out: Option<PathBuf>,
-    seed: Option<u64>,
-    search: &Search,
-    io: Io<'_>,
-) -> Exit {
-    let usage = |err: &mut dyn Write, msg: &dyn std::fmt::Display| {
-        let _ = writeln!(err, "error: {msg}");
-        Exit::Usage
-    };
-    let loads = match search.loads() {
-        Ok(l) => l,
-        Err(e) => return usage(io.err, &e),
-    };
-    if search.by == By::Arrival
-        && !matches!(loaded.suite.target, Target::Embedded)
-        && target
-            .as_ref()
-            .is_none_or(|t| !matches!(t, Target::Embedded))
-        && loaded.suite.load.customers.is_none()
-    {
-        return usage(
-            io.err,
-            &"capacity --by arrival against a remote target needs `load.customers` (the harness's \
-              own customers) in the suite",
-        );
-    }
-    let out = out
-        .unwrap_or_else(|| crate::cli::default_out_dir(&format!("{}-capacity", loaded.suite.name)));
-    // Every step's plan is checked before anything is sent.
-    let mut plans = Vec::with_capacity(loads.len());
-    for (i, &load) in loads.iter().enumerate() {
-        let overrides = Overrides {
-            target: target.clone(),
-            agents: (search.by == By::Agents).then_some(load as u32),
-            duration: Some(search.step_duration),
-            seed,
-            shard: None,
-        };
-        let dir = out.join(format!("step-{:02}-{}", i + 1, label(load)));
-        let p = match plan::plan(at_load(&loaded, search.by, load), &overrides, dir) {
-            Ok(p) => p,
-            Err(e) => return usage(io.err, &e),
-        };
-        let mut rp = match RunPlan::build(&p) {
-            Ok(rp) => rp,
-            Err(e) => return usage(io.err, &e),
-        };
-        rp.show_progress = !io.quiet;
-        plans.push((load, p, rp));
-    }
-    let runtime = match crate::runner::command::runtime(io.err) {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
-    };
-    let mut result = Capacity {
-        suite: loaded.suite.name.clone(),
-        target: plans[0].2.target.label(),
-        by: search.by,
-        unit: search.by.unit().into(),
-        step_duration_s: search.step_duration.as_secs_f64(),
-        steps: Vec::new(),
-        capacity: None,
-        knee: None,
-        knee_reason: None,
-        require: search.require,
-        exit_status: 0,
-    };
-    let mut secrets = Secrets::default();
-    if !io.quiet {
-        let _ = writeln!(io.out, "{}", report::table_head(search.by));
-    }
-    for (load, p, rp) in plans {
-        secrets = Secrets::new(rp.secrets());
-        let dir = rp.out_dir.clone();
-        let (outcome, interrupted) = match crate::runner::command::run_to_outcome(&runtime, &p, rp)
-        {
-            Ok(o) => o,
-            Err(e) => return usage(io.err, &secrets.mask(&e)),
-        };
-        if let Err(e) = crate::report::write_all(&dir, &outcome, &secrets) {
-            let _ = writeln!(io.err, "error: {e}");
+/// A planned search: every step's resolved plan, checked before anything is sent.
+pub struct CapacityPlan {
+    pub suite: String,
+    pub search: Search,
+    /// The search's report directory (each step reports in a `step-NN-<load>/` under it).
+    pub out: PathBuf,
+    /// (load, its resolved plan) per step, lightest first.
+    pub steps: Vec<(f64, RunPlan)>,
+}
+
+impl CapacityPlan {
+    /// Plans every step of `search` on `loaded` with `overrides` (target and seed; the search
+    /// sets agents and duration), reporting under `out`.
+    pub fn build(
+        loaded: &LoadedSuite,
+        overrides: &Overrides,
+        search: Search,
+        out: PathBuf,
+    ) -> Result<CapacityPlan, CapacityError> {
+        let loads = search.loads()?;
+        // Either the suite's target or `--target embedded` starts the simulator's generator.
+        let embedded = matches!(loaded.suite.target, Target::Embedded)
+            || matches!(overrides.target, Some(Target::Embedded));
+        if search.by == By::Arrival && !embedded && loaded.suite.load.customers.is_none() {
+            return Err(CapacityError::ArrivalNeedsCustomers);
         }
-        let step = step_result(load, &outcome, interrupted.as_deref(), &dir);
-        if !io.quiet {
-            let _ = writeln!(io.out, "{}", report::table_row(&step));
+        let mut steps = Vec::with_capacity(loads.len());
+        for (i, &load) in loads.iter().enumerate() {
+            let overrides = Overrides {
+                agents: (search.by == By::Agents).then_some(load as u32),
+                duration: Some(search.step_duration),
+                shard: None,
+                ..overrides.clone()
+            };
+            let dir = out.join(format!("step-{:02}-{}", i + 1, label(load)));
+            let p = plan::plan(at_load(loaded, search.by, load), &overrides, dir)?;
+            steps.push((load, RunPlan::build(&p)?));
         }
-        let stop = !step.held;
-        result.steps.push(step);
-        if stop {
-            break;
-        }
+        Ok(CapacityPlan {
+            suite: loaded.suite.name.clone(),
+            search,
+            out,
+            steps,
+        })
     }
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    let result = conclude(result);
-    let written = report::write_all(&out, &result, &secrets);
-    if !io.quiet {
-        let _ = writeln!(io.out, "\n{}", report::verdict(&result));
-    }
-    match written {
-        Ok(()) if !io.quiet => {
-            let _ = writeln!(io.err, "reports: {}", out.display());
+
+    /// The search before its first step: no step yet, no verdict.
+    pub fn start(&self) -> Capacity {
+        Capacity {
+            suite: self.suite.clone(),
+            target: self
+                .steps
+                .first()
+                .map(|(_, rp)| rp.target.label())
+                .unwrap_or_default(),
+            by: self.search.by,
+            unit: self.search.by.unit().into(),
+            step_duration_s: self.search.step_duration.as_secs_f64(),
+            steps: Vec::new(),
+            capacity: None,
+            knee: None,
+            knee_reason: None,
+            require: self.search.require,
+            exit_status: 0,
         }
-        Ok(()) => {}
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            return Exit::Harness;
-        }
-    }
-    match result.exit_status {
-        0 => Exit::Passed,
-        1 => Exit::Failed,
-        _ => Exit::Harness,
     }
 }
 
@@ -454,18 +429,21 @@ mod tests {
             search(0.5, 1.5, 0.5)
                 .loads()
                 .unwrap_err()
+                .to_string()
                 .contains("whole agents")
         );
         assert!(
             search(4.0, 2.0, 1.0)
                 .loads()
                 .unwrap_err()
+                .to_string()
                 .contains("--from <= --to")
         );
         assert!(
             search(1.0, 1000.0, 1.0)
                 .loads()
                 .unwrap_err()
+                .to_string()
                 .contains("at most 100")
         );
     }

@@ -9,9 +9,9 @@ use junit_report::{Report, TestCase, TestSuite};
 
 use super::{By, Capacity, StepResult, label};
 use crate::report::chart::{Chart, Series};
-use crate::report::html::{STYLE, escape};
 use crate::report::junit::xml_safe;
-use crate::report::{ReportError, Secrets, write_file};
+use crate::report::markup::{STYLE, escape};
+use crate::report::{RenderError, ReportError, Secrets, write_file};
 
 /// The table's header line.
 pub fn table_head(by: By) -> String {
@@ -205,7 +205,7 @@ pub fn html(c: &Capacity) -> String {
 
 /// `junit.xml`: a case per step run (a broken step is a failure, one not run an error), and one
 /// for `--require`.
-pub fn junit(c: &Capacity) -> Result<String, String> {
+pub fn junit(c: &Capacity) -> Result<String, RenderError> {
     let mut suite = TestSuite::new(&format!("capacity {}", xml_safe(&c.suite)));
     for s in &c.steps {
         let name = format!("{} {}", label(s.load), c.unit);
@@ -241,12 +241,34 @@ pub fn junit(c: &Capacity) -> Result<String, String> {
     let mut report = Report::new();
     report.add_testsuite(suite);
     let mut buf = Vec::new();
-    report.write_xml(&mut buf).map_err(|e| e.to_string())?;
+    report
+        .write_xml(&mut buf)
+        .map_err(RenderError::from_display)?;
     Ok(String::from_utf8_lossy(&buf).into_owned() + "\n")
+}
+
+/// The search with every free-text field masked: what the builders render, so secrets are
+/// masked before the text is escaped into XML, JSON or HTML.
+pub fn mask(c: &Capacity, secrets: &Secrets) -> Capacity {
+    let mut c = c.clone();
+    for s in [&mut c.suite, &mut c.target] {
+        secrets.mask_in_place(s);
+    }
+    for s in &mut c.steps {
+        s.broke.iter_mut().for_each(|b| secrets.mask_in_place(b));
+        if let Some(e) = &mut s.harness_error {
+            secrets.mask_in_place(e);
+        }
+    }
+    if let Some(k) = &mut c.knee_reason {
+        secrets.mask_in_place(k);
+    }
+    c
 }
 
 /// Writes the search's files into `out`, secrets masked.
 pub fn write_all(out: &Path, c: &Capacity, secrets: &Secrets) -> Result<(), ReportError> {
+    let c = &mask(c, secrets);
     std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
         path: out.to_path_buf(),
         source,
@@ -255,7 +277,7 @@ pub fn write_all(out: &Path, c: &Capacity, secrets: &Secrets) -> Result<(), Repo
     let junit = junit(c).map_err(|detail| ReportError::Invalid {
         path: out.join("junit.xml"),
         what: "JUnit report",
-        detail,
+        detail: detail.to_string(),
     })?;
     for (name, body) in [
         ("capacity.json", json),
@@ -263,7 +285,7 @@ pub fn write_all(out: &Path, c: &Capacity, secrets: &Secrets) -> Result<(), Repo
         ("report.html", html(c)),
         ("junit.xml", junit),
     ] {
-        write_file(&out.join(name), secrets.mask(&body).as_bytes())?;
+        write_file(&out.join(name), secrets.mask_document(&body).as_bytes())?;
     }
     Ok(())
 }

@@ -1,8 +1,16 @@
-//! Checks on observed responses: status, schema, latency budget. Each is a pure function from
-//! what was expected and what was observed to `Ok(())` or a `Failure`; `Contracts` bundles an
-//! operation's compiled contract so `run` (under load) and `conform` judge responses alike.
+//! Judging, in one place. Here: checks on observed responses (status, schema, latency budget),
+//! each a pure function from what was expected and what was observed to `Ok(())` or a
+//! `Failure`; `Contracts` bundles an operation's compiled contract so `run` (under load) and
+//! `conform` judge responses alike. Beside them: the behaviour checks ([`behaviour`], the API's
+//! [`window`]s), the thresholds ([`threshold`]) and the baseline comparison ([`baseline`]).
+//! The runner and the conformance engine measure; the reports render what is judged here.
 //!
 //! A *failure* means the target broke a contract; the harness's own trouble is not judged here.
+
+pub mod baseline;
+pub mod behaviour;
+pub mod threshold;
+pub mod window;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -16,6 +16,7 @@ use super::{CaseOutcome, Problem, Verdict};
 use crate::aeapi::client::{self, Call, Observed};
 use crate::aeapi::token::Token;
 use crate::check::{Contracts, check_status};
+use crate::report::secrets::mask_cut;
 use crate::suite::model::{
     Needs, OutputFormat, RequestData, SiteCase, Skip, TokenCase, variables_in,
 };
@@ -75,7 +76,7 @@ pub async fn run_case(
             }
             outcome.fill(&obs);
             if let Some(t) = obtained {
-                outcome.excerpt = hide(&outcome.excerpt, &t);
+                outcome.excerpt = mask_cut(&outcome.excerpt, &t);
                 world.seen_tokens.push(t);
             }
             outcome.verdict = verdict;
@@ -94,25 +95,6 @@ fn request_user(request: &RequestData, world: &World) -> Option<String> {
         "${username}" => world.spare().map(|c| c.username.clone()),
         other => Some(other.to_string()),
     }
-}
-
-/// `text` with `secret`, or the part of it that `text` holds before it was cut, as `****`.
-pub fn hide(text: &str, secret: &str) -> String {
-    let head: String = secret.chars().take(16).collect();
-    if head.is_empty() {
-        return text.to_string();
-    }
-    let mut out = text.replace(secret, crate::report::Secrets::MASK);
-    if let Some(i) = out.find(&head) {
-        let common = out[i..]
-            .char_indices()
-            .zip(secret.chars())
-            .take_while(|((_, a), b)| a == b)
-            .last()
-            .map_or(0, |((j, a), _)| j + a.len_utf8());
-        out.replace_range(i..i + common, crate::report::Secrets::MASK);
-    }
-    out
 }
 
 /// Sets up the session and token, sends, judges. `Err` is the harness's trouble.
@@ -370,6 +352,7 @@ mod tests {
 
     #[test]
     fn hide_masks_a_secret_cut_off_by_the_excerpt() {
+        let hide = mask_cut;
         let secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signature";
         assert_eq!(
             hide(

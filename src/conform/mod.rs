@@ -6,12 +6,8 @@
 //! or an expired token, a site outside the token, a late accept). The engine (`engine`) runs
 //! them in dependency order against a world (`world`) it sets up through the API itself: a
 //! token, a logged-in agent, engagements created through the customer-side calls and offered to
-//! fresh agents. Results go to the terminal as a table and to `junit.xml` and `conform.json`
-//! (`report`), secrets masked by the writers.
-//!
-//! Exit codes: 0 every case passed (or was skipped), 1 a case failed or could not be set up,
-//! 2 a bad suite or selection, 3 the target was down at start or the reports could not be
-//! written.
+//! fresh agents. Results go to `junit.xml` and `conform.json` (`report`), secrets masked by the
+//! writers; the command (`app::conform`) prints the table and maps the outcome to an exit code.
 
 pub mod case;
 pub mod engine;
@@ -26,11 +22,12 @@ use std::time::Duration;
 use crate::aeapi::client::Observed;
 use crate::aeapi::token::TokenError;
 use crate::check::{Contracts, Failure};
-use crate::exit::Exit;
 use crate::report::Secrets;
-use crate::runner::agent::Credential;
-use crate::runner::plan::{ResolvedTarget, RunPlan, TargetPlan};
-use crate::suite::model::{OutputFormat, RequestData, Target};
+use crate::runner::RunError;
+use crate::runner::credential::Credential;
+use crate::runner::plan::{RunPlan, TargetPlan};
+use crate::suite::Suite;
+use crate::suite::model::{OutputFormat, RequestData};
 use crate::suite::plan::Plan as SuitePlan;
 use case::{CaseSpec, Wait};
 use world::{Placement, World};
@@ -132,11 +129,11 @@ impl CaseOutcome {
     }
 }
 
-/// Everything a conformance run needs, built from a suite plan.
+/// Everything a conformance run needs, built from the resolved plan.
 pub struct ConformPlan {
     pub suite_name: String,
     pub target: TargetPlan,
-    /// Site, unit and group of a remote target (the embedded one takes the simulator's).
+    /// Site, unit and group of the target (an embedded one's are the simulator's own).
     pub placement: Placement,
     pub credentials: Vec<Credential>,
     pub contracts: Contracts,
@@ -148,204 +145,148 @@ pub struct ConformPlan {
     pub notes: Vec<String>,
 }
 
+/// Why a conformance plan cannot be built (a usage error, exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConformError {
+    #[error(transparent)]
+    Plan(#[from] RunError),
+    #[error("`--only {0}` matches no case of the suite")]
+    NoMatch(String),
+    #[error("the suite has no contracts to check")]
+    NoContracts,
+    #[error(
+        "conformance needs at least two agents in the pool (a shared one and fresh ones for \
+         engagements); the pool has {0}"
+    )]
+    TwoAgents(usize),
+    #[error(
+        "conference cases need at least three agents in the pool (a shared one, an owner and a \
+         guest); the pool has {0}"
+    )]
+    ThreeAgents(usize),
+}
+
 impl ConformPlan {
+    /// [`ConformPlan::new`] from a suite plan, resolved here.
+    pub fn build(plan: &SuitePlan, only: Option<&str>) -> Result<ConformPlan, ConformError> {
+        ConformPlan::new(RunPlan::build(plan)?, only)
+    }
+
     /// The cases `only` selects (comma-separated `*` patterns matched against the operation or
-    /// the case id), with the run plan's target, agents and compiled contracts.
-    pub fn build(plan: &SuitePlan, only: Option<&str>) -> Result<ConformPlan, String> {
-        let mut run = RunPlan::build(plan).map_err(|e| e.to_string())?;
+    /// the case id), with the resolved plan's target, agents and compiled contracts.
+    pub fn new(mut run: RunPlan, only: Option<&str>) -> Result<ConformPlan, ConformError> {
         if let TargetPlan::Embedded(config) = &mut run.target {
             // The only engagements are the ones the cases create: built-in customers would be
             // offered to the fresh agents first.
             config.arrival_rate = 0.0;
         }
-        let suite = &plan.suite.suite;
-        let patterns: Vec<&str> = only
-            .map(|o| {
-                o.split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let select = |op: &str, id: &str| {
-            patterns.is_empty()
-                || patterns
-                    .iter()
-                    .any(|p| crate::cli::glob(p, op) || crate::cli::glob(p, id))
-        };
-        let cases = case::expand(&suite.contracts, &select);
-        if cases.is_empty() {
-            return Err(match only {
-                Some(o) => format!("`--only {o}` matches no case of the suite"),
-                None => "the suite has no contracts to check".into(),
-            });
-        }
+        let suite = &run.suite.suite.suite;
+        let cases = select(suite, only)?;
         let needs_agents = cases
             .iter()
             .any(|c| c.needs >= crate::suite::model::Needs::Session);
-        if needs_agents && run.credentials.len() < 2 {
-            return Err(format!(
-                "conformance needs at least two agents in the pool (a shared one and fresh ones \
-                 for engagements); the pool has {}",
-                run.credentials.len()
-            ));
+        let pool = run.credentials.len();
+        if needs_agents && pool < 2 {
+            return Err(ConformError::TwoAgents(pool));
         }
-        if cases.iter().any(|c| c.needs.conference()) && run.credentials.len() < 3 {
-            return Err(format!(
-                "conference cases need at least three agents in the pool (a shared one, an owner \
-                 and a guest); the pool has {}",
-                run.credentials.len()
-            ));
+        if cases.iter().any(|c| c.needs.conference()) && pool < 3 {
+            return Err(ConformError::ThreeAgents(pool));
         }
-        let placement = match &suite.target {
-            Target::Remote(t) => Placement {
-                site_id: t.site_id.clone(),
-                business_unit_id: t.business_unit_id.clone().unwrap_or_default(),
-                agent_group_id: t.agent_group_id.clone().unwrap_or_default(),
-            },
-            Target::Embedded => Placement {
-                site_id: String::new(),
-                business_unit_id: String::new(),
-                agent_group_id: String::new(),
-            },
-        };
-        let bare: Vec<&str> = suite
-            .contracts
-            .iter()
-            .filter(|(op, c)| {
-                c.request.is_none()
-                    && cases.iter().any(|s| s.op.name == op.as_str())
-                    && crate::aeapi::ops::find(op).is_some_and(|o| !o.required.is_empty())
-            })
-            .map(|(op, _)| op.as_str())
-            .collect();
-        let notes = if bare.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
-                "no `request:` for {}: their positive cases send no parameters (see \
-                 suites/conformance.yaml for request data)",
-                bare.join(", ")
-            )]
-        };
         Ok(ConformPlan {
-            notes,
+            notes: notes(suite, &cases),
             suite_name: run.suite_name.clone(),
             secrets: run.secrets(),
-            target: run.target,
-            placement,
-            credentials: run.credentials,
-            contracts: run.contracts,
             requests: suite
                 .contracts
                 .iter()
                 .map(|(op, c)| (op.clone(), c.request.clone().unwrap_or_default()))
                 .collect(),
             cases,
-            out_dir: plan.out_dir.clone(),
+            out_dir: run.out_dir.clone(),
+            target: run.target,
+            placement: run.placement,
+            credentials: run.credentials,
+            contracts: run.contracts,
         })
     }
 }
 
-/// How the command talks to the terminal.
-pub struct Io<'a> {
-    pub out: &'a mut dyn Write,
-    pub err: &'a mut dyn Write,
-    pub quiet: bool,
-    /// `-v`: a line on stderr as each case finishes.
-    pub verbose: bool,
+/// The cases of `suite`'s contracts that `only` selects.
+fn select(suite: &Suite, only: Option<&str>) -> Result<Vec<CaseSpec>, ConformError> {
+    let patterns: Vec<&str> = only
+        .map(|o| {
+            o.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let select = |op: &str, id: &str| {
+        patterns.is_empty() || patterns.iter().any(|p| glob(p, op) || glob(p, id))
+    };
+    let cases = case::expand(&suite.contracts, &select);
+    if cases.is_empty() {
+        return Err(match only {
+            Some(o) => ConformError::NoMatch(o.to_string()),
+            None => ConformError::NoContracts,
+        });
+    }
+    Ok(cases)
 }
 
-/// `conform`: plan, run, report, exit code.
-pub fn execute(plan: &SuitePlan, only: Option<&str>, io: Io<'_>) -> Exit {
-    match ConformPlan::build(plan, only) {
-        Ok(cp) => execute_plan(cp, io),
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            Exit::Usage
-        }
-    }
-}
-
-/// Runs a built plan (tests use it to point a plan at a chosen target).
-pub fn execute_plan(plan: ConformPlan, io: Io<'_>) -> Exit {
-    let runtime = match crate::runner::command::runtime(io.err) {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
-    };
-    let out_dir = plan.out_dir.clone();
-    let suite_name = plan.suite_name.clone();
-    let target = plan.target.label();
-    if !io.quiet {
-        for n in &plan.notes {
-            let _ = writeln!(io.err, "note: {n}");
-        }
-        let _ = writeln!(
-            io.err,
-            "conform: {} cases against {target}",
-            plan.cases.len()
-        );
-    }
-    let started = time::OffsetDateTime::now_utc();
-    let progress = Progress {
-        err: (!io.quiet).then_some(&mut *io.err),
-        verbose: io.verbose,
-    };
-    let result = runtime.block_on(run(plan, progress));
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    let mut meta = report::Meta {
-        suite: suite_name,
-        target,
-        started,
-        harness_error: None,
-    };
-    let (outcomes, secrets) = match result {
-        Ok(r) => r,
-        Err(RunFailure { message, secrets }) => {
-            // Reports still say why, so CI shows an error rather than nothing.
-            let message = secrets.mask(&message).into_owned();
-            let _ = writeln!(io.err, "error: {message}");
-            meta.harness_error = Some(message);
-            let written = std::fs::create_dir_all(&out_dir)
-                .map_err(|e| e.to_string())
-                .and_then(|()| report::write(&out_dir, &meta, &[], &secrets));
-            if let Err(e) = written {
-                let _ = writeln!(io.err, "error: {e}");
-            }
-            return Exit::Harness;
-        }
-    };
-    if let Err(exit) = crate::runner::command::report_dir(&out_dir, io.err) {
-        return exit;
-    }
-    if !io.quiet {
-        let _ = write!(io.out, "{}", secrets.mask(&report::table(&outcomes)));
-    }
-    if let Err(e) = report::write(&out_dir, &meta, &outcomes, &secrets) {
-        let _ = writeln!(io.err, "error: {e}");
-        return Exit::Harness;
-    }
-    if !io.quiet {
-        let _ = writeln!(io.err, "reports: {}", out_dir.display());
-    }
-    let passed = outcomes
+/// A note for the operations whose positive cases send no parameters though they need some.
+fn notes(suite: &Suite, cases: &[CaseSpec]) -> Vec<String> {
+    let bare: Vec<&str> = suite
+        .contracts
         .iter()
-        .all(|o| matches!(o.verdict, Verdict::Passed | Verdict::Skipped(_)));
-    if passed { Exit::Passed } else { Exit::Failed }
+        .filter(|(op, c)| {
+            c.request.is_none()
+                && cases.iter().any(|s| s.op.name == op.as_str())
+                && crate::aeapi::ops::find(op).is_some_and(|o| o.required().next().is_some())
+        })
+        .map(|(op, _)| op.as_str())
+        .collect();
+    if bare.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "no `request:` for {}: their positive cases send no parameters (see \
+         suites/conformance.yaml for request data)",
+        bare.join(", ")
+    )]
 }
 
-/// Why the run could not happen at all (exit code 3).
-struct RunFailure {
-    message: String,
-    secrets: Secrets,
+/// Matches `name` against `pattern`, where `*` matches any run of characters.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == name;
+    };
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
-type RunOk = (Vec<CaseOutcome>, Secrets);
+/// Why the run could not happen at all (exit code 3), with the secrets known by then.
+pub struct RunFailure {
+    pub message: String,
+    pub secrets: Secrets,
+}
+
+/// Every case's outcome, and every secret seen (tokens included), for the writers to mask.
+pub type RunOk = (Vec<CaseOutcome>, Secrets);
 
 /// Where the run reports as it goes: long waits always (unless quiet), each case with `-v`.
-struct Progress<'a> {
-    err: Option<&'a mut dyn Write>,
-    verbose: bool,
+pub struct Progress<'a> {
+    pub err: Option<&'a mut dyn Write>,
+    pub verbose: bool,
 }
 
 impl Progress<'_> {
@@ -393,36 +334,30 @@ impl Progress<'_> {
     }
 }
 
-async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk, RunFailure> {
+/// Runs every case of `plan` in order against its target (the embedded simulator started and
+/// stopped here).
+pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk, RunFailure> {
     let mut secrets = Secrets::new(plan.secrets.clone());
     let fail = |message: String, secrets: &Secrets| RunFailure {
         message,
         secrets: secrets.clone(),
     };
-    let (target, placement, window, margin, sim, remote) = match &plan.target {
-        TargetPlan::Embedded(config) => {
-            let handle = crate::sim::start((**config).clone(), ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|e| fail(format!("cannot start the simulator: {e}"), &secrets))?;
-            let placement = Placement {
-                site_id: config.site_id.clone(),
-                business_unit_id: config.business_unit.clone(),
-                agent_group_id: config.agent_group.clone(),
-            };
-            let margin = config.reaper_interval.0 * 2 + Duration::from_millis(100);
-            let target = ResolvedTarget {
-                site_id: config.site_id.clone(),
-                ..ResolvedTarget::embedded(&handle)
-            };
-            let window = config.accept_window.0;
-            (target, placement, window, margin, Some(handle), false)
-        }
-        TargetPlan::Remote(t) => (
-            t.clone(),
+    let (target, sim) = plan
+        .target
+        .start()
+        .await
+        .map_err(|e| fail(format!("cannot start the simulator: {e}"), &secrets))?;
+    let (placement, window, margin, remote) = match &plan.target {
+        TargetPlan::Embedded(config) => (
+            Placement::of_simulator(config),
+            config.accept_window.0,
+            config.reaper_interval.0 * 2 + Duration::from_millis(100),
+            false,
+        ),
+        TargetPlan::Remote(_) => (
             plan.placement.clone(),
             world::REMOTE_ACCEPT_WINDOW,
             world::WAIT_MARGIN,
-            None,
             true,
         ),
     };
@@ -468,4 +403,20 @@ async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk, Run
         h.shutdown().await;
     }
     Ok((outcomes, secrets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_stars_anywhere() {
+        assert!(glob("messages.*", "messages.get"));
+        assert!(glob("*Engagement", "acceptEngagement"));
+        assert!(glob("*", "token"));
+        assert!(glob("token", "token"));
+        assert!(!glob("token", "tokens"));
+        assert!(!glob("a*b*c", "abca"));
+        assert!(glob("a*b*c", "aXbYc"));
+    }
 }

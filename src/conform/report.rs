@@ -10,7 +10,7 @@ use junit_report::{Duration as JDuration, Report, TestCase, TestResult, TestSuit
 use serde_json::{Value, json};
 
 use super::{CaseOutcome, Verdict};
-use crate::report::Secrets;
+use crate::report::{ReportError, Secrets, write_file};
 use crate::suite::model::OutputFormat;
 
 /// What the reports say about the run as a whole.
@@ -242,26 +242,86 @@ pub fn json(meta: &Meta, outcomes: &[CaseOutcome]) -> Value {
     })
 }
 
-/// Writes `junit.xml` and `conform.json` under `dir`, secrets masked.
+/// The outcomes with every free-text field masked: what the builders render, so secrets are
+/// masked before the text is escaped into XML or JSON.
+pub fn mask(meta: &Meta, outcomes: &[CaseOutcome], secrets: &Secrets) -> (Meta, Vec<CaseOutcome>) {
+    let mut meta = meta.clone();
+    for s in [&mut meta.suite, &mut meta.target] {
+        secrets.mask_in_place(s);
+    }
+    if let Some(e) = &mut meta.harness_error {
+        secrets.mask_in_place(e);
+    }
+    let mut outcomes = outcomes.to_vec();
+    for o in &mut outcomes {
+        for s in [&mut o.case, &mut o.request_line, &mut o.excerpt] {
+            secrets.mask_in_place(s);
+        }
+        match &mut o.verdict {
+            Verdict::Passed => {}
+            Verdict::Error(s) | Verdict::Skipped(s) => secrets.mask_in_place(s),
+            Verdict::Failed(problems) => {
+                for p in problems {
+                    secrets.mask_in_place(&mut p.message);
+                    for (_, m) in &mut p.pointers {
+                        secrets.mask_in_place(m);
+                    }
+                }
+            }
+        }
+    }
+    (meta, outcomes)
+}
+
+/// `junit.xml` as text, secrets masked.
+pub fn render_junit(
+    meta: &Meta,
+    outcomes: &[CaseOutcome],
+    secrets: &Secrets,
+) -> Result<String, ReportError> {
+    let (meta, outcomes) = mask(meta, outcomes, secrets);
+    let mut buf = Vec::new();
+    junit(&meta, &outcomes)
+        .write_xml(&mut buf)
+        .map_err(|e| ReportError::Render {
+            what: "junit.xml",
+            detail: e.to_string(),
+        })?;
+    Ok(secrets
+        .mask_document(&String::from_utf8_lossy(&buf))
+        .into_owned())
+}
+
+/// `conform.json` as text, secrets masked.
+pub fn render_json(
+    meta: &Meta,
+    outcomes: &[CaseOutcome],
+    secrets: &Secrets,
+) -> Result<String, ReportError> {
+    let (meta, outcomes) = mask(meta, outcomes, secrets);
+    let body =
+        serde_json::to_string_pretty(&json(&meta, &outcomes)).map_err(|e| ReportError::Render {
+            what: "conform.json",
+            detail: e.to_string(),
+        })?;
+    Ok(secrets.mask_document(&body).into_owned())
+}
+
+/// Writes `junit.xml` and `conform.json` under `dir` (created if needed), secrets masked.
 pub fn write(
     dir: &Path,
     meta: &Meta,
     outcomes: &[CaseOutcome],
     secrets: &Secrets,
-) -> Result<(), String> {
-    let mut buf = Vec::new();
-    junit(meta, outcomes)
-        .write_xml(&mut buf)
-        .map_err(|e| format!("cannot render junit.xml: {e}"))?;
-    let text = String::from_utf8_lossy(&buf);
-    let path = dir.join("junit.xml");
-    std::fs::write(&path, secrets.mask(&text).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let body = serde_json::to_string_pretty(&json(meta, outcomes))
-        .map_err(|e| format!("cannot render conform.json: {e}"))?;
-    let path = dir.join("conform.json");
-    std::fs::write(&path, secrets.mask(&body).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+) -> Result<(), ReportError> {
+    write_file(
+        &dir.join("junit.xml"),
+        render_junit(meta, outcomes, secrets)?.as_bytes(),
+    )?;
+    write_file(
+        &dir.join("conform.json"),
+        render_json(meta, outcomes, secrets)?.as_bytes(),
+    )
 }
 
 #[cfg(test)]
@@ -420,5 +480,40 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
             "{text}"
         );
         assert_eq!(json(&meta, &[])["summary"]["cases"], 0);
+    }
+
+    #[test]
+    fn a_one_character_token_keeps_conform_junit_xml_valid_and_no_secret_is_written() {
+        let meta = Meta {
+            suite: "c".into(),
+            target: "embedded simulator".into(),
+            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: None,
+        };
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let secrets = Secrets::new(["a", "s3cr3t", "client-secret-value"]);
+        let mut all = outcomes();
+        all[0].request_line = "POST /token client_secret=client-secret-value".into();
+        assert!(write(dir.path(), &meta, &all, &secrets).is_ok());
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+        let xml = read("junit.xml");
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("junit.xml is not well-formed: {e}\n{xml}"),
+            }
+        }
+        assert!(xml.contains("<testcase name=\"positive\""), "{xml}");
+        let json = read("conform.json");
+        assert!(serde_json::from_str::<Value>(&json).is_ok(), "{json}");
+        for text in [&xml, &json] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(!text.contains("client-secret-value"), "{text}");
+        }
     }
 }

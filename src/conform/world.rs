@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 use crate::aeapi::client::{self, Call, Endpoint, Observed};
 use crate::aeapi::ops;
 use crate::aeapi::token::{Token, TokenStore};
-use crate::runner::agent::Credential;
+use crate::runner::credential::Credential;
+pub use crate::runner::plan::Placement;
 use crate::runner::plan::ResolvedTarget;
 use crate::suite::model::{Needs, OutputFormat};
 
@@ -47,14 +48,6 @@ pub struct Fixture {
     pub agents: Vec<Session>,
     /// The conversation was closed for a follow-up (the clean-up resolves it).
     pub follow_up: bool,
-}
-
-/// Site, unit and group for customer calls and `${variables}`.
-#[derive(Debug, Clone)]
-pub struct Placement {
-    pub site_id: String,
-    pub business_unit_id: String,
-    pub agent_group_id: String,
 }
 
 /// How long the target keeps offers open; the late accept waits this plus a margin.

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::escape;
+use super::markup::escape;
 
 const W: f64 = 720.0;
 const H: f64 = 260.0;
@@ -111,10 +111,6 @@ impl Chart {
                 .filter(|y| y.is_finite())
                 .fold(0.0, f64::max),
         );
-        let pw = W - LEFT - RIGHT;
-        let ph = H - TOP - BOTTOM;
-        let sx = |x: f64| LEFT + (x - self.x_min) / (self.x_max - self.x_min) * pw;
-        let sy = |y: f64| TOP + ph - (y / y_max) * ph;
         let mut s = String::new();
         let _ = write!(
             s,
@@ -123,9 +119,32 @@ impl Chart {
 <text x=\"{LEFT}\" y=\"18\" font-size=\"13\" font-weight=\"bold\">{t}</text>",
             t = escape(&self.title)
         );
+        self.axes(&mut s, y_max);
+        for (i, line) in series.iter().enumerate() {
+            self.series(&mut s, y_max, i, line);
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+
+    /// The plot's x position of `x`.
+    fn sx(&self, x: f64) -> f64 {
+        LEFT + (x - self.x_min) / (self.x_max - self.x_min) * (W - LEFT - RIGHT)
+    }
+
+    /// The plot's y position of `y` on an axis up to `y_max`.
+    fn sy(y: f64, y_max: f64) -> f64 {
+        let ph = H - TOP - BOTTOM;
+        TOP + ph - (y / y_max) * ph
+    }
+
+    /// Grid lines, ticks, both axes and their labels.
+    fn axes(&self, s: &mut String, y_max: f64) {
+        let pw = W - LEFT - RIGHT;
+        let ph = H - TOP - BOTTOM;
         for i in 0..=5 {
             let y = y_max * f64::from(i) / 5.0;
-            let py = sy(y);
+            let py = Self::sy(y, y_max);
             let _ = write!(
                 s,
                 "<line x1=\"{LEFT}\" y1=\"{py:.1}\" x2=\"{:.1}\" y2=\"{py:.1}\" stroke=\"#eee\"/>\
@@ -137,7 +156,7 @@ impl Chart {
             );
         }
         for (x, label) in &self.x_ticks {
-            let px = sx(*x);
+            let px = self.sx(*x);
             let _ = write!(
                 s,
                 "<line x1=\"{px:.1}\" y1=\"{TOP}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/>\
@@ -161,41 +180,41 @@ impl Chart {
             cx = LEFT + pw / 2.0,
             cy = TOP + ph / 2.0,
         );
-        for (i, line) in series.iter().enumerate() {
-            let pts: Vec<String> = line
-                .points
-                .iter()
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|&(x, y)| {
-                    format!(
-                        "{:.1},{:.1}",
-                        sx(x.clamp(self.x_min, self.x_max)),
-                        sy(y.max(0.0))
-                    )
-                })
-                .collect();
-            if !pts.is_empty() {
-                let _ = write!(
-                    s,
-                    "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" points=\"{}\"/>",
-                    line.color,
-                    pts.join(" ")
-                );
-            }
-            let lx = W - RIGHT - 110.0;
-            let ly = TOP + 14.0 * (i as f64 + 1.0);
+    }
+
+    /// One series: its polyline and its legend entry (the `i`th).
+    fn series(&self, s: &mut String, y_max: f64, i: usize, line: &Series) {
+        let pts: Vec<String> = line
+            .points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|&(x, y)| {
+                format!(
+                    "{:.1},{:.1}",
+                    self.sx(x.clamp(self.x_min, self.x_max)),
+                    Self::sy(y.max(0.0), y_max)
+                )
+            })
+            .collect();
+        if !pts.is_empty() {
             let _ = write!(
                 s,
-                "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"10\" height=\"3\" fill=\"{}\"/>\
-<text x=\"{:.1}\" y=\"{ly:.1}\">{}</text>",
-                ly - 4.0,
+                "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" points=\"{}\"/>",
                 line.color,
-                lx + 14.0,
-                escape(&line.name)
+                pts.join(" ")
             );
         }
-        s.push_str("</svg>\n");
-        s
+        let lx = W - RIGHT - 110.0;
+        let ly = TOP + 14.0 * (i as f64 + 1.0);
+        let _ = write!(
+            s,
+            "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"10\" height=\"3\" fill=\"{}\"/>\
+<text x=\"{:.1}\" y=\"{ly:.1}\">{}</text>",
+            ly - 4.0,
+            line.color,
+            lx + 14.0,
+            escape(&line.name)
+        );
     }
 }
 

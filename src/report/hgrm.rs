@@ -79,7 +79,7 @@ pub fn write_dir(
             ("corrected.hgrm", &stats.latency.corrected),
         ] {
             let path = dir.join(format!("{stem}.{suffix}"));
-            write_file(&path, secrets.mask(&render(h)).as_bytes())?;
+            write_file(&path, secrets.mask_document(&render(h)).as_bytes())?;
             written.push(path);
         }
     }

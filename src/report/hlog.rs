@@ -16,7 +16,7 @@ use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
 
-use super::{Outcome, ReportError, Secrets, file_stem, write_file};
+use super::{Outcome, RenderError, ReportError, Secrets, file_stem, write_file};
 use crate::metrics::hdr::{self, Hdr};
 
 /// The legend line Java's `HistogramLogWriter` writes before the intervals.
@@ -35,7 +35,7 @@ pub struct HlogContents {
 }
 
 /// The interval log text of `outcome`, operation names (tags) and comments masked.
-pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, String> {
+pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, RenderError> {
     let data = &outcome.data;
     let start = SystemTime::from(outcome.meta.started);
     let mut head = Vec::new();
@@ -54,13 +54,13 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, String> {
         .with_base_time(start)
         .with_max_value_divisor(1000.0)
         .begin_log_with(&mut head, &mut serializer)
-        .map_err(|e| e.to_string())?;
+        .map_err(RenderError::from_display)?;
     head.extend_from_slice(LEGEND.as_bytes());
     {
         let mut log = IntervalLogWriterBuilder::new()
             .with_max_value_divisor(1000.0)
             .begin_log_with(&mut body, &mut serializer)
-            .map_err(|e| e.to_string())?;
+            .map_err(RenderError::from_display)?;
         let width = data.interval();
         for (idx, bucket) in data.series.iter().enumerate() {
             let at = width.saturating_mul(u32::try_from(idx).unwrap_or(u32::MAX));
@@ -68,7 +68,7 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, String> {
                 let name = file_stem(&secrets.mask(op)).replace(',', "_");
                 let h = packed.unpack();
                 log.write_histogram(&h, at, width, Tag::new(&name))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(RenderError::from_display)?;
             }
         }
     }
@@ -78,7 +78,7 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, String> {
         _ => &body[..],
     };
     head.extend_from_slice(body);
-    String::from_utf8(head).map_err(|e| e.to_string())
+    String::from_utf8(head).map_err(RenderError::from_display)
 }
 
 /// Writes `histograms.hlog`.
@@ -86,7 +86,7 @@ pub fn write(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<(), Re
     let text = render(outcome, secrets).map_err(|detail| ReportError::Invalid {
         path: path.to_path_buf(),
         what: "interval log",
-        detail,
+        detail: detail.to_string(),
     })?;
     write_file(path, text.as_bytes())
 }

@@ -3,7 +3,7 @@
 //! No JavaScript, no external CSS, fonts or CDNs: the charts are inline SVG drawn here.
 //! Latency-by-percentile plots use HdrHistogram's log percentile axis (0%, 90%, 99%, 99.9%, …);
 //! time series show req/s, errors and active agents per bucket. Every string from the suite or
-//! the target is HTML-escaped, and secrets are masked before and after rendering.
+//! the target is HTML-escaped, and secrets are masked before rendering.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,37 +11,16 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 
 use super::chart::{Chart, Series};
+use super::markup::{STYLE, escape};
 use super::summary::{self, Summary};
 use super::{Outcome, ReportError, Secrets, write_file};
 use crate::metrics::RunData;
-
-pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}\
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
-th:first-child,td:first-child{text-align:left}.pass{color:#1a7f37;font-weight:bold}\
-.fail{color:#cf222e;font-weight:bold}pre{background:#f6f8fa;padding:.6em;white-space:pre-wrap;\
-word-break:break-all}svg{display:block;margin:.5em 0}h2{border-bottom:1px solid #ddd}";
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// The page for `outcome`, secrets masked.
 pub fn render(outcome: &Outcome, secrets: &Secrets) -> String {
     let masked = secrets.mask_outcome(outcome);
     let page = render_page(&summary::build(&masked), &masked.data);
-    secrets.mask(&page).into_owned()
+    secrets.mask_document(&page).into_owned()
 }
 
 fn render_page(s: &Summary, data: &RunData) -> String {

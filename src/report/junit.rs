@@ -22,7 +22,7 @@ use std::path::Path;
 use junit_report::{Report, TestCase, TestSuite};
 use time::Duration;
 
-use super::{Outcome, ReportError, Secrets, write_file};
+use super::{Outcome, RenderError, ReportError, Secrets, write_file};
 use crate::metrics::{CheckStats, ErrorKind};
 
 /// Checks reported under `api-windows` rather than `contracts`.
@@ -227,14 +227,14 @@ fn cdata_safe(s: &str) -> String {
 }
 
 /// The JUnit XML of `outcome`, secrets masked.
-pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, String> {
+pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, RenderError> {
     let masked = secrets.mask_outcome(outcome);
     let mut buf = Vec::new();
     build(&masked)
         .write_xml(&mut buf)
-        .map_err(|e| e.to_string())?;
+        .map_err(RenderError::from_display)?;
     let xml = String::from_utf8_lossy(&buf);
-    Ok(secrets.mask(&xml).into_owned() + "\n")
+    Ok(secrets.mask_document(&xml).into_owned() + "\n")
 }
 
 /// Writes `junit.xml`.
@@ -242,7 +242,7 @@ pub fn write(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<(), Re
     let xml = render(outcome, secrets).map_err(|detail| ReportError::Invalid {
         path: path.to_path_buf(),
         what: "JUnit report",
-        detail,
+        detail: detail.to_string(),
     })?;
     write_file(path, xml.as_bytes())
 }

@@ -7,19 +7,55 @@
 //! data. Shards run side by side, so the merged run spans the earliest start to the latest end
 //! and its duration (for throughput) is the longest shard's.
 //!
-//! Exit codes as `run`: 0 passed, 1 a check or threshold failed, 2 the inputs do not belong
-//! together (different suites or rules, a shard given twice) or cannot be read, 3 a shard is
-//! missing or failed, or the report cannot be written. Reports are written whenever the inputs
-//! could be read, missing shards included (and said so).
+//! Pure merging only; the command (`app::merge`) reads the baseline, writes and prints. Exit
+//! codes as `run`: 0 passed, 1 a check or threshold failed, 2 the inputs do not belong together
+//! (different suites or rules, a shard given twice) or cannot be read, 3 a shard is missing or
+//! failed, or the report cannot be written. Reports are written whenever the inputs could be
+//! read, missing shards included (and said so).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::rundata::{self, RunFile};
-use super::{Outcome, RunMeta, Secrets, Shard};
-use crate::exit::Exit;
-use crate::runner::command::Io;
+use super::{Outcome, ReportError, RunMeta, Shard};
+
+/// Why the inputs cannot be merged (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(
+        "{}: no such report directory (merge reads each DIR/rundata.json that run wrote)",
+        .0.display()
+    )]
+    NoSuchDir(PathBuf),
+    #[error(transparent)]
+    Read(#[from] ReportError),
+    #[error("nothing to merge")]
+    Nothing,
+    #[error(
+        "{}: {what} {theirs} differs from {ours} in {}: merge the shards of one run",
+        path.display(),
+        first.display()
+    )]
+    Differs {
+        path: PathBuf,
+        first: PathBuf,
+        what: &'static str,
+        theirs: String,
+        ours: String,
+    },
+    #[error("{}: shard {shard} is given twice: merge each shard once", path.display())]
+    ShardTwice { path: PathBuf, shard: Shard },
+    #[error("the inputs are shards of differently split runs ({0}): merge the shards of one run")]
+    SplitsDiffer(String),
+    #[error("the inputs mix shards and whole runs: merge the shards of one run, or whole runs")]
+    Mixed,
+    #[error("{}: threshold `{rule}`: {detail}", path.display())]
+    Threshold {
+        path: PathBuf,
+        rule: String,
+        detail: String,
+    },
+}
 
 /// What the inputs add up to.
 #[derive(Debug, Clone)]
@@ -30,25 +66,22 @@ pub struct Merged {
 }
 
 /// Reads `DIR/rundata.json` (or the file itself when `path` is one).
-pub fn read(path: &Path) -> Result<RunFile, String> {
+pub fn read(path: &Path) -> Result<RunFile, MergeError> {
     if !path.exists() {
-        return Err(format!(
-            "{}: no such report directory (merge reads each DIR/rundata.json that run wrote)",
-            path.display()
-        ));
+        return Err(MergeError::NoSuchDir(path.to_path_buf()));
     }
     let file = if path.is_dir() {
         path.join("rundata.json")
     } else {
         path.to_path_buf()
     };
-    rundata::read(&file).map_err(|e| e.to_string())
+    Ok(rundata::read(&file)?)
 }
 
 /// Adds up `files` (path, contents). `Err` when they do not belong together.
-pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
+pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, MergeError> {
     let Some(((first_path, first), rest)) = files.split_first() else {
-        return Err("nothing to merge".into());
+        return Err(MergeError::Nothing);
     };
     let mut meta = first.meta.clone();
     meta.harness_version = RunMeta::HARNESS_VERSION.to_string();
@@ -56,12 +89,14 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
     let mut data = first.data.clone();
     let mut targets = vec![first.meta.target.clone()];
     for (path, f) in rest {
-        let differs = |what: &str, theirs: &dyn std::fmt::Debug, ours: &dyn std::fmt::Debug| {
-            format!(
-                "{}: {what} {theirs:?} differs from {ours:?} in {}: merge the shards of one run",
-                path.display(),
-                first_path.display()
-            )
+        let differs = |what: &'static str,
+                       theirs: &dyn std::fmt::Debug,
+                       ours: &dyn std::fmt::Debug| MergeError::Differs {
+            path: path.clone(),
+            first: first_path.clone(),
+            what,
+            theirs: format!("{theirs:?}"),
+            ours: format!("{ours:?}"),
         };
         if f.meta.suite != first.meta.suite {
             return Err(differs("suite", &f.meta.suite, &first.meta.suite));
@@ -87,8 +122,22 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
     }
     meta.target = targets.join(", ");
 
-    // Shards: each at most once, all of one N; a missing one is a harness error (the figures
-    // cover part of the fleet), reported, not hidden.
+    let (shards, errors) = shards(files)?;
+    meta.shards = shards;
+    if !errors.is_empty() {
+        meta.harness_error = Some(errors.join("; "));
+    }
+    Ok(Merged {
+        meta,
+        thresholds: first.thresholds.clone(),
+        data,
+    })
+}
+
+/// The shards the inputs cover, and what went wrong in them: each shard at most once, all of
+/// one N; a missing one is a harness error (the figures cover part of the fleet), reported, not
+/// hidden.
+fn shards(files: &[(PathBuf, RunFile)]) -> Result<(Vec<Shard>, Vec<String>), MergeError> {
     let mut shards: BTreeSet<(u32, u32)> = BTreeSet::new();
     let mut counts: BTreeSet<u32> = BTreeSet::new();
     let mut whole = 0usize;
@@ -100,10 +149,10 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
         for s in &f.meta.shards {
             counts.insert(s.count);
             if !shards.insert((s.index, s.count)) {
-                return Err(format!(
-                    "{}: shard {s} is given twice: merge each shard once",
-                    path.display()
-                ));
+                return Err(MergeError::ShardTwice {
+                    path: path.clone(),
+                    shard: *s,
+                });
             }
         }
         if let Some(e) = &f.meta.harness_error {
@@ -116,16 +165,10 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
     }
     if counts.len() > 1 {
         let list: Vec<String> = counts.iter().map(|n| format!("of {n}")).collect();
-        return Err(format!(
-            "the inputs are shards of differently split runs ({}): merge the shards of one run",
-            list.join(", ")
-        ));
+        return Err(MergeError::SplitsDiffer(list.join(", ")));
     }
     if whole > 0 && !shards.is_empty() {
-        return Err(
-            "the inputs mix shards and whole runs: merge the shards of one run, or whole runs"
-                .into(),
-        );
+        return Err(MergeError::Mixed);
     }
     if let Some(&n) = counts.first() {
         let missing: Vec<String> = (1..=n)
@@ -141,97 +184,34 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, String> {
             ));
         }
     }
-    meta.shards = shards
+    let shards = shards
         .into_iter()
         .map(|(index, count)| Shard { index, count })
         .collect();
-    if !errors.is_empty() {
-        meta.harness_error = Some(errors.join("; "));
-    }
-    Ok(Merged {
-        meta,
-        thresholds: first.thresholds.clone(),
-        data,
-    })
+    Ok((shards, errors))
 }
 
-/// Runs `merge`: reads every input, adds them up, judges the thresholds, writes the report
-/// files to `out`, prints the summary, and returns the exit code.
-pub fn execute(dirs: &[PathBuf], out: &Path, baseline: Option<&Path>, io: Io<'_>) -> Exit {
-    let usage = |err: &mut dyn Write, msg: &str| {
-        let _ = writeln!(err, "error: {msg}");
-        Exit::Usage
-    };
-    let baseline = match baseline
-        .map(crate::runner::command::read_baseline)
-        .transpose()
-    {
-        Ok(b) => b,
-        Err(e) => return usage(io.err, &format!("--baseline: {e}")),
-    };
-    let mut files = Vec::with_capacity(dirs.len());
-    for d in dirs {
-        match read(d) {
-            Ok(f) => files.push((d.clone(), f)),
-            Err(e) => return usage(io.err, &e),
-        }
-    }
-    let merged = match combine(&files) {
-        Ok(m) => m,
-        Err(e) => return usage(io.err, &e),
-    };
+/// The merged outcome of `files` (path, contents): added up, the thresholds judged again on
+/// the merged data (no baseline deltas yet).
+pub fn outcome(files: &[(PathBuf, RunFile)]) -> Result<Outcome, MergeError> {
+    let merged = combine(files)?;
     let mut thresholds = Vec::with_capacity(merged.thresholds.len());
     for rule in &merged.thresholds {
-        match crate::suite::threshold::parse(rule) {
-            Ok(t) => thresholds.push(t),
-            Err(e) => {
-                return usage(
-                    io.err,
-                    &format!("{}: threshold `{rule}`: {e}", files[0].0.display()),
-                );
-            }
-        }
+        let t = crate::suite::threshold::parse(rule).map_err(|e| MergeError::Threshold {
+            path: files[0].0.clone(),
+            rule: rule.clone(),
+            detail: e.to_string(),
+        })?;
+        thresholds.push(t);
     }
-    let verdicts = super::gate::evaluate(&thresholds, &merged.data, merged.meta.duration);
-    let mut outcome = Outcome {
+    let verdicts =
+        crate::check::threshold::evaluate(&thresholds, &merged.data, merged.meta.duration);
+    Ok(Outcome {
         meta: merged.meta,
         data: merged.data,
         verdicts,
         deltas: Vec::new(),
-    };
-    if let Some(base) = &baseline {
-        let current = super::summary::build(&outcome);
-        outcome.deltas = super::gate::compare(&current, base, outcome.meta.tolerance);
-    }
-    // The inputs were masked when written; nothing else is known to hide.
-    let secrets = Secrets::default();
-    let written = super::write_all(out, &outcome, &secrets);
-    if !io.quiet
-        && let Ok(text) = std::fs::read_to_string(out.join("summary.txt"))
-    {
-        let _ = write!(io.out, "{text}");
-    }
-    if let Some(e) = &outcome.meta.harness_error {
-        let _ = writeln!(io.err, "error: {e}");
-    }
-    match written {
-        Ok(_) if !io.quiet => {
-            let _ = writeln!(
-                io.err,
-                "merged {} report{} into {}",
-                files.len(),
-                if files.len() == 1 { "" } else { "s" },
-                out.display()
-            );
-        }
-        Ok(_) => {}
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            return Exit::Harness;
-        }
-    }
-    let interrupted = outcome.meta.interrupted;
-    crate::runner::command::exit_code(&outcome, interrupted)
+    })
 }
 
 #[cfg(test)]
@@ -278,20 +258,22 @@ mod tests {
         let (a, b) = (file(Some("1/2")), file(Some("2/2")));
         let mut other = b.clone();
         other.1.meta.suite = "other".into();
-        let e = combine(&[a.clone(), other]).unwrap_err();
+        let e = combine(&[a.clone(), other]).unwrap_err().to_string();
         assert!(
             e.starts_with("reports/2/2: suite \"other\" differs from \"smoke\" in reports/1/2"),
             "{e}"
         );
         let mut rules = b.clone();
         rules.1.thresholds.push("error_rate < 1%".into());
-        let e = combine(&[a.clone(), rules]).unwrap_err();
+        let e = combine(&[a.clone(), rules]).unwrap_err().to_string();
         assert!(e.contains("thresholds"), "{e}");
-        let e = combine(&[a.clone(), file(Some("2/3"))]).unwrap_err();
+        let e = combine(&[a.clone(), file(Some("2/3"))])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("differently split runs (of 2, of 3)"), "{e}");
-        let e = combine(&[a.clone(), file(None)]).unwrap_err();
+        let e = combine(&[a.clone(), file(None)]).unwrap_err().to_string();
         assert!(e.contains("mix shards and whole runs"), "{e}");
-        assert_eq!(combine(&[]).unwrap_err(), "nothing to merge");
+        assert_eq!(combine(&[]).unwrap_err().to_string(), "nothing to merge");
     }
 
     #[test]

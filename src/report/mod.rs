@@ -1,15 +1,19 @@
 //! Report writers: one module per format, each a pure builder plus a `write` that masks secrets.
 //!
 //! The runner ends a run with an [`Outcome`] (metadata, the recorder's [`RunData`], threshold
-//! verdicts from [`gate::evaluate`], baseline deltas from [`gate::compare`]) and calls
-//! [`write_all`]. Every builder is a pure function of the outcome, unit-tested without the disk;
-//! every `write` masks the [`Secrets`] twice: in the data before rendering (so a secret that a
-//! format would escape is still caught) and in the rendered text.
+//! verdicts from [`check::threshold::evaluate`], baseline deltas from [`summary::Summary::compare`])
+//! and calls [`write_all`]. Reports judge nothing: they render what `check` decided. Every builder
+//! is a pure function of the outcome, unit-tested without the disk; every `write` masks the
+//! [`Secrets`] (see [`secrets`]) in the data before rendering, so what a format escapes is masked
+//! already, and passes the rendered document through [`Secrets::mask_document`].
+//!
+//! [`check::threshold::evaluate`]: crate::check::threshold::evaluate
 //!
 //! ```no_run
 //! # use std::time::{Duration, Instant};
 //! # use aeapi_harness::metrics::Recorder;
-//! # use aeapi_harness::report::{self, gate, summary, Outcome, RunMeta, Secrets};
+//! # use aeapi_harness::check::threshold;
+//! # use aeapi_harness::report::{self, summary, Outcome, RunMeta, Secrets, Tolerance};
 //! # fn run(thresholds: &[aeapi_harness::suite::threshold::Threshold]) -> Result<(), report::ReportError> {
 //! let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
 //! // … the runner records into clones of `recorder` from every agent task …
@@ -25,12 +29,12 @@
 //!     interrupted: false,
 //!     harness_error: None,
 //!     shards: vec![],
-//!     tolerance: gate::Tolerance::default(),
+//!     tolerance: Tolerance::default(),
 //! };
-//! let verdicts = gate::evaluate(thresholds, &data, meta.duration);
+//! let verdicts = threshold::evaluate(thresholds, &data, meta.duration);
 //! let mut outcome = Outcome { meta, data, verdicts, deltas: vec![] };
 //! let baseline = summary::read("reports/last/summary.json".as_ref())?;
-//! outcome.deltas = gate::compare(&summary::build(&outcome), &baseline, outcome.meta.tolerance);
+//! outcome.deltas = summary::build(&outcome).compare(&baseline, outcome.meta.tolerance);
 //! let secrets = Secrets::new(["client-secret", "agent-password"]);
 //! print!("{}", report::text::render(&outcome, &secrets));
 //! report::write_all("reports/run-1".as_ref(), &outcome, &secrets)?;
@@ -39,13 +43,14 @@
 //! ```
 
 pub(crate) mod chart;
-pub mod gate;
 pub mod hgrm;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod markup;
 pub mod merge;
 pub mod rundata;
+pub mod secrets;
 pub mod summary;
 pub mod text;
 
@@ -58,8 +63,10 @@ use time::OffsetDateTime;
 use crate::exit::Exit;
 use crate::metrics::RunData;
 
+pub use crate::check::baseline::{Delta, Tolerance};
+pub use crate::check::threshold::Verdict;
 pub use crate::suite::plan::Shard;
-pub use gate::{Delta, Tolerance, Verdict};
+pub use secrets::Secrets;
 
 /// Facts about the run that are not measurements.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -129,84 +136,7 @@ impl Outcome {
     }
 }
 
-/// `Bearer <token>` / `Basic <credentials>` (the scheme kept), or a JWT-shaped run of base64url.
-fn credential_pattern() -> Option<&'static regex::Regex> {
-    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i:(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]+)|eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
-        )
-        .ok()
-    });
-    RE.as_ref()
-}
-
-/// Secret strings (tokens, passwords, client secrets) that must never reach a report.
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    /// Longest first, so a secret containing another is masked whole.
-    values: Vec<String>,
-}
-
 impl Secrets {
-    /// The mask every secret is replaced with.
-    pub const MASK: &'static str = "****";
-
-    /// Secrets from any strings; empty ones are ignored.
-    pub fn new<I, S>(values: I) -> Secrets
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut values: Vec<String> = values
-            .into_iter()
-            .map(Into::into)
-            .filter(|s| !s.is_empty())
-            .collect();
-        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        values.dedup();
-        Secrets { values }
-    }
-
-    /// Adds one more secret (e.g. a token fetched during the run).
-    pub fn push(&mut self, secret: impl Into<String>) {
-        let mut all = std::mem::take(&mut self.values);
-        all.push(secret.into());
-        *self = Secrets::new(all);
-    }
-
-    /// `s` with every secret replaced by `****`; borrowed when there is nothing to mask.
-    ///
-    /// Besides the configured secrets, anything shaped like a credential is masked: the value
-    /// of a `Bearer` or `Basic` authorization, and JSON Web Tokens (`eyJ…`, the AEAPI's tokens,
-    /// even when an excerpt cut one short). Tokens are issued during a run, so no list of them
-    /// is complete; a target that echoes a request must not carry one into a report.
-    pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(s);
-        for secret in &self.values {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), Self::MASK));
-            }
-        }
-        if let Some(re) = credential_pattern()
-            && re.is_match(&out)
-        {
-            out = Cow::Owned(
-                re.replace_all(&out, |c: &regex::Captures<'_>| match c.name("scheme") {
-                    Some(scheme) => format!("{} {}", scheme.as_str(), Self::MASK),
-                    None => Self::MASK.to_string(),
-                })
-                .into_owned(),
-            );
-        }
-        out
-    }
-
-    fn mask_in_place(&self, s: &mut String) {
-        if let Cow::Owned(masked) = self.mask(s) {
-            *s = masked;
-        }
-    }
-
     /// A copy of `outcome` with every free-text field masked (target, exchanges, notes).
     pub fn mask_outcome<'a>(&self, outcome: &'a Outcome) -> Cow<'a, Outcome> {
         let mut o = outcome.clone();
@@ -252,6 +182,8 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot render {what}: {detail}")]
+    Render { what: &'static str, detail: String },
     #[error("{}: not a valid {what}: {detail}", path.display())]
     Invalid {
         path: PathBuf,
@@ -260,8 +192,21 @@ pub enum ReportError {
     },
 }
 
+/// Why a builder could not render its document (an encoder's complaint); the writer names the
+/// file it was for.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderError(pub String);
+
+impl RenderError {
+    /// The error of any encoder, as text.
+    pub fn from_display(e: impl std::fmt::Display) -> RenderError {
+        RenderError(e.to_string())
+    }
+}
+
 /// Writes `contents` to `path`, creating its parent directories.
-pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let err = |source| ReportError::Write {
         path: path.to_path_buf(),
         source,
@@ -343,34 +288,6 @@ pub fn write_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_are_masked_without_being_configured() {
-        let s = Secrets::new(["hunter2"]);
-        let jwt = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOlsiY2VhcGkiXX0.c2lnbmF0dXJl";
-        assert_eq!(
-            s.mask(&format!("authorization: Bearer {jwt}\r\nx: hunter2")),
-            "authorization: Bearer ****\r\nx: ****"
-        );
-        assert_eq!(s.mask(&format!("token={jwt}&a=1")), "token=****&a=1");
-        // An excerpt that cut a token short still hides what it kept.
-        assert_eq!(
-            s.mask("…\"access_token\":\"eyJ0eXAiOiJKV1Qi"),
-            "…\"access_token\":\"****"
-        );
-        assert_eq!(
-            s.mask("Authorization: Basic Y2VhcGk6c2VjcmV0"),
-            "Authorization: Basic ****"
-        );
-        assert_eq!(s.mask("nothing to hide"), Cow::Borrowed("nothing to hide"));
-    }
-
-    #[test]
-    fn masks_every_secret_longest_first() {
-        let s = Secrets::new(["abc", "abcdef", "", "xyz"]);
-        assert_eq!(s.mask("token=abcdef&k=abc;xyz"), "token=****&k=****;****");
-        assert!(matches!(s.mask("nothing here"), Cow::Borrowed(_)));
-    }
 
     #[test]
     fn file_stems_are_safe() {

@@ -37,7 +37,7 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> String {
     };
     // Maps with string or unit-enum keys, numbers and strings always serialise.
     let json = serde_json::to_string(&file).unwrap_or_else(|_| "{}".to_owned());
-    secrets.mask(&json).into_owned() + "\n"
+    secrets.mask_document(&json).into_owned() + "\n"
 }
 
 /// Writes `rundata.json`.

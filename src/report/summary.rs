@@ -13,8 +13,33 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::metrics::{Exchange, Stats, us_to_ms};
 
-use super::gate::{Delta, Verdict};
 use super::{Outcome, ReportError, Secrets, write_file};
+use crate::check::baseline::{self, Delta, Percentiles, Tolerance};
+use crate::check::threshold::Verdict;
+
+impl Summary {
+    /// Each operation's count and raw latency percentiles, as a baseline comparison takes them.
+    pub fn percentiles(&self) -> BTreeMap<String, Percentiles> {
+        self.operations
+            .iter()
+            .map(|(op, s)| {
+                let raw = &s.latency_ms.raw;
+                let p = Percentiles {
+                    count: s.count,
+                    p50: raw.p50,
+                    p95: raw.p95,
+                    p99: raw.p99,
+                };
+                (op.clone(), p)
+            })
+            .collect()
+    }
+
+    /// Per-operation deltas of this run against `baseline` (see [`baseline::compare`]).
+    pub fn compare(&self, baseline: &Summary, tol: Tolerance) -> Vec<Delta> {
+        baseline::compare(&self.percentiles(), &baseline.percentiles(), tol)
+    }
+}
 
 /// Version of the summary format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -263,7 +288,7 @@ fn to_json(summary: &Summary, secrets: &Secrets) -> String {
     // A struct of strings, numbers and maps with string keys always serialises.
     let json =
         serde_json::to_string_pretty(summary).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    secrets.mask(&json).into_owned() + "\n"
+    secrets.mask_document(&json).into_owned() + "\n"
 }
 
 /// Writes `summary` as pretty JSON to `path`, secrets masked.
@@ -358,7 +383,7 @@ pub(crate) mod tests {
         // Judged on the fixture's own data, so every writer shows one p95.
         let rule = crate::suite::threshold::parse("p95(acceptEngagement) < 300ms")
             .unwrap_or_else(|e| panic!("{e}"));
-        let verdicts = crate::report::gate::evaluate(&[rule], &data, Duration::from_secs(2));
+        let verdicts = crate::check::threshold::evaluate(&[rule], &data, Duration::from_secs(2));
         Outcome {
             meta: RunMeta {
                 suite: "smoke".into(),

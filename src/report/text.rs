@@ -10,16 +10,27 @@ use std::path::Path;
 use super::summary::{self, OpSummary, Summary};
 use super::{Outcome, ReportError, Secrets, write_file};
 
-/// The summary text of an outcome, secrets masked.
+/// The summary text of an outcome, secrets masked: what `summary.txt` holds, in memory, so the
+/// command layer prints it without reading the file back.
 pub fn render(outcome: &Outcome, secrets: &Secrets) -> String {
     let masked = secrets.mask_outcome(outcome);
     let text = render_summary(&summary::build(&masked));
-    secrets.mask(&text).into_owned()
+    secrets.mask_document(&text).into_owned()
 }
 
-/// The summary text of a `Summary`.
+/// The summary text of a `Summary`: the run line, the latency table, then checks, threshold
+/// verdicts and baseline regressions (each only when there are any).
 pub fn render_summary(s: &Summary) -> String {
     let mut out = String::new();
+    run_line(&mut out, s);
+    latency_table(&mut out, s);
+    checks(&mut out, s);
+    thresholds(&mut out, s);
+    baseline(&mut out, s);
+    out
+}
+
+fn run_line(out: &mut String, s: &Summary) {
     let status = match s.run.exit_status {
         0 => "passed",
         1 => "FAILED",
@@ -46,7 +57,9 @@ pub fn render_summary(s: &Summary) -> String {
         let _ = writeln!(out, "harness error: {e}");
     }
     out.push('\n');
+}
 
+fn latency_table(out: &mut String, s: &Summary) {
     let width = s
         .operations
         .keys()
@@ -69,12 +82,12 @@ pub fn render_summary(s: &Summary) -> String {
     };
     let mut holds = Vec::new();
     for (name, o) in &s.operations {
-        row(&mut out, name, o);
+        row(out, name, o);
         if crate::metrics::HOLD_OPS.contains(&name.as_str()) {
             holds.push(name.as_str());
         }
     }
-    row(&mut out, "total", &s.totals);
+    row(out, "total", &s.totals);
     if !holds.is_empty() {
         let _ = writeln!(
             out,
@@ -82,72 +95,80 @@ pub fn render_summary(s: &Summary) -> String {
             holds.join(", ")
         );
     }
+}
 
-    if !s.checks.is_empty() {
-        let width = s
-            .checks
-            .iter()
-            .map(|c| c.check.chars().count() + 1 + c.op.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max("check".len());
+fn checks(out: &mut String, s: &Summary) {
+    if s.checks.is_empty() {
+        return;
+    }
+    let width = s
+        .checks
+        .iter()
+        .map(|c| c.check.chars().count() + 1 + c.op.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("check".len());
+    let _ = writeln!(
+        out,
+        "\n{:<width$} {:>9} {:>9} {:>9}",
+        "check", "passed", "failed", "pass %"
+    );
+    for c in &s.checks {
+        let name = format!("{} {}", c.check, c.op);
         let _ = writeln!(
             out,
-            "\n{:<width$} {:>9} {:>9} {:>9}",
-            "check", "passed", "failed", "pass %"
+            "{name:<width$} {:>9} {:>9} {:>9.2}",
+            c.passed,
+            c.failed,
+            c.pass_rate * 100.0
         );
-        for c in &s.checks {
-            let name = format!("{} {}", c.check, c.op);
-            let _ = writeln!(
+    }
+}
+
+fn thresholds(out: &mut String, s: &Summary) {
+    if s.thresholds.is_empty() {
+        return;
+    }
+    out.push_str("\nthresholds\n");
+    for v in &s.thresholds {
+        let verdict = if v.passed { "PASS" } else { "FAIL" };
+        if v.measured.is_some() {
+            let _ = write!(
                 out,
-                "{name:<width$} {:>9} {:>9} {:>9.2}",
-                c.passed,
-                c.failed,
-                c.pass_rate * 100.0
+                "{verdict}  {}  measured {}, limit {}",
+                v.source, v.measured_display, v.limit_display
             );
+        } else {
+            let _ = write!(out, "{verdict}  {}  not measured", v.source);
         }
-    }
-
-    if !s.thresholds.is_empty() {
-        out.push_str("\nthresholds\n");
-        for v in &s.thresholds {
-            let verdict = if v.passed { "PASS" } else { "FAIL" };
-            if v.measured.is_some() {
-                let _ = write!(
-                    out,
-                    "{verdict}  {}  measured {}, limit {}",
-                    v.source, v.measured_display, v.limit_display
-                );
-            } else {
-                let _ = write!(out, "{verdict}  {}  not measured", v.source);
-            }
-            if let Some(note) = &v.note {
-                let _ = write!(out, " ({note})");
-            }
-            out.push('\n');
+        if let Some(note) = &v.note {
+            let _ = write!(out, " ({note})");
         }
+        out.push('\n');
     }
+}
 
+fn baseline(out: &mut String, s: &Summary) {
+    if s.baseline.is_empty() {
+        return;
+    }
     let regressions: Vec<_> = s.baseline.iter().filter(|d| d.regressed).collect();
-    if !s.baseline.is_empty() {
+    let _ = writeln!(
+        out,
+        "\nbaseline: {} of {} percentiles regressed",
+        regressions.len(),
+        s.baseline.len()
+    );
+    for d in regressions {
+        let change = d
+            .change
+            .map_or(String::new(), |c| format!(" ({:+.1}%)", c * 100.0));
         let _ = writeln!(
             out,
-            "\nbaseline: {} of {} percentiles regressed",
-            regressions.len(),
-            s.baseline.len()
+            "REGRESSED  {} {}  {:.2} ms -> {:.2} ms{change}",
+            d.op, d.percentile, d.baseline_ms, d.current_ms
         );
-        for d in regressions {
-            let change = d
-                .change
-                .map_or(String::new(), |c| format!(" ({:+.1}%)", c * 100.0));
-            let _ = writeln!(
-                out,
-                "REGRESSED  {} {}  {:.2} ms -> {:.2} ms{change}",
-                d.op, d.percentile, d.baseline_ms, d.current_ms
-            );
-        }
     }
-    out
 }
 
 /// Writes `summary.txt`.

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::deliveries::Deliveries;
 use crate::aeapi::client::Endpoint;
 use crate::aeapi::token::{TokenRequest, TokenStore};
 use crate::check::Contracts;
+pub use crate::check::window::Windows;
 use crate::metrics::Recorder;
 
 /// Where tokens come from.
@@ -19,24 +21,6 @@ pub enum Tokens {
     Shared(Arc<TokenStore>),
     /// password grant: each agent gets a store built from this template plus its credentials.
     PerAgent(TokenRequest),
-}
-
-/// The API's own timing windows.
-#[derive(Debug, Clone, Copy)]
-pub struct Windows {
-    /// Offer seen → accepted.
-    pub accept: Duration,
-    /// Longest allowed gap between two polls.
-    pub poll: Duration,
-}
-
-impl Default for Windows {
-    fn default() -> Self {
-        Windows {
-            accept: Duration::from_secs(15),
-            poll: Duration::from_secs(30),
-        }
-    }
 }
 
 /// Live counters for the progress line (cheap atomics, not the HDR data).
@@ -73,7 +57,7 @@ pub struct Ctx {
     pub live: Live,
     pub stop: CancellationToken,
     /// Send times of tagged chat lines, for end-to-end delivery time.
-    pub deliveries: super::customers::Deliveries,
+    pub deliveries: Deliveries,
     /// Give each agent its own client with a cookie jar instead of sharing `http`.
     pub per_agent_clients: bool,
     /// client_credentials tokens for harness-driven customers (None: customers are not driven).

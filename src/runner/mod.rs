@@ -1,16 +1,19 @@
 //! The load runner: a suite's fleet of agents on goose, against a remote AEAPI or the embedded
 //! simulator, with live checks and the harness's own HDR recording.
 //!
-//! `run` resolves the plan (target, credentials, personas, contracts, goose test plan), starts the
-//! embedded simulator when the target is embedded, drives goose with its controllers off and
-//! `initialize_with_config` (it never parses the process's arguments), shows a progress line,
-//! and returns what was recorded even when the run is cut short (Ctrl-C, SIGTERM, or the run's
-//! own time bound).
+//! `run` takes the resolved plan (`plan`: target, credentials, personas, contracts, goose test
+//! plan), starts the embedded simulator when the target is embedded, drives goose with its
+//! controllers off and `initialize_with_config` (it never parses the process's arguments), shows
+//! a progress line, and returns what was recorded even when the run is cut short (Ctrl-C,
+//! SIGTERM, or the run's own time bound). Judging the outcome and reporting it is the command
+//! layer's (`app::run`).
 
 pub mod agent;
-pub mod command;
+pub mod arrivals;
+pub mod credential;
 pub mod ctx;
 pub mod customers;
+pub mod deliveries;
 pub mod persona;
 pub mod plan;
 pub mod progress;
@@ -30,7 +33,7 @@ use crate::aeapi::client::Endpoint;
 use crate::aeapi::token::TokenStore;
 use crate::metrics::{Recorder, RunData};
 use ctx::{Ctx, Live, Tokens, Windows};
-use plan::{RunPlan, TargetPlan};
+use plan::RunPlan;
 
 /// Why a run could not happen (as opposed to a run whose checks failed).
 #[derive(Debug, thiserror::Error)]
@@ -57,27 +60,64 @@ pub struct RunResult {
 }
 
 /// Runs a plan to the end (or until interrupted) and returns everything recorded.
-pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
+pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
     let recorder = Recorder::new(t0, Duration::from_secs(1));
-
-    let mut sim = None;
-    let target = match &plan.target {
-        TargetPlan::Embedded(config) => {
-            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let handle = crate::sim::start((**config).clone(), listen)
-                .await
-                .map_err(|e| {
-                    RunError::Harness(format!("could not start the embedded simulator: {e}"))
-                })?;
-            let t = plan::ResolvedTarget::embedded(&handle);
-            sim = Some(handle);
-            t
+    let (target, sim) =
+        plan.target.start().await.map_err(|e| {
+            RunError::Harness(format!("could not start the embedded simulator: {e}"))
+        })?;
+    let ctx = match connect(plan, &target, &recorder).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            if let Some(s) = sim {
+                s.shutdown().await;
+            }
+            return Err(e);
         }
-        TargetPlan::Remote(t) => t.clone(),
     };
+    let fleet = Arc::new(scenario::Fleet {
+        ctx: ctx.clone(),
+        credentials: plan.credentials.clone(),
+        next: AtomicUsize::new(0),
+        seed: plan.seed,
+    });
+    let report_path = plan.out_dir.join("goose-report.html");
+    let attack = build_attack(plan, &target.api_base, &report_path, fleet)
+        .map_err(|e| RunError::Harness(format!("could not configure goose: {e}")))?;
+    let helpers = Helpers::spawn(plan, &ctx, sim.as_ref(), t0);
+    let outcome = attack.execute().await;
+    let interrupted = helpers.stop(&ctx).await;
+    if let Some(s) = sim {
+        s.shutdown().await;
+    }
+    goose::reset_killswitch();
+    let (interrupted, goose_report) = match outcome {
+        // goose stopped with an error: keep what was recorded, and say why.
+        Err(e) => (
+            Some(interrupted.unwrap_or(format!("goose stopped: {e:?}"))),
+            None,
+        ),
+        Ok(_) => (interrupted, report_path.exists().then_some(report_path)),
+    };
+    Ok(RunResult {
+        data: recorder.snapshot(),
+        target: target.api_base,
+        started,
+        ended: time::OffsetDateTime::now_utc(),
+        interrupted,
+        goose_report,
+    })
+}
 
+/// The HTTP client, tokens and shared context of a run. The target must answer before any agent
+/// starts: an unreachable target is a harness error (exit code 3).
+async fn connect(
+    plan: &RunPlan,
+    target: &plan::ResolvedTarget,
+    recorder: &Recorder,
+) -> Result<Arc<Ctx>, RunError> {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
         .pool_max_idle_per_host(usize::MAX)
@@ -90,7 +130,6 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
     } else {
         Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
     };
-    // The target must answer before any agent starts: an unreachable target is exit code 3.
     if let Tokens::Shared(store) = &tokens {
         let (result, fetch) = store.get().await;
         if let Some(f) = fetch {
@@ -105,21 +144,16 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
             });
         }
         if let Err(e) = result {
-            if let Some(s) = sim {
-                s.shutdown().await;
-            }
             return Err(RunError::Harness(format!(
                 "target not usable at start: {e}"
             )));
         }
     }
-
     let customer_tokens = plan.customers.as_ref().map(|_| match &tokens {
         Tokens::Shared(store) => store.clone(),
         Tokens::PerAgent(_) => Arc::new(TokenStore::new(target.token_request(), http.clone())),
     });
-    let stop = CancellationToken::new();
-    let ctx = Arc::new(Ctx {
+    Ok(Arc::new(Ctx {
         http,
         endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout),
         tokens,
@@ -129,93 +163,89 @@ pub async fn run(plan: RunPlan) -> Result<RunResult, RunError> {
         site_id: target.site_id.clone(),
         poll_timeout: plan.poll_timeout,
         live: Live::default(),
-        stop: stop.clone(),
-        deliveries: customers::Deliveries::default(),
+        stop: CancellationToken::new(),
+        deliveries: deliveries::Deliveries::default(),
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
-    });
-    let fleet = Arc::new(scenario::Fleet {
-        ctx: ctx.clone(),
-        credentials: plan.credentials.clone(),
-        next: AtomicUsize::new(0),
-        seed: plan.seed,
-    });
+    }))
+}
 
-    let report_path = plan.out_dir.join("goose-report.html");
-    let attack = build_attack(&plan, &target.api_base, &report_path, fleet)
-        .map_err(|e| RunError::Harness(format!("could not configure goose: {e}")))?;
+/// The tasks beside goose: the stop watcher (SIGTERM here, Ctrl-C through goose's own handler
+/// seen as its killswitch, and the run's own time bound), the progress line, the agent sampler,
+/// the harness's customers and the simulator's stepped arrival rates.
+struct Helpers {
+    interrupted: Arc<std::sync::Mutex<Option<String>>>,
+    done: Arc<AtomicBool>,
+    watcher: tokio::task::JoinHandle<()>,
+    progress: progress::Progress,
+    sampler: tokio::task::JoinHandle<()>,
+    customers: Option<tokio::task::JoinHandle<()>>,
+    stepped_arrivals: Option<tokio::task::JoinHandle<()>>,
+}
 
-    // Stop signals: SIGTERM here, Ctrl-C through goose's own handler (seen as its killswitch),
-    // and the run's own time bound.
-    let interrupted = Arc::new(std::sync::Mutex::new(None::<String>));
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watch_stop(
-        stop.clone(),
-        interrupted.clone(),
-        done.clone(),
-        plan.total_time() + plan.grace,
-    ));
-    let progress = progress::start(ctx.clone(), plan.total_time(), plan.show_progress);
-    let sampler = tokio::spawn(sample_agents(ctx.clone()));
-
-    let customers = plan.customers.clone().map(|c| {
-        let until = t0 + plan.total_time();
-        let arrivals = plan.arrivals.clone();
-        tokio::spawn(customers::drive(
-            ctx.clone(),
-            c,
-            arrivals,
-            (t0, until),
-            plan.seed,
-        ))
-    });
-    let stepped_arrivals = match &sim {
-        Some(s) if !plan.arrivals.changes.is_empty() => Some(tokio::spawn(step_arrivals(
-            s.sim.clone(),
-            plan.arrivals.clone(),
-            t0,
-            stop.clone(),
-        ))),
-        _ => None,
-    };
-    let outcome = attack.execute().await;
-    done.store(true, Ordering::Relaxed);
-    stop.cancel();
-    progress.finish();
-    sampler.abort();
-    let _ = watcher.await;
-    if let Some(c) = customers {
-        let _ = c.await;
-    }
-    if let Some(a) = stepped_arrivals {
-        a.abort();
-    }
-    if let Some(s) = sim {
-        s.shutdown().await;
-    }
-    goose::reset_killswitch();
-
-    let interrupted = interrupted.lock().map(|g| g.clone()).unwrap_or(None);
-    if let Err(e) = outcome {
-        // goose stopped with an error: keep what was recorded, and say why.
-        let why = format!("goose stopped: {e:?}");
-        return Ok(RunResult {
-            data: recorder.snapshot(),
-            target: target.api_base,
-            started,
-            ended: time::OffsetDateTime::now_utc(),
-            interrupted: Some(interrupted.unwrap_or(why)),
-            goose_report: None,
+impl Helpers {
+    fn spawn(
+        plan: &RunPlan,
+        ctx: &Arc<Ctx>,
+        sim: Option<&crate::sim::SimHandle>,
+        t0: Instant,
+    ) -> Helpers {
+        let interrupted = Arc::new(std::sync::Mutex::new(None::<String>));
+        let done = Arc::new(AtomicBool::new(false));
+        let watcher = tokio::spawn(watch_stop(
+            ctx.stop.clone(),
+            interrupted.clone(),
+            done.clone(),
+            plan.total_time() + plan.grace,
+        ));
+        let progress = progress::start(ctx.clone(), plan.total_time(), plan.show_progress);
+        let sampler = tokio::spawn(sample_agents(ctx.clone()));
+        let customers = plan.customers.clone().map(|c| {
+            let until = t0 + plan.total_time();
+            let arrivals = plan.arrivals.clone();
+            tokio::spawn(customers::drive(
+                ctx.clone(),
+                c,
+                arrivals,
+                (t0, until),
+                plan.seed,
+            ))
         });
+        let stepped_arrivals = match sim {
+            Some(s) if !plan.arrivals.changes.is_empty() => Some(tokio::spawn(step_arrivals(
+                s.sim.clone(),
+                plan.arrivals.clone(),
+                t0,
+                ctx.stop.clone(),
+            ))),
+            _ => None,
+        };
+        Helpers {
+            interrupted,
+            done,
+            watcher,
+            progress,
+            sampler,
+            customers,
+            stepped_arrivals,
+        }
     }
-    Ok(RunResult {
-        data: recorder.snapshot(),
-        target: target.api_base,
-        started,
-        ended: time::OffsetDateTime::now_utc(),
-        interrupted,
-        goose_report: report_path.exists().then_some(report_path),
-    })
+
+    /// Stops every helper once goose has returned; says why the run was cut short, if it was.
+    async fn stop(self, ctx: &Ctx) -> Option<String> {
+        self.done.store(true, Ordering::Relaxed);
+        ctx.stop.cancel();
+        self.progress.finish();
+        self.sampler.abort();
+        let _ = self.watcher.await;
+        if let Some(c) = self.customers {
+            let _ = c.await;
+        }
+        if let Some(a) = self.stepped_arrivals {
+            a.abort();
+        }
+        self.interrupted.lock().map(|g| g.clone()).unwrap_or(None)
+    }
 }
 
 fn build_attack(
@@ -297,7 +327,7 @@ async fn watch_stop(
 /// Sets the embedded simulator's arrival rate at each step that names one, until the run stops.
 async fn step_arrivals(
     sim: Arc<crate::sim::Sim>,
-    arrivals: plan::Arrivals,
+    arrivals: arrivals::Arrivals,
     t0: Instant,
     stop: CancellationToken,
 ) {

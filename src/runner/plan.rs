@@ -1,20 +1,23 @@
-//! From a validated suite and the command line's overrides to what the runner executes: the
-//! target (embedded simulator settings or a remote with resolved secrets), the credential pool,
-//! personas, compiled contracts, and goose's test plan.
+//! The resolved plan, built once from a suite plan (suite + flags): the target (embedded
+//! simulator settings or a remote with resolved secrets), where customers and conversations are
+//! placed (site, unit, group: the simulator's own for an embedded target), the credential pool,
+//! personas, compiled contracts, thresholds, shard and goose's test plan. `run`, `conform` and
+//! every `capacity` step execute one.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::RunError;
-use super::agent::Credential;
+use super::arrivals::Arrivals;
+use super::credential::Credential;
 use super::customers::CustomerPlan;
 use super::persona::PersonaPlan;
 use crate::aeapi::token::TokenRequest;
 use crate::check::{Contract, Contracts};
 use crate::sim::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig, SimHandle};
 use crate::suite::LoadedSuite;
-use crate::suite::model::{Clients, Grant, OutputFormat, Suite, Target};
+use crate::suite::model::{Clients, Grant, OutputFormat, RemoteTarget, Suite, Target};
 use crate::suite::plan::Plan as SuitePlan;
 use crate::suite::values::{Distribution, Range};
 
@@ -40,15 +43,16 @@ pub struct ResolvedTarget {
 }
 
 impl ResolvedTarget {
-    /// The embedded simulator's target, with its development credentials.
-    pub fn embedded(handle: &SimHandle) -> Self {
+    /// The embedded simulator's target (started with `config`), with its development
+    /// credentials and its site.
+    pub fn embedded(handle: &SimHandle, config: &SimConfig) -> Self {
         ResolvedTarget {
             api_base: handle.api_base.clone(),
             auth_base: handle.auth_base.clone(),
             client_id: DEV_CLIENT_ID.to_string(),
             client_secret: DEV_CLIENT_SECRET.to_string(),
             password_grant: false,
-            site_id: "306".to_string(),
+            site_id: config.site_id.clone(),
             output: OutputFormat::Json,
             insecure_tls: false,
         }
@@ -72,7 +76,48 @@ impl ResolvedTarget {
     }
 }
 
+/// Site, unit and group for customer calls and `${variables}`.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub site_id: String,
+    pub business_unit_id: String,
+    pub agent_group_id: String,
+}
+
+impl Placement {
+    /// Where the embedded simulator started with `config` puts customers.
+    pub fn of_simulator(config: &SimConfig) -> Placement {
+        Placement {
+            site_id: config.site_id.clone(),
+            business_unit_id: config.business_unit.clone(),
+            agent_group_id: config.agent_group.clone(),
+        }
+    }
+
+    /// A remote target's site, unit and group (empty when the suite names none).
+    pub fn of_remote(t: &RemoteTarget) -> Placement {
+        Placement {
+            site_id: t.site_id.clone(),
+            business_unit_id: t.business_unit_id.clone().unwrap_or_default(),
+            agent_group_id: t.agent_group_id.clone().unwrap_or_default(),
+        }
+    }
+}
+
 impl TargetPlan {
+    /// Starts the target: the embedded simulator on 127.0.0.1 (a free port), with its handle
+    /// to stop it, or the remote target as resolved.
+    pub async fn start(&self) -> std::io::Result<(ResolvedTarget, Option<SimHandle>)> {
+        match self {
+            TargetPlan::Embedded(config) => {
+                let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                let handle = crate::sim::start((**config).clone(), listen).await?;
+                Ok((ResolvedTarget::embedded(&handle, config), Some(handle)))
+            }
+            TargetPlan::Remote(t) => Ok((t.clone(), None)),
+        }
+    }
+
     /// The target for people: `embedded simulator`, or the API base URL.
     pub fn label(&self) -> String {
         match self {
@@ -82,10 +127,15 @@ impl TargetPlan {
     }
 }
 
-/// Everything the runner needs.
+/// Everything a run needs, every decision made once.
 pub struct RunPlan {
+    /// The suite plan it was resolved from: the suite (its thresholds and baseline policy), the
+    /// shard, the report directory.
+    pub suite: SuitePlan,
     pub suite_name: String,
     pub target: TargetPlan,
+    /// Site, unit and group of the target (the simulator's own when embedded).
+    pub placement: Placement,
     pub credentials: Vec<Credential>,
     pub personas: Vec<Arc<PersonaPlan>>,
     pub contracts: Contracts,
@@ -116,35 +166,16 @@ impl RunPlan {
         let loaded = &plan.suite;
         let suite = &loaded.suite;
         let load = &suite.load;
-        let ramp = load.ramp.map_or(Duration::ZERO, |r| r.0);
-        let steps: Vec<(u32, Duration, Duration)> = if load.steps.is_empty() {
-            let hold = load.duration.map_or(DEFAULT_DURATION, |d| d.0);
-            vec![(load.agents, ramp, hold)]
-        } else {
-            load.steps
-                .iter()
-                .map(|s| (s.agents, ramp, s.duration.0))
-                .collect()
-        };
         if let Some(i) = load.steps.iter().position(|s| s.personas.is_some()) {
             return Err(RunError::Plan(format!(
                 "load.steps[{i}]: a per-step `personas` mix is not supported by `run` yet (goose \
                  fixes each agent's persona at launch); set the mix with the personas' weights"
             )));
         }
-        let mut arrivals = Arrivals::default();
-        let mut at = Duration::ZERO;
-        for step in &load.steps {
-            if let Some(r) = step.arrival_rate {
-                arrivals.changes.push((at, r.per_second));
-            }
-            // As goose runs the plan: whole seconds, a hold of at least one.
-            at += Duration::from_secs(ceil_secs(ramp) + ceil_secs(step.duration.0).max(1));
-        }
+        let (steps, arrivals) = steps_and_arrivals(suite);
         if steps.iter().all(|s| s.0 == 0) {
             return Err(RunError::Plan("the load has no agents".into()));
         }
-        let embedded = matches!(suite.target, Target::Embedded);
         let credentials = loaded
             .agents
             .iter()
@@ -158,29 +189,24 @@ impl RunPlan {
         if credentials.is_empty() {
             return Err(RunError::Plan("the agent pool is empty".into()));
         }
-        let target = if embedded {
-            let mut config = suite.simulator.clone().unwrap_or_default();
-            embedded_settings(&mut config, suite, &credentials);
-            TargetPlan::Embedded(Box::new(config))
-        } else {
-            TargetPlan::Remote(remote_target(suite)?)
-        };
-        let personas = if suite.personas.is_empty() {
-            let p: crate::suite::model::Persona = serde_yaml::from_str("weight: 1")
-                .map_err(|e| RunError::Plan(format!("default persona: {e}")))?;
-            vec![Arc::new(PersonaPlan::from_suite("default", &p))]
-        } else {
-            suite
-                .personas
-                .iter()
-                .map(|(name, p)| Arc::new(PersonaPlan::from_suite(name, p)))
-                .collect()
+        let (target, placement) = match &suite.target {
+            Target::Embedded => {
+                let mut config = suite.simulator.clone().unwrap_or_default();
+                embedded_settings(&mut config, suite, &credentials);
+                let placement = Placement::of_simulator(&config);
+                (TargetPlan::Embedded(Box::new(config)), placement)
+            }
+            Target::Remote(t) => (
+                TargetPlan::Remote(remote_target(t)?),
+                Placement::of_remote(t),
+            ),
         };
         Ok(RunPlan {
+            suite: plan.clone(),
             suite_name: suite.name.clone(),
             target,
             credentials,
-            personas,
+            personas: personas(suite)?,
             contracts: contracts(loaded),
             steps,
             seed: load.seed.unwrap_or(1),
@@ -189,7 +215,8 @@ impl RunPlan {
             grace: Duration::from_secs(30),
             out_dir: plan.out_dir.clone(),
             show_progress: true,
-            customers: customer_plan(suite),
+            customers: customer_plan(suite, &placement),
+            placement,
             arrivals,
             per_agent_clients: load.clients == Clients::PerAgent,
         })
@@ -246,17 +273,53 @@ impl RunPlan {
     }
 }
 
+/// (agents, ramp, hold) per step, and the arrival-rate changes of a stepped load, at the
+/// offsets where goose starts each step (whole seconds, a hold of at least one).
+fn steps_and_arrivals(suite: &Suite) -> (Vec<(u32, Duration, Duration)>, Arrivals) {
+    let load = &suite.load;
+    let ramp = load.ramp.map_or(Duration::ZERO, |r| r.0);
+    if load.steps.is_empty() {
+        let hold = load.duration.map_or(DEFAULT_DURATION, |d| d.0);
+        return (vec![(load.agents, ramp, hold)], Arrivals::default());
+    }
+    let steps = load
+        .steps
+        .iter()
+        .map(|s| (s.agents, ramp, s.duration.0))
+        .collect();
+    let mut arrivals = Arrivals::default();
+    let mut at = Duration::ZERO;
+    for step in &load.steps {
+        if let Some(r) = step.arrival_rate {
+            arrivals.changes.push((at, r.per_second));
+        }
+        at += Duration::from_secs(ceil_secs(ramp) + ceil_secs(step.duration.0).max(1));
+    }
+    (steps, arrivals)
+}
+
+/// The suite's personas (one default persona when it names none).
+fn personas(suite: &Suite) -> Result<Vec<Arc<PersonaPlan>>, RunError> {
+    if suite.personas.is_empty() {
+        let p: crate::suite::model::Persona = serde_yaml::from_str("weight: 1")
+            .map_err(|e| RunError::Plan(format!("default persona: {e}")))?;
+        return Ok(vec![Arc::new(PersonaPlan::from_suite("default", &p))]);
+    }
+    Ok(suite
+        .personas
+        .iter()
+        .map(|(name, p)| Arc::new(PersonaPlan::from_suite(name, p)))
+        .collect())
+}
+
 /// Harness-driven customers from `load.customers`, on the target's site, unit and group.
-fn customer_plan(suite: &Suite) -> Option<CustomerPlan> {
+fn customer_plan(suite: &Suite, placement: &Placement) -> Option<CustomerPlan> {
     let c = suite.load.customers.as_ref()?;
-    let (site, unit, group) = match &suite.target {
-        Target::Remote(t) => (
-            t.site_id.clone(),
-            t.business_unit_id.clone().unwrap_or_default(),
-            t.agent_group_id.clone().unwrap_or_default(),
-        ),
-        _ => ("306".to_string(), "22".to_string(), "1".to_string()),
-    };
+    let (site, unit, group) = (
+        placement.site_id.clone(),
+        placement.business_unit_id.clone(),
+        placement.agent_group_id.clone(),
+    );
     Some(CustomerPlan {
         rate: c.rate.per_second,
         lines: c.lines.unwrap_or(Range { min: 2, max: 4 }),
@@ -269,38 +332,6 @@ fn customer_plan(suite: &Suite) -> Option<CustomerPlan> {
         business_unit_id: unit,
         agent_group_id: group,
     })
-}
-
-/// Piecewise-constant arrival rates: from each change's offset (since the run's start) on, its
-/// rate, until the next change.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Arrivals {
-    /// (offset, customers per second), by offset.
-    pub changes: Vec<(Duration, f64)>,
-}
-
-impl Arrivals {
-    /// The rate at `offset`: the last change at or before it, else `base`.
-    pub fn rate_at(&self, base: f64, offset: Duration) -> f64 {
-        self.changes
-            .iter()
-            .rev()
-            .find(|(at, _)| *at <= offset)
-            .map_or(base, |(_, r)| *r)
-    }
-
-    /// The first change after `offset`.
-    pub fn next_change(&self, offset: Duration) -> Option<Duration> {
-        self.changes
-            .iter()
-            .map(|(at, _)| *at)
-            .find(|at| *at > offset)
-    }
-
-    /// Whether any rate is above 0 (with `base` before the first change).
-    pub fn any_positive(&self, base: f64) -> bool {
-        base > 0.0 || self.changes.iter().any(|(_, r)| *r > 0.0)
-    }
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -324,12 +355,7 @@ fn embedded_settings(config: &mut SimConfig, suite: &Suite, credentials: &[Crede
     );
 }
 
-fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
-    let Target::Remote(t) = &suite.target else {
-        return Err(RunError::Plan(
-            "the suite's target is not a remote AEAPI".into(),
-        ));
-    };
+fn remote_target(t: &RemoteTarget) -> Result<ResolvedTarget, RunError> {
     let secret = |s: &crate::suite::values::SecretRef| s.resolve().map_err(RunError::Plan);
     let api = t.api.trim_end_matches('/').to_string();
     Ok(ResolvedTarget {
@@ -347,7 +373,6 @@ fn remote_target(suite: &Suite) -> Result<ResolvedTarget, RunError> {
 /// The suite's contracts with the loader's compiled schemas (compiled once, reused for every
 /// response; `conform` judges with the same ones, through `RunPlan`). Schema documents are kept
 /// to align XML-mapped bodies with them.
-/// The suite's contracts with their compiled schemas and schema documents (read by the loader).
 fn contracts(loaded: &LoadedSuite) -> Contracts {
     let sample = loaded.suite.load.schema_sample;
     let mut out = Contracts {
@@ -378,7 +403,7 @@ mod tests {
     fn build(yaml: &str, over: &Overrides) -> Result<RunPlan, RunError> {
         let loaded = crate::suite::load_str(Path::new("t.yaml"), yaml.to_string())
             .map_err(|e| RunError::Plan(format!("{e:?}")))?;
-        let p = plan(loaded, over, "out".into()).map_err(RunError::Plan)?;
+        let p = plan(loaded, over, "out".into()).map_err(|e| RunError::Plan(e.to_string()))?;
         RunPlan::build(&p)
     }
 
@@ -475,6 +500,31 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "environment variable `AEAPI_TEST_UNSET_PW` is not set"
+        );
+    }
+
+    #[test]
+    fn embedded_customers_are_placed_where_the_simulator_config_says() {
+        let y = "name: t\nsimulator: {site_id: '999', business_unit: '7', agent_group: '3'}\n\
+                 load: {agents: 2, customers: {rate: 1/s}}\n";
+        let p = build(y, &Overrides::default()).expect("plan builds");
+        assert_eq!(p.placement.site_id, "999");
+        assert_eq!(p.placement.business_unit_id, "7");
+        assert_eq!(p.placement.agent_group_id, "3");
+        let c = p.customers.expect("harness customers");
+        assert_eq!(
+            (
+                c.site_id.as_str(),
+                c.business_unit_id.as_str(),
+                c.agent_group_id.as_str()
+            ),
+            ("999", "7", "3")
+        );
+        // Without a `simulator:` section, the simulator's defaults.
+        let p = build("name: t\nload: {agents: 2}\n", &Overrides::default()).expect("builds");
+        assert_eq!(
+            p.placement.site_id,
+            crate::sim::SimConfig::default().site_id
         );
     }
 }

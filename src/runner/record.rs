@@ -1,12 +1,14 @@
-//! Judging one response against the contracts and recording it: the single path that agents and
-//! harness-driven customers share, so both count alike (checks with examples built only for
-//! violations, one recorder lock per response, the latency sample, the live counters).
+//! Recording judged responses and behaviours: the single path that agents and harness-driven
+//! customers share, so both count alike (checks with examples built only for violations, one
+//! recorder lock per response, the latency sample, the live counters). The judging itself is
+//! `check`'s: the contracts for responses, `check::behaviour` and `check::window` for the rest.
 
 use std::time::Duration;
 
 use super::ctx::{Ctx, Live};
 use crate::aeapi::client::{Observed, TransportError};
 use crate::check::Failure;
+use crate::check::behaviour::{self, Breach};
 use crate::metrics::{CheckOutcome, ErrorKind, Exchange, Sample};
 use crate::suite::model::OutputFormat;
 
@@ -56,15 +58,16 @@ pub fn response(
         });
     }
     if let Some(fresh) = how.token_fresh {
+        let verdict = behaviour::token_fresh(fresh);
         outcomes.push(CheckOutcome {
-            check: "token_fresh",
+            check: behaviour::TOKEN_FRESH,
             op: obs.op,
             persona,
-            passed: fresh,
-            example: (!fresh).then(|| Exchange {
+            passed: verdict.is_ok(),
+            example: verdict.err().map(|breach| Exchange {
                 request_line: obs.request_line(),
                 status: obs.status,
-                detail: "the harness sent a token its own clock held as expired".into(),
+                detail: breach.to_string(),
                 response_excerpt: String::new(),
             }),
         });
@@ -89,6 +92,25 @@ pub fn response(
         at: obs.started,
     });
     error
+}
+
+/// Records one behaviour check of `op` named `check`; on a breach, `example` builds the
+/// exchange shown in the reports from the breach's detail.
+pub fn behaviour(
+    ctx: &Ctx,
+    persona: &str,
+    op: &str,
+    check: &str,
+    verdict: Result<(), Breach>,
+    example: impl FnOnce(String) -> Exchange,
+) {
+    ctx.recorder.record_check(&CheckOutcome {
+        check,
+        op,
+        persona,
+        passed: verdict.is_ok(),
+        example: verdict.err().map(|breach| example(breach.to_string())),
+    });
 }
 
 /// The error kind a failed check counts as.

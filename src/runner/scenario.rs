@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use goose::prelude::*;
 use tokio::sync::Mutex;
 
-use super::agent::{Agent, Credential, Made};
+use super::agent::{Agent, Made};
+use super::credential::Credential;
 use super::ctx::Ctx;
 use super::persona::PersonaPlan;
 

@@ -1,7 +1,8 @@
 //! Agent-side handlers (`/engagementAPI/v2/agent/...`) and the token endpoint.
 //!
-//! Each handler parses its own parameters (see `params`), resolves the session from
-//! `registeredId`, and calls into the world (`routing`) under the lock, never across an await.
+//! Each handler takes its parameters from the extractor (`extract::Req`), resolves the session
+//! from `registeredId`, and calls into the world (`routing`) under the lock, never across an
+//! await.
 //! GET messages is a real long-poll: it waits on the session's `Notify` until a message is
 //! pending or `long_poll_hold` has passed (then 204).
 
@@ -18,76 +19,10 @@ use serde_json::{Value, json};
 use super::Sim;
 use super::auth;
 use super::error::{ApiError, ApiResult, Reply};
+use super::extract::{Req, engagement_id, session, user_session};
 use super::gate::Ctx;
-use super::params::{Input, Params};
+use super::params::Params;
 use super::state::{Core, Member, Msg, MsgKind};
-
-/// Parses query + body.
-pub(crate) fn input<'c>(
-    ctx: &'c Ctx,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Input<'c>, ApiError> {
-    Ok(Input {
-        query: &ctx.query,
-        body: Params::from_body(headers, body)?,
-    })
-}
-
-/// Parameters of a GET: the query string only.
-pub(crate) fn query_input(ctx: &Ctx) -> Input<'_> {
-    Input {
-        query: &ctx.query,
-        body: Params::default(),
-    }
-}
-
-/// The session named by `registeredId` (query); `agentId`, when given or required, must match.
-pub(crate) fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, ApiError> {
-    let registered = input.require_query("registeredId")?;
-    let sid = core
-        .session_by_registered(&registered)
-        .ok_or_else(|| ApiError::unknown("There is no such agent on the server: log in again"))?;
-    let agent = if require_agent {
-        Some(input.require("agentId")?)
-    } else {
-        input.get("agentId")
-    };
-    if let (Some(a), Some(s)) = (agent, core.sessions.get(&sid))
-        && *a != *s.username
-    {
-        return Err(ApiError::unknown(format!(
-            "agentId `{a}` does not own this session"
-        )));
-    }
-    Ok(sid)
-}
-
-/// The session named by `registeredId` (`agentId` optional), which `username`, when given,
-/// must own.
-pub(crate) fn user_session(
-    core: &Core,
-    input: &Input,
-    username: Option<&str>,
-) -> Result<u64, ApiError> {
-    let sid = session(core, input, false)?;
-    if let Some(u) = username
-        && core.sessions.get(&sid).is_some_and(|s| *s.username != *u)
-    {
-        return Err(ApiError::unknown(format!(
-            "username `{u}` does not own this session"
-        )));
-    }
-    Ok(sid)
-}
-
-/// The engagement id parameter; a non-numeric id is simply an unknown engagement (401).
-pub(crate) fn engagement_id(input: &Input, name: &'static str) -> Result<u64, ApiError> {
-    let raw = input.require(name)?;
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::unknown(format!("no such engagement {raw}")))
-}
 
 /// POST /oauth-server/oauth/token.
 pub async fn token(
@@ -108,13 +43,9 @@ pub async fn token(
         }
     };
     let jti = uuid::Uuid::new_v4().to_string();
-    let changed = form.get("username").and_then(|u| {
-        sim.core
-            .lock()
-            .profiles
-            .get(u.as_ref())
-            .and_then(|p| p.password.clone())
-    });
+    let changed = form
+        .get("username")
+        .and_then(|u| sim.core.lock().changed(&u, |p| p.password.clone()));
     match auth::issue_token(
         &sim.config,
         &sim.auth,
@@ -130,28 +61,18 @@ pub async fn token(
 }
 
 /// POST login: one live session per agent; a second login replaces the first.
-pub async fn login(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn login(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let username = input.require("username")?;
     let password = input.require("password")?;
-    if let Some(owner) = ctx.claims.as_ref().and_then(|c| c.user_name.as_deref())
+    if let Some(owner) = req.ctx.claims.as_ref().and_then(|c| c.user_name.as_deref())
         && owner != username.as_ref()
     {
         return Err(ApiError::unknown(format!(
             "this token was issued to agent `{owner}`"
         )));
     }
-    let changed = sim
-        .core
-        .lock()
-        .profiles
-        .get(username.as_ref())
-        .and_then(|p| p.password.clone());
+    let changed = sim.core.lock().changed(&username, |p| p.password.clone());
     let dir = &sim.config.agents;
     let profile = match changed {
         Some(pw) if pw == *password => dir.profile(&username, &sim.config.agent_group),
@@ -192,10 +113,8 @@ pub async fn login(
 }
 
 /// GET preLoginStatus (no token needed).
-pub async fn pre_login_status(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
+pub async fn pre_login_status(req: Req) -> ApiResult {
+    let (sim, ctx) = (&req.sim, &req.ctx);
     let username = ctx
         .query
         .get("username")
@@ -208,13 +127,8 @@ pub async fn pre_login_status(
 }
 
 /// POST agentStatus: `available` agents get offers, `busy` ones do not.
-pub async fn agent_status(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn agent_status(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let available = match input.require("state")?.as_ref() {
         "available" => true,
         "busy" => false,
@@ -230,13 +144,8 @@ pub async fn agent_status(
 }
 
 /// POST verifySession: 200 while the session lives, 401 after.
-pub async fn verify_session(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn verify_session(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     session(&sim.core.lock(), &input, true)?;
     Ok(Reply::empty())
 }
@@ -258,10 +167,8 @@ impl Drop for PollGuard {
 }
 
 /// GET messages: the long-poll.
-pub async fn get_messages(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
+pub async fn get_messages(req: Req) -> ApiResult {
+    let (sim, ctx) = (&req.sim, &req.ctx);
     let q = &ctx.query;
     let instant = q.flag("instantResponse", false)?;
     let entire = q.flag("requestEntireTranscript", false)?;
@@ -339,13 +246,8 @@ pub async fn get_messages(
 }
 
 /// POST messages: chat lines (external or internal), dynamic forms, typing states.
-pub async fn post_messages(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn post_messages(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let state = match input.get("state").as_deref() {
         None => None,
@@ -419,15 +321,12 @@ pub async fn post_messages(
 type EngagementCall = fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>;
 
 /// The shared body of accept/deny/join/close.
-async fn engagement_call(
-    sim: Arc<Sim>,
-    ctx: Arc<Ctx>,
-    headers: HeaderMap,
-    body: Bytes,
+fn engagement_call(
+    req: &Req,
     require_agent: bool,
     call: EngagementCall,
 ) -> Result<(u64, String), ApiError> {
-    let input = input(&ctx, &headers, &body)?;
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
@@ -451,26 +350,14 @@ pub fn offer_answer_route(accept: bool) -> MethodRouter<Arc<Sim>> {
     } else {
         (true, Core::deny)
     };
-    post(
-        move |State(sim): State<Arc<Sim>>,
-              Extension(ctx): Extension<Arc<Ctx>>,
-              headers: HeaderMap,
-              body: Bytes| async move {
-            engagement_call(sim, ctx, headers, body, require_agent, call)
-                .await
-                .map(|_| Reply::empty())
-        },
-    )
+    post(move |req: Req| async move {
+        engagement_call(&req, require_agent, call).map(|_| Reply::empty())
+    })
 }
 
 /// POST joinEngagement: re-enter an engagement after a lost session.
-pub async fn join(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let (eid, user) = engagement_call(sim, ctx, headers, body, true, Core::join).await?;
+pub async fn join(req: Req) -> ApiResult {
+    let (eid, user) = engagement_call(&req, true, Core::join)?;
     Ok(Reply::ok(
         "JoinEngagementResponse",
         json!({
@@ -483,13 +370,8 @@ pub async fn join(
 }
 
 /// POST closeEngagement, with optional disposition fields.
-pub async fn close(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let pre = input(&ctx, &headers, &body)?;
+pub async fn close(req: Req) -> ApiResult {
+    let (sim, pre) = req.parts();
     match pre.body.value("dispositions") {
         None | Some(Value::Object(_)) | Some(Value::Null) => {}
         Some(Value::String(s)) if serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_object()) => {
@@ -514,9 +396,8 @@ pub async fn close(
             &m,
         ));
     }
-    let follow = super::conversation::follow_up_request(&sim, &pre)?;
-    let (eid, user) =
-        engagement_call(sim.clone(), ctx, headers, body, true, Core::close_by_agent).await?;
+    let follow = super::conversation::follow_up_request(sim, &pre)?;
+    let (eid, user) = engagement_call(&req, true, Core::close_by_agent)?;
     if let Some((agent, notes)) = follow {
         let (now, ms) = sim.now();
         let until = now + sim.config.follow_up_timeout.0;
@@ -529,11 +410,8 @@ pub async fn close(
 }
 
 /// GET dispositions: a fixed, realistic set of categories and reasons.
-pub async fn dispositions(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn dispositions(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let username = input.require_query("username")?;
     let site = input.require_query("siteId")?;
     let tree = input.require_query("scriptTreeId")?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::faults::FaultConfig;
 use super::seed::Seed;
-use crate::suite::values::{Distribution, HumanDuration, Range};
+use crate::values::{Distribution, HumanDuration, Range};
 
 /// Simulator settings (from `--config FILE` or a suite's `simulator:` section).
 #[derive(Debug, Clone, Deserialize)]

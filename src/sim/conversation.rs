@@ -11,17 +11,12 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::Sim;
-use super::agent::{engagement_id, input, query_input, session, user_session};
 use super::error::{ApiError, ApiResult, Reply};
-use super::gate::Ctx;
+use super::extract::{Req, engagement_id, session, user_session};
 use super::params::Input;
 use super::state::{Core, FollowUp, Member, Msg, MsgKind, Phase};
 
@@ -39,11 +34,7 @@ impl Core {
     /// Records a system line; tells the other participants and, when `customer`, the customer.
     fn annotate(&mut self, sid: u64, eid: u64, text: String, customer: bool, at_ms: u64) {
         let m = Msg::system(text, at_ms);
-        let others: Vec<u64> = self
-            .participants(eid)
-            .into_iter()
-            .filter(|p| *p != sid)
-            .collect();
+        let others = self.others(eid, sid);
         if let Some(e) = self.engagements.get_mut(&eid) {
             e.record(&m);
             if customer {
@@ -117,11 +108,8 @@ pub(crate) fn follow_up_request(
 }
 
 /// GET followUpConversations: conversations waiting for this agent.
-pub async fn follow_up_conversations(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn follow_up_conversations(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let core = sim.core.lock();
     let sid = session_with_username(&core, &input)?;
     let me = core.user_of(sid)?;
@@ -197,13 +185,8 @@ fn follow_up_selected(core: &Core, input: &Input, me: &str) -> Result<u64, ApiEr
 
 /// POST followUpEngagement: resumes a follow-up conversation (same engagement id, same
 /// customer, transcript continued); it is active for the agent at once.
-pub async fn follow_up_engagement(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn follow_up_engagement(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     input.require_query("agentId")?;
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
@@ -248,17 +231,12 @@ pub async fn follow_up_engagement(
 
 /// POST resolveConversation: closes an active engagement (like closeEngagement) or resolves a
 /// follow-up conversation; with `followUp=true` it (re)schedules a follow-up instead.
-pub async fn resolve_conversation(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn resolve_conversation(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     input.flag("autoTransferFailed", false)?;
     input.flag("ninaCoachTransfer", false)?;
-    let follow = follow_up_request(&sim, &input)?;
+    let follow = follow_up_request(sim, &input)?;
     let (now, ms) = sim.now();
     let until = now + sim.config.follow_up_timeout.0;
     let mut core = sim.core.lock();
@@ -288,11 +266,8 @@ pub async fn resolve_conversation(
 }
 
 /// GET requestEntireTranscripts: the transcripts of engagements this agent handled.
-pub async fn request_entire_transcripts(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn request_entire_transcripts(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let ids = input.require_query("chatIds")?.to_string();
     let core = sim.core.lock();
     let sid = session_with_username(&core, &input)?;
@@ -317,13 +292,8 @@ pub async fn request_entire_transcripts(
 }
 
 /// POST maskText: replaces a line of the stored transcript with its masked form.
-pub async fn mask_text(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn mask_text(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let masked: Arc<str> = input.require("maskedChatLine")?.as_ref().into();
     let previous = input.require("previousMaskedChatLine")?.into_owned();
@@ -392,28 +362,18 @@ fn annotate_held(
 }
 
 /// POST escalateEngagement: notes the escalation in the transcript and tells the conference.
-pub async fn escalate(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn escalate(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let reason = input.get("escalateReason").unwrap_or_default().into_owned();
-    annotate_held(&sim, &input, true, false, |core, sid| {
+    annotate_held(sim, &input, true, false, |core, sid| {
         Ok(format!("Escalated by {}: {reason}", core.user_of(sid)?))
     })
 }
 
 /// POST event/startDisposition: the agent starts its disposition of an engagement it holds
 /// or handled.
-pub async fn start_disposition(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn start_disposition(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let (_, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, false)?;
@@ -429,13 +389,8 @@ pub async fn start_disposition(
 }
 
 /// POST logging/agent: keeps the desktop's log line (the last 1,000 are kept).
-pub async fn logging_agent(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn logging_agent(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let text = input
         .get("message")
@@ -458,13 +413,8 @@ pub async fn logging_agent(
 }
 
 /// POST sendIllegalWordNotification: records the notice; the conference sees it.
-pub async fn illegal_word(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn illegal_word(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let word = input.require("illegalWord")?.into_owned();
     match input.body.value("settingIds") {
         None | Some(Value::Array(_)) | Some(Value::Null) | Some(Value::String(_)) => {}
@@ -472,19 +422,14 @@ pub async fn illegal_word(
             return Err(ApiError::invalid("settingIds", "expected an array of ids"));
         }
     }
-    annotate_held(&sim, &input, false, false, |_, _| {
+    annotate_held(sim, &input, false, false, |_, _| {
         Ok(format!("Illegal word used: {word}"))
     })
 }
 
 /// POST smsCommand: RESEND sends the agent's last line to the customer again; SKIP records it.
-pub async fn sms_command(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn sms_command(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let command = input.require("command")?.into_owned();
     if command != "RESEND" && command != "SKIP" {
         return Err(ApiError::unexpected("command", "RESEND or SKIP", &command));
@@ -513,13 +458,8 @@ pub async fn sms_command(
 }
 
 /// POST webrtc/action: the call state goes to the transcript and to the customer.
-pub async fn webrtc_action(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn webrtc_action(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let action = input.require("action")?.into_owned();
     if !["DIALED", "NETWORK_ERR", "END_WEBCALL"].contains(&action.as_str()) {
         return Err(ApiError::unexpected(
@@ -528,20 +468,15 @@ pub async fn webrtc_action(
             &action,
         ));
     }
-    annotate_held(&sim, &input, true, true, |_, _| {
+    annotate_held(sim, &input, true, true, |_, _| {
         Ok(format!("webRTC call: {action}"))
     })
 }
 
 /// POST ninaCoachChatTakeOver: the live agent takes the chat over from the virtual assistant.
-pub async fn nina_take_over(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
-    annotate_held(&sim, &input, true, true, |core, sid| {
+pub async fn nina_take_over(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
+    annotate_held(sim, &input, true, true, |core, sid| {
         let me = core.user_of(sid)?;
         Ok(format!(
             "{me} took over the chat from the virtual assistant"
@@ -550,11 +485,8 @@ pub async fn nina_take_over(
 }
 
 /// GET ninaCoachContentMetaInfo: what the virtual assistant knows of the chat.
-pub async fn nina_meta_info(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn nina_meta_info(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let core = sim.core.lock();
     let sid = session(&core, &input, false)?;
     let mut lines = 0usize;
@@ -575,13 +507,8 @@ pub async fn nina_meta_info(
 }
 
 /// POST ninaCoachEscalationResolution: tells the virtual assistant whether the agent helped.
-pub async fn nina_resolution(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn nina_resolution(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let code = input.require("resolutionCode")?.into_owned();
     if !["NL", "ERR", "TIMEOUT", "NOOP", "INC", "LC"].contains(&code.as_str()) {
         return Err(ApiError::unexpected(

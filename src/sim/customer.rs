@@ -11,18 +11,13 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 use serde_json::{Value, json};
 
 use super::Sim;
-use super::agent::{engagement_id, input};
 use super::error::{ApiError, ApiResult, Reply};
-use super::gate::Ctx;
+use super::extract::{Req, engagement_id};
 use super::params::Input;
 use super::state::{Member, Msg, MsgKind, Phase};
 
@@ -53,15 +48,10 @@ fn group_of(sim: &Sim, input: &Input) -> Result<String, ApiError> {
 }
 
 /// GET or POST agentAvailability.
-pub async fn availability(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn availability(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     input.require("siteID")?;
-    let group = group_of(&sim, &input)?;
+    let group = group_of(sim, &input)?;
     let available = sim.core.lock().available(&group);
     Ok(Reply::ok(
         "AgentAvailabilityResponse",
@@ -74,15 +64,10 @@ pub async fn availability(
 }
 
 /// GET or POST engagement: a new chat, offered at once or QUEUED.
-pub async fn engagement(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn engagement(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let site = input.require("siteID")?;
-    let group = group_of(&sim, &input)?;
+    let group = group_of(sim, &input)?;
     let initial: Option<Arc<str>> = input.get("InitialMessage").map(|t| Arc::from(t.as_ref()));
     let (now, ms) = sim.now();
     let (eid, cid, queued) = sim
@@ -100,13 +85,8 @@ pub async fn engagement(
 }
 
 /// GET message: what the agent sent since the last call.
-pub async fn get_message(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn get_message(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let (cid, eid) = customer_ids(&input)?;
     input.flag("instantResponse", true)?;
     let mut core = sim.core.lock();
@@ -123,13 +103,8 @@ pub async fn get_message(
 }
 
 /// POST message: a chat line, or `messageType=stateChange&state=closed` to close.
-pub async fn post_message(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn post_message(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let (cid, eid) = customer_ids(&input)?;
     let (now, ms) = sim.now();
     let kind = match input.get("messageType").as_deref() {
@@ -166,13 +141,8 @@ pub async fn post_message(
 }
 
 /// POST customerIsTyping?isTyping=true|false.
-pub async fn typing(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn typing(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let (cid, eid) = customer_ids(&input)?;
     input.require("isTyping")?;
     let typing = input.flag("isTyping", false)?;

@@ -3,7 +3,7 @@
 //! ```yaml
 //! faults:
 //!   ops:
-//!     - op: acceptEngagement        # an operation name from aeapi::ops, a customer op, or "*"
+//!     - op: acceptEngagement        # a served operation name (aeapi::ops, served_name) or "*"
 //!       latency: uniform 10ms..30ms # constant (`20ms`), uniform or exponential
 //!     - op: messages.post
 //!       error_rate: 0.01            # fraction of requests answered with error_status
@@ -26,7 +26,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::suite::values::{Distribution, HumanDuration};
+use crate::values::{Distribution, HumanDuration};
 
 /// All configured faults.
 #[derive(Debug, Clone, Deserialize)]
@@ -123,7 +123,7 @@ impl FaultConfig {
     /// Checks rates, statuses and operation names.
     pub fn validate(&self) -> Result<(), String> {
         for f in &self.ops {
-            if f.op != "*" && !super::gate::is_operation(&f.op) {
+            if f.op != "*" && crate::aeapi::ops::find_served(&f.op).is_none() {
                 return Err(format!("faults: unknown operation `{}`", f.op));
             }
             for (name, rate) in [("error_rate", f.error_rate), ("drop_rate", f.drop_rate)] {

@@ -1,4 +1,4 @@
-//! The one middleware every request passes: it names the operation (path + method → the name in
+//! The one middleware every request passes: it names the operation (path + method → the row of
 //! `aeapi::ops`), applies faults (stall, slowdown, latency, dropped connection, error), checks the
 //! bearer token and the site, hands the handler a [`Ctx`], and finally renders the handler's
 //! deferred reply as JSON or XML (`output=`), applying schema drift on the way. Responses that
@@ -21,55 +21,13 @@ use super::error::{ApiError, Deferred, error_body};
 use super::faults::apply_drift;
 use super::params::Params;
 use super::xml;
-use crate::aeapi::ops::{self, Method as OpMethod};
+use crate::aeapi::ops::{self, Auth, Method as OpMethod, Operation};
 
-/// Customer-side operations (field notes; not in the reference's table).
-pub const CUSTOMER_OPS: &[(&str, OpMethod, &str)] = &[
-    (
-        "agentAvailability.get",
-        OpMethod::Get,
-        "/engagementAPI/v2/customer/agentAvailability",
-    ),
-    (
-        "customerEngagement",
-        OpMethod::Get,
-        "/engagementAPI/v2/customer/engagement",
-    ),
-    (
-        "customerEngagement.post",
-        OpMethod::Post,
-        "/engagementAPI/v2/customer/engagement",
-    ),
-    (
-        "customerMessage.get",
-        OpMethod::Get,
-        "/engagementAPI/v2/customer/message",
-    ),
-    (
-        "customerMessage.post",
-        OpMethod::Post,
-        "/engagementAPI/v2/customer/message",
-    ),
-    (
-        "customerIsTyping",
-        OpMethod::Post,
-        "/engagementAPI/v2/customer/customerIsTyping",
-    ),
-];
+static TABLE: LazyLock<HashMap<(OpMethod, &'static str), &'static Operation>> =
+    LazyLock::new(|| ops::served().map(|op| ((op.method, op.path), op)).collect());
 
-static TABLE: LazyLock<HashMap<(OpMethod, &'static str), &'static str>> = LazyLock::new(|| {
-    let mut t: HashMap<_, _> = ops::OPERATIONS
-        .iter()
-        .map(|op| ((op.method, op.path), op.name))
-        .collect();
-    for (name, m, path) in CUSTOMER_OPS {
-        t.insert((*m, *path), *name);
-    }
-    t
-});
-
-/// The operation a request names, if any.
-pub fn operation_of(method: &Method, path: &str) -> Option<&'static str> {
+/// The served operation a request names, if any.
+fn served(method: &Method, path: &str) -> Option<&'static Operation> {
     let m = match *method {
         Method::GET | Method::HEAD => OpMethod::Get,
         Method::POST => OpMethod::Post,
@@ -82,9 +40,9 @@ pub fn operation_of(method: &Method, path: &str) -> Option<&'static str> {
     TABLE.get(&(m, path)).copied()
 }
 
-/// Whether `name` is an operation the gate knows (for validating fault configs).
-pub fn is_operation(name: &str) -> bool {
-    TABLE.values().any(|n| *n == name)
+/// The name of the operation a request names ([`Operation::served_name`]), if any.
+pub fn operation_of(method: &Method, path: &str) -> Option<&'static str> {
+    served(method, path).map(Operation::served_name)
 }
 
 /// Response format chosen by `output=`.
@@ -157,7 +115,7 @@ async fn sleep_until(deadline: Deadline) {
 /// once, when the handler took longer), so a `latency: 20ms` answers in 20 ms, not 20 ms plus
 /// the handler's time.
 pub async fn gate(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
-    let op = operation_of(req.method(), req.uri().path());
+    let op = served(req.method(), req.uri().path());
     let mut hold = None;
     let faults = &sim.config.faults;
     if faults.any() {
@@ -166,7 +124,7 @@ pub async fn gate(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Resp
         }
         let decision = {
             let mut rng = sim.rng.lock();
-            faults.decide(op.unwrap_or(""), sim.live(), &mut *rng)
+            faults.decide(op.map_or("", Operation::served_name), sim.live(), &mut *rng)
         };
         if decision.drop || decision.error.is_some() {
             precise_sleep(decision.delay).await;
@@ -197,7 +155,12 @@ pub async fn gate(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Resp
 }
 
 /// Everything after the faults: format, token, site, the handler, rendering.
-async fn answer(sim: &Sim, op: Option<&'static str>, mut req: Request, next: Next) -> Response {
+async fn answer(
+    sim: &Sim,
+    op: Option<&'static Operation>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let query = Params::from_query(req.uri().query());
     let format = match query.get("output") {
         Some(o) if o.eq_ignore_ascii_case("xml") => Format::Xml,
@@ -218,7 +181,7 @@ async fn answer(sim: &Sim, op: Option<&'static str>, mut req: Request, next: Nex
         let resp = next.run(req).await;
         return finish(resp, format, &[]);
     };
-    let claims = if op == "token" || op == "preLoginStatus" {
+    let claims = if op.auth != Auth::Bearer {
         None
     } else {
         match sim.auth.check(req.headers(), &sim.clock) {
@@ -244,7 +207,7 @@ async fn answer(sim: &Sim, op: Option<&'static str>, mut req: Request, next: Nex
     let drift = if faults.ops.is_empty() {
         Vec::new()
     } else {
-        faults.drift_for(op)
+        faults.drift_for(op.served_name())
     };
     finish(resp, format, &drift)
 }

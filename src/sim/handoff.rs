@@ -66,6 +66,13 @@ fn state_from(state: &'static str, who: Option<Arc<str>>, at_ms: u64) -> Msg {
 }
 
 impl Core {
+    /// The participants of an engagement other than `sid`.
+    pub fn others(&self, eid: u64, sid: u64) -> Vec<u64> {
+        let mut all = self.participants(eid);
+        all.retain(|p| *p != sid);
+        all
+    }
+
     /// Sessions that receive an engagement's messages: its owner, then its guests.
     pub fn participants(&self, eid: u64) -> Vec<u64> {
         match self.engagements.get(&eid) {

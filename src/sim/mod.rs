@@ -1,12 +1,15 @@
 //! The AEAPI simulator: the embedded default target and a local sandbox for agent desktops.
 //!
 //! One process serves both the auth server (`/oauth-server/oauth/token`) and the API
-//! (`/engagementAPI/v2/...`). Every route is a row of one table (`routes`), from which both the
-//! router and the OpenAPI document (`openapi`, at `/openapi.json`) are built. Requests pass one
-//! middleware (`gate`: operation naming, faults, bearer check, JSON/XML rendering) and then a
-//! handler by area (`agent`, `customer`, `auth`, `transfer`, `profile`, `conversation`,
-//! `scripts`), which works on the shared world (`state`, `routing`, `handoff`) behind one
-//! short-held lock. Site data (business units, groups, scripts, dispositions) is `seed`. A single
+//! (`/engagementAPI/v2/...`). Every route is a row of the operation table (`aeapi::ops`: method,
+//! path, parameters) joined with the simulator's own (`routes`: handler, summary, example), from
+//! which both the router and the OpenAPI document (`openapi`, at `/openapi.json`) are built.
+//! Requests pass one middleware (`gate`: operation naming, faults, bearer check, JSON/XML
+//! rendering) and then a handler by area (`agent`, `customer`, `auth`, `transfer`, `profile`,
+//! `conversation`, `scripts`), which takes its request through one extractor (`extract`) and
+//! works on the shared world (`state`, `routing`, `handoff`) behind one short-held lock. The
+//! simulator owns its config (`config`, `faults`); it imports nothing from `suite`, `runner`,
+//! `report` or `cli`. Site data (business units, groups, scripts, dispositions) is `seed`. A single
 //! background task (the reaper) enforces the accept and keep-alive windows; another (when
 //! `arrival_rate > 0`) plays customers. See `src/sim/README.md` for endpoints and defaults.
 
@@ -17,6 +20,7 @@ mod conversation;
 pub mod cors;
 mod customer;
 mod error;
+mod extract;
 mod faults;
 mod gate;
 mod handoff;
@@ -50,9 +54,9 @@ pub use config::{
 };
 pub use error::ApiError;
 pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
-pub use gate::{CUSTOMER_OPS, operation_of};
+pub use gate::operation_of;
 pub use openapi::{PATH as OPENAPI_PATH, document as openapi_document};
-pub use routes::{ParamDef, ROUTES, RouteDef};
+pub use routes::{ROUTES, RouteDef, RouteDoc};
 
 /// Development application credentials (the reference's sample Basic header decodes to these).
 pub const DEV_CLIENT_ID: &str = "ceapiClientId";
@@ -195,8 +199,8 @@ pub fn app(config: SimConfig) -> Router {
 /// Builds the router over an existing state (tests keep the `Arc<Sim>` to drive the reaper).
 pub fn router(sim: Arc<Sim>) -> Router {
     let mut r = Router::new();
-    for def in routes::ROUTES {
-        r = r.route(def.path, (def.mount)());
+    for def in routes::ROUTES.iter() {
+        r = r.route(def.path, (def.doc.mount)());
     }
     r.route(openapi::PATH, get(openapi::serve))
         .fallback(|| async {

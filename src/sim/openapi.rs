@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the simulator, served at [`PATH`] (no token needed).
 //!
-//! It is generated from the route table (`routes::ROUTES`) that also builds the router, so it
-//! lists exactly the routes served: parameters (query, body as JSON or form), the 200 body's
+//! It is generated from the route table (`routes::ROUTES`: the operation table joined with the
+//! simulator's documentation) that also builds the router, so it lists exactly the routes served: parameters (query, body as JSON or form), the 200 body's
 //! schema (inferred from the table's reference-shaped example, which it also carries), and the
 //! error statuses, all in the simulator's one error shape.
 
@@ -11,6 +11,7 @@ use axum::Json;
 use serde_json::{Map, Value, json};
 
 use super::routes::{ROUTES, RouteDef};
+use crate::aeapi::ops::{Auth, ParamIn};
 
 /// Where the document is served.
 pub const PATH: &str = "/openapi.json";
@@ -69,15 +70,58 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// The `responses` of an operation: its 200 (with the example and its schema), the long-poll's
+/// 204, and its error statuses in the error shape.
+fn responses(def: &RouteDef) -> Value {
+    let mut responses = Map::new();
+    let ok = match def
+        .doc
+        .example
+        .and_then(|e| serde_json::from_str::<Value>(e).ok())
+    {
+        Some(example) => json!({
+            "description": "Success",
+            "content": {
+                "application/json": {"schema": schema_of(&example), "example": example},
+                "application/xml": {"schema": {"type": "object", "xml": {"name": def.doc.root}}},
+            },
+        }),
+        None => json!({"description": "Success (no body)"}),
+    };
+    responses.insert("200".into(), ok);
+    if def.op == "messages.get" {
+        responses.insert(
+            "204".into(),
+            json!({"description": "Nothing pending within the long-poll hold"}),
+        );
+    }
+    for status in def.doc.errors {
+        let body = if def.op == "token" {
+            "#/components/schemas/OAuthError"
+        } else {
+            "#/components/schemas/Error"
+        };
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": reason(*status),
+                "content": {"application/json": {"schema": {"$ref": body}}},
+            }),
+        );
+    }
+    Value::Object(responses)
+}
+
+/// The OpenAPI operation object of a route.
 fn operation(def: &RouteDef) -> Value {
     let mut parameters: Vec<Value> = Vec::new();
     let mut body_props = Map::new();
     let mut body_required: Vec<Value> = Vec::new();
     for p in def.params() {
         match p.location {
-            "query" | "header" => parameters.push(json!({
+            ParamIn::Query | ParamIn::Header => parameters.push(json!({
                 "name": p.name,
-                "in": p.location,
+                "in": p.location.as_str(),
                 "required": p.required,
                 "schema": kind_schema(p.kind),
             })),
@@ -97,7 +141,7 @@ fn operation(def: &RouteDef) -> Value {
     }
     let mut op = Map::new();
     op.insert("operationId".into(), def.op.into());
-    op.insert("summary".into(), def.summary.into());
+    op.insert("summary".into(), def.doc.summary.into());
     let tag = if def.path.contains("/customer/") {
         "customer"
     } else if def.op == "token" {
@@ -122,46 +166,11 @@ fn operation(def: &RouteDef) -> Value {
             json!({"required": !body_required.is_empty(), "content": content}),
         );
     }
-    let mut responses = Map::new();
-    let ok = match def
-        .example
-        .and_then(|e| serde_json::from_str::<Value>(e).ok())
-    {
-        Some(example) => json!({
-            "description": "Success",
-            "content": {
-                "application/json": {"schema": schema_of(&example), "example": example},
-                "application/xml": {"schema": {"type": "object", "xml": {"name": def.root}}},
-            },
-        }),
-        None => json!({"description": "Success (no body)"}),
-    };
-    responses.insert("200".into(), ok);
-    if def.op == "messages.get" {
-        responses.insert(
-            "204".into(),
-            json!({"description": "Nothing pending within the long-poll hold"}),
-        );
-    }
-    for status in def.errors {
-        let body = if def.op == "token" {
-            "#/components/schemas/OAuthError"
-        } else {
-            "#/components/schemas/Error"
-        };
-        responses.insert(
-            status.to_string(),
-            json!({
-                "description": reason(*status),
-                "content": {"application/json": {"schema": {"$ref": body}}},
-            }),
-        );
-    }
-    op.insert("responses".into(), Value::Object(responses));
-    let security = match def.op {
-        "token" => json!([{"clientBasic": []}]),
-        "preLoginStatus" => json!([]),
-        _ => json!([{"bearer": []}]),
+    op.insert("responses".into(), responses(def));
+    let security = match def.operation.auth {
+        Auth::ClientBasic => json!([{"clientBasic": []}]),
+        Auth::None => json!([]),
+        Auth::Bearer => json!([{"bearer": []}]),
     };
     op.insert("security".into(), security);
     Value::Object(op)
@@ -169,7 +178,7 @@ fn operation(def: &RouteDef) -> Value {
 
 fn build() -> Value {
     let mut paths: Map<String, Value> = Map::new();
-    for def in ROUTES {
+    for def in ROUTES.iter() {
         let entry = paths
             .entry(def.path.to_string())
             .or_insert_with(|| json!({}));
@@ -223,7 +232,7 @@ mod tests {
     #[test]
     fn the_document_lists_every_route_with_its_required_parameters() {
         let doc = document();
-        for def in ROUTES {
+        for def in ROUTES.iter() {
             let op = &doc["paths"][def.path][def.method.as_str().to_ascii_lowercase()];
             assert_eq!(op["operationId"], def.op, "{def:?}");
         }

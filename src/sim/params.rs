@@ -110,7 +110,7 @@ impl Params {
 #[derive(Debug, Clone)]
 pub struct Input<'q> {
     pub query: &'q Params,
-    pub body: Params,
+    pub body: &'q Params,
 }
 
 impl Input<'_> {

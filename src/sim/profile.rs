@@ -11,15 +11,12 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use super::Sim;
-use super::agent::{input, query_input, session};
 use super::error::{ApiError, ApiResult, Reply};
+use super::extract::{Req, session};
 use super::gate::Ctx;
 
 /// A known agent named by a parameter, allowed for this token.
@@ -40,11 +37,8 @@ fn known_agent(sim: &Sim, ctx: &Ctx, name: &str) -> Result<(), ApiError> {
 }
 
 /// GET settings: the agent's and the site's settings, live.
-pub async fn settings(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn settings(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let core = sim.core.lock();
     let sid = session(&core, &input, false)?;
     let Some(s) = core.sessions.get(&sid) else {
@@ -118,13 +112,8 @@ pub async fn settings(
 }
 
 /// POST customSettings: merged into the agent's stored custom settings.
-pub async fn custom_settings(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn custom_settings(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let agent = input.require_query("agentID")?.to_string();
     let include_layout = input.query.flag("includeLayout", false)?;
     let mut changes = Map::new();
@@ -158,7 +147,7 @@ pub async fn custom_settings(
             changes.insert(name.into(), b.into());
         }
     }
-    known_agent(&sim, &ctx, &agent)?;
+    known_agent(sim, &req.ctx, &agent)?;
     let mut core = sim.core.lock();
     let p = core.profiles.entry(agent.as_str().into()).or_default();
     p.custom_settings.extend(changes);
@@ -184,22 +173,15 @@ fn default_script(sim: &Sim) -> Value {
 }
 
 /// GET customScript: the agent's saved custom script, or the site default.
-pub async fn custom_script_get(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
+pub async fn custom_script_get(req: Req) -> ApiResult {
+    let (sim, ctx) = (&req.sim, &req.ctx);
     let agent = ctx
         .query
         .get("agentId")
         .ok_or_else(|| ApiError::missing("agentId"))?;
-    known_agent(&sim, &ctx, &agent)?;
-    let saved = sim
-        .core
-        .lock()
-        .profiles
-        .get(agent.as_ref())
-        .and_then(|p| p.custom_script.clone());
-    let scripts = saved.unwrap_or_else(|| default_script(&sim));
+    known_agent(sim, &req.ctx, &agent)?;
+    let saved = sim.core.lock().changed(&agent, |p| p.custom_script.clone());
+    let scripts = saved.unwrap_or_else(|| default_script(sim));
     Ok(Reply::ok(
         "CustomScriptResponse",
         json!({"customScripts": scripts, "userName": &*agent}),
@@ -288,13 +270,8 @@ fn normalise_script(v: &Value, now_ms: u64) -> Result<Value, ApiError> {
 }
 
 /// POST customScript: saves the agent's custom script.
-pub async fn custom_script_post(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn custom_script_post(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let agent = input.require("agentId")?.to_string();
     let raw = input
         .body
@@ -304,7 +281,7 @@ pub async fn custom_script_post(
         .ok_or_else(|| ApiError::missing("customScripts"))?;
     let (_, ms) = sim.now();
     let script = normalise_script(raw, ms)?;
-    known_agent(&sim, &ctx, &agent)?;
+    known_agent(sim, &req.ctx, &agent)?;
     sim.core
         .lock()
         .profiles
@@ -315,13 +292,8 @@ pub async fn custom_script_post(
 }
 
 /// POST changePassword: the new password is what login accepts from now on.
-pub async fn change_password(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn change_password(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let agent = input.require("agentId")?.to_string();
     let old = input.require("oldPassword")?.to_string();
     let new = input.require("newPassword")?.to_string();
@@ -333,12 +305,9 @@ pub async fn change_password(
         ));
     }
     // The reference sets no rule on reusing a password, so the simulator sets none either.
-    known_agent(&sim, &ctx, &agent)?;
+    known_agent(sim, &req.ctx, &agent)?;
     let mut core = sim.core.lock();
-    let current = core
-        .profiles
-        .get(agent.as_str())
-        .and_then(|p| p.password.clone());
+    let current = core.changed(&agent, |p| p.password.clone());
     let ok = match current {
         Some(pw) => pw == old,
         None => sim
@@ -379,13 +348,8 @@ pub async fn agent_groups(State(sim): State<Arc<Sim>>) -> ApiResult {
 }
 
 /// POST extraChat: `enabled=true` (the default) gives the agent one slot above `max_chats`.
-pub async fn extra_chat(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn extra_chat(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let enabled = input.flag("enabled", true)?;
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
@@ -404,11 +368,8 @@ const METRICS: &[(&str, &str)] = &[
 ];
 
 /// GET activePerformanceMetrics: live figures of the agent's session.
-pub async fn active_performance_metrics(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn active_performance_metrics(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     input.require_query("agentId")?;
     let ids = input.require_query("settingIds")?.to_string();
     let core = sim.core.lock();

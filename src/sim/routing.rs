@@ -452,11 +452,7 @@ impl Core {
                 "a conference participant in screen mode sends internal lines only (conferenceMode makes it a full participant)",
             ));
         }
-        let others: Vec<u64> = self
-            .participants(eid)
-            .into_iter()
-            .filter(|p| *p != sid)
-            .collect();
+        let others = self.others(eid, sid);
         if let Some(e) = self.engagements.get_mut(&eid) {
             if msg.kind != MsgKind::StateChange {
                 e.record(&msg);

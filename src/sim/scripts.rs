@@ -1,16 +1,11 @@
 //! Script trees and groups from the seed data: scriptTree (the trees of a site, groups without
 //! their scripts), fullScriptTree (with every script) and scriptGroup (one group's scripts).
 
-use std::sync::Arc;
-
-use axum::Extension;
-use axum::extract::State;
 use serde_json::json;
 
 use super::Sim;
-use super::agent::{query_input, user_session};
 use super::error::{ApiError, ApiResult, Reply};
-use super::gate::Ctx;
+use super::extract::{Req, user_session};
 use super::params::Input;
 use super::seed::group_json;
 
@@ -25,45 +20,35 @@ fn check(sim: &Sim, input: &Input, username_required: bool) -> Result<(), ApiErr
     Ok(())
 }
 
-/// GET scriptTree: the site's script trees, groups listed without their scripts.
-pub async fn script_tree(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
-    check(&sim, &input, true)?;
+/// The site's script trees, with every script when `full` (`username` then optional).
+fn trees(req: &Req, full: bool, root: &'static str) -> ApiResult {
+    let (sim, input) = req.parts();
+    check(sim, &input, !full)?;
     let site = input.query.get("siteId");
     Ok(Reply::ok(
-        "ScriptTreeResponse",
-        sim.seed.script_trees_json(site.as_deref(), false),
+        root,
+        sim.seed.script_trees_json(site.as_deref(), full),
     ))
 }
 
+/// GET scriptTree: the site's script trees, groups listed without their scripts.
+pub async fn script_tree(req: Req) -> ApiResult {
+    trees(&req, false, "ScriptTreeResponse")
+}
+
 /// GET fullScriptTree: the site's script trees with every script.
-pub async fn full_script_tree(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
-    check(&sim, &input, false)?;
-    let site = input.query.get("siteId");
-    Ok(Reply::ok(
-        "FullScriptTreeResponse",
-        sim.seed.script_trees_json(site.as_deref(), true),
-    ))
+pub async fn full_script_tree(req: Req) -> ApiResult {
+    trees(&req, true, "FullScriptTreeResponse")
 }
 
 /// GET scriptGroup: one group's scripts; an unknown id answers 200 with `errorMsg` set (the
 /// reference's body has the field for it).
-pub async fn script_group(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn script_group(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let username = input.require_query("username")?;
     let id = input.require_query("scriptGroupId")?;
     if input.query.get("registeredId").is_some() {
-        check(&sim, &input, true)?;
+        check(sim, &input, true)?;
     } else if !sim.config.agents.knows(&username) {
         return Err(ApiError::unknown(format!(
             "There is no such agent on the server: `{username}`"

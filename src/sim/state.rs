@@ -460,6 +460,13 @@ pub struct Core {
     pub agent_log: VecDeque<Value>,
 }
 
+impl Core {
+    /// Something an agent changed about itself (see [`Profile`]), if it did.
+    pub fn changed<T>(&self, agent: &str, field: impl FnOnce(&Profile) -> Option<T>) -> Option<T> {
+        self.profiles.get(agent).and_then(field)
+    }
+}
+
 /// Per-agent changes that outlive sessions.
 #[derive(Debug, Default, Clone)]
 pub struct Profile {

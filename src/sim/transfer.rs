@@ -5,17 +5,12 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::Sim;
-use super::agent::{engagement_id, input, query_input, session};
 use super::error::{ApiError, ApiResult, Reply};
-use super::gate::Ctx;
+use super::extract::{Req, engagement_id, session};
 use super::handoff::{Outcome, Request, Target};
 use super::state::{Core, GroupStats, HandoffKind};
 
@@ -30,15 +25,8 @@ fn outcome(root: &'static str, eid: u64, o: Outcome) -> Reply {
 }
 
 /// The shared body of transferEngagement, autoTransferEngagement and conferenceEngagement.
-async fn hand_over(
-    sim: Arc<Sim>,
-    ctx: Arc<Ctx>,
-    headers: HeaderMap,
-    body: Bytes,
-    kind: HandoffKind,
-    root: &'static str,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+async fn hand_over(req: Req, kind: HandoffKind, root: &'static str) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     input.flag("prioritizeRequest", false)?;
     input.flag("prioritizedRequest", false)?;
@@ -120,22 +108,12 @@ async fn hand_over(
 /// POST transferEngagement, autoTransferEngagement and conferenceEngagement: the route of a
 /// hand-over of `kind`, answered under the XML root `root`.
 pub fn hand_over_route(kind: HandoffKind, root: &'static str) -> MethodRouter<Arc<Sim>> {
-    post(
-        move |State(sim): State<Arc<Sim>>,
-              Extension(ctx): Extension<Arc<Ctx>>,
-              headers: HeaderMap,
-              body: Bytes| hand_over(sim, ctx, headers, body, kind, root),
-    )
+    post(move |req: Req| hand_over(req, kind, root))
 }
 
 /// POST conferenceMode: screen mode → full participant.
-pub async fn conference_mode(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn conference_mode(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let (_, ms) = sim.now();
     let mut core = sim.core.lock();
@@ -145,13 +123,8 @@ pub async fn conference_mode(
 }
 
 /// POST transferOwnership.
-pub async fn transfer_ownership(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+pub async fn transfer_ownership(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let target = input.get("targetAgentId");
     let (_, ms) = sim.now();
@@ -161,14 +134,8 @@ pub async fn transfer_ownership(
     Ok(outcome("TransferOwnershipResponse", eid, o))
 }
 
-async fn answer(
-    sim: Arc<Sim>,
-    ctx: Arc<Ctx>,
-    headers: HeaderMap,
-    body: Bytes,
-    accept: bool,
-) -> ApiResult {
-    let input = input(&ctx, &headers, &body)?;
+async fn answer(req: Req, accept: bool) -> ApiResult {
+    let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
     let reason = input.get("reason");
     let (now, ms) = sim.now();
@@ -186,12 +153,7 @@ async fn answer(
 /// POST acceptOwnership (`accept`) and refuseOwnership: the route of an answer to an ownership
 /// transfer.
 pub fn ownership_answer_route(accept: bool) -> MethodRouter<Arc<Sim>> {
-    post(
-        move |State(sim): State<Arc<Sim>>,
-              Extension(ctx): Extension<Arc<Ctx>>,
-              headers: HeaderMap,
-              body: Bytes| answer(sim, ctx, headers, body, accept),
-    )
+    post(move |req: Req| answer(req, accept))
 }
 
 /// Live figures of one agent group.
@@ -226,6 +188,27 @@ impl Counts {
         self.busy_slots += o.busy_slots;
         self.free_slots += o.free_slots;
         self.queued += o.queued;
+    }
+
+    /// The JSON object of a unit (an agent group or a business unit): its lists, these
+    /// figures and its names.
+    fn unit<const N: usize>(
+        &self,
+        lists: [(&str, Value); N],
+        display_name: Option<&str>,
+        name: &str,
+        id: &str,
+    ) -> serde_json::Map<String, Value> {
+        let mut v = serde_json::Map::new();
+        v.insert("agentAttributes".into(), json!([]));
+        for (k, list) in lists {
+            v.insert(k.into(), list);
+        }
+        self.fill(&mut v);
+        v.insert("displayName".into(), display_name.unwrap_or(name).into());
+        v.insert("id".into(), id.into());
+        v.insert("name".into(), name.into());
+        v
     }
 
     fn fill(&self, v: &mut serde_json::Map<String, Value>) {
@@ -303,36 +286,16 @@ fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Va
                                 .cloned(),
                         );
                     }
-                    let mut v = serde_json::Map::new();
-                    v.insert("agentAttributes".into(), json!([]));
-                    v.insert("agents".into(), Value::Array(agents));
-                    c.fill(&mut v);
-                    v.insert(
-                        "displayName".into(),
-                        g.display_name
-                            .clone()
-                            .unwrap_or_else(|| g.name.clone())
-                            .into(),
-                    );
-                    v.insert("id".into(), g.id.clone().into());
-                    v.insert("name".into(), g.name.clone().into());
+                    let lists = [("agents", Value::Array(agents))];
+                    let v = c.unit(lists, g.display_name.as_deref(), &g.name, &g.id);
                     Some(Value::Object(v))
                 })
                 .collect();
-            let mut v = serde_json::Map::new();
-            v.insert("agentAttributes".into(), json!([]));
-            v.insert("agentGroups".into(), Value::Array(groups));
-            v.insert("agents".into(), Value::Array(all_agents));
-            total.fill(&mut v);
-            v.insert(
-                "displayName".into(),
-                bu.display_name
-                    .clone()
-                    .unwrap_or_else(|| bu.name.clone())
-                    .into(),
-            );
-            v.insert("id".into(), bu.id.clone().into());
-            v.insert("name".into(), bu.name.clone().into());
+            let lists = [
+                ("agentGroups", Value::Array(groups)),
+                ("agents", Value::Array(all_agents)),
+            ];
+            let mut v = total.unit(lists, bu.display_name.as_deref(), &bu.name, &bu.id);
             v.insert("siteId".into(), bu.site_id.clone().into());
             Value::Object(v)
         })
@@ -367,31 +330,25 @@ fn group_agents(core: &Core, group: &str, exclude: &[u64]) -> Vec<Value> {
 }
 
 /// GET summaryData: live agents, slots and queue per business unit and agent group.
-pub async fn summary_data(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn summary_data(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     input.require_query("agentId")?;
     let core = sim.core.lock();
     let sid = session(&core, &input, true)?;
     let group = core.sessions.get(&sid).map(|s| s.group.clone());
-    let body = json!({ "businessUnits": units(&core, &sim, group.as_deref(), &[]) });
+    let body = json!({ "businessUnits": units(&core, sim, group.as_deref(), &[]) });
     Ok(Reply::ok("SummaryDataResponse", body))
 }
 
 /// GET transferConferenceOptions: where this engagement could go now.
-pub async fn transfer_conference_options(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-) -> ApiResult {
-    let input = query_input(&ctx);
+pub async fn transfer_conference_options(req: Req) -> ApiResult {
+    let (sim, input) = req.parts();
     input.require_query("agentId")?;
     let eid = engagement_id(&input, "engagementId")?;
     let core = sim.core.lock();
     let sid = session(&core, &input, true)?;
     core.held(sid, eid)?;
     let exclude = core.participants(eid);
-    let body = json!({ "businessUnit": units(&core, &sim, None, &exclude) });
+    let body = json!({ "businessUnit": units(&core, sim, None, &exclude) });
     Ok(Reply::ok("TransferConferenceOptionsResponse", body))
 }

@@ -1,5 +1,7 @@
-//! The plan: a loaded suite with the command line's overrides applied, as the runner will
-//! execute it. Until the engine lands, `run` and `conform` print it.
+//! The suite plan: a loaded suite with the command line's overrides applied (fleet size,
+//! duration, seed, target, shard). `run --dry-run` and `-v` print it; `runner::plan` resolves it
+//! (secrets, credentials, simulator settings) into the plan that `run`, `conform` and `capacity`
+//! execute.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -40,13 +42,30 @@ pub struct Plan {
     pub shard: Option<Shard>,
 }
 
+/// A flag that does not fit the suite (a usage error, exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("`--agents` and `--duration` apply to a flat load; this suite has `load.steps`")]
+    FlatLoadOnly,
+    #[error("the agent pool has {pool} credentials but the load needs {peak} agents")]
+    PoolTooSmall { pool: usize, peak: u32 },
+    #[error(
+        "shard {shard} would have no agents: the load has {peak} at peak for {} shards",
+        shard.count
+    )]
+    EmptyShard { shard: Shard, peak: u32 },
+}
+
+/// A `--shard` value that is not `I/N` with 1 <= I <= N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a shard: write I/N with 1 <= I <= N, e.g. `2/3`")]
+pub struct ShardError(String);
+
 /// Applies overrides to `suite`. Errors are usage errors (a flag that does not fit the suite).
-pub fn plan(mut suite: LoadedSuite, o: &Overrides, out_dir: PathBuf) -> Result<Plan, String> {
+pub fn plan(mut suite: LoadedSuite, o: &Overrides, out_dir: PathBuf) -> Result<Plan, PlanError> {
     let load = &mut suite.suite.load;
     if !load.steps.is_empty() && (o.agents.is_some() || o.duration.is_some()) {
-        return Err(
-            "`--agents` and `--duration` apply to a flat load; this suite has `load.steps`".into(),
-        );
+        return Err(PlanError::FlatLoadOnly);
     }
     if let Some(a) = o.agents {
         load.agents = a;
@@ -66,10 +85,10 @@ pub fn plan(mut suite: LoadedSuite, o: &Overrides, out_dir: PathBuf) -> Result<P
         suite.agents = super::agents::pattern("agent", 1, peak, &dev);
     }
     if suite.agents.len() < peak as usize {
-        return Err(format!(
-            "the agent pool has {} credentials but the load needs {peak} agents",
-            suite.agents.len()
-        ));
+        return Err(PlanError::PoolTooSmall {
+            pool: suite.agents.len(),
+            peak,
+        });
     }
     if let Some(shard) = o.shard {
         apply_shard(&mut suite, shard, peak)?;
@@ -121,9 +140,9 @@ impl Shard {
 }
 
 impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}` is not a shard: write I/N with 1 <= I <= N, e.g. `2/3`");
+    type Err = ShardError;
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
+        let bad = || ShardError(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -135,8 +154,8 @@ impl std::str::FromStr for Shard {
 }
 
 impl TryFrom<String> for Shard {
-    type Error = String;
-    fn try_from(s: String) -> Result<Shard, String> {
+    type Error = ShardError;
+    fn try_from(s: String) -> Result<Shard, ShardError> {
         s.parse()
     }
 }
@@ -154,14 +173,11 @@ impl fmt::Display for Shard {
 }
 
 /// Cuts the suite's load down to `shard`'s part (see [`Shard`]).
-fn apply_shard(suite: &mut LoadedSuite, shard: Shard, peak: u32) -> Result<(), String> {
+fn apply_shard(suite: &mut LoadedSuite, shard: Shard, peak: u32) -> Result<(), PlanError> {
     let load = &mut suite.suite.load;
     let mine = shard.agents(peak);
     if mine == 0 {
-        return Err(format!(
-            "shard {shard} would have no agents: the load has {peak} at peak for {} shards",
-            shard.count
-        ));
+        return Err(PlanError::EmptyShard { shard, peak });
     }
     load.agents = shard.agents(load.agents);
     for step in &mut load.steps {
@@ -247,6 +263,38 @@ fn steps(steps: &[Step]) -> String {
         .join(", then ")
 }
 
+impl Plan {
+    /// One line per contract: its status codes, schema, budget and cases.
+    fn fmt_contracts(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.suite.suite;
+        for (i, (op, c)) in s.contracts.iter().enumerate() {
+            let head = if i == 0 { "contracts" } else { "" };
+            let mut parts = Vec::new();
+            if let Some(st) = &c.status {
+                let codes = match st {
+                    StatusSet::One(c) => c.to_string(),
+                    StatusSet::Many(v) => {
+                        v.iter().map(u16::to_string).collect::<Vec<_>>().join("|")
+                    }
+                };
+                parts.push(format!("status {codes}"));
+            }
+            if self.suite.schemas.contains_key(op) {
+                parts.push("schema".into());
+            }
+            if let Some(w) = c.within {
+                parts.push(format!("within {w}"));
+            }
+            if !c.cases.is_empty() {
+                parts.push(format!("{} cases", c.cases.len()));
+            }
+            let line = format!("{head:<12}{op:<20} {}", parts.join(", "));
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.suite.suite;
@@ -314,30 +362,7 @@ impl fmt::Display for Plan {
         if fleet.is_empty() {
             writeln!(f, "personas    none")?;
         }
-        for (i, (op, c)) in s.contracts.iter().enumerate() {
-            let head = if i == 0 { "contracts" } else { "" };
-            let mut parts = Vec::new();
-            if let Some(st) = &c.status {
-                let codes = match st {
-                    StatusSet::One(c) => c.to_string(),
-                    StatusSet::Many(v) => {
-                        v.iter().map(u16::to_string).collect::<Vec<_>>().join("|")
-                    }
-                };
-                parts.push(format!("status {codes}"));
-            }
-            if self.suite.schemas.contains_key(op) {
-                parts.push("schema".into());
-            }
-            if let Some(w) = c.within {
-                parts.push(format!("within {w}"));
-            }
-            if !c.cases.is_empty() {
-                parts.push(format!("{} cases", c.cases.len()));
-            }
-            let line = format!("{head:<12}{op:<20} {}", parts.join(", "));
-            writeln!(f, "{}", line.trim_end())?;
-        }
+        self.fmt_contracts(f)?;
         for (i, t) in self.suite.thresholds.iter().enumerate() {
             let head = if i == 0 { "thresholds" } else { "" };
             writeln!(f, "{head:<12}{}", t.source)?;
@@ -374,7 +399,7 @@ mod tests {
         assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
         assert_eq!(" 1 / 1 ".parse(), Ok(Shard { index: 1, count: 1 }));
         for bad in ["0/3", "4/3", "1/0", "1", "a/b", "1/2/3", ""] {
-            let err = bad.parse::<Shard>().unwrap_err();
+            let err = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(err.contains("is not a shard: write I/N"), "{bad}: {err}");
         }
         assert_eq!(Shard { index: 2, count: 3 }.to_string(), "2/3");

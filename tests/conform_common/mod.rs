@@ -5,9 +5,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use aeapi_harness::conform::{self, ConformPlan, Io};
+use aeapi_harness::app::{self, Console, Verbosity};
+use aeapi_harness::conform::ConformPlan;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::sim::FaultConfig;
 use aeapi_harness::suite::plan::{Overrides, Plan, plan};
@@ -89,31 +89,7 @@ pub fn label(case: &Value) -> String {
 }
 
 /// An in-memory writer whose clones share one buffer (a console's stdout or stderr).
-#[derive(Clone, Default)]
-pub struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    /// Everything written so far.
-    pub fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-}
+pub use aeapi_harness::app::console::Buffer as Buf;
 
 /// Builds the conformance plan from `p` (selecting `only`), lets `adjust` change it, runs it.
 pub fn run_with(
@@ -124,16 +100,18 @@ pub fn run_with(
 ) -> Ran {
     let mut cp = ConformPlan::build(p, Some(only)).unwrap_or_else(|e| panic!("{e}"));
     adjust(&mut cp);
-    let (mut out, mut err) = (Buf::default(), Buf::default());
-    let exit = conform::execute_plan(
-        cp,
-        Io {
-            out: &mut out,
-            err: &mut err,
+    let (out, err) = (Buf::default(), Buf::default());
+    let mut console = Console {
+        out: Box::new(out.clone()),
+        err: Box::new(err.clone()),
+        color: false,
+        verbosity: Verbosity {
             quiet: false,
-            verbose: true,
+            verbose: 1,
         },
-    );
+    };
+    let result = app::conform::execute_plan(&mut console, cp);
+    let exit = app::finish(&mut console, result);
     let json = std::fs::read_to_string(dir.path().join("conform.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

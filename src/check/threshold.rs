@@ -1,10 +1,10 @@
-//! Threshold evaluation (the pass/fail gate) and baseline comparison.
+//! Threshold evaluation: the pass/fail gate of a run.
 //!
 //! `evaluate` measures each rule's metric from the run's HDR data (raw latency histograms, never
 //! the corrected ones, so a gate matches what the target served) and compares it with the limit.
 //! A rule that cannot be measured (an operation with no samples, a check never evaluated, a limit
 //! in the wrong unit) fails with a note instead of panicking; `measured` is then `None`.
-//! `compare` flags per-operation p50/p95/p99 regressions against a baseline `summary.json`.
+//! The reports render the [`Verdict`]s; they judge nothing themselves.
 
 use std::time::Duration;
 
@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::{RunData, Stats, us_to_ms};
 use crate::suite::threshold::{Cmp, Limit, Metric, Threshold};
-
-use super::summary::Summary;
 
 /// The result of one threshold rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,20 +28,6 @@ pub struct Verdict {
     pub passed: bool,
     /// Why the rule failed without a measurement, or other context.
     pub note: Option<String>,
-}
-
-/// A change of one percentile of one operation against a baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Delta {
-    pub op: String,
-    /// `p50`, `p95` or `p99`.
-    pub percentile: String,
-    pub baseline_ms: f64,
-    pub current_ms: f64,
-    /// Relative change (`0.25` = 25% slower); `None` when the baseline is 0.
-    pub change: Option<f64>,
-    /// Slower than the baseline by more than the tolerance.
-    pub regressed: bool,
 }
 
 /// What a metric measured.
@@ -171,62 +155,6 @@ fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
             None => data.ops.values().map(|s| s.count).sum(),
         } as f64),
     }
-}
-
-/// How much slower than a baseline an operation may get: `fraction` (0.10 = 10%) and, so that
-/// noise on sub-millisecond calls is not a regression, by more than `floor_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Tolerance {
-    pub fraction: f64,
-    pub floor_ms: f64,
-}
-
-impl Default for Tolerance {
-    fn default() -> Self {
-        Tolerance {
-            fraction: 0.10,
-            floor_ms: 1.0,
-        }
-    }
-}
-
-/// Per-operation p50/p95/p99 deltas of `current` against `baseline` (raw latency). An operation
-/// is flagged when slower than `baseline × (1 + fraction)` and by more than `floor_ms`;
-/// long-poll holds and operations missing on either side are skipped.
-pub fn compare(current: &Summary, baseline: &Summary, tol: Tolerance) -> Vec<Delta> {
-    let Tolerance {
-        fraction: tolerance,
-        floor_ms,
-    } = tol;
-    let mut out = Vec::new();
-    for (op, cur) in &current.operations {
-        // A long-poll's time is a hold, not latency: longer holds are not a regression.
-        if crate::metrics::HOLD_OPS.contains(&op.as_str()) {
-            continue;
-        }
-        let Some(base) = baseline.operations.get(op) else {
-            continue;
-        };
-        let (c, b) = (&cur.latency_ms.raw, &base.latency_ms.raw);
-        if cur.count == 0 || base.count == 0 {
-            continue;
-        }
-        for (name, cv, bv) in [
-            ("p50", c.p50, b.p50),
-            ("p95", c.p95, b.p95),
-            ("p99", c.p99, b.p99),
-        ] {
-            out.push(Delta {
-                op: op.clone(),
-                percentile: name.to_owned(),
-                baseline_ms: bv,
-                current_ms: cv,
-                change: (bv > 0.0).then(|| (cv - bv) / bv),
-                regressed: cv > bv * (1.0 + tolerance) && cv - bv > floor_ms,
-            });
-        }
-    }
-    out
 }
 
 fn cmp_str(c: Cmp) -> &'static str {

@@ -1,0 +1,89 @@
+//! `aeapi-harness capacity`: the step search (see `crate::capacity`): every step planned before
+//! anything is sent, each run to its outcome and reported under its own directory, the table
+//! printed as steps finish, the search's reports and verdict at the end.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::support;
+use super::{AppError, CapacityConfig, Console};
+use crate::capacity::{self, CapacityPlan, Search, report};
+use crate::exit::Exit;
+use crate::report::Secrets;
+use crate::suite::plan::Overrides;
+
+/// `capacity`: plans the search from the suite and flags, then runs it.
+pub fn execute(console: &mut Console, c: &CapacityConfig) -> Result<Exit, AppError> {
+    let loaded = super::plan::load_suite(&c.suite)?;
+    let target = match &c.target {
+        Some(t) => Some(super::plan::apply_target(&loaded, t)?),
+        None => None,
+    };
+    let search = Search {
+        by: c.by,
+        from: c.from,
+        to: c.to,
+        step: c.step.unwrap_or(c.from),
+        step_duration: c
+            .step_duration
+            .unwrap_or_else(|| loaded.suite.load.effective_duration()),
+        require: c.require,
+    };
+    let out = c
+        .out
+        .clone()
+        .unwrap_or_else(|| support::default_out_dir(&format!("{}-capacity", loaded.suite.name)));
+    let overrides = Overrides {
+        target,
+        seed: c.seed,
+        ..Overrides::default()
+    };
+    let mut plan =
+        CapacityPlan::build(&loaded, &overrides, search, out).map_err(AppError::Capacity)?;
+    for (_, rp) in &mut plan.steps {
+        rp.show_progress = !console.quiet();
+    }
+    execute_plan(console, plan)
+}
+
+/// Runs the steps of a planned search until one breaks, then writes and prints the verdict.
+pub fn execute_plan(console: &mut Console, plan: CapacityPlan) -> Result<Exit, AppError> {
+    let runtime = support::runtime()?;
+    let mut result = plan.start();
+    let mut secrets = Secrets::default();
+    if !console.quiet() {
+        let _ = writeln!(console.out, "{}", report::table_head(plan.search.by));
+    }
+    for (load, rp) in &plan.steps {
+        secrets = Secrets::new(rp.secrets());
+        let (outcome, interrupted) = super::run::run_to_outcome(&runtime, rp)
+            .map_err(|e| AppError::Refused(secrets.mask(&e.to_string()).into_owned()))?;
+        if let Err(e) = crate::report::write_all(&rp.out_dir, &outcome, &secrets) {
+            console.error(&AppError::Report(e));
+        }
+        let step = capacity::step_result(*load, &outcome, interrupted.as_deref(), &rp.out_dir);
+        if !console.quiet() {
+            let _ = writeln!(console.out, "{}", report::table_row(&step));
+        }
+        let stop = !step.held;
+        result.steps.push(step);
+        if stop {
+            break;
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    let result = capacity::conclude(result);
+    let written = report::write_all(&plan.out, &result, &secrets);
+    if !console.quiet() {
+        let _ = writeln!(console.out, "\n{}", report::verdict(&result));
+    }
+    written.map_err(AppError::Report)?;
+    if !console.quiet() {
+        let _ = writeln!(console.err, "reports: {}", plan.out.display());
+    }
+    Ok(match result.exit_status {
+        0 => Exit::Passed,
+        1 => Exit::Failed,
+        _ => Exit::Harness,
+    })
+}

@@ -1,0 +1,117 @@
+//! The command layer: one function per subcommand, from a validated [`Config`] (or a resolved
+//! plan) to an exit code.
+//!
+//! Everything a command does around its work exists once, here: the tokio runtime and the report
+//! directory ([`support`]), the suite plan built from suite + flags ([`plan`]), reading the
+//! baseline, the write-print-exit tail, and the one printer of errors ([`Console::error`]). Each
+//! command returns `Result<Exit, AppError>`; [`finish`] prints the error, if any, once with its
+//! chain and maps it to its exit code. `cli` parses flags into a [`Config`] and calls [`execute`];
+//! nothing here imports `cli`.
+
+pub mod capacity;
+pub mod conform;
+pub mod console;
+pub mod error;
+pub mod merge;
+pub mod plan;
+pub mod run;
+pub mod simulate;
+pub mod support;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use console::{Console, Verbosity};
+pub use error::AppError;
+
+use crate::capacity::By;
+use crate::exit::Exit;
+use crate::suite::model::Target;
+use crate::suite::plan::Overrides;
+
+/// A validated `run` or `conform` invocation.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub suite: PathBuf,
+    pub overrides: Overrides,
+    /// `None`: the default `reports/<suite-name>-<timestamp>/`.
+    pub out: Option<PathBuf>,
+    /// `conform --only`.
+    pub only: Option<String>,
+    /// `run --dry-run`: print the plan, send nothing.
+    pub dry_run: bool,
+    /// `run --baseline`: an earlier run's directory or its `summary.json`.
+    pub baseline: Option<PathBuf>,
+}
+
+/// A validated `simulate` invocation.
+#[derive(Debug, Clone)]
+pub struct SimulateConfig {
+    pub listen: SocketAddr,
+    pub config: Option<PathBuf>,
+}
+
+/// A validated `merge` invocation.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    pub dirs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub baseline: Option<PathBuf>,
+}
+
+/// A validated `capacity` invocation.
+#[derive(Debug, Clone)]
+pub struct CapacityConfig {
+    pub suite: PathBuf,
+    pub target: Option<Target>,
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub by: By,
+    pub from: f64,
+    pub to: f64,
+    pub step: Option<f64>,
+    pub step_duration: Option<std::time::Duration>,
+    pub require: Option<f64>,
+}
+
+/// The validated command line.
+#[derive(Debug, Clone)]
+pub enum Config {
+    Capacity(CapacityConfig),
+    Run(RunConfig),
+    Conform(RunConfig),
+    Simulate(SimulateConfig),
+    Validate(Vec<PathBuf>),
+    Merge(MergeConfig),
+    Import(crate::import::command::ImportConfig),
+}
+
+/// Runs one command, prints its error (if any) once, and returns the exit code.
+pub fn execute(console: &mut Console, config: &Config) -> Exit {
+    let result = match config {
+        Config::Run(c) => run::execute(console, c),
+        Config::Conform(c) => conform::execute(console, c),
+        Config::Capacity(c) => capacity::execute(console, c),
+        Config::Simulate(c) => simulate::execute(console, c),
+        Config::Validate(files) => validate::execute(console, files),
+        Config::Merge(c) => merge::execute(console, c),
+        Config::Import(c) => Ok(crate::import::command::run(
+            &mut console.out,
+            &mut console.err,
+            c,
+        )),
+    };
+    finish(console, result)
+}
+
+/// The edge: an error is printed once (with its chain) and becomes its exit code.
+pub fn finish(console: &mut Console, result: Result<Exit, AppError>) -> Exit {
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            console.error(&e);
+            e.exit()
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: load (one binary; each module was a test binary of its own).
+
+mod capacity_sim;
+mod load_robustness;
+mod runner_baseline;
+mod runner_e2e;
+mod runner_interrupt;
+mod runner_targets;
+mod shard_merge;
