@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod conform;
 pub mod exit;
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod runner;
