@@ -73,7 +73,12 @@ fn groupings(expr: &str) -> Vec<Vec<String>> {
         .filter_map(|(i, m)| {
             let rest = &expr[i + m.len()..];
             let end = rest.find(')')?;
-            Some(rest[..end].split(',').map(|s| s.trim().to_owned()).collect())
+            Some(
+                rest[..end]
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect(),
+            )
         })
         .collect()
 }
@@ -82,7 +87,11 @@ fn groupings(expr: &str) -> Vec<Vec<String>> {
 fn the_dashboard_is_structurally_valid_for_grafana() {
     let d = dashboard();
     assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
-    assert!(d["uid"].as_str().is_some_and(|u| !u.is_empty() && u.len() <= 40));
+    assert!(
+        d["uid"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty() && u.len() <= 40)
+    );
     assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 36));
     let vars: Vec<&str> = d["templating"]["list"]
         .as_array()
@@ -97,7 +106,10 @@ fn the_dashboard_is_structurally_valid_for_grafana() {
     let mut cells = BTreeSet::new();
     for p in panels {
         let title = p["title"].as_str().expect("every panel has a title");
-        assert!(ids.insert(p["id"].as_u64().expect("numeric id")), "{title}: duplicate id");
+        assert!(
+            ids.insert(p["id"].as_u64().expect("numeric id")),
+            "{title}: duplicate id"
+        );
         assert!(
             ["stat", "timeseries", "table"].contains(&p["type"].as_str().unwrap_or("")),
             "{title}: panel type"
@@ -119,7 +131,11 @@ fn the_dashboard_is_structurally_valid_for_grafana() {
         let targets = p["targets"].as_array().expect("targets");
         assert!(!targets.is_empty(), "{title}: no query");
         let refs: BTreeSet<&str> = targets.iter().filter_map(|t| t["refId"].as_str()).collect();
-        assert_eq!(refs.len(), targets.len(), "{title}: refIds unique and present");
+        assert_eq!(
+            refs.len(),
+            targets.len(),
+            "{title}: refIds unique and present"
+        );
     }
 }
 
@@ -140,7 +156,10 @@ fn every_query_names_exposed_metrics_and_sums_over_shards() {
             let names = metric_names(expr);
             assert!(!names.is_empty(), "{title}: {expr}");
             for n in &names {
-                assert!(exposed.contains(n), "{title}: `{n}` is not exposed by the harness");
+                assert!(
+                    exposed.contains(n),
+                    "{title}: `{n}` is not exposed by the harness"
+                );
                 used.insert(n.clone());
             }
             // Every selector is limited to the chosen suites.
@@ -158,12 +177,17 @@ fn every_query_names_exposed_metrics_and_sums_over_shards() {
                 "{title}: `{expr}` is not aggregated over shards"
             );
             for by in groupings(expr) {
-                assert!(!by.iter().any(|l| l == "shard" || l == "instance"), "{title}: {expr}");
+                assert!(
+                    !by.iter().any(|l| l == "shard" || l == "instance"),
+                    "{title}: {expr}"
+                );
             }
             if names.iter().any(|n| n.ends_with("_bucket")) {
                 assert!(expr.starts_with("histogram_quantile("), "{title}: {expr}");
                 assert!(
-                    groupings(expr).iter().all(|by| by.iter().any(|l| l == "le")),
+                    groupings(expr)
+                        .iter()
+                        .all(|by| by.iter().any(|l| l == "le")),
                     "{title}: quantiles need `le` kept: {expr}"
                 );
             }

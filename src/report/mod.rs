@@ -52,6 +52,7 @@ pub mod merge;
 pub mod rundata;
 pub mod secrets;
 pub mod summary;
+pub mod terminal;
 pub mod text;
 
 use std::borrow::Cow;
