@@ -46,7 +46,8 @@ struct Shard {
     data: RunData,
     /// Bucket whose per-operation histograms are still open (unpacked).
     open_idx: usize,
-    open: BTreeMap<String, Histogram<u64>>,
+    /// Raw and corrected histograms per operation.
+    open: BTreeMap<String, (Histogram<u64>, Histogram<u64>)>,
 }
 
 impl Shard {
@@ -61,27 +62,34 @@ impl Shard {
     fn close_open(&mut self) {
         let open = std::mem::take(&mut self.open);
         let idx = self.open_idx;
-        for (op, h) in open {
-            let packed = Packed::pack(&h);
-            let bucket = self.bucket(idx);
-            match bucket.latency.get_mut(&op) {
-                Some(p) => p.merge(&packed),
-                None => {
-                    bucket.latency.insert(op, packed);
+        let bucket = self.bucket(idx);
+        for (op, (raw, corrected)) in open {
+            for (map, h) in [
+                (&mut bucket.latency, &raw),
+                (&mut bucket.corrected, &corrected),
+            ] {
+                let packed = Packed::pack(h);
+                match map.get_mut(&op) {
+                    Some(p) => p.merge(&packed),
+                    None => {
+                        map.insert(op.clone(), packed);
+                    }
                 }
             }
         }
     }
 
-    /// The open histogram for `op` in bucket `idx`; a sample late for an already packed bucket
-    /// goes to the open one (a skew of at most one request's completion order).
-    fn open_histogram(&mut self, idx: usize, op: &str) -> &mut Histogram<u64> {
+    /// The open (raw, corrected) histograms for `op` in bucket `idx`; a sample late for an
+    /// already packed bucket goes to the open one (a skew of at most one request's completion
+    /// order).
+    fn open_histogram(&mut self, idx: usize, op: &str) -> &mut (Histogram<u64>, Histogram<u64>) {
         if idx > self.open_idx {
             self.close_open();
             self.open_idx = idx;
         }
         if !self.open.contains_key(op) {
-            self.open.insert(op.to_owned(), hdr::new_histogram());
+            self.open
+                .insert(op.to_owned(), (hdr::new_histogram(), hdr::new_histogram()));
         }
         // Just inserted if absent.
         self.open
@@ -195,7 +203,12 @@ impl Recorder {
             interval_us,
             err,
         );
-        hdr::record(shard.open_histogram(idx, s.op), us);
+        let (raw, corrected) = shard.open_histogram(idx, s.op);
+        hdr::record(raw, us);
+        match interval_us {
+            Some(i) => hdr::record_corrected(corrected, us, i),
+            None => hdr::record(corrected, us),
+        }
         let bucket = shard.bucket(idx);
         bucket.requests += 1;
         if err {
@@ -273,8 +286,9 @@ impl Recorder {
             out.merge(&shard.data);
             let idx = shard.open_idx;
             let mut open = Bucket::default();
-            for (op, h) in &shard.open {
-                open.latency.insert(op.clone(), Packed::pack(h));
+            for (op, (raw, corrected)) in &shard.open {
+                open.latency.insert(op.clone(), Packed::pack(raw));
+                open.corrected.insert(op.clone(), Packed::pack(corrected));
             }
             if !open.latency.is_empty() {
                 if out.series.len() <= idx {

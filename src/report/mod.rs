@@ -49,6 +49,7 @@ pub mod html;
 pub mod junit;
 pub mod markup;
 pub mod merge;
+pub mod over_time;
 pub mod rundata;
 pub mod secrets;
 pub mod summary;
