@@ -28,10 +28,12 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
 use serde::Serialize;
 
-use crate::metrics::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Sample, StatusClass, hdr};
+use crate::metrics::{
+    CheckOutcome, Direction, EngagementEnd, ErrorKind, Observer, RunData, Sample, StatusClass, hdr,
+};
 use prom::Families;
 
-pub use server::{Listen, Server};
+pub use server::{Background, Listen, ListenError, Server};
 pub use timeline::{Point, Timeline};
 
 /// What a monitored run is, for the labels every metric carries and the page's title.
@@ -194,7 +196,11 @@ pub struct Monitor {
     thresholds: Mutex<Vec<ThresholdState>>,
     timeline: Mutex<Timeline>,
     finish: Mutex<Option<Finish>>,
+    judge: Mutex<Option<Judge>>,
 }
+
+/// Judges the thresholds on the totals so far (set by the command layer, which knows them).
+pub type Judge = Box<dyn Fn(&RunData, Duration) -> Vec<ThresholdState> + Send + Sync>;
 
 impl Monitor {
     /// A monitor for the run `info`, started now; the timeline keeps one point per `interval`.
@@ -217,6 +223,7 @@ impl Monitor {
             thresholds: Mutex::new(Vec::new()),
             timeline: Mutex::new(Timeline::new(interval)),
             finish: Mutex::new(None),
+            judge: Mutex::new(None),
         })
     }
 
@@ -345,6 +352,13 @@ impl Monitor {
         self.delivery[i].observe(latency);
     }
 
+    /// Sets how thresholds are judged on the data so far (see [`Observer::progress`]).
+    pub fn set_judge(&self, judge: Judge) {
+        if let Ok(mut j) = self.judge.lock() {
+            *j = Some(judge);
+        }
+    }
+
     /// Replaces the thresholds' states (judged on the data so far).
     pub fn set_thresholds(&self, states: Vec<ThresholdState>) {
         for t in &states {
@@ -382,6 +396,47 @@ impl Monitor {
     /// The Prometheus text exposition (OpenMetrics 1.0) of everything observed so far.
     pub fn exposition(&self) -> String {
         self.families.encode()
+    }
+}
+
+/// The recorder forwards everything here as it records it.
+impl Observer for Monitor {
+    fn sample(&self, s: &Sample<'_>) {
+        self.observe(s);
+    }
+
+    fn checks(&self, checks: &[CheckOutcome<'_>]) {
+        self.observe_checks(checks);
+    }
+
+    fn poll_hold(&self, persona: &str, hold: Duration) {
+        self.observe_poll_hold(persona, hold);
+    }
+
+    fn delivery(&self, dir: Direction, latency: Duration) {
+        self.observe_delivery(dir, latency);
+    }
+
+    fn engagement(&self, end: EngagementEnd) {
+        self.observe_engagement(EngagementEvent::Ended(end));
+    }
+
+    fn offered(&self) {
+        self.observe_engagement(EngagementEvent::Offered);
+    }
+
+    fn active_agents(&self, n: u64) {
+        self.set_active_agents(n);
+    }
+
+    fn progress(&self, totals: &RunData, elapsed: Duration) {
+        let states = match self.judge.lock() {
+            Ok(j) => j.as_ref().map(|judge| judge(totals, elapsed)),
+            Err(_) => None,
+        };
+        if let Some(states) = states {
+            self.set_thresholds(states);
+        }
     }
 }
 

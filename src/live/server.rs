@@ -46,7 +46,7 @@ impl Listen {
 
 /// Why the listener could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr} ({what}): {source}")]
+#[error("cannot listen on {addr} ({what})")]
 pub struct ListenError {
     pub addr: SocketAddr,
     pub what: &'static str,
@@ -207,5 +207,79 @@ impl Server {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
+    }
+
+    /// Binds and serves on a thread of its own (a small runtime beside the run's, so the page
+    /// and the scrapes stay answered however busy the run is). Returns once bound.
+    pub fn spawn(monitor: Arc<Monitor>, listen: Listen) -> Result<Background, ListenError> {
+        let first = listen
+            .metrics
+            .or(listen.dashboard)
+            .unwrap_or(([127, 0, 0, 1], 0).into());
+        let thread_error = move |source| ListenError {
+            addr: first,
+            what: "a thread for the listener",
+            source,
+        };
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<Duration>();
+        let thread = std::thread::Builder::new()
+            .name("aeapi-live".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(thread_error(e)));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match Server::start(monitor, listen).await {
+                        Ok(server) => {
+                            let _ = bound_tx.send(Ok((server.metrics_addr, server.dashboard_addr)));
+                            let linger = stop_rx.await.unwrap_or(Duration::ZERO);
+                            server.stop(linger).await;
+                        }
+                        Err(e) => {
+                            let _ = bound_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(thread_error)?;
+        match bound_rx.recv() {
+            Ok(Ok((metrics_addr, dashboard_addr))) => Ok(Background {
+                metrics_addr,
+                dashboard_addr,
+                stop: stop_tx,
+                thread,
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(thread_error(std::io::Error::other(
+                "the listener thread ended",
+            ))),
+        }
+    }
+}
+
+/// A [`Server`] on its own thread.
+pub struct Background {
+    pub metrics_addr: Option<SocketAddr>,
+    pub dashboard_addr: Option<SocketAddr>,
+    stop: tokio::sync::oneshot::Sender<Duration>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Background {
+    /// Serves for `linger` more, then stops and waits for the thread (blocking).
+    pub fn stop(self, linger: Duration) {
+        let _ = self.stop.send(linger);
+        let _ = self.thread.join();
     }
 }

@@ -464,9 +464,9 @@ async fn separate_addresses_serve_separate_routes() {
     .await
     .err()
     .expect("a taken port is an error");
-    assert!(
-        err.to_string()
-            .starts_with(&format!("cannot listen on {busy_addr} (--dashboard): ")),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!("cannot listen on {busy_addr} (--dashboard)")
     );
+    assert_eq!(err.source.kind(), std::io::ErrorKind::AddrInUse);
 }
