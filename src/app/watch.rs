@@ -16,7 +16,7 @@ use crate::live::{
     Background, Finish, Listen, Monitor, ReportLink, RunInfo, Server, ThresholdState,
 };
 use crate::metrics::Observer;
-use crate::report::gate::{self, Verdict};
+use crate::check::threshold::{self as gate, Verdict};
 use crate::report::{Outcome, Secrets};
 use crate::suite::threshold::Threshold;
 
