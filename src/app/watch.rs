@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{AppError, Console};
+use crate::check::threshold::{self as gate, Verdict};
 use crate::exit::Exit;
 use crate::live::{
     Background, Finish, Listen, Monitor, ReportLink, RunInfo, Server, ThresholdState,
 };
 use crate::metrics::Observer;
-use crate::check::threshold::{self as gate, Verdict};
 use crate::report::{Outcome, Secrets};
 use crate::suite::threshold::Threshold;
 

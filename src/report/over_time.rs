@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 
 use super::chart::{Chart, Series};
-use crate::check::baseline::Delta;
 use super::markup::escape;
+use crate::check::baseline::Delta;
 use crate::metrics::{Bucket, HOLD_OPS, Packed, RunData, hdr, us_to_ms};
 
 /// Points per line at most.

@@ -130,6 +130,13 @@ fn dist_line(d: &Dist) -> String {
     )
 }
 
+/// The terminal summary of an outcome, secrets masked (as `summary.txt` is).
+pub fn render_outcome(outcome: &super::Outcome, secrets: &super::Secrets) -> String {
+    let masked = secrets.mask_outcome(outcome);
+    let text = render(&super::summary::build(&masked));
+    secrets.mask_document(&text).into_owned()
+}
+
 /// The terminal summary of `s`.
 pub fn render(s: &Summary) -> String {
     let mut out = String::new();

@@ -86,6 +86,10 @@ pub async fn run_observed(
             return Err(e);
         }
     };
+    if let Some(s) = &sim {
+        s.sim
+            .set_customer_lines(Arc::new(deliveries::SimCustomers(ctx.clone())));
+    }
     let fleet = Arc::new(scenario::Fleet {
         ctx: ctx.clone(),
         credentials: plan.credentials.clone(),
