@@ -65,6 +65,7 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn start(bin: &Path, dir: &Path, target: SocketAddr) -> Prometheus {
+        std::fs::create_dir_all(dir).expect("prometheus dir");
         let config = dir.join("prometheus.yml");
         std::fs::write(
             &config,
