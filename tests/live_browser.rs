@@ -87,7 +87,10 @@ fn the_live_page_follows_a_run_and_report_html_shows_percentiles_over_time() {
         );
     }
     let charts = b.eval("document.querySelectorAll('#ops .chart polyline').length");
-    assert!(charts.as_u64().unwrap_or(0) >= 4, "{charts} lines per operation");
+    assert!(
+        charts.as_u64().unwrap_or(0) >= 4,
+        "{charts} lines per operation"
+    );
     let verdict = b
         .wait_for(
             "document.getElementById('verdict-text').textContent",
@@ -101,7 +104,9 @@ fn the_live_page_follows_a_run_and_report_html_shows_percentiles_over_time() {
     );
     let links = b.eval("[...document.querySelectorAll('#report-links a')].map(a => a.textContent)");
     assert!(
-        links.as_array().is_some_and(|a| a.iter().any(|l| l == "report.html")),
+        links
+            .as_array()
+            .is_some_and(|a| a.iter().any(|l| l == "report.html")),
         "{links}"
     );
     let status = run.wait().expect("the harness exits");
@@ -109,8 +114,7 @@ fn the_live_page_follows_a_run_and_report_html_shows_percentiles_over_time() {
     assert_eq!(b.errors, Vec::<String>::new(), "the page logged errors");
     assert!(
         b.requests.len() > 3
-            && b
-                .requests
+            && b.requests
                 .iter()
                 .all(|u| u.starts_with(&format!("{base}/"))),
         "a request left the harness's loopback address: {:?}",

@@ -81,7 +81,10 @@ fn prometheus_scrapes_a_run_and_agrees_with_summary_json() {
     );
     let ops = summary["operations"].as_object().expect("operations");
     assert!(ops.len() >= 5, "{ops:?}");
-    let duration = summary["run"]["duration_s"].as_f64().unwrap_or(1.0).max(1.0);
+    let duration = summary["run"]["duration_s"]
+        .as_f64()
+        .unwrap_or(1.0)
+        .max(1.0);
     for (op, s) in ops {
         let count = s["count"].as_f64().unwrap_or(0.0);
         let scraped = totals.get(op).copied().unwrap_or(0.0);

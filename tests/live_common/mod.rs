@@ -82,7 +82,10 @@ impl Prometheus {
         let log = dir.join("prometheus.log");
         let child = Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
@@ -212,8 +215,16 @@ impl Browser {
             "Target.attachToTarget",
             json!({"targetId": target_id, "flatten": true}),
         );
-        b.session = attached["sessionId"].as_str().expect("sessionId").to_owned();
-        for domain in ["Runtime.enable", "Log.enable", "Network.enable", "Page.enable"] {
+        b.session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_owned();
+        for domain in [
+            "Runtime.enable",
+            "Log.enable",
+            "Network.enable",
+            "Page.enable",
+        ] {
             b.page(domain, json!({}));
         }
         b
@@ -249,15 +260,15 @@ impl Browser {
     fn note(&mut self, event: &Value) {
         let p = &event["params"];
         match event["method"].as_str().unwrap_or("") {
-            "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "assert" => {
-                self.errors.push(format!("console.{}: {}", p["type"], p["args"]))
-            }
+            "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "assert" => self
+                .errors
+                .push(format!("console.{}: {}", p["type"], p["args"])),
             "Runtime.exceptionThrown" => self
                 .errors
                 .push(format!("uncaught: {}", p["exceptionDetails"])),
-            "Log.entryAdded" if p["entry"]["level"] == "error" => self
-                .errors
-                .push(format!("log: {}", p["entry"]["text"])),
+            "Log.entryAdded" if p["entry"]["level"] == "error" => {
+                self.errors.push(format!("log: {}", p["entry"]["text"]))
+            }
             "Network.requestWillBeSent" => {
                 if let Some(u) = p["request"]["url"].as_str() {
                     self.requests.push(u.to_owned());
