@@ -140,33 +140,12 @@ pub fn render_outcome(outcome: &super::Outcome, secrets: &super::Secrets) -> Str
 /// The terminal summary of `s`.
 pub fn render(s: &Summary) -> String {
     let mut out = String::new();
-    let status = match s.run.exit_status {
-        0 => "passed",
-        1 => "FAILED",
-        2 => "usage error",
-        _ => "HARNESS ERROR",
-    };
-    let _ = writeln!(
-        out,
-        "{} against {}: {status} in {:.1} s{}",
-        s.run.suite,
-        s.run.target,
-        s.run.duration_s,
-        if s.run.interrupted {
-            " (interrupted)"
-        } else {
-            ""
-        }
-    );
-    if let Some(e) = &s.run.harness_error {
-        let _ = writeln!(out, "harness error: {e}");
-    }
-    if !s.checks.is_empty() {
-        out.push('\n');
-        checks(&mut out, &s.checks);
-    }
+    super::text::run_line(&mut out, s);
+    checks(&mut out, &s.checks);
     if !s.thresholds.is_empty() {
-        out.push('\n');
+        if !s.checks.is_empty() {
+            out.push('\n');
+        }
         let width = s
             .thresholds
             .iter()
@@ -184,7 +163,9 @@ pub fn render(s: &Summary) -> String {
             let _ = writeln!(out, "  {mark} {:<width$}  {measured}{note}", t.source);
         }
     }
-    out.push('\n');
+    if !s.checks.is_empty() || !s.thresholds.is_empty() {
+        out.push('\n');
+    }
     let t = &s.totals;
     let _ = writeln!(
         out,
