@@ -114,6 +114,28 @@ pub struct TargetArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Flags shared by `run` and `capacity`: watching the run while it runs.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics while the run runs, e.g.
+    /// 127.0.0.1:9464 (port 0 picks a free port, printed at the start).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve a live dashboard at http://ADDR/ while the run runs (self-contained: nothing is
+    /// loaded from elsewhere); may be the --metrics-listen address.
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<SocketAddr>,
+}
+
+impl LiveArgs {
+    fn listen(&self) -> crate::live::Listen {
+        crate::live::Listen {
+            metrics: self.metrics_listen,
+            dashboard: self.dashboard,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The suite file.
@@ -141,6 +163,8 @@ pub struct RunArgs {
     /// machines drive one fleet; combine their reports with `merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +206,8 @@ pub struct CapacityArgs {
     /// Seed for every random choice (overrides `load.seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +275,7 @@ impl Config {
                 only: None,
                 dry_run: a.dry_run,
                 baseline: a.baseline,
+                live: a.live.listen(),
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -260,6 +287,7 @@ impl Config {
                 only: a.only,
                 dry_run: false,
                 baseline: None,
+                live: crate::live::Listen::default(),
             }),
             Command::Capacity(a) => Config::Capacity(CapacityConfig {
                 suite: a.suite,
@@ -272,6 +300,7 @@ impl Config {
                 step: a.step,
                 step_duration: a.step_duration.map(|d| d.0),
                 require: a.require,
+                live: a.live.listen(),
             }),
             Command::Simulate(a) => Config::Simulate(SimulateConfig {
                 listen: a.listen,

@@ -15,6 +15,7 @@ pub mod conform;
 pub mod exit;
 pub mod har;
 pub mod import;
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod runner;

@@ -37,6 +37,7 @@ fn run_config(suite: &str) -> RunConfig {
         only: None,
         dry_run: true,
         baseline: None,
+        live: Default::default(),
     }
 }
 

@@ -16,19 +16,9 @@ fn chromium() -> Option<PathBuf> {
 /// Chromium's flags for a closed, sandbox-less machine (see the env notes): no GPU, no network.
 fn browser(bin: &Path, profile: &Path) -> Command {
     let mut c = Command::new(bin);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
+    c.args(crate::live_common::CHROMIUM_FLAGS)
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()));
     c
 }
 

@@ -1,4 +1,8 @@
 //! Integration tests: reports (one binary; each module was a test binary of its own).
 
+mod live_common;
+mod delivery_embedded;
+mod live_browser;
+mod live_prometheus;
 mod report_browser;
 mod report_outputs;

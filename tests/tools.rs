@@ -3,6 +3,7 @@
 mod conform_common;
 mod input_common;
 mod ci_files;
+mod ci_grafana;
 mod cli;
 mod import_har;
 mod input_fuzz;

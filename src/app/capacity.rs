@@ -6,9 +6,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::support;
+use super::watch::{self, Watch};
 use super::{AppError, CapacityConfig, Console};
 use crate::capacity::{self, CapacityPlan, Search, report};
 use crate::exit::Exit;
+use crate::live::Listen;
 use crate::report::Secrets;
 use crate::suite::plan::Overrides;
 
@@ -43,21 +45,37 @@ pub fn execute(console: &mut Console, c: &CapacityConfig) -> Result<Exit, AppErr
     for (_, rp) in &mut plan.steps {
         rp.show_progress = !console.quiet();
     }
-    execute_plan(console, plan)
+    execute_plan(console, plan, c.live)
 }
 
 /// Runs the steps of a planned search until one breaks, then writes and prints the verdict.
-pub fn execute_plan(console: &mut Console, plan: CapacityPlan) -> Result<Exit, AppError> {
+pub fn execute_plan(
+    console: &mut Console,
+    plan: CapacityPlan,
+    live: Listen,
+) -> Result<Exit, AppError> {
     let runtime = support::runtime()?;
     let mut result = plan.start();
     let mut secrets = Secrets::default();
+    // One monitor for the whole search: its counters run on across the steps.
+    let watch = match plan.steps.first() {
+        Some((_, rp)) => {
+            let s = Secrets::new(rp.secrets());
+            let info = watch::info(&plan.suite, rp.suite.shard, &rp.target.label(), &s);
+            watch::start(console, live, info, rp.suite.suite.thresholds.clone())?
+        }
+        None => None,
+    };
+    let mut last_verdicts = Vec::new();
     if !console.quiet() {
         let _ = writeln!(console.out, "{}", report::table_head(plan.search.by));
     }
     for (load, rp) in &plan.steps {
         secrets = Secrets::new(rp.secrets());
-        let (outcome, interrupted) = super::run::run_to_outcome(&runtime, rp)
-            .map_err(|e| AppError::Refused(secrets.mask(&e.to_string()).into_owned()))?;
+        let (outcome, interrupted) =
+            super::run::run_to_outcome(&runtime, rp, watch.as_ref().map(Watch::observer))
+                .map_err(|e| AppError::Refused(secrets.mask(&e.to_string()).into_owned()))?;
+        last_verdicts.clone_from(&outcome.verdicts);
         if let Err(e) = crate::report::write_all(&rp.out_dir, &outcome, &secrets) {
             console.error(&AppError::Report(e));
         }
@@ -77,13 +95,25 @@ pub fn execute_plan(console: &mut Console, plan: CapacityPlan) -> Result<Exit, A
     if !console.quiet() {
         let _ = writeln!(console.out, "\n{}", report::verdict(&result));
     }
+    let exit = match result.exit_status {
+        0 => Exit::Passed,
+        1 => Exit::Failed,
+        _ => Exit::Harness,
+    };
+    if let Some(w) = watch {
+        let line = report::verdict(&result);
+        let line = line.lines().next().unwrap_or("").to_owned();
+        w.finish(
+            &last_verdicts,
+            exit == Exit::Passed,
+            exit,
+            secrets.mask(&line).into_owned(),
+            &plan.out,
+        );
+    }
     written.map_err(AppError::Report)?;
     if !console.quiet() {
         let _ = writeln!(console.err, "reports: {}", plan.out.display());
     }
-    Ok(match result.exit_status {
-        0 => Exit::Passed,
-        1 => Exit::Failed,
-        _ => Exit::Harness,
-    })
+    Ok(exit)
 }

@@ -51,6 +51,9 @@ pub enum AppError {
     /// The harness could not run, its message masked.
     #[error("{0}")]
     Harness(String),
+    /// `--metrics-listen` or `--dashboard` could not listen.
+    #[error("{0}")]
+    Live(crate::live::ListenError),
     #[error("cannot listen on {addr}")]
     Listen {
         addr: SocketAddr,
@@ -77,6 +80,7 @@ impl AppError {
             | AppError::Runtime(_)
             | AppError::Report(_)
             | AppError::Harness(_)
+            | AppError::Live(_)
             | AppError::Listen { .. } => Exit::Harness,
         }
     }

@@ -18,6 +18,7 @@ pub mod run;
 pub mod simulate;
 pub mod support;
 pub mod validate;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub struct RunConfig {
     pub dry_run: bool,
     /// `run --baseline`: an earlier run's directory or its `summary.json`.
     pub baseline: Option<PathBuf>,
+    /// `run --metrics-listen`, `--dashboard`.
+    pub live: crate::live::Listen,
 }
 
 /// A validated `simulate` invocation.
@@ -73,6 +76,8 @@ pub struct CapacityConfig {
     pub step: Option<f64>,
     pub step_duration: Option<std::time::Duration>,
     pub require: Option<f64>,
+    /// `--metrics-listen`, `--dashboard`.
+    pub live: crate::live::Listen,
 }
 
 /// The validated command line.

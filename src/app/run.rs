@@ -5,17 +5,20 @@
 //! by Ctrl-C or SIGTERM writes everything it gathered, marked interrupted.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::support::{self, Tail};
+use super::watch::{self, Watch};
 use super::{AppError, Console, RunConfig};
 use crate::exit::Exit;
-use crate::metrics::RunData;
+use crate::metrics::{Observer, RunData};
 use crate::report::{self, Outcome, RunMeta, Secrets};
 use crate::runner::plan::RunPlan;
 use crate::runner::{self, RunError, RunResult};
 
-/// `run`: `--dry-run` prints the plan and sends nothing; `-v` prints the plan before running.
+/// `run`: `--dry-run` prints the plan and sends nothing; `-v` prints the plan before running;
+/// `--metrics-listen` and `--dashboard` serve the run live (see [`watch`]).
 pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let plan = super::plan::load_plan(c)?;
     if c.dry_run {
@@ -32,14 +35,26 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     support::report_dir(&run_plan.out_dir)?;
     let secrets = Secrets::new(run_plan.secrets());
     let runtime = support::runtime()?;
-    let result = run_to_outcome(&runtime, &run_plan);
+    let info = watch::info(
+        &run_plan.suite_name,
+        run_plan.suite.shard,
+        &run_plan.target.label(),
+        &secrets,
+    );
+    let watch = watch::start(
+        console,
+        c.live,
+        info,
+        run_plan.suite.suite.thresholds.clone(),
+    )?;
+    let result = run_to_outcome(&runtime, &run_plan, watch.as_ref().map(Watch::observer));
     // Long-polls and the embedded simulator may still hold tasks: don't wait for them.
     runtime.shutdown_timeout(Duration::from_secs(2));
     let (mut outcome, interrupted) =
         result.map_err(|e| AppError::Refused(secrets.mask(&e.to_string()).into_owned()))?;
     support::compare(&mut outcome, baseline.as_ref());
     let done = format!("reports: {}", run_plan.out_dir.display());
-    support::write_print_exit(
+    let exit = support::write_print_exit(
         console,
         &outcome,
         Tail {
@@ -48,7 +63,22 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
             interrupted: interrupted.as_deref(),
             done,
         },
-    )
+    );
+    if let Some(w) = watch {
+        let code = match &exit {
+            Ok(e) => *e,
+            Err(e) => e.exit(),
+        };
+        let line = watch::verdict_line(&outcome, code, interrupted.as_deref());
+        w.finish(
+            &outcome.verdicts,
+            code == Exit::Passed,
+            code,
+            secrets.mask(&line).into_owned(),
+            &run_plan.out_dir,
+        );
+    }
+    exit
 }
 
 /// Runs `plan` on `runtime` and judges it: the outcome (a harness failure becomes its
@@ -57,9 +87,10 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
 pub fn run_to_outcome(
     runtime: &tokio::runtime::Runtime,
     plan: &RunPlan,
+    observer: Option<Arc<dyn Observer>>,
 ) -> Result<(Outcome, Option<String>), RunError> {
     let started = time::OffsetDateTime::now_utc();
-    let (meta, data, interrupted) = match runtime.block_on(runner::run(plan)) {
+    let (meta, data, interrupted) = match runtime.block_on(runner::run_observed(plan, observer)) {
         Ok(r) => meta_of(plan, r),
         Err(e @ RunError::Plan(_)) => return Err(e),
         Err(RunError::Harness(msg)) => {

@@ -87,8 +87,9 @@ pub struct Tail<'a> {
     pub done: String,
 }
 
-/// Writes every report of `outcome`, prints its summary (masked, from memory), its harness
-/// error, why it was cut short and where the reports went; returns the exit code.
+/// Writes every report of `outcome`, prints its summary (masked, from memory: the terminal
+/// summary, after `summary.txt`'s full table with -v), its harness error, why it was cut
+/// short and where the reports went; returns the exit code.
 pub fn write_print_exit(
     console: &mut Console,
     outcome: &Outcome,
@@ -96,7 +97,13 @@ pub fn write_print_exit(
 ) -> Result<Exit, AppError> {
     let written = report::write_all(tail.out_dir, outcome, tail.secrets);
     if !console.quiet() && written.is_ok() {
-        let text = report::text::render(outcome, tail.secrets);
+        // The checks at a glance (k6's way); the full per-operation table is `summary.txt`,
+        // printed first with -v.
+        if console.verbose() {
+            let text = report::text::render(outcome, tail.secrets);
+            let _ = writeln!(console.out, "{text}");
+        }
+        let text = report::terminal::render_outcome(outcome, tail.secrets);
         let _ = write!(console.out, "{text}");
     }
     if let Some(e) = &outcome.meta.harness_error {

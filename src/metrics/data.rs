@@ -268,6 +268,9 @@ pub struct Bucket {
     pub engagements: u64,
     /// Raw latency per operation of the requests completed in the bucket (compressed).
     pub latency: BTreeMap<String, Packed>,
+    /// The same, coordinated-omission corrected (absent from files of older versions).
+    #[serde(default)]
+    pub corrected: BTreeMap<String, Packed>,
 }
 
 impl Bucket {
@@ -277,11 +280,16 @@ impl Bucket {
         // Shards drive disjoint agent populations, so their gauges add up.
         self.active_agents += other.active_agents;
         self.engagements += other.engagements;
-        for (op, h) in &other.latency {
-            match self.latency.get_mut(op) {
-                Some(mine) => mine.merge(h),
-                None => {
-                    self.latency.insert(op.clone(), h.clone());
+        for (mine, theirs) in [
+            (&mut self.latency, &other.latency),
+            (&mut self.corrected, &other.corrected),
+        ] {
+            for (op, h) in theirs {
+                match mine.get_mut(op) {
+                    Some(m) => m.merge(h),
+                    None => {
+                        mine.insert(op.clone(), h.clone());
+                    }
                 }
             }
         }

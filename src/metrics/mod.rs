@@ -35,6 +35,7 @@
 
 mod data;
 pub mod hdr;
+mod observer;
 mod recorder;
 
 use std::time::{Duration, Instant};
@@ -44,6 +45,7 @@ pub use data::{
     MAX_EXAMPLES, RunData, Stats, StatusClass,
 };
 pub use hdr::{Hdr, Packed};
+pub use observer::Observer;
 pub use recorder::Recorder;
 
 /// One request/response, or a transport failure.

@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 
 use super::data::{Bucket, CheckStats, MAX_EXAMPLES, RunData, Stats, StatusClass};
 use super::hdr::{self, Packed};
-use super::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Sample};
+use super::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Observer, Sample};
 
 /// Number of shards; more than the worker threads we expect, so threads rarely share one.
 const SHARDS: usize = 16;
@@ -40,13 +40,16 @@ struct Inner {
     shards: Vec<Mutex<Shard>>,
     /// Active-agent gauge per bucket (highest value set in the bucket).
     agents: Mutex<Vec<Option<u64>>>,
+    /// Sees everything recorded, as it is recorded (`--metrics-listen`, `--dashboard`).
+    observer: Option<Arc<dyn Observer>>,
 }
 
 struct Shard {
     data: RunData,
     /// Bucket whose per-operation histograms are still open (unpacked).
     open_idx: usize,
-    open: BTreeMap<String, Histogram<u64>>,
+    /// Raw and corrected histograms per operation.
+    open: BTreeMap<String, (Histogram<u64>, Histogram<u64>)>,
 }
 
 impl Shard {
@@ -61,27 +64,34 @@ impl Shard {
     fn close_open(&mut self) {
         let open = std::mem::take(&mut self.open);
         let idx = self.open_idx;
-        for (op, h) in open {
-            let packed = Packed::pack(&h);
-            let bucket = self.bucket(idx);
-            match bucket.latency.get_mut(&op) {
-                Some(p) => p.merge(&packed),
-                None => {
-                    bucket.latency.insert(op, packed);
+        let bucket = self.bucket(idx);
+        for (op, (raw, corrected)) in open {
+            for (map, h) in [
+                (&mut bucket.latency, &raw),
+                (&mut bucket.corrected, &corrected),
+            ] {
+                let packed = Packed::pack(h);
+                match map.get_mut(&op) {
+                    Some(p) => p.merge(&packed),
+                    None => {
+                        map.insert(op.clone(), packed);
+                    }
                 }
             }
         }
     }
 
-    /// The open histogram for `op` in bucket `idx`; a sample late for an already packed bucket
-    /// goes to the open one (a skew of at most one request's completion order).
-    fn open_histogram(&mut self, idx: usize, op: &str) -> &mut Histogram<u64> {
+    /// The open (raw, corrected) histograms for `op` in bucket `idx`; a sample late for an
+    /// already packed bucket goes to the open one (a skew of at most one request's completion
+    /// order).
+    fn open_histogram(&mut self, idx: usize, op: &str) -> &mut (Histogram<u64>, Histogram<u64>) {
         if idx > self.open_idx {
             self.close_open();
             self.open_idx = idx;
         }
         if !self.open.contains_key(op) {
-            self.open.insert(op.to_owned(), hdr::new_histogram());
+            self.open
+                .insert(op.to_owned(), (hdr::new_histogram(), hdr::new_histogram()));
         }
         // Just inserted if absent.
         self.open
@@ -125,6 +135,15 @@ impl Recorder {
     /// A recorder for a run that started at `start`, with time-series buckets `interval` wide
     /// (1 s is the usual choice; a zero interval is treated as 1 µs).
     pub fn new(start: Instant, interval: Duration) -> Recorder {
+        Recorder::with_observer(start, interval, None)
+    }
+
+    /// A recorder that also forwards everything it records to `observer`.
+    pub fn with_observer(
+        start: Instant,
+        interval: Duration,
+        observer: Option<Arc<dyn Observer>>,
+    ) -> Recorder {
         let interval = interval.max(Duration::from_micros(1));
         let shards = (0..SHARDS)
             .map(|_| {
@@ -141,8 +160,14 @@ impl Recorder {
                 interval,
                 shards,
                 agents: Mutex::new(Vec::new()),
+                observer,
             }),
         }
+    }
+
+    /// The observer everything is forwarded to, if any.
+    pub fn observer(&self) -> Option<&Arc<dyn Observer>> {
+        self.inner.observer.as_ref()
     }
 
     /// The run start this recorder measures buckets from.
@@ -180,6 +205,9 @@ impl Recorder {
             s.at.checked_add(Duration::from_micros(us.min(hdr::MAX_US)))
                 .unwrap_or(s.at);
         let idx = self.bucket_index(done);
+        if let Some(o) = &self.inner.observer {
+            o.sample(s);
+        }
         let mut shard = self.shard();
         record_into(
             stats_for(&mut shard.data.ops, s.op),
@@ -195,7 +223,12 @@ impl Recorder {
             interval_us,
             err,
         );
-        hdr::record(shard.open_histogram(idx, s.op), us);
+        let (raw, corrected) = shard.open_histogram(idx, s.op);
+        hdr::record(raw, us);
+        match interval_us {
+            Some(i) => hdr::record_corrected(corrected, us, i),
+            None => hdr::record(corrected, us),
+        }
         let bucket = shard.bucket(idx);
         bucket.requests += 1;
         if err {
@@ -205,6 +238,9 @@ impl Recorder {
 
     /// Records how long a long-poll was held open by the target.
     pub fn record_poll_hold(&self, persona: &str, hold: Duration) {
+        if let Some(o) = &self.inner.observer {
+            o.poll_hold(persona, hold);
+        }
         let mut shard = self.shard();
         let polls = &mut shard.data.poll_hold;
         match polls.get_mut(persona) {
@@ -219,6 +255,9 @@ impl Recorder {
 
     /// Records a message's end-to-end delivery latency.
     pub fn record_delivery(&self, dir: Direction, latency: Duration) {
+        if let Some(o) = &self.inner.observer {
+            o.delivery(dir, latency);
+        }
         let mut shard = self.shard();
         shard
             .data
@@ -231,11 +270,17 @@ impl Recorder {
     /// Records one evaluated check, passed or violated. The example is kept only for the first
     /// `MAX_EXAMPLES` violations per (check, op) in this shard (and after merging).
     pub fn record_check(&self, c: &CheckOutcome<'_>) {
+        if let Some(o) = &self.inner.observer {
+            o.checks(std::slice::from_ref(c));
+        }
         add_check(&mut self.shard().data, c);
     }
 
     /// Records the outcomes of several checks (those of one response) under one lock.
     pub fn record_checks(&self, checks: &[CheckOutcome<'_>]) {
+        if let Some(o) = &self.inner.observer {
+            o.checks(checks);
+        }
         let mut shard = self.shard();
         for c in checks {
             add_check(&mut shard.data, c);
@@ -244,6 +289,9 @@ impl Recorder {
 
     /// Sets the number of active agents; each bucket keeps the highest value set in it.
     pub fn set_active_agents(&self, n: u64) {
+        if let Some(o) = &self.inner.observer {
+            o.active_agents(n);
+        }
         let idx = self.bucket_index(Instant::now());
         let mut agents = self
             .inner
@@ -259,10 +307,34 @@ impl Recorder {
 
     /// Counts an engagement by how it ended.
     pub fn count_engagement(&self, handled: EngagementEnd) {
+        if let Some(o) = &self.inner.observer {
+            o.engagement(handled);
+        }
         let idx = self.bucket_index(Instant::now());
         let mut shard = self.shard();
         *shard.data.engagements.entry(handled).or_insert(0) += 1;
         shard.bucket(idx).engagements += 1;
+    }
+
+    /// Notes that an offer reached an agent: only the observer counts offers.
+    pub fn count_offer(&self) {
+        if let Some(o) = &self.inner.observer {
+            o.offered();
+        }
+    }
+
+    /// Everything recorded so far but the time series (cheap enough to take every few
+    /// seconds: no bucket is unpacked).
+    pub fn totals(&self) -> RunData {
+        let mut out = RunData::new(self.inner.interval);
+        for shard in &self.inner.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            // Set the series aside (under the lock) so that merging leaves them alone.
+            let series = std::mem::take(&mut shard.data.series);
+            out.merge(&shard.data);
+            shard.data.series = series;
+        }
+        out
     }
 
     /// An owned copy of everything recorded so far (shards merged exactly).
@@ -273,8 +345,9 @@ impl Recorder {
             out.merge(&shard.data);
             let idx = shard.open_idx;
             let mut open = Bucket::default();
-            for (op, h) in &shard.open {
-                open.latency.insert(op.clone(), Packed::pack(h));
+            for (op, (raw, corrected)) in &shard.open {
+                open.latency.insert(op.clone(), Packed::pack(raw));
+                open.corrected.insert(op.clone(), Packed::pack(corrected));
             }
             if !open.latency.is_empty() {
                 if out.series.len() <= idx {

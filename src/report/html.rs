@@ -65,6 +65,7 @@ fn render_page(s: &Summary, data: &RunData) -> String {
     contract_failures(&mut h, s);
     polls_and_deliveries(&mut h, s);
     time_series(&mut h, data);
+    super::over_time::render(&mut h, data, &s.baseline);
     percentile_plots(&mut h, data);
     h.push_str("</body></html>\n");
     h
@@ -367,9 +368,10 @@ mod tests {
         assert!(!html.contains("<link"));
         assert_eq!(
             html.matches("<svg").count(),
-            4 + 2,
-            "4 time series + 2 operations"
+            4 + 2 + 2,
+            "4 time series + 2 operations over time + 2 operations by percentile"
         );
+        assert_eq!(html.matches("<figure class=\"pot\"").count(), 2);
         for tick in [">0%<", ">90%<", ">99%<", ">99.9%<"] {
             assert!(html.contains(tick), "missing tick {tick}");
         }

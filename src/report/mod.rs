@@ -49,9 +49,11 @@ pub mod html;
 pub mod junit;
 pub mod markup;
 pub mod merge;
+pub mod over_time;
 pub mod rundata;
 pub mod secrets;
 pub mod summary;
+pub mod terminal;
 pub mod text;
 
 use std::borrow::Cow;

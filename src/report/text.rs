@@ -30,7 +30,9 @@ pub fn render_summary(s: &Summary) -> String {
     out
 }
 
-fn run_line(out: &mut String, s: &Summary) {
+/// The run's first line (suite, target, verdict, time), its shards and harness error, then a
+/// blank line; the terminal summary opens with it too.
+pub(super) fn run_line(out: &mut String, s: &Summary) {
     let status = match s.run.exit_status {
         0 => "passed",
         1 => "FAILED",

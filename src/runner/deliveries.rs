@@ -1,12 +1,14 @@
 //! End-to-end delivery time of chat lines: every line either side sends carries a tag
 //! (`[aeapi-harness c17]`) registered here with its send time, so the other side's first sight
-//! of it gives the delivery time. Shared by the agents and the harness-driven customers.
+//! of it gives the delivery time. Shared by the agents, the harness-driven customers and the
+//! embedded simulator's built-in customers ([`SimCustomers`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::ctx::Ctx;
 use crate::metrics::Direction;
 
 const TAG_PREFIX: &str = "[aeapi-harness ";
@@ -49,6 +51,23 @@ impl Deliveries {
         let n: u64 = rest.get(1..end)?.parse().ok()?;
         let (dir, sent) = self.sent.lock().ok()?.remove(&n)?;
         Some((dir, now.saturating_duration_since(sent)))
+    }
+}
+
+/// The embedded simulator's built-in customers, seen from the run: their lines are tagged
+/// here and the agents' lines they read are timed, so an embedded run reports delivery time
+/// both ways without harness-driven customers.
+pub struct SimCustomers(pub Arc<Ctx>);
+
+impl crate::sim::CustomerLines for SimCustomers {
+    fn tag(&self, text: &str) -> String {
+        self.0.deliveries.tag(Direction::CustomerToAgent, text)
+    }
+
+    fn read(&self, text: &str) {
+        if let Some((dir, took)) = self.0.deliveries.seen(text, Instant::now()) {
+            self.0.recorder.record_delivery(dir, took);
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aeapi::client::Endpoint;
 use crate::aeapi::token::TokenStore;
-use crate::metrics::{Recorder, RunData};
+use crate::metrics::{Observer, Recorder, RunData};
 use ctx::{Ctx, Live, Tokens, Windows};
 use plan::RunPlan;
 
@@ -61,9 +61,18 @@ pub struct RunResult {
 
 /// Runs a plan to the end (or until interrupted) and returns everything recorded.
 pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
+    run_observed(plan, None).await
+}
+
+/// [`run`], with everything recorded also forwarded to `observer` as it happens (the live
+/// metrics and dashboard).
+pub async fn run_observed(
+    plan: &RunPlan,
+    observer: Option<Arc<dyn Observer>>,
+) -> Result<RunResult, RunError> {
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
-    let recorder = Recorder::new(t0, Duration::from_secs(1));
+    let recorder = Recorder::with_observer(t0, Duration::from_secs(1), observer);
     let (target, sim) =
         plan.target.start().await.map_err(|e| {
             RunError::Harness(format!("could not start the embedded simulator: {e}"))
@@ -77,6 +86,10 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
             return Err(e);
         }
     };
+    if let Some(s) = &sim {
+        s.sim
+            .set_customer_lines(Arc::new(deliveries::SimCustomers(ctx.clone())));
+    }
     let fleet = Arc::new(scenario::Fleet {
         ctx: ctx.clone(),
         credentials: plan.credentials.clone(),
@@ -339,12 +352,20 @@ async fn step_arrivals(
     }
 }
 
-/// Samples the number of logged-in agents into the recorder's time series once a second.
+/// Samples the number of logged-in agents into the recorder's time series once a second, and
+/// every few seconds hands an observer the totals so far.
 async fn sample_agents(ctx: Arc<Ctx>) {
+    const PROGRESS_EVERY: u64 = 5;
     let mut every = tokio::time::interval(Duration::from_secs(1));
-    loop {
+    let t0 = Instant::now();
+    for n in 1u64.. {
         every.tick().await;
         ctx.recorder
             .set_active_agents(ctx.live.agents.load(Ordering::Relaxed));
+        if let Some(o) = ctx.recorder.observer()
+            && n.is_multiple_of(PROGRESS_EVERY)
+        {
+            o.progress(&ctx.recorder.totals(), t0.elapsed());
+        }
     }
 }

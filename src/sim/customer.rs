@@ -210,9 +210,59 @@ fn phase(sim: &Sim, eid: u64) -> Option<(Phase, bool)> {
         .map(|e| (e.phase.clone(), e.customer_closed))
 }
 
+/// How often a built-in customer reads what the agents sent, when lines are watched.
+const READ_EVERY: Duration = Duration::from_millis(250);
+
+/// A built-in customer's reading of its engagement's transcript: the agents' external chat
+/// lines since the last read go to the simulator's [`super::CustomerLines`].
+struct Reader {
+    seen: usize,
+}
+
+impl Reader {
+    fn read(&mut self, sim: &Sim, eid: u64) {
+        let Some(lines) = sim.lines.get() else {
+            return;
+        };
+        let texts: Vec<Arc<str>> = {
+            let core = sim.core.lock();
+            let Some(e) = core.engagements.get(&eid) else {
+                return;
+            };
+            let new = e.transcript.get(self.seen..).unwrap_or(&[]);
+            self.seen = e.transcript.len();
+            new.iter()
+                .filter(|m| m.kind == MsgKind::ChatLine && m.from == Member::Agent && !m.internal)
+                .filter_map(|m| m.text.clone())
+                .collect()
+        };
+        for t in texts {
+            lines.read(&t);
+        }
+    }
+
+    /// Waits `d`, reading every [`READ_EVERY`] when lines are watched.
+    async fn pause(&mut self, sim: &Sim, eid: u64, d: Duration) {
+        if sim.lines.get().is_none() {
+            tokio::time::sleep(d).await;
+            return;
+        }
+        let until = tokio::time::Instant::now() + d;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= until || sim.closing() {
+                return;
+            }
+            tokio::time::sleep((until - now).min(READ_EVERY)).await;
+            self.read(sim, eid);
+        }
+    }
+}
+
 /// One built-in customer, bounded in time by `patience` and the number of lines.
 async fn play_customer(sim: Arc<Sim>, eid: u64, cid: u64) {
     let b = sim.config.customers.clone();
+    let mut reader = Reader { seen: 0 };
     let check = Duration::from_millis(250);
     let give_up = tokio::time::Instant::now() + b.patience.0;
     loop {
@@ -243,13 +293,17 @@ async fn play_customer(sim: Arc<Sim>, eid: u64, cid: u64) {
                 return;
             }
         }
-        tokio::time::sleep(think).await;
+        reader.pause(&sim, eid, think).await;
         if sim.closing() {
             return;
         }
         let (_, ms) = sim.now();
         let n: u32 = sim.rng.lock().random_range(0..SAMPLE_LINES.len() as u32);
         let text = format!("{} ({i}/{lines})", SAMPLE_LINES[n as usize]);
+        let text = match sim.lines.get() {
+            Some(l) => l.tag(&text),
+            None => text,
+        };
         let m = Msg::line(
             Member::Customer,
             text.into(),
@@ -265,7 +319,7 @@ async fn play_customer(sim: Arc<Sim>, eid: u64, cid: u64) {
             let mut rng = sim.rng.lock();
             b.think_time.sample(&mut *rng)
         };
-        tokio::time::sleep(think).await;
+        reader.pause(&sim, eid, think).await;
         let (now, ms) = sim.now();
         let _ = sim.core.lock().close_by_customer(eid, cid, now, ms);
     } else {
@@ -273,7 +327,7 @@ async fn play_customer(sim: Arc<Sim>, eid: u64, cid: u64) {
         while tokio::time::Instant::now() < give_up && !sim.closing() {
             match phase(&sim, eid) {
                 Some((Phase::Closed, _)) | None => return,
-                _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                _ => reader.pause(&sim, eid, Duration::from_secs(1)).await,
             }
         }
         let (now, ms) = sim.now();

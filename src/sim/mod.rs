@@ -75,6 +75,25 @@ pub struct Sim {
     live: AtomicUsize,
     /// The built-in customers' arrival rate (f64 bits): `config.arrival_rate` until changed.
     arrival: AtomicU64,
+    /// Tags the built-in customers' lines and sees the agents' lines they read (set by an
+    /// embedded run, for end-to-end delivery time).
+    lines: std::sync::OnceLock<Arc<dyn CustomerLines>>,
+}
+
+/// What a built-in customer does with chat lines when someone watches delivery time: it sends
+/// `tag(text)` instead of `text`, and reports every agent line it reads (it reads what the
+/// agents sent every 250 ms, as a chat widget polls).
+pub trait CustomerLines: Send + Sync {
+    /// The line a built-in customer sends, tagged.
+    fn tag(&self, text: &str) -> String;
+    /// A built-in customer read this agent line.
+    fn read(&self, text: &str);
+}
+
+impl std::fmt::Debug for dyn CustomerLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CustomerLines")
+    }
 }
 
 impl Sim {
@@ -99,8 +118,15 @@ impl Sim {
             closing: AtomicBool::new(false),
             live: AtomicUsize::new(0),
             arrival: AtomicU64::new(config.arrival_rate.to_bits()),
+            lines: std::sync::OnceLock::new(),
             config,
         }))
+    }
+
+    /// Hands the built-in customers' lines to `lines` from now on (once per simulator; a second
+    /// call is ignored).
+    pub fn set_customer_lines(&self, lines: Arc<dyn CustomerLines>) {
+        let _ = self.lines.set(lines);
     }
 
     /// Customers the built-in generator starts per second now.

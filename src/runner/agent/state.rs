@@ -94,6 +94,7 @@ impl Agent {
         let known = self.engagements.iter().position(|e| e.id == id);
         match (kind, known) {
             ("newRequest", None) => {
+                self.ctx.recorder.count_offer();
                 let slots = self.persona.max_chats as usize;
                 let busy = self
                     .engagements
