@@ -4,25 +4,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::conform_common::Buf;
-use aeapi_harness::app::{self, Config, Console, RunConfig, SimulateConfig, Verbosity};
+use aeapi_harness::app::console::Buffer as Buf;
+use aeapi_harness::app::{self, Config, Console, RunConfig, SimulateConfig};
 use aeapi_harness::cli;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::suite::plan::Overrides;
 
 /// A console writing into buffers, colour off, and the outputs (stdout, stderr).
 fn console() -> (Console, Buf, Buf) {
-    let (out, err) = (Buf::default(), Buf::default());
-    let c = Console {
-        out: Box::new(out.clone()),
-        err: Box::new(err.clone()),
-        color: false,
-        verbosity: Verbosity {
-            quiet: false,
-            verbose: 0,
-        },
-    };
-    (c, out, err)
+    Console::buffered(0)
 }
 
 fn root(p: &str) -> PathBuf {

@@ -1,4 +1,5 @@
 //! Integration tests: reports (one binary; each module was a test binary of its own).
 
+mod bin_common;
 mod report_browser;
 mod report_outputs;

@@ -330,6 +330,16 @@ mod tests {
     use crate::conform::Problem;
     use std::time::Duration;
 
+    /// The run's header: suite `c` against `target`, started 2026-11-24 21:00 UTC.
+    fn meta(target: &str, harness_error: Option<&str>) -> Meta {
+        Meta {
+            suite: "c".into(),
+            target: target.into(),
+            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: harness_error.map(str::to_string),
+        }
+    }
+
     fn outcomes() -> Vec<CaseOutcome> {
         let base = CaseOutcome {
             op: "login",
@@ -385,12 +395,7 @@ verifySession  no token        skip          -
 
     #[test]
     fn junit_failure_shows_request_expectation_pointers_and_excerpt() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "embedded simulator".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: None,
-        };
+        let meta = meta("embedded simulator", None);
         let mut buf = Vec::new();
         let written = junit(&meta, &outcomes()).write_xml(&mut buf);
         assert!(written.is_ok());
@@ -414,12 +419,7 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
 
     #[test]
     fn json_counts_results_and_lists_violations() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "embedded simulator".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: None,
-        };
+        let meta = meta("embedded simulator", None);
         let v = json(&meta, &outcomes());
         assert_eq!(
             v["summary"],
@@ -466,12 +466,10 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
 
     #[test]
     fn a_run_that_could_not_start_is_one_junit_error() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "http://127.0.0.1:9".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: Some("the target at http://127.0.0.1:9 is unreachable".into()),
-        };
+        let meta = meta(
+            "http://127.0.0.1:9",
+            Some("the target at http://127.0.0.1:9 is unreachable"),
+        );
         let mut buf = Vec::new();
         assert!(junit(&meta, &[]).write_xml(&mut buf).is_ok());
         let text = String::from_utf8_lossy(&buf).into_owned();
@@ -484,12 +482,7 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
 
     #[test]
     fn a_one_character_token_keeps_conform_junit_xml_valid_and_no_secret_is_written() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "embedded simulator".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: None,
-        };
+        let meta = meta("embedded simulator", None);
         let dir = match tempfile::tempdir() {
             Ok(d) => d,
             Err(e) => panic!("{e}"),

@@ -16,7 +16,7 @@ use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
 
-use super::{Outcome, RenderError, ReportError, Secrets, file_stem, write_file};
+use super::{Outcome, RenderError, ReportError, Secrets, file_stem, write_rendered};
 use crate::metrics::hdr::{self, Hdr};
 
 /// The legend line Java's `HistogramLogWriter` writes before the intervals.
@@ -83,12 +83,7 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, RenderErro
 
 /// Writes `histograms.hlog`.
 pub fn write(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<(), ReportError> {
-    let text = render(outcome, secrets).map_err(|detail| ReportError::Invalid {
-        path: path.to_path_buf(),
-        what: "interval log",
-        detail: detail.to_string(),
-    })?;
-    write_file(path, text.as_bytes())
+    write_rendered(path, "interval log", render(outcome, secrets))
 }
 
 /// Parses interval-log text.
