@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::case::{CaseSpec, Wait};
-use super::world::{Fixture, Session, World};
+use super::world::{Fixture, FixtureError, Session, World};
 use super::{CaseOutcome, Problem, Verdict};
 use crate::aeapi::client::{self, Call, Observed};
 use crate::aeapi::token::Token;
@@ -81,7 +81,7 @@ pub async fn run_case(
             }
             outcome.verdict = verdict;
         }
-        Err(e) => outcome.verdict = Verdict::Error(e),
+        Err(e) => outcome.verdict = Verdict::Error(e.to_string()),
     }
     outcome
 }
@@ -104,7 +104,7 @@ async fn send_case(
     request: &RequestData,
     spec: &CaseSpec,
     fixture: Option<&Fixture>,
-) -> Result<(Observed, Verdict), String> {
+) -> Result<(Observed, Verdict), FixtureError> {
     let case = spec.case.as_ref();
     let shared = if spec.needs == Needs::Session || case.is_some_and(|c| c.foreign) {
         Some(world.shared().await?)

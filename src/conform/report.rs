@@ -273,40 +273,6 @@ pub fn mask(meta: &Meta, outcomes: &[CaseOutcome], secrets: &Secrets) -> (Meta, 
     (meta, outcomes)
 }
 
-/// `junit.xml` as text, secrets masked.
-pub fn render_junit(
-    meta: &Meta,
-    outcomes: &[CaseOutcome],
-    secrets: &Secrets,
-) -> Result<String, ReportError> {
-    let (meta, outcomes) = mask(meta, outcomes, secrets);
-    let mut buf = Vec::new();
-    junit(&meta, &outcomes)
-        .write_xml(&mut buf)
-        .map_err(|e| ReportError::Render {
-            what: "junit.xml",
-            detail: e.to_string(),
-        })?;
-    Ok(secrets
-        .mask_document(&String::from_utf8_lossy(&buf))
-        .into_owned())
-}
-
-/// `conform.json` as text, secrets masked.
-pub fn render_json(
-    meta: &Meta,
-    outcomes: &[CaseOutcome],
-    secrets: &Secrets,
-) -> Result<String, ReportError> {
-    let (meta, outcomes) = mask(meta, outcomes, secrets);
-    let body =
-        serde_json::to_string_pretty(&json(&meta, &outcomes)).map_err(|e| ReportError::Render {
-            what: "conform.json",
-            detail: e.to_string(),
-        })?;
-    Ok(secrets.mask_document(&body).into_owned())
-}
-
 /// Writes `junit.xml` and `conform.json` under `dir` (created if needed), secrets masked.
 pub fn write(
     dir: &Path,
@@ -314,14 +280,24 @@ pub fn write(
     outcomes: &[CaseOutcome],
     secrets: &Secrets,
 ) -> Result<(), ReportError> {
-    write_file(
-        &dir.join("junit.xml"),
-        render_junit(meta, outcomes, secrets)?.as_bytes(),
-    )?;
-    write_file(
-        &dir.join("conform.json"),
-        render_json(meta, outcomes, secrets)?.as_bytes(),
-    )
+    let (meta, outcomes) = mask(meta, outcomes, secrets);
+    let failed = |what: &'static str, e: &dyn std::fmt::Display| ReportError::Render {
+        what,
+        detail: e.to_string(),
+    };
+    let mut xml = Vec::new();
+    junit(&meta, &outcomes)
+        .write_xml(&mut xml)
+        .map_err(|e| failed("junit.xml", &e))?;
+    let body = serde_json::to_string_pretty(&json(&meta, &outcomes))
+        .map_err(|e| failed("conform.json", &e))?;
+    for (name, text) in [
+        ("junit.xml", String::from_utf8_lossy(&xml).into_owned()),
+        ("conform.json", body),
+    ] {
+        write_file(&dir.join(name), secrets.mask_document(&text).as_bytes())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

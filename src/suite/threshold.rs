@@ -179,9 +179,10 @@ fn found(s: &str) -> String {
     }
 }
 
-/// Parses a rule; the error is a one-line message (see [`parse_spanned`] for its position).
-pub fn parse(rule: &str) -> Result<Threshold, String> {
-    parse_spanned(rule).map_err(|e| e.to_string())
+/// Parses a rule (the same as [`parse_spanned`]: its error displays as a one-line message and
+/// carries its position).
+pub fn parse(rule: &str) -> Result<Threshold, ThresholdError> {
+    parse_spanned(rule)
 }
 
 /// Parses a rule such as `p95(acceptEngagement) < 300ms`. Operation names are checked against
