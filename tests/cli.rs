@@ -154,10 +154,8 @@ fn run_refuses_more_agents_than_an_explicit_pool_holds() {
 #[test]
 fn run_on_an_invalid_suite_renders_its_errors_and_exits_2() {
     let (mut c, out, err) = console();
-    let code = app::execute(
-        &mut c,
-        &Config::Run(run_config("tests/golden/validate/bad_duration.yaml")),
-    );
+    let cfg = run_config("tests/golden/validate/bad_duration.yaml");
+    let code = app::execute(&mut c, &Config::Run(cfg));
     assert_eq!(code, Exit::Usage);
     assert_eq!(out.text(), "");
     assert!(

@@ -312,13 +312,7 @@ impl Core {
             e.record(m);
             e.tell_customer(m.clone());
         }
-        let group = if let Some(s) = self.sessions.get_mut(&old) {
-            s.chats.retain(|x| *x != eid);
-            s.finished = s.finished.saturating_add(1);
-            Some(s.group.clone())
-        } else {
-            None
-        };
+        let group = self.leave_chat(old, eid);
         self.push_agent(old, eid, exit.clone());
         for p in self.participants(eid) {
             if p != sid {
@@ -330,6 +324,14 @@ impl Core {
         if let Some(g) = group {
             self.pump(&g, now, at_ms);
         }
+    }
+
+    /// Session `sid` no longer holds engagement `eid` (one more finished); returns its group.
+    fn leave_chat(&mut self, sid: u64, eid: u64) -> Option<Arc<str>> {
+        let s = self.sessions.get_mut(&sid)?;
+        s.chats.retain(|x| *x != eid);
+        s.finished = s.finished.saturating_add(1);
+        Some(s.group.clone())
     }
 
     /// A pending request ends without a hand-over (declined, not answered, or a party left):
@@ -421,13 +423,7 @@ impl Core {
             let m = state_from("ownershipChange", self.username(new_owner), at_ms);
             self.push_agent(new_owner, eid, m);
         }
-        let group = if let Some(s) = self.sessions.get_mut(&sid) {
-            s.chats.retain(|x| *x != eid);
-            s.finished = s.finished.saturating_add(1);
-            Some(s.group.clone())
-        } else {
-            None
-        };
+        let group = self.leave_chat(sid, eid);
         self.refresh(sid);
         if let Some(g) = group {
             self.pump(&g, now, at_ms);
