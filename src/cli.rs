@@ -81,6 +81,23 @@ pub enum Command {
         after_help = "Example:\n  aeapi-harness merge reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged"
     )]
     Merge(MergeArgs),
+    /// Turn a recorded agent-desktop session (HAR 1.2) into a suite and an agents CSV.
+    #[command(
+        after_help = "Example:\n  aeapi-harness import desk.har --out desk.yaml --agents-csv desk-agents.csv"
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The HAR file (at most 256 MiB).
+    pub har: PathBuf,
+    /// The suite to write [default: <HAR stem>.yaml].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The agents CSV to write [default: <suite stem>.agents.csv beside the suite].
+    #[arg(long, value_name = "FILE")]
+    pub agents_csv: Option<PathBuf>,
 }
 
 /// Flags shared by `run` and `conform`.
@@ -265,6 +282,11 @@ impl Config {
                 dirs: a.dirs,
                 out: a.out,
                 baseline: a.baseline,
+            }),
+            Command::Import(a) => Config::Import(crate::import::command::ImportConfig {
+                har: a.har,
+                out: a.out,
+                agents_csv: a.agents_csv,
             }),
         })
     }

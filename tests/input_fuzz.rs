@@ -5,15 +5,13 @@
 //! Seeded, so a failure reproduces: the failing input is saved under the temp directory and
 //! named in the message. `AEAPI_FUZZ_CASES=N` and `AEAPI_FUZZ_SEED=S` run more or other cases.
 
-mod input_common;
-
 use std::path::Path;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use input_common::harness;
+use crate::input_common::harness;
 
 const LIMIT: Duration = Duration::from_secs(5);
 const MAX_KIB: u64 = 1024 * 1024;

@@ -2,12 +2,10 @@
 //! input of the issue is refused with a clear message and exit 2, quickly and in little
 //! memory, through the real binary (peak RSS measured by `wait4`).
 
-mod input_common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use input_common::{Ran, harness};
+use crate::input_common::{Ran, harness};
 
 /// Generous for a debug build on a loaded machine; the inputs of the issue took 10 s to minutes.
 const QUICK: Duration = Duration::from_secs(5);

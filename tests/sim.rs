@@ -3,6 +3,7 @@
 mod sim_agent;
 mod sim_auth;
 mod sim_common;
+mod sim_cors;
 mod sim_customer;
 mod sim_faults;
 mod sim_fuzz;
