@@ -60,18 +60,26 @@ fn parse() -> Args {
     a
 }
 
-async fn token(client: &reqwest::Client, base: &str) -> Result<String, String> {
-    let basic = base64::engine::general_purpose::STANDARD.encode("ceapiClientId:ceapiClientSecret");
-    let v: Value = client
-        .post(format!("{base}/oauth-server/oauth/token"))
-        .header("authorization", format!("Basic {basic}"))
-        .form(&[("grant_type", "client_credentials")])
+/// Sends the request and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    request
         .send()
         .await
         .map_err(|e| e.to_string())?
         .json()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+async fn token(client: &reqwest::Client, base: &str) -> Result<String, String> {
+    let basic = base64::engine::general_purpose::STANDARD.encode("ceapiClientId:ceapiClientSecret");
+    let v = json_of(
+        client
+            .post(format!("{base}/oauth-server/oauth/token"))
+            .header("authorization", format!("Basic {basic}"))
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await?;
     v["access_token"]
         .as_str()
         .map(|t| format!("Bearer {t}"))
@@ -201,18 +209,15 @@ async fn post_setup(a: Args) -> Result<(), String> {
     let client = client();
     let auth = token(&client, &a.base).await?;
     let reg = login(&client, &a.base, &auth, &a.agent).await?;
-    let v: Value = client
-        .get(format!(
-            "{}/engagementAPI/v2/customer/engagement?siteID=306&businessUnitID=22&output=json",
-            a.base
-        ))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let v = json_of(
+        client
+            .get(format!(
+                "{}/engagementAPI/v2/customer/engagement?siteID=306&businessUnitID=22&output=json",
+                a.base
+            ))
+            .header("authorization", &auth),
+    )
+    .await?;
     let eid = v["engagementID"]
         .as_str()
         .ok_or("no engagementID")?

@@ -55,15 +55,29 @@ wait_for() {
     cat "$file" >&2
     return 1
 }
+# Starts server binary $1 on a free port with its output in file $2; sets SERVER_PID and
+# SERVER_URL.
+start_server() {
+    "$BIN/$1" --listen 127.0.0.1:0 >"$2" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    SERVER_URL=$(wait_for "$2" "listening on" 100 | awk '{print $3}')
+}
+# Runs wrk with the benchmark's settings and wrk's arguments $2..., its output copied to file $1;
+# prints the requests per second.
+wrk_rps() {
+    local out=$1
+    shift
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" "$@" | tee "$out" >&2
+    awk '/^Requests\/sec/ {print $2}' "$out"
+}
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
 echo "== simulator with $AGENTS long-polling agents"
-"$BIN/sim_server" --listen 127.0.0.1:0 >"$TMP/sim.out" 2>&1 &
-SIM_PID=$!
-PIDS+=("$SIM_PID")
-SIM_URL=$(wait_for "$TMP/sim.out" "listening on" 100 | awk '{print $3}')
+start_server sim_server "$TMP/sim.out"
+SIM_PID=$SERVER_PID SIM_URL=$SERVER_URL
 IDLE_KB=$(rss_kb "$SIM_PID")
 echo "simulator $SIM_URL (pid $SIM_PID), idle RSS ${IDLE_KB} KB"
 
@@ -91,23 +105,16 @@ grep -E "^(DONE|first login error)" "$TMP/agents.out" || true
 kill "$SIM_PID" 2>/dev/null || true
 
 echo "== messages POST rate on a fresh simulator (wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECS}s)"
-"$BIN/sim_server" --listen 127.0.0.1:0 >"$TMP/sim2.out" 2>&1 &
-SIM_PID=$!
-PIDS+=("$SIM_PID")
-SIM_URL=$(wait_for "$TMP/sim2.out" "listening on" 100 | awk '{print $3}')
+start_server sim_server "$TMP/sim2.out"
+SIM_PID=$SERVER_PID SIM_URL=$SERVER_URL
 "$BIN/bench_agents" post-setup --base "$SIM_URL" --lua "$TMP/post.lua"
-wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" -s "$TMP/post.lua" "$SIM_URL" | tee "$TMP/wrk-sim.out"
-SIM_RPS=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk-sim.out")
+SIM_RPS=$(wrk_rps "$TMP/wrk-sim.out" -s "$TMP/post.lua" "$SIM_URL")
 NON2XX=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk-sim.out")
 kill "$SIM_PID" 2>/dev/null || true
 
 echo "== minimal axum hello handler, same wrk settings"
-"$BIN/hello_server" --listen 127.0.0.1:0 >"$TMP/hello.out" 2>&1 &
-HELLO_PID=$!
-PIDS+=("$HELLO_PID")
-HELLO_URL=$(wait_for "$TMP/hello.out" "listening on" 100 | awk '{print $3}')
-wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" "$HELLO_URL/" | tee "$TMP/wrk-hello.out"
-HELLO_RPS=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk-hello.out")
+start_server hello_server "$TMP/hello.out"
+HELLO_RPS=$(wrk_rps "$TMP/wrk-hello.out" "$SERVER_URL/")
 
 awk -v s="$SIM_RPS" -v h="$HELLO_RPS" -v bad="${NON2XX:-0}" 'BEGIN {
     printf "messages POST: %.0f req/s (non-2xx: %s); minimal handler: %.0f req/s; ratio %.2f   [target >= 0.5]\n", s, bad, h, s/h

@@ -4,10 +4,9 @@
 //! well above what the held steps measure on a loaded debug build (tens of ms) and below what
 //! the slowed step cannot help measuring (every request 600 ms late).
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use serde_json::Value;
+use crate::bin_common::{output_into, read_json, suite_in_tempdir};
 
 const SUITE: &str = "name: limited\n\
 load: {agents: 2, ramp: 0s, duration: 3s, seed: 3, arrival_rate: 2/s}\n\
@@ -16,26 +15,17 @@ personas:\n  quick: {weight: 1, max_chats: 2, think: constant 100ms, typing: con
 reply: uniform 200ms..400ms, messages: 1..2}\n\
 thresholds:\n  - p95 < 400ms\n  - error_rate < 5%\n";
 
-fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 #[test]
 fn capacity_finds_the_simulators_slowdown_limit_within_one_step() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite = dir.path().join("limited.yaml");
-    std::fs::write(&suite, SUITE).expect("suite");
+    let (dir, suite) = suite_in_tempdir(SUITE);
     let out = dir.path().join("cap");
-    let o = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-        .arg("capacity")
-        .arg(&suite)
-        .args(["--from", "2", "--to", "12", "--step", "2", "--require", "6"])
-        .arg("--out")
-        .arg(&out)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("capacity runs");
+    let o = output_into(
+        Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
+            .arg("capacity")
+            .arg(&suite)
+            .args(["--from", "2", "--to", "12", "--step", "2", "--require", "6"]),
+        &out,
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -86,9 +76,7 @@ fn capacity_finds_the_simulators_slowdown_limit_within_one_step() {
 
 #[test]
 fn bad_bounds_are_usage_errors_before_anything_runs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite = dir.path().join("limited.yaml");
-    std::fs::write(&suite, SUITE).expect("suite");
+    let (dir, suite) = suite_in_tempdir(SUITE);
     for (args, says) in [
         (vec!["--from", "4", "--to", "2"], "need 0 < --from <= --to"),
         (vec!["--from", "1.5", "--to", "3"], "whole agents"),
@@ -97,14 +85,13 @@ fn bad_bounds_are_usage_errors_before_anything_runs() {
             "at most 100",
         ),
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-            .arg("capacity")
-            .arg(&suite)
-            .args(&args)
-            .arg("--out")
-            .arg(dir.path().join("never"))
-            .output()
-            .expect("capacity runs");
+        let o = output_into(
+            Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
+                .arg("capacity")
+                .arg(&suite)
+                .args(&args),
+            &dir.path().join("never"),
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");

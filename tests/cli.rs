@@ -4,25 +4,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::conform_common::Buf;
-use aeapi_harness::app::{self, Config, Console, RunConfig, SimulateConfig, Verbosity};
+use aeapi_harness::app::console::Buffer as Buf;
+use aeapi_harness::app::{self, Config, Console, RunConfig, SimulateConfig};
 use aeapi_harness::cli;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::suite::plan::Overrides;
 
 /// A console writing into buffers, colour off, and the outputs (stdout, stderr).
 fn console() -> (Console, Buf, Buf) {
-    let (out, err) = (Buf::default(), Buf::default());
-    let c = Console {
-        out: Box::new(out.clone()),
-        err: Box::new(err.clone()),
-        color: false,
-        verbosity: Verbosity {
-            quiet: false,
-            verbose: 0,
-        },
-    };
-    (c, out, err)
+    Console::buffered(0)
 }
 
 fn root(p: &str) -> PathBuf {
@@ -52,6 +42,13 @@ fn sharded(agents: u32, shard: &str) -> RunConfig {
     cfg
 }
 
+/// `text` holds every one of `parts`.
+fn assert_has(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} in\n{text}");
+    }
+}
+
 /// The plan `run -v` and `conform -v` print, without running it.
 fn plan_text(cfg: &RunConfig) -> String {
     match app::plan::load_plan(cfg) {
@@ -63,26 +60,16 @@ fn plan_text(cfg: &RunConfig) -> String {
 #[test]
 fn run_prints_the_plan_with_fleet_shares() {
     let out = plan_text(&run_config("suites/smoke.yaml"));
-    assert!(out.contains("target      embedded simulator\n"), "{out}");
-    assert!(
-        out.contains("agents      20 at peak (20 credentials in the pool)\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("load        ramp 5s, then 30s flat\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("personas    hurried          weight   1   25.0%      5 agents\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("            steady           weight   3   75.0%     15 agents\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("thresholds  p95(acceptEngagement) < 300ms\n"),
-        "{out}"
+    assert_has(
+        &out,
+        &[
+            "target      embedded simulator\n",
+            "agents      20 at peak (20 credentials in the pool)\n",
+            "load        ramp 5s, then 30s flat\n",
+            "personas    hurried          weight   1   25.0%      5 agents\n",
+            "            steady           weight   3   75.0%     15 agents\n",
+            "thresholds  p95(acceptEngagement) < 300ms\n",
+        ],
     );
     assert!(out.ends_with("reports     reports/test\n"), "{out}");
 }
@@ -103,13 +90,12 @@ fn a_shard_plans_its_slice_of_the_fleet_and_the_arrivals() {
     let rate = plan.suite.suite.load.arrival_rate.map(|r| r.per_second);
     assert_eq!(rate, Some(2.0 / 3.0));
     let text = plan.to_string();
-    assert!(
-        text.contains("agents      2 at peak (2 credentials in the pool)\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("shard       2/3: this process drives fleet agents j with j mod 3 = 1"),
-        "{text}"
+    assert_has(
+        &text,
+        &[
+            "agents      2 at peak (2 credentials in the pool)\n",
+            "shard       2/3: this process drives fleet agents j with j mod 3 = 1",
+        ],
     );
 }
 
@@ -138,15 +124,17 @@ fn run_overrides_grow_the_generated_pool() {
         shard: None,
     };
     let out = plan_text(&cfg);
-    assert!(
-        out.contains("agents      7 at peak (7 credentials in the pool)\n"),
-        "{out}"
-    );
-    assert!(out.contains("then 90s flat"), "{out}");
-    assert!(out.contains("seed        9\n"), "{out}");
     // 7 agents at weights 1:3 → 1.75 : 5.25 → largest remainder gives 2 : 5.
-    assert!(out.contains("25.0%      2 agents"), "{out}");
-    assert!(out.contains("75.0%      5 agents"), "{out}");
+    assert_has(
+        &out,
+        &[
+            "agents      7 at peak (7 credentials in the pool)\n",
+            "then 90s flat",
+            "seed        9\n",
+            "25.0%      2 agents",
+            "75.0%      5 agents",
+        ],
+    );
 }
 
 #[test]
@@ -165,10 +153,8 @@ fn run_refuses_more_agents_than_an_explicit_pool_holds() {
 #[test]
 fn run_on_an_invalid_suite_renders_its_errors_and_exits_2() {
     let (mut c, out, err) = console();
-    let code = app::execute(
-        &mut c,
-        &Config::Run(run_config("tests/golden/validate/bad_duration.yaml")),
-    );
+    let cfg = run_config("tests/golden/validate/bad_duration.yaml");
+    let code = app::execute(&mut c, &Config::Run(cfg));
     assert_eq!(code, Exit::Usage);
     assert_eq!(out.text(), "");
     assert!(

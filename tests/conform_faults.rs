@@ -96,6 +96,12 @@ fn schema_drift_fails_the_positive_cases_at_the_drifted_fields() {
     );
 }
 
+/// The first problem of case `label` is a failed `check` whose message ends with `tail`.
+fn first_problem_is(label: &str, problems: &[(String, String)], check: &str, tail: &str) {
+    assert_eq!(problems[0].0, check, "{label}");
+    assert!(problems[0].1.ends_with(tail), "{label}: {}", problems[0].1);
+}
+
 /// Runs verifySession and summaryData with `fault` on verifySession: the run fails, on
 /// verifySession's cases only, and summaryData's all pass. Returns the failed cases and their
 /// labels.
@@ -132,12 +138,7 @@ fn injected_errors_fail_every_case_of_the_operation_with_their_status() {
         // The expired-token case also misses its "Access Token Expired" text.
         let want = if label == "expired token" { 2 } else { 1 };
         assert_eq!(problems.len(), want, "{label}: {problems:?}");
-        assert_eq!(problems[0].0, "status", "{label}");
-        assert!(
-            problems[0].1.ends_with(", got 503"),
-            "{label}: {}",
-            problems[0].1
-        );
+        first_problem_is(label, problems, "status", ", got 503");
     }
 }
 
@@ -147,12 +148,7 @@ fn injected_latency_fails_the_budget_of_the_positive_cases_only() {
     assert_eq!(labels, vec!["positive", "positive [xml]"]);
     for (_, label, problems) in &got {
         assert_eq!(problems.len(), 1, "{label}: {problems:?}");
-        assert_eq!(problems[0].0, "within", "{label}");
-        assert!(
-            problems[0].1.ends_with("budget 500.0 ms"),
-            "{label}: {}",
-            problems[0].1
-        );
+        first_problem_is(label, problems, "within", "budget 500.0 ms");
     }
 }
 

@@ -25,6 +25,18 @@ fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {
     name.to_string()
 }
 
+/// The path of a file shipped in the repository, as an argument.
+fn shipped(path: &str) -> String {
+    repo().join(path).to_string_lossy().into_owned()
+}
+
+/// `validate` of a file `name` holding `text` is refused with `want` in stderr.
+fn validate_refuses(name: &str, text: &str, want: &str) {
+    let dir = tempdir();
+    let f = write(dir.path(), name, text);
+    refused(&harness(&["validate", &f], dir.path(), QUICK), want);
+}
+
 /// Exit 2, quickly, in little memory, with `want` in stderr.
 fn refused(r: &Ran, want: &str) {
     assert_eq!(r.code, Some(2), "{r:?}");
@@ -62,8 +74,7 @@ fn agent_count_beyond_limit_is_refused_before_allocating() {
         "`agents.count` asks for 4000000000 agents",
     );
     // The flag is checked before the pool is generated for it.
-    let smoke = repo().join("suites/smoke.yaml");
-    let smoke = smoke.to_str().unwrap_or_default();
+    let smoke = &shipped("suites/smoke.yaml");
     let r = harness(
         &["run", smoke, "--dry-run", "--agents", "4000000000"],
         dir.path(),
@@ -262,15 +273,9 @@ fn non_utf8_suite_error_names_line_and_column() {
 
 #[test]
 fn control_characters_point_at_their_line() {
-    let dir = tempdir();
-    let f = write(
-        dir.path(),
+    validate_refuses(
         "ctrl.yaml",
         "name: x\nload:\n  agents: 2\n  ramp: 5s\u{1b}\n",
-    );
-    let r = harness(&["validate", &f], dir.path(), QUICK);
-    refused(
-        &r,
         "error: invalid YAML: control character U+001B is not allowed\n --> ctrl.yaml:4:11\n",
     );
 }
@@ -278,8 +283,7 @@ fn control_characters_point_at_their_line() {
 #[test]
 fn run_duration_must_be_positive_and_bounded() {
     let dir = tempdir();
-    let smoke = repo().join("suites/smoke.yaml");
-    let smoke = smoke.to_str().unwrap_or_default();
+    let smoke = &shipped("suites/smoke.yaml");
     let dry_run = |flag: &str| {
         harness(
             &["run", smoke, "--dry-run", "--duration", flag],
@@ -302,13 +306,9 @@ fn run_duration_must_be_positive_and_bounded() {
     let r = dry_run("720h");
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("then 2592000s flat"), "{}", r.stdout);
-    let f = write(
-        dir.path(),
+    validate_refuses(
         "zero.yaml",
         "name: x\nload:\n  steps:\n    - {agents: 1, duration: 0s}\n",
-    );
-    refused(
-        &harness(&["validate", &f], dir.path(), QUICK),
         "invalid duration in `load.steps[0].duration`",
     );
 }
@@ -316,8 +316,7 @@ fn run_duration_must_be_positive_and_bounded() {
 #[test]
 fn empty_only_pattern_is_a_usage_error() {
     let dir = tempdir();
-    let suite = repo().join("suites/conformance.yaml");
-    let suite = suite.to_str().unwrap_or_default();
+    let suite = &shipped("suites/conformance.yaml");
     for only in ["", " ", "login,", ",,"] {
         let r = harness(
             &["conform", suite, "--only", only, "--out", "reports"],

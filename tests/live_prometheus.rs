@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aeapi_harness::live::prom::LATENCY_BUCKETS;
 use crate::live_common::{Prometheus, free_port, tool};
+use aeapi_harness::live::prom::LATENCY_BUCKETS;
 
 /// The bucket `[lo, hi]` (s) of `LATENCY_BUCKETS` holding `v` seconds.
 fn bucket_of(v: f64) -> (f64, f64) {

@@ -1,5 +1,6 @@
 //! Integration tests: load (one binary; each module was a test binary of its own).
 
+mod bin_common;
 mod capacity_sim;
 mod load_robustness;
 mod runner_baseline;

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::bin_common::{run_command, suite_in_tempdir};
+
 fn chromium() -> Option<PathBuf> {
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
@@ -32,21 +34,13 @@ fn report_html_renders_its_plots_in_headless_chromium() {
         eprintln!("note: skipped: no Chromium (apt-get install chromium to run this test)");
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite = dir.path().join("suite.yaml");
-    std::fs::write(
-        &suite,
+    let (dir, suite) = suite_in_tempdir(
         "name: html\nload: {agents: 3, ramp: 0s, duration: 3s, arrival_rate: 2/s}\n\
          simulator: {long_poll_hold: 1s}\npersonas: {p: {weight: 1, think: 100ms, reply: 200ms, typing: 100ms, messages: 1}}\n\
          thresholds: ['p95(acceptEngagement) < 1s']\n",
-    )
-    .expect("write suite");
+    );
     let out = dir.path().join("out");
-    let status = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-        .args(["-q", "run"])
-        .arg(&suite)
-        .arg("--out")
-        .arg(&out)
+    let status = run_command(&suite, &out)
         .stdout(Stdio::null())
         .status()
         .expect("harness runs");

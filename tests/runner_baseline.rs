@@ -3,7 +3,9 @@
 //! that cannot be read is a usage error before anything is sent.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+
+use crate::bin_common::{run_command, suite_in_tempdir};
 
 const SUITE: &str = "name: baseline\nload: {agents: 2, ramp: 0s, duration: 3s}\n\
     simulator: {arrival_rate: 0, long_poll_hold: 2s}\n\
@@ -11,8 +13,7 @@ const SUITE: &str = "name: baseline\nload: {agents: 2, ramp: 0s, duration: 3s}\n
     baseline: {tolerance: 10%, floor: 0ms}\n";
 
 fn run(suite: &Path, out: &Path, baseline: Option<&Path>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"));
-    cmd.args(["-q", "run"]).arg(suite).arg("--out").arg(out);
+    let mut cmd = run_command(suite, out);
     if let Some(b) = baseline {
         cmd.arg("--baseline").arg(b);
     }
@@ -21,9 +22,7 @@ fn run(suite: &Path, out: &Path, baseline: Option<&Path>) -> Output {
 
 #[test]
 fn a_run_slower_than_its_baseline_fails_with_the_regressions_named() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite = dir.path().join("suite.yaml");
-    std::fs::write(&suite, SUITE).expect("write suite");
+    let (dir, suite) = suite_in_tempdir(SUITE);
     let first = dir.path().join("first");
     assert_eq!(run(&suite, &first, None).status.code(), Some(0));
 
@@ -72,9 +71,7 @@ fn a_run_slower_than_its_baseline_fails_with_the_regressions_named() {
 
 #[test]
 fn an_unreadable_baseline_is_a_usage_error_and_nothing_runs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite = dir.path().join("suite.yaml");
-    std::fs::write(&suite, SUITE).expect("write suite");
+    let (dir, suite) = suite_in_tempdir(SUITE);
     let out_dir = dir.path().join("out");
     let out = run(&suite, &out_dir, Some(&dir.path().join("missing.json")));
     assert_eq!(out.status.code(), Some(2));

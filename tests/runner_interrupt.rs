@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::bin_common::{run_command, suite_in_tempdir};
+
 #[test]
 fn sigterm_stops_the_run_marks_it_interrupted_and_writes_the_reports() {
     interrupt_with("-TERM");
@@ -17,20 +19,12 @@ fn ctrl_c_stops_the_run_marks_it_interrupted_and_writes_the_reports() {
 }
 
 fn interrupt_with(signal: &str) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite = dir.path().join("suite.yaml");
-    std::fs::write(
-        &suite,
+    let (dir, suite) = suite_in_tempdir(
         "name: interrupted\nload: {agents: 4, ramp: 0s, duration: 60s, arrival_rate: 1/s}\n\
          simulator: {long_poll_hold: 20s}\npersonas: {p: {weight: 1}}\n",
-    )
-    .expect("write suite");
+    );
     let out = dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-        .args(["-q", "run"])
-        .arg(&suite)
-        .arg("--out")
-        .arg(&out)
+    let mut child = run_command(&suite, &out)
         .stdout(Stdio::piped())
         .spawn()
         .expect("harness starts");

@@ -15,6 +15,8 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
 
+use crate::bin_common::{output_into, read_json};
+
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;
 
@@ -40,11 +42,6 @@ fn harness(args: &[&str]) -> Command {
         .env("AGENT_PASSWORD", "agent-password")
         .stdout(Stdio::null());
     c
-}
-
-fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Every sample of every interval of `hlog`, per tag, recorded one value at a time into a fresh
@@ -232,13 +229,7 @@ fn three_shards_merge_into_the_figures_of_one_run() {
     // Inputs that are not one whole run: a missing shard still gets its report (exit 3), a
     // shard given twice or an unreadable input is refused (exit 2), each said in one line.
     let partial = dir.path().join("partial");
-    let o = harness(&["merge"])
-        .args([&outs[0], &outs[2]])
-        .arg("--out")
-        .arg(&partial)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("merge runs");
+    let o = output_into(harness(&["merge"]).args([&outs[0], &outs[2]]), &partial);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(

@@ -1,8 +1,8 @@
 //! Integration tests: sim (one binary; each module was a test binary of its own).
 
-mod sim_common;
 mod sim_agent;
 mod sim_auth;
+mod sim_common;
 mod sim_cors;
 mod sim_customer;
 mod sim_faults;

@@ -8,8 +8,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn login_returns_the_reference_fields_from_form_or_json() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let creds = json!({"username": "agent1", "password": "agent-password"});
     let got = post_json(&app, &auth, &format!("{A}/login?output=json"), creds).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);

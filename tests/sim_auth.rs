@@ -100,8 +100,7 @@ async fn api_calls_without_a_usable_token_get_401_with_www_authenticate() {
 
 #[tokio::test(start_paused = true)]
 async fn an_expired_token_gets_401_access_token_expired() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let uri = format!("{A}/login?output=json");
     let creds = form(&[("username", "agent1"), ("password", "agent-password")]);
     let got = call(&app, Method::POST, &uri, Some(&auth), creds.clone()).await;
@@ -118,8 +117,7 @@ async fn an_expired_token_gets_401_access_token_expired() {
 
 #[tokio::test]
 async fn a_site_outside_the_token_is_403() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let uri = format!("{C}/agentAvailability?siteID=999&businessUnitID=22");
     let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::FORBIDDEN);

@@ -6,8 +6,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn agent_availability_follows_free_agents_on_get_and_post() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let uri = format!("{C}/agentAvailability?siteID=306&businessUnitID=22&output=json");
     let got = get(&app, &auth, &uri).await;
     assert_eq!(
@@ -37,8 +36,7 @@ async fn agent_availability_follows_free_agents_on_get_and_post() {
 
 #[tokio::test]
 async fn customer_calls_reject_bad_ids_and_values() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let (eid, cid, status) = customer_engagement(&app, &auth).await;
     assert_eq!(status, "QUEUED");
     let got = get(&app, &auth, &format!("{C}/engagement?businessUnitID=22")).await;

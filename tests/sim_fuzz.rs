@@ -120,8 +120,7 @@ proptest! {
 
 #[tokio::test]
 async fn an_oversized_body_is_413_in_the_error_shape() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let big = "x".repeat(3 * 1024 * 1024);
     let got = call(
         &app,

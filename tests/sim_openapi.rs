@@ -40,8 +40,7 @@ async fn the_document_is_served_without_a_token_and_lists_every_route() {
 
 #[tokio::test]
 async fn every_documented_path_answers() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let doc = aeapi_harness::sim::openapi_document();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {

@@ -16,15 +16,25 @@ async fn get(w: &World, op: &str, query: &str) -> Got {
     w.get(op, query).await
 }
 
+/// A GET of `op` by agent1 (`registeredId` and `username`), `more` appended to the query.
+async fn as_agent1(w: &World, op: &str, more: &str) -> Got {
+    get(
+        w,
+        op,
+        &format!("registeredId={}&username=agent1{more}", w.reg1),
+    )
+    .await
+}
+
 fn ok(got: &Got) {
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
 }
 
 async fn transcript(w: &World) -> Vec<String> {
-    let got = get(
+    let got = as_agent1(
         w,
         "requestEntireTranscripts",
-        &format!("registeredId={}&username=agent1&chatIds={}", w.reg1, w.eid),
+        &format!("&chatIds={}", w.eid),
     )
     .await;
     ok(&got);
@@ -39,12 +49,7 @@ async fn transcript(w: &World) -> Vec<String> {
 #[tokio::test]
 async fn settings_reflect_the_session_the_seed_and_custom_settings() {
     let w = world(config(), false).await;
-    let got = get(
-        &w,
-        "settings",
-        &format!("registeredId={}&username=agent1", w.reg1),
-    )
-    .await;
+    let got = as_agent1(&w, "settings", "").await;
     ok(&got);
     let b = &got.body;
     assert_eq!(b["loginStatus"], "available");
@@ -225,8 +230,7 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     )
     .await;
     ok(&got);
-    let lq = format!("registeredId={}&username=agent1", w.reg1);
-    let got = get(&w, "followUpConversations", &lq).await;
+    let got = as_agent1(&w, "followUpConversations", "").await;
     ok(&got);
     let c = &got.body["conversations"][0];
     assert_eq!(c["conversationId"], w.eid.as_str());
@@ -240,7 +244,7 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
     ok(&got);
     assert_eq!(got.body["engagementId"], w.eid.as_str());
     assert_eq!(
-        get(&w, "followUpConversations", &lq).await.body["conversations"],
+        as_agent1(&w, "followUpConversations", "").await.body["conversations"],
         json!([])
     );
     let got = w.poll(1).await;
@@ -270,14 +274,14 @@ async fn a_follow_up_is_listed_resumed_and_resolved() {
         json!({"resolveState": "OK", "warnParams": "", "warning": ""})
     );
     assert_eq!(
-        get(&w, "followUpConversations", &lq).await.body["conversations"]
+        as_agent1(&w, "followUpConversations", "").await.body["conversations"]
             .as_array()
             .map(Vec::len),
         Some(1)
     );
     ok(&post(&w, "resolveConversation", &[]).await);
     assert_eq!(
-        get(&w, "followUpConversations", &lq).await.body["conversations"],
+        as_agent1(&w, "followUpConversations", "").await.body["conversations"],
         json!([])
     );
     let got = post(&w, "resolveConversation", &[]).await;
@@ -321,32 +325,25 @@ async fn a_follow_up_is_resumed_without_conversation_id_by_customer_or_the_first
     );
 }
 
+/// maskText: the stored line `previous` becomes `masked`.
+async fn mask_text(w: &World, previous: &str, masked: &str) -> Got {
+    let line = [
+        ("previousMaskedChatLine", previous),
+        ("maskedChatLine", masked),
+    ];
+    post(w, "maskText", &line).await
+}
+
 #[tokio::test]
 async fn mask_text_changes_the_stored_transcript() {
     let w = world(config(), false).await;
     ok(&post(&w, "messages", &[("messageText", "My card is 4111 1111")]).await);
-    let got = post(
-        &w,
-        "maskText",
-        &[
-            ("previousMaskedChatLine", "My card is 4111 1111"),
-            ("maskedChatLine", "My card is **** ****"),
-        ],
-    )
-    .await;
+    let got = mask_text(&w, "My card is 4111 1111", "My card is **** ****").await;
     ok(&got);
     let t = transcript(&w).await;
     assert!(t.contains(&"My card is **** ****".to_string()), "{t:?}");
     assert!(!t.iter().any(|l| l.contains("4111")), "{t:?}");
-    let got = post(
-        &w,
-        "maskText",
-        &[
-            ("previousMaskedChatLine", "never said"),
-            ("maskedChatLine", "x"),
-        ],
-    )
-    .await;
+    let got = mask_text(&w, "never said", "x").await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "previousMaskedChatLine");
 }
@@ -440,12 +437,7 @@ async fn annotations_are_recorded_and_reach_whom_they_concern() {
 #[tokio::test]
 async fn script_trees_and_groups_come_from_the_seed() {
     let w = world(config(), false).await;
-    let got = get(
-        &w,
-        "scriptTree",
-        &format!("registeredId={}&username=agent1&siteId=306", w.reg1),
-    )
-    .await;
+    let got = as_agent1(&w, "scriptTree", "&siteId=306").await;
     ok(&got);
     let site = &got.body["scriptTreesOfSite"][0];
     assert_eq!(site["siteId"], "306");

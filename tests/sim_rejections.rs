@@ -10,8 +10,7 @@ type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, Option<&'a str>);
 
 #[tokio::test]
 async fn login_rejects_bad_credentials_and_missing_fields() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let uri = format!("{A}/login");
     for (user, password) in [("agent1", "x"), ("agent9", "agent-password")] {
         let got = login_with(&app, &auth, user, password).await;
@@ -123,43 +122,35 @@ async fn message_post_rejections_name_the_parameter() {
 
 #[tokio::test]
 async fn unknown_paths_methods_and_outputs_get_the_error_shape() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     let got = get(&app, &auth, "/engagementAPI/v2/agent/nothing").await;
     assert_eq!(got.status, StatusCode::NOT_FOUND);
     assert_eq!(got.body["status"], 404);
-    let got = call(
-        &app,
-        Method::DELETE,
-        &format!("{A}/login"),
-        Some(&auth),
-        None,
-    )
-    .await;
+    let login = format!("{A}/login");
+    let got = call(&app, Method::DELETE, &login, Some(&auth), None).await;
     assert_eq!(got.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(got.body["status"], 405);
     let got = get_anonymous(&app, &format!("{A}/preLoginStatus?username=a&output=csv")).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
     assert_eq!(got.body["parameter"], "output");
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/login"),
-        Some(&auth),
-        Some(("text/plain", "hi".into())),
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
-    assert_eq!(got.body["parameter"], "Content-Type");
-    let got = call(
-        &app,
-        Method::POST,
-        &format!("{A}/login"),
-        Some(&auth),
-        Some(("application/json", "[]".into())),
-    )
-    .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
+    // A body the operation cannot take: the wrong type (named), or JSON that is no object.
+    for (ctype, body, parameter) in [
+        ("text/plain", "hi", Some("Content-Type")),
+        ("application/json", "[]", None),
+    ] {
+        let got = call(
+            &app,
+            Method::POST,
+            &login,
+            Some(&auth),
+            Some((ctype, body.into())),
+        )
+        .await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{ctype}");
+        if let Some(p) = parameter {
+            assert_eq!(got.body["parameter"], p);
+        }
+    }
 }
 
 #[tokio::test]

@@ -191,10 +191,8 @@ async fn a_conference_keeps_both_agents_until_one_leaves() {
     assert!(w.customer_seen().await.is_empty());
     // conferenceMode makes agent2 a full participant.
     assert_eq!(w.op(2, "conferenceMode", &[]).await.status, StatusCode::OK);
-    assert_eq!(
-        says(&w, 2, "Hi, I'm agent2", false).await.status,
-        StatusCode::OK
-    );
+    let said = says(&w, 2, "Hi, I'm agent2", false).await;
+    assert_eq!(said.status, StatusCode::OK);
     let seen = w.customer_seen().await;
     assert_eq!(seen[0]["state"], "agentConnected");
     assert_eq!(seen[1]["messageText"], "Hi, I'm agent2");
@@ -212,14 +210,10 @@ async fn a_conference_keeps_both_agents_until_one_leaves() {
         msgs.last().map(|m| m["userId"].clone()),
         Some("agent2".into())
     );
-    assert_eq!(
-        says(&w, 1, "still here", false).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        says(&w, 2, "me too", true).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    let said = says(&w, 1, "still here", false).await;
+    assert_eq!(said.status, StatusCode::OK);
+    let said = says(&w, 2, "me too", true).await;
+    assert_eq!(said.status, StatusCode::UNAUTHORIZED);
     let seen = w.customer_seen().await;
     assert_eq!(seen[0]["state"], "agentExitedFromEngagement");
     assert_eq!(seen[1]["messageText"], "still here");
@@ -229,11 +223,17 @@ async fn a_conference_keeps_both_agents_until_one_leaves() {
     assert_eq!(seen[0]["state"], "agentClosedEngagement");
 }
 
-#[tokio::test]
-async fn when_the_owner_leaves_a_conference_the_guest_becomes_owner() {
+/// agent1's engagement with agent2 conferenced in (accepted, not yet polled).
+async fn conference_of_agent1_and_agent2() -> World {
     let w = world(config(), true).await;
     target(&w, 1, "conferenceEngagement", "agent2").await;
     w.op(2, "acceptEngagement", &[]).await;
+    w
+}
+
+#[tokio::test]
+async fn when_the_owner_leaves_a_conference_the_guest_becomes_owner() {
+    let w = conference_of_agent1_and_agent2().await;
     w.poll(2).await;
     assert_eq!(w.op(1, "closeEngagement", &[]).await.status, StatusCode::OK);
     let got = w.poll(2).await;
@@ -241,19 +241,15 @@ async fn when_the_owner_leaves_a_conference_the_guest_becomes_owner() {
         states(&messages_of(&got, &w.eid)),
         ["agentExitedFromEngagement", "ownershipChange"]
     );
-    assert_eq!(
-        says(&w, 2, "I'll take it from here", false).await.status,
-        StatusCode::OK
-    );
+    let said = says(&w, 2, "I'll take it from here", false).await;
+    assert_eq!(said.status, StatusCode::OK);
     let got = target(&w, 2, "transferEngagement", "agent1").await;
     assert_eq!(got.body["status"], "pending", "{}", got.text);
 }
 
 #[tokio::test]
 async fn ownership_moves_only_when_the_target_accepts() {
-    let w = world(config(), true).await;
-    target(&w, 1, "conferenceEngagement", "agent2").await;
-    w.op(2, "acceptEngagement", &[]).await;
+    let w = conference_of_agent1_and_agent2().await;
     w.poll(1).await;
     w.poll(2).await;
     // Nothing pending yet.

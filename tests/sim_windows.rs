@@ -8,6 +8,12 @@ use aeapi_harness::sim;
 use axum::http::StatusCode;
 use serde_json::json;
 
+/// Advances tokio's paused clock by `secs` seconds and lets the simulator reap what expired.
+async fn pass(state: &sim::Sim, secs: u64) {
+    tokio::time::advance(Duration::from_secs(secs)).await;
+    state.reap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_accept_is_422() {
     let (state, app, auth, r1) = with_agent1(config()).await;
@@ -15,15 +21,11 @@ async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_acce
     assert_eq!(offer_id(&app, &auth, &r1, "agent1").await, eid.as_str());
     let r2 = login(&app, &auth, "agent2").await;
 
-    tokio::time::advance(Duration::from_secs(14)).await;
-    state.reap();
-    assert_eq!(
-        poll_now(&app, &auth, &r2, "agent2").await.status,
-        StatusCode::NO_CONTENT
-    );
+    pass(&state, 14).await;
+    let nothing_yet = poll_now(&app, &auth, &r2, "agent2").await;
+    assert_eq!(nothing_yet.status, StatusCode::NO_CONTENT);
 
-    tokio::time::advance(Duration::from_secs(1)).await;
-    state.reap();
+    pass(&state, 1).await;
     let withdrawn = poll_now(&app, &auth, &r1, "agent1").await;
     assert_eq!(
         withdrawn.body["engagements"][0]["messages"][0]["messageType"],
@@ -61,14 +63,10 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
     let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::OK);
 
-    tokio::time::advance(Duration::from_secs(29)).await;
-    state.reap();
-    assert_eq!(
-        verify(&app, &auth, &reg, "agent1").await.status,
-        StatusCode::OK
-    );
-    tokio::time::advance(Duration::from_secs(1)).await;
-    state.reap();
+    pass(&state, 29).await;
+    let still_alive = verify(&app, &auth, &reg, "agent1").await;
+    assert_eq!(still_alive.status, StatusCode::OK);
+    pass(&state, 1).await;
     let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -115,11 +113,9 @@ async fn a_long_poll_in_flight_keeps_the_session_alive() {
     let (state, app, auth, reg) = with_agent1(config()).await;
     let poll = spawn_get(&app, &auth, format!("{A}/messages?registeredId={reg}"));
     tokio::task::yield_now().await;
-    tokio::time::advance(Duration::from_secs(19)).await;
-    state.reap();
+    pass(&state, 19).await;
     assert_eq!(poll.await.expect("poll").status, StatusCode::NO_CONTENT);
-    tokio::time::advance(Duration::from_secs(29)).await;
-    state.reap();
+    pass(&state, 29).await;
     let got = verify(&app, &auth, &reg, "agent1").await;
     assert_eq!(got.status, StatusCode::OK);
 }

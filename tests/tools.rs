@@ -1,11 +1,10 @@
 //! Integration tests: tools (one binary; each module was a test binary of its own).
 
-mod conform_common;
-mod input_common;
 mod ci_files;
 mod ci_grafana;
 mod cli;
 mod import_har;
+mod input_common;
 mod input_fuzz;
 mod input_limits;
 mod readme_snippets;

@@ -33,6 +33,22 @@ impl Console {
         }
     }
 
+    /// A console writing into two in-memory buffers (returned: stdout, stderr), colour off:
+    /// how tests drive a command and read back what it printed.
+    pub fn buffered(verbose: u8) -> (Console, Buffer, Buffer) {
+        let (out, err) = (Buffer::default(), Buffer::default());
+        let c = Console {
+            out: Box::new(out.clone()),
+            err: Box::new(err.clone()),
+            color: false,
+            verbosity: Verbosity {
+                quiet: false,
+                verbose,
+            },
+        };
+        (c, out, err)
+    }
+
     /// Prints an error on stderr: a suite's problems rendered like a compiler's, anything else
     /// as `error: …` followed by its causes.
     pub fn error(&mut self, e: &AppError) {
@@ -99,16 +115,7 @@ mod tests {
     use super::*;
 
     fn console() -> (Console, Buffer) {
-        let err = Buffer::default();
-        let c = Console {
-            out: Box::new(std::io::sink()),
-            err: Box::new(err.clone()),
-            color: false,
-            verbosity: Verbosity {
-                quiet: false,
-                verbose: 0,
-            },
-        };
+        let (c, _, err) = Console::buffered(0);
         (c, err)
     }
 

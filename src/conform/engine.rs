@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::case::{CaseSpec, Wait};
-use super::world::{Fixture, Session, World};
+use super::world::{Fixture, FixtureError, Session, World};
 use super::{CaseOutcome, Problem, Verdict};
 use crate::aeapi::client::{self, Call, Observed};
 use crate::aeapi::token::Token;
 use crate::check::{Contracts, check_status};
 use crate::report::secrets::mask_cut;
 use crate::suite::model::{
-    Needs, OutputFormat, RequestData, SiteCase, Skip, TokenCase, variables_in,
+    Case, Needs, OutputFormat, RequestData, SiteCase, Skip, TokenCase, variables_in,
 };
 
 /// A site id no token covers (checked against the token's `sites`).
@@ -81,7 +81,7 @@ pub async fn run_case(
             }
             outcome.verdict = verdict;
         }
-        Err(e) => outcome.verdict = Verdict::Error(e),
+        Err(e) => outcome.verdict = Verdict::Error(e.to_string()),
     }
     outcome
 }
@@ -104,29 +104,18 @@ async fn send_case(
     request: &RequestData,
     spec: &CaseSpec,
     fixture: Option<&Fixture>,
-) -> Result<(Observed, Verdict), String> {
+) -> Result<(Observed, Verdict), FixtureError> {
     let case = spec.case.as_ref();
     let shared = if spec.needs == Needs::Session || case.is_some_and(|c| c.foreign) {
         Some(world.shared().await?)
     } else {
         None
     };
-    let mut vars = base_vars(world);
     let acting: Option<&Session> = match (fixture, case.is_some_and(|c| c.foreign)) {
         (Some(_), true) | (None, _) => shared.as_ref(),
         (Some(f), false) => Some(&f.session),
     };
-    if let Some(s) = acting {
-        vars.insert("registeredId", s.registered_id.clone());
-        vars.insert("agentId", s.username.clone());
-    }
-    if let Some(f) = fixture {
-        vars.insert("engagementId", f.engagement_id.clone());
-        vars.insert("customerId", f.customer_id.clone());
-        if let Some(g) = &f.guest {
-            vars.insert("guestId", g.username.clone());
-        }
-    }
+    let vars = case_vars(world, acting, fixture);
     if spec.wait == Wait::AcceptWindow {
         // Before the token is taken, so the wait cannot outlive a short-lived token.
         tokio::time::sleep(world.accept_window + world.accept_margin).await;
@@ -139,32 +128,7 @@ async fn send_case(
     };
     let mut req = request.clone();
     if let Some(c) = case {
-        for name in &c.omit {
-            req.query.remove(name);
-            req.body.remove(name);
-            req.form.remove(name);
-            req.headers.remove(name);
-        }
-        for (name, v) in &c.set {
-            for part in [&mut req.query, &mut req.body, &mut req.form] {
-                if part.contains_key(name) {
-                    part.insert(name.clone(), v.clone());
-                }
-            }
-            if let (Some(h), Some(s)) = (req.headers.get_mut(name), v.as_str()) {
-                *h = s.to_string();
-            }
-        }
-        if c.site == Some(SiteCase::Outside) {
-            let site = Value::String(outside_site(token.as_deref()));
-            for part in [&mut req.query, &mut req.body, &mut req.form] {
-                for (k, v) in part.iter_mut() {
-                    if k.eq_ignore_ascii_case("siteId") {
-                        *v = site.clone();
-                    }
-                }
-            }
-        }
+        apply_case(&mut req, c, token.as_deref());
     }
     let call = build(spec, &req, &vars, token.as_deref());
     let ep = world.endpoint(spec.op.name, spec.format);
@@ -181,6 +145,58 @@ async fn send_case(
     }
     let verdict = judge(contracts, spec, &mut obs);
     Ok((obs, verdict))
+}
+
+/// The variables of one case: every case's, the acting agent's and the fixture's.
+fn case_vars(
+    world: &World,
+    acting: Option<&Session>,
+    fixture: Option<&Fixture>,
+) -> BTreeMap<&'static str, String> {
+    let mut vars = base_vars(world);
+    if let Some(s) = acting {
+        vars.insert("registeredId", s.registered_id.clone());
+        vars.insert("agentId", s.username.clone());
+    }
+    if let Some(f) = fixture {
+        vars.insert("engagementId", f.engagement_id.clone());
+        vars.insert("customerId", f.customer_id.clone());
+        if let Some(g) = &f.guest {
+            vars.insert("guestId", g.username.clone());
+        }
+    }
+    vars
+}
+
+/// A negative case's changes to the request: fields omitted, fields set, the site moved
+/// outside the token's.
+fn apply_case(req: &mut RequestData, c: &Case, token: Option<&Token>) {
+    for name in &c.omit {
+        req.query.remove(name);
+        req.body.remove(name);
+        req.form.remove(name);
+        req.headers.remove(name);
+    }
+    for (name, v) in &c.set {
+        for part in [&mut req.query, &mut req.body, &mut req.form] {
+            if part.contains_key(name) {
+                part.insert(name.clone(), v.clone());
+            }
+        }
+        if let (Some(h), Some(s)) = (req.headers.get_mut(name), v.as_str()) {
+            *h = s.to_string();
+        }
+    }
+    if c.site == Some(SiteCase::Outside) {
+        let site = Value::String(outside_site(token));
+        for part in [&mut req.query, &mut req.body, &mut req.form] {
+            for (k, v) in part.iter_mut() {
+                if k.eq_ignore_ascii_case("siteId") {
+                    *v = site.clone();
+                }
+            }
+        }
+    }
 }
 
 /// The variables every case may use.

@@ -273,40 +273,6 @@ pub fn mask(meta: &Meta, outcomes: &[CaseOutcome], secrets: &Secrets) -> (Meta, 
     (meta, outcomes)
 }
 
-/// `junit.xml` as text, secrets masked.
-pub fn render_junit(
-    meta: &Meta,
-    outcomes: &[CaseOutcome],
-    secrets: &Secrets,
-) -> Result<String, ReportError> {
-    let (meta, outcomes) = mask(meta, outcomes, secrets);
-    let mut buf = Vec::new();
-    junit(&meta, &outcomes)
-        .write_xml(&mut buf)
-        .map_err(|e| ReportError::Render {
-            what: "junit.xml",
-            detail: e.to_string(),
-        })?;
-    Ok(secrets
-        .mask_document(&String::from_utf8_lossy(&buf))
-        .into_owned())
-}
-
-/// `conform.json` as text, secrets masked.
-pub fn render_json(
-    meta: &Meta,
-    outcomes: &[CaseOutcome],
-    secrets: &Secrets,
-) -> Result<String, ReportError> {
-    let (meta, outcomes) = mask(meta, outcomes, secrets);
-    let body =
-        serde_json::to_string_pretty(&json(&meta, &outcomes)).map_err(|e| ReportError::Render {
-            what: "conform.json",
-            detail: e.to_string(),
-        })?;
-    Ok(secrets.mask_document(&body).into_owned())
-}
-
 /// Writes `junit.xml` and `conform.json` under `dir` (created if needed), secrets masked.
 pub fn write(
     dir: &Path,
@@ -314,14 +280,24 @@ pub fn write(
     outcomes: &[CaseOutcome],
     secrets: &Secrets,
 ) -> Result<(), ReportError> {
-    write_file(
-        &dir.join("junit.xml"),
-        render_junit(meta, outcomes, secrets)?.as_bytes(),
-    )?;
-    write_file(
-        &dir.join("conform.json"),
-        render_json(meta, outcomes, secrets)?.as_bytes(),
-    )
+    let (meta, outcomes) = mask(meta, outcomes, secrets);
+    let failed = |what: &'static str, e: &dyn std::fmt::Display| ReportError::Render {
+        what,
+        detail: e.to_string(),
+    };
+    let mut xml = Vec::new();
+    junit(&meta, &outcomes)
+        .write_xml(&mut xml)
+        .map_err(|e| failed("junit.xml", &e))?;
+    let body = serde_json::to_string_pretty(&json(&meta, &outcomes))
+        .map_err(|e| failed("conform.json", &e))?;
+    for (name, text) in [
+        ("junit.xml", String::from_utf8_lossy(&xml).into_owned()),
+        ("conform.json", body),
+    ] {
+        write_file(&dir.join(name), secrets.mask_document(&text).as_bytes())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -329,6 +305,16 @@ mod tests {
     use super::*;
     use crate::conform::Problem;
     use std::time::Duration;
+
+    /// The run's header: suite `c` against `target`, started 2026-11-24 21:00 UTC.
+    fn meta(target: &str, harness_error: Option<&str>) -> Meta {
+        Meta {
+            suite: "c".into(),
+            target: target.into(),
+            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
+            harness_error: harness_error.map(str::to_string),
+        }
+    }
 
     fn outcomes() -> Vec<CaseOutcome> {
         let base = CaseOutcome {
@@ -385,12 +371,7 @@ verifySession  no token        skip          -
 
     #[test]
     fn junit_failure_shows_request_expectation_pointers_and_excerpt() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "embedded simulator".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: None,
-        };
+        let meta = meta("embedded simulator", None);
         let mut buf = Vec::new();
         let written = junit(&meta, &outcomes()).write_xml(&mut buf);
         assert!(written.is_ok());
@@ -414,12 +395,7 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
 
     #[test]
     fn json_counts_results_and_lists_violations() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "embedded simulator".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: None,
-        };
+        let meta = meta("embedded simulator", None);
         let v = json(&meta, &outcomes());
         assert_eq!(
             v["summary"],
@@ -466,12 +442,10 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
 
     #[test]
     fn a_run_that_could_not_start_is_one_junit_error() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "http://127.0.0.1:9".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: Some("the target at http://127.0.0.1:9 is unreachable".into()),
-        };
+        let meta = meta(
+            "http://127.0.0.1:9",
+            Some("the target at http://127.0.0.1:9 is unreachable"),
+        );
         let mut buf = Vec::new();
         assert!(junit(&meta, &[]).write_xml(&mut buf).is_ok());
         let text = String::from_utf8_lossy(&buf).into_owned();
@@ -484,12 +458,7 @@ response: <AgentLoginResponse><jti>****</jti></AgentLoginResponse>
 
     #[test]
     fn a_one_character_token_keeps_conform_junit_xml_valid_and_no_secret_is_written() {
-        let meta = Meta {
-            suite: "c".into(),
-            target: "embedded simulator".into(),
-            started: time::macros::datetime!(2026-11-24 21:00:00 UTC),
-            harness_error: None,
-        };
+        let meta = meta("embedded simulator", None);
         let dir = match tempfile::tempdir() {
             Ok(d) => d,
             Err(e) => panic!("{e}"),

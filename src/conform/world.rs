@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::aeapi::client::{self, Call, Endpoint, Observed};
 use crate::aeapi::ops;
-use crate::aeapi::token::{Token, TokenStore};
+use crate::aeapi::token::{Token, TokenError, TokenStore};
 use crate::runner::credential::Credential;
 pub use crate::runner::plan::Placement;
 use crate::runner::plan::ResolvedTarget;
@@ -32,6 +32,63 @@ pub struct Session {
     pub password: String,
     pub registered_id: String,
     pub since: Instant,
+}
+
+/// Why the world could not give a case what it needs (a token, a session, a fixture): the
+/// harness's trouble, reported as the case's error.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("no token: {0}")]
+    NoToken(TokenError),
+    #[error("agent `{0}` is not in the pool")]
+    NotInPool(String),
+    #[error("no token to let expire")]
+    NoExpiredToken,
+    #[error("the agent pool is empty")]
+    EmptyPool,
+    #[error("fixtures need at least two agents in the pool")]
+    TooFewAgents,
+    #[error(
+        "a conference needs at least three agents in the pool (the shared one, an owner and a \
+         guest)"
+    )]
+    TooFewForConference,
+    #[error("operation `{0}` is not in the table")]
+    UnknownOperation(String),
+    /// A fixture call answered something else than 200.
+    #[error("{what}: {request} answered {status}: {excerpt}")]
+    Refused {
+        what: String,
+        request: String,
+        status: u16,
+        excerpt: String,
+    },
+    /// A fixture call got no answer.
+    #[error("{what}: {request} failed: {transport} error")]
+    Unsent {
+        what: String,
+        request: String,
+        transport: &'static str,
+    },
+    #[error("login: the response has no registeredId")]
+    NoRegisteredId,
+    #[error("customer engagement: no engagementID/customerID in {0}")]
+    NoEngagementIds(String),
+    #[error("conferenceEngagement to {guest} failed: {excerpt}")]
+    ConferenceFailed { guest: String, excerpt: String },
+    /// Long-polling for a message got an answer other than 200 or 204.
+    #[error("waiting for {what}: {request} answered {answer}")]
+    WaitRefused {
+        what: String,
+        request: String,
+        answer: String,
+    },
+    #[error("{what} did not reach {agent} within {secs} s")]
+    NotDelivered {
+        what: String,
+        agent: String,
+        secs: u64,
+    },
 }
 
 /// What a case that needs an engagement works on: a fresh agent with an engagement offered to
@@ -128,13 +185,13 @@ impl World {
 
     /// A valid token for calls on behalf of nobody in particular (customer calls, cases that
     /// need no session): the application's, or the spare agent's with the password grant.
-    pub async fn token(&mut self) -> Result<Arc<Token>, String> {
+    pub async fn token(&mut self) -> Result<Arc<Token>, FixtureError> {
         self.token_as(None).await
     }
 
     /// A valid token for calls on behalf of `agent`: with the password grant, that agent's own
     /// (the target may insist that a token's user logs in); otherwise the application's.
-    pub async fn token_as(&mut self, agent: Option<&str>) -> Result<Arc<Token>, String> {
+    pub async fn token_as(&mut self, agent: Option<&str>) -> Result<Arc<Token>, FixtureError> {
         let got = if self.target.password_grant {
             let request = self.agent_request(agent)?;
             let user = request
@@ -155,7 +212,7 @@ impl World {
                 self.remember(&t);
                 Ok(t)
             }
-            Err(e) => Err(format!("no token: {e}")),
+            Err(e) => Err(FixtureError::NoToken(e)),
         }
     }
 
@@ -163,12 +220,12 @@ impl World {
     fn agent_request(
         &self,
         agent: Option<&str>,
-    ) -> Result<crate::aeapi::token::TokenRequest, String> {
+    ) -> Result<crate::aeapi::token::TokenRequest, FixtureError> {
         let cred = match agent {
             Some(a) => self.pool.iter().find(|c| c.username == a),
             None => self.spare(),
         }
-        .ok_or_else(|| format!("agent `{}` is not in the pool", agent.unwrap_or("?")))?;
+        .ok_or_else(|| FixtureError::NotInPool(agent.unwrap_or("?").to_string()))?;
         Ok(crate::aeapi::token::TokenRequest {
             password_grant: Some((cred.username.clone(), cred.password.clone())),
             ..self.target.token_request()
@@ -182,28 +239,25 @@ impl World {
     }
 
     /// Fetches, early, the token that the expired-token cases use once it has expired.
-    pub async fn prepare_expired(&mut self) -> Result<(), String> {
+    pub async fn prepare_expired(&mut self) -> Result<(), FixtureError> {
         let request = if self.target.password_grant {
             self.agent_request(None)?
         } else {
             self.target.token_request()
         };
         let store = TokenStore::new(request, self.http.clone());
-        let t = store.get().await.0.map_err(|e| format!("no token: {e}"))?;
+        let t = store.get().await.0.map_err(FixtureError::NoToken)?;
         self.remember(&t);
         self.expired = Some(t);
         Ok(())
     }
 
     /// The expired token, waiting (at most until `expires_at` + a margin) for it to expire.
-    pub async fn expired_token(&mut self) -> Result<Arc<Token>, String> {
+    pub async fn expired_token(&mut self) -> Result<Arc<Token>, FixtureError> {
         if self.expired.is_none() {
             self.prepare_expired().await?;
         }
-        let t = self
-            .expired
-            .clone()
-            .ok_or_else(|| "no token to let expire".to_string())?;
+        let t = self.expired.clone().ok_or(FixtureError::NoExpiredToken)?;
         let ready = t.expires_at + Duration::from_millis(250);
         let now = Instant::now();
         if ready > now {
@@ -218,37 +272,38 @@ impl World {
     }
 
     /// Sends a fixture call in JSON; a non-200 is an error naming the request.
-    async fn call(&mut self, call: Call<'_>, what: &str) -> Result<Observed, String> {
+    async fn call(&mut self, call: Call<'_>, what: &str) -> Result<Observed, FixtureError> {
         let ep = self.endpoint(call.op.name, OutputFormat::Json);
         let obs = client::send(&self.http, &ep, call).await;
         match obs.status {
             Some(200) => Ok(obs),
-            Some(s) => Err(format!(
-                "{what}: {} answered {s}: {}",
-                obs.request_line(),
-                obs.excerpt()
-            )),
-            None => Err(format!(
-                "{what}: {} failed: {} error",
-                obs.request_line(),
-                obs.transport.map_or("transport", |t| t.as_str())
-            )),
+            Some(status) => Err(FixtureError::Refused {
+                what: what.to_string(),
+                request: obs.request_line(),
+                status,
+                excerpt: obs.excerpt(),
+            }),
+            None => Err(FixtureError::Unsent {
+                what: what.to_string(),
+                request: obs.request_line(),
+                transport: obs.transport.map_or("transport", |t| t.as_str()),
+            }),
         }
     }
 
-    fn op(name: &str) -> Result<&'static ops::Operation, String> {
-        ops::find(name).ok_or_else(|| format!("operation `{name}` is not in the table"))
+    fn op(name: &str) -> Result<&'static ops::Operation, FixtureError> {
+        ops::find(name).ok_or_else(|| FixtureError::UnknownOperation(name.to_string()))
     }
 
     /// Logs `cred` in (available).
-    pub async fn login(&mut self, cred: &Credential) -> Result<Session, String> {
+    pub async fn login(&mut self, cred: &Credential) -> Result<Session, FixtureError> {
         let tok = self.token_as(Some(&cred.username)).await?;
         let call = Call::new(Self::op("login")?, Some(&tok))
             .body(json!({"username": cred.username, "password": cred.password}));
         let obs = self.call(call, "login").await?;
         let registered_id = obs
             .field("registeredId")
-            .ok_or_else(|| "login: the response has no registeredId".to_string())?
+            .ok_or(FixtureError::NoRegisteredId)?
             .to_string();
         Ok(Session {
             username: cred.username.clone(),
@@ -266,7 +321,7 @@ impl World {
         agent: &str,
         op: &str,
         body: Value,
-    ) -> Result<Observed, String> {
+    ) -> Result<Observed, FixtureError> {
         let tok = self.token_as(Some(agent)).await?;
         let call = Call::new(Self::op(op)?, Some(&tok))
             .query("registeredId", registered_id)
@@ -280,7 +335,7 @@ impl World {
         s: &Session,
         op: &str,
         body: Value,
-    ) -> Result<Observed, String> {
+    ) -> Result<Observed, FixtureError> {
         self.agent_call(&s.registered_id, &s.username, op, body)
             .await
     }
@@ -294,17 +349,13 @@ impl World {
     }
 
     /// The shared agent (the pool's first), logged in and parked; replaced when old.
-    pub async fn shared(&mut self) -> Result<Session, String> {
+    pub async fn shared(&mut self) -> Result<Session, FixtureError> {
         if let Some(s) = &self.shared
             && s.since.elapsed() < SESSION_MAX_AGE
         {
             return Ok(s.clone());
         }
-        let cred = self
-            .pool
-            .first()
-            .cloned()
-            .ok_or_else(|| "the agent pool is empty".to_string())?;
+        let cred = self.pool.first().cloned().ok_or(FixtureError::EmptyPool)?;
         let s = self.login(&cred).await?;
         self.park(&s.registered_id, &s.username).await;
         self.shared = Some(s.clone());
@@ -318,9 +369,9 @@ impl World {
     }
 
     /// The next agent for a fixture: the pool's others in turn.
-    fn fresh(&mut self) -> Result<Credential, String> {
+    fn fresh(&mut self) -> Result<Credential, FixtureError> {
         if self.pool.len() < 2 {
-            return Err("fixtures need at least two agents in the pool".into());
+            return Err(FixtureError::TooFewAgents);
         }
         let i = 1 + self.next % (self.pool.len() - 1);
         self.next += 1;
@@ -328,7 +379,7 @@ impl World {
     }
 
     /// The fixture `needs` asks for (`None` when it needs no engagement).
-    pub async fn setup(&mut self, needs: Needs) -> Result<Option<Fixture>, String> {
+    pub async fn setup(&mut self, needs: Needs) -> Result<Option<Fixture>, FixtureError> {
         match needs {
             Needs::Nothing | Needs::Token | Needs::Session => Ok(None),
             Needs::Offer => self.offer().await.map(Some),
@@ -341,7 +392,7 @@ impl World {
     }
 
     /// A fresh agent with a new engagement offered to it (not accepted).
-    pub async fn offer(&mut self) -> Result<Fixture, String> {
+    pub async fn offer(&mut self) -> Result<Fixture, FixtureError> {
         let cred = self.fresh()?;
         let session = self.login(&cred).await?;
         let tok = self.token().await?;
@@ -353,10 +404,7 @@ impl World {
             .query("InitialMessage", "Hello, I have a question about my order");
         let obs = self.call(call, "customer engagement").await?;
         let (Some(eid), Some(cid)) = (obs.field("engagementID"), obs.field("customerID")) else {
-            return Err(format!(
-                "customer engagement: no engagementID/customerID in {}",
-                obs.excerpt()
-            ));
+            return Err(FixtureError::NoEngagementIds(obs.excerpt()));
         };
         let fixture = Fixture {
             session: session.clone(),
@@ -373,7 +421,7 @@ impl World {
     }
 
     /// A fresh agent holding a newly accepted engagement.
-    pub async fn engagement(&mut self) -> Result<Fixture, String> {
+    pub async fn engagement(&mut self) -> Result<Fixture, FixtureError> {
         let f = self.offer().await?;
         let body = json!({"agentId": f.session.username, "engagementId": f.engagement_id});
         let r = self
@@ -385,7 +433,7 @@ impl World {
 
     /// A fresh agent's engagement, closed with `followUp: true`: the conversation waits for that
     /// agent's follow-up.
-    pub async fn follow_up(&mut self) -> Result<Fixture, String> {
+    pub async fn follow_up(&mut self) -> Result<Fixture, FixtureError> {
         let mut f = self.engagement().await?;
         f.follow_up = true;
         let body = json!({
@@ -402,13 +450,9 @@ impl World {
     /// A running conference (see `Needs::Conference`), and for `Needs::OwnershipOffer` an
     /// ownership transfer to the guest waiting for its answer. The case acts as the owner for
     /// `Needs::Conference`, as the guest otherwise.
-    pub async fn conference(&mut self, needs: Needs) -> Result<Fixture, String> {
+    pub async fn conference(&mut self, needs: Needs) -> Result<Fixture, FixtureError> {
         if self.pool.len() < 3 {
-            return Err(
-                "a conference needs at least three agents in the pool (the shared one, an owner \
-                 and a guest)"
-                    .into(),
-            );
+            return Err(FixtureError::TooFewForConference);
         }
         let mut f = self.engagement().await?;
         let guest = match self.fresh() {
@@ -433,7 +477,7 @@ impl World {
         f: &Fixture,
         guest: &Session,
         needs: Needs,
-    ) -> Result<(), String> {
+    ) -> Result<(), FixtureError> {
         let (owner, eid) = (&f.session, &f.engagement_id);
         let ask = json!({
             "agentId": owner.username,
@@ -444,11 +488,10 @@ impl World {
             .session_call(owner, "conferenceEngagement", ask.clone())
             .await?;
         if obs.field("status") == Some("failed") {
-            return Err(format!(
-                "conferenceEngagement to {} failed: {}",
-                guest.username,
-                obs.excerpt()
-            ));
+            return Err(FixtureError::ConferenceFailed {
+                guest: guest.username.clone(),
+                excerpt: obs.excerpt(),
+            });
         }
         let what = format!("the conference request for engagement {eid}");
         self.await_message(guest, eid, &what, |_| true).await?;
@@ -466,7 +509,11 @@ impl World {
     }
 
     /// `r`, after cleaning `f` up when `r` is an error (a setup step failed).
-    async fn or_cleanup<T>(&mut self, f: &Fixture, r: Result<T, String>) -> Result<T, String> {
+    async fn or_cleanup<T>(
+        &mut self,
+        f: &Fixture,
+        r: Result<T, FixtureError>,
+    ) -> Result<T, FixtureError> {
         if r.is_err() {
             self.cleanup(f).await;
         }
@@ -481,7 +528,7 @@ impl World {
         eid: &str,
         what: &str,
         wanted: fn(&Value) -> bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), FixtureError> {
         let deadline = Instant::now() + OFFER_DEADLINE;
         while Instant::now() < deadline {
             let tok = self.token_as(Some(&s.username)).await?;
@@ -496,19 +543,19 @@ impl World {
                 Some(200) if entry(&obs, eid).is_some_and(wanted) => return Ok(()),
                 Some(200 | 204) => {}
                 _ => {
-                    return Err(format!(
-                        "waiting for {what}: {} answered {}",
-                        obs.request_line(),
-                        obs.status.map_or("nothing".into(), |s| s.to_string())
-                    ));
+                    return Err(FixtureError::WaitRefused {
+                        what: what.to_string(),
+                        request: obs.request_line(),
+                        answer: obs.status.map_or("nothing".into(), |s| s.to_string()),
+                    });
                 }
             }
         }
-        Err(format!(
-            "{what} did not reach {} within {} s",
-            s.username,
-            OFFER_DEADLINE.as_secs()
-        ))
+        Err(FixtureError::NotDelivered {
+            what: what.to_string(),
+            agent: s.username.clone(),
+            secs: OFFER_DEADLINE.as_secs(),
+        })
     }
 
     /// The customer closes the fixture's engagement (a follow-up still waiting is resolved by

@@ -11,7 +11,9 @@ use std::ops::{Deref, DerefMut};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{
+    DeserializeError, Deserializer, Serializer, V2DeflateSerializer,
+};
 use serde::{Deserialize, Serialize};
 
 /// Significant figures kept by every latency histogram.
@@ -93,13 +95,18 @@ pub fn encode(h: &Histogram<u64>) -> Vec<u8> {
 }
 
 /// Decodes V2 (deflate or plain) bytes.
-pub fn decode(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+pub fn decode(bytes: &[u8]) -> Result<Histogram<u64>, DecodeError> {
     let mut h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut &bytes[..])
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(DecodeError)?;
     h.auto(true);
     Ok(h)
 }
+
+/// Bytes that are not a serialised histogram (the deserialiser's own words).
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?}")]
+pub struct DecodeError(pub DeserializeError);
 
 /// A latency histogram that serialises as a base64 V2-deflate string.
 #[derive(Debug, Clone, PartialEq)]

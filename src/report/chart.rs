@@ -224,11 +224,8 @@ mod tests {
 
     #[test]
     fn nice_numbers() {
-        assert_eq!(nice_ceil(0.0), 1.0);
-        assert_eq!(nice_ceil(3.2), 5.0);
-        assert_eq!(nice_ceil(7.0), 10.0);
-        assert_eq!(nice_ceil(120.0), 200.0);
-        assert_eq!(nice_ceil(0.013), 0.02);
+        let ceilings: Vec<f64> = [0.0, 3.2, 7.0, 120.0, 0.013].map(nice_ceil).to_vec();
+        assert_eq!(ceilings, [1.0, 5.0, 10.0, 200.0, 0.02]);
     }
 
     #[test]

@@ -13,10 +13,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, LogIteratorError, Tag,
 };
 
-use super::{Outcome, RenderError, ReportError, Secrets, file_stem, write_file};
+use super::{Outcome, RenderError, ReportError, Secrets, file_stem, write_rendered};
 use crate::metrics::hdr::{self, Hdr};
 
 /// The legend line Java's `HistogramLogWriter` writes before the intervals.
@@ -83,27 +83,41 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, RenderErro
 
 /// Writes `histograms.hlog`.
 pub fn write(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<(), ReportError> {
-    let text = render(outcome, secrets).map_err(|detail| ReportError::Invalid {
-        path: path.to_path_buf(),
-        what: "interval log",
-        detail: detail.to_string(),
-    })?;
-    write_file(path, text.as_bytes())
+    write_rendered(path, "interval log", render(outcome, secrets))
+}
+
+/// Why interval-log text could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HlogError {
+    /// A line that is not an interval log's (the log reader's own words).
+    #[error("{0:?}")]
+    Syntax(LogIteratorError),
+    #[error("interval {interval}: {cause}")]
+    Base64 {
+        interval: usize,
+        cause: base64::DecodeError,
+    },
+    #[error("interval {interval}: {cause}")]
+    Histogram {
+        interval: usize,
+        cause: hdr::DecodeError,
+    },
 }
 
 /// Parses interval-log text.
-pub fn parse_hlog(text: &[u8]) -> Result<HlogContents, String> {
+pub fn parse_hlog(text: &[u8]) -> Result<HlogContents, HlogError> {
     let mut out = HlogContents::default();
     for entry in IntervalLogIterator::new(text) {
-        match entry.map_err(|e| format!("{e:?}"))? {
+        match entry.map_err(HlogError::Syntax)? {
             LogEntry::BaseTime(t) => out.base_time = Some(t),
             LogEntry::StartTime(_) => {}
             LogEntry::Interval(i) => {
+                let interval = out.intervals + 1;
                 let bytes = B64
                     .decode(i.encoded_histogram())
-                    .map_err(|e| format!("interval {}: {e}", out.intervals + 1))?;
+                    .map_err(|cause| HlogError::Base64 { interval, cause })?;
                 let h = hdr::decode(&bytes)
-                    .map_err(|e| format!("interval {}: {e}", out.intervals + 1))?;
+                    .map_err(|cause| HlogError::Histogram { interval, cause })?;
                 let tag = i.tag().map_or(String::new(), |t| t.as_str().to_owned());
                 out.per_tag.entry(tag).or_default().merge(&Hdr(h));
                 out.intervals += 1;
@@ -119,10 +133,10 @@ pub fn read_hlog(path: &Path) -> Result<HlogContents, ReportError> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_hlog(&bytes).map_err(|detail| ReportError::Invalid {
+    parse_hlog(&bytes).map_err(|e| ReportError::Invalid {
         path: path.to_path_buf(),
         what: "interval log",
-        detail,
+        detail: e.to_string(),
     })
 }
 

@@ -22,7 +22,7 @@ use std::path::Path;
 use junit_report::{Report, TestCase, TestSuite};
 use time::Duration;
 
-use super::{Outcome, RenderError, ReportError, Secrets, write_file};
+use super::{Outcome, RenderError, ReportError, Secrets, write_rendered};
 use crate::metrics::{CheckStats, ErrorKind};
 
 /// Checks reported under `api-windows` rather than `contracts`.
@@ -239,12 +239,7 @@ pub fn render(outcome: &Outcome, secrets: &Secrets) -> Result<String, RenderErro
 
 /// Writes `junit.xml`.
 pub fn write(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<(), ReportError> {
-    let xml = render(outcome, secrets).map_err(|detail| ReportError::Invalid {
-        path: path.to_path_buf(),
-        what: "JUnit report",
-        detail: detail.to_string(),
-    })?;
-    write_file(path, xml.as_bytes())
+    write_rendered(path, "JUnit report", render(outcome, secrets))
 }
 
 #[cfg(test)]

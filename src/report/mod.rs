@@ -221,6 +221,20 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     std::fs::write(path, contents).map_err(err)
 }
 
+/// Writes a rendered report to `path`, or says the `what` could not be rendered.
+pub fn write_rendered(
+    path: &Path,
+    what: &'static str,
+    rendered: Result<String, RenderError>,
+) -> Result<(), ReportError> {
+    let text = rendered.map_err(|detail| ReportError::Invalid {
+        path: path.to_path_buf(),
+        what,
+        detail: detail.to_string(),
+    })?;
+    write_file(path, text.as_bytes())
+}
+
 /// An operation name made safe as a file name (anything but `[A-Za-z0-9_.-]` becomes `_`).
 pub fn file_stem(op: &str) -> String {
     let s: String = op
@@ -253,31 +267,23 @@ pub fn write_all(
         path: out_dir.to_path_buf(),
         source,
     })?;
+    type Writer = fn(&Path, &Outcome, &Secrets) -> Result<(), ReportError>;
+    let writers: [(&str, Writer); 6] = [
+        ("summary.json", |p, o, s| {
+            summary::write(p, &summary::build(o), s)
+        }),
+        ("summary.txt", text::write),
+        ("junit.xml", junit::write),
+        ("report.html", html::write),
+        ("histograms.hlog", hlog::write),
+        ("rundata.json", rundata::write),
+    ];
     let mut written = Vec::new();
-
-    let path = out_dir.join("summary.json");
-    summary::write(&path, &summary::build(outcome), secrets)?;
-    written.push(path);
-
-    let path = out_dir.join("summary.txt");
-    text::write(&path, outcome, secrets)?;
-    written.push(path);
-
-    let path = out_dir.join("junit.xml");
-    junit::write(&path, outcome, secrets)?;
-    written.push(path);
-
-    let path = out_dir.join("report.html");
-    html::write(&path, outcome, secrets)?;
-    written.push(path);
-
-    let path = out_dir.join("histograms.hlog");
-    hlog::write(&path, outcome, secrets)?;
-    written.push(path);
-
-    let path = out_dir.join("rundata.json");
-    rundata::write(&path, outcome, secrets)?;
-    written.push(path);
+    for (name, write) in writers {
+        let path = out_dir.join(name);
+        write(&path, outcome, secrets)?;
+        written.push(path);
+    }
 
     written.extend(hgrm::write_dir(
         &out_dir.join("latency"),

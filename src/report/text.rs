@@ -61,14 +61,13 @@ pub(super) fn run_line(out: &mut String, s: &Summary) {
     out.push('\n');
 }
 
+/// The width of a table's first column: its widest entry, or its header if wider.
+fn column_width(entries: impl Iterator<Item = usize>, header: &str) -> usize {
+    entries.max().unwrap_or(0).max(header.len())
+}
+
 fn latency_table(out: &mut String, s: &Summary) {
-    let width = s
-        .operations
-        .keys()
-        .map(|k| k.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("operation".len());
+    let width = column_width(s.operations.keys().map(|k| k.chars().count()), "operation");
     let _ = writeln!(
         out,
         "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10} {:>9}",
@@ -103,13 +102,12 @@ fn checks(out: &mut String, s: &Summary) {
     if s.checks.is_empty() {
         return;
     }
-    let width = s
-        .checks
-        .iter()
-        .map(|c| c.check.chars().count() + 1 + c.op.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("check".len());
+    let width = column_width(
+        s.checks
+            .iter()
+            .map(|c| c.check.chars().count() + 1 + c.op.chars().count()),
+        "check",
+    );
     let _ = writeln!(
         out,
         "\n{:<width$} {:>9} {:>9} {:>9}",

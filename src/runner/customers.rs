@@ -20,6 +20,11 @@ use crate::aeapi::ops;
 use crate::metrics::Direction;
 use crate::suite::values::{Distribution, Range};
 
+/// A request's engagement and customer ids, by parameter name.
+type Ids = [(&'static str, String)];
+/// A request's other parameters, by name.
+type Pairs<'a> = [(&'static str, &'a str)];
+
 /// How harness-driven customers behave.
 #[derive(Debug, Clone)]
 pub struct CustomerPlan {
@@ -209,21 +214,11 @@ impl Customer {
         closed
     }
 
-    async fn call(
-        &mut self,
-        op: &'static str,
-        ids: &[(&'static str, String)],
-        extra: &[(&'static str, &str)],
-    ) -> Observed {
+    async fn call(&mut self, op: &'static str, ids: &Ids, extra: &Pairs<'_>) -> Observed {
         self.exchange(op, ids, extra, None).await
     }
 
-    async fn post(
-        &mut self,
-        op: &'static str,
-        ids: &[(&'static str, String)],
-        form: &[(&'static str, &str)],
-    ) -> Observed {
+    async fn post(&mut self, op: &'static str, ids: &Ids, form: &Pairs<'_>) -> Observed {
         let mut f: Vec<(&'static str, String)> = ids.to_vec();
         f.extend(form.iter().map(|(k, v)| (*k, v.to_string())));
         self.exchange(op, &[], &[], Some(f)).await
@@ -232,8 +227,8 @@ impl Customer {
     async fn exchange(
         &mut self,
         op_name: &'static str,
-        ids: &[(&'static str, String)],
-        extra: &[(&'static str, &str)],
+        ids: &Ids,
+        extra: &Pairs<'_>,
         form: Option<Vec<(&'static str, String)>>,
     ) -> Observed {
         let token = match &self.ctx.customer_tokens {

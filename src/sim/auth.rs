@@ -251,6 +251,42 @@ pub fn issue_token(
     form: &Params,
     changed_password: Option<&str>,
 ) -> Result<serde_json::Value, OAuthError> {
+    let id = known_client(config, headers)?;
+    let user_name = granted_user(config, form, changed_password)?;
+    let ttl = config.token_ttl.0.as_secs();
+    // The `token_lifetime` fault: the token dies before the `expires_in` it is announced with.
+    let lifetime = config
+        .faults
+        .token_lifetime
+        .map_or(ttl, |l| l.0.as_secs().min(ttl));
+    let claims = Claims {
+        aud: vec!["ceapi".into()],
+        scope: vec!["read".into(), "write".into()],
+        sites: config.sites.clone(),
+        exp: clock.unix_secs() + lifetime,
+        jti: jti.clone(),
+        client_id: id,
+        user_name,
+    };
+    let token = auth.sign(&claims).map_err(|e| {
+        oauth(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            &e.to_string(),
+        )
+    })?;
+    Ok(json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "scope": "read write",
+        "sites": config.sites,
+        "jti": jti,
+    }))
+}
+
+/// The client id of a request whose Basic credentials are a configured client's.
+fn known_client(config: &SimConfig, headers: &HeaderMap) -> Result<String, OAuthError> {
     let (id, secret) = basic_credentials(headers).ok_or_else(|| {
         oauth(
             StatusCode::UNAUTHORIZED,
@@ -269,6 +305,15 @@ pub fn issue_token(
             "Bad client credentials",
         ));
     }
+    Ok(id)
+}
+
+/// The grant's user: none for `client_credentials`, the authenticated agent for `password`.
+fn granted_user(
+    config: &SimConfig,
+    form: &Params,
+    changed_password: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
     let user_name = match form.get("grant_type").as_deref() {
         None => {
             return Err(oauth(
@@ -310,34 +355,5 @@ pub fn issue_token(
             ));
         }
     };
-    let ttl = config.token_ttl.0.as_secs();
-    // The `token_lifetime` fault: the token dies before the `expires_in` it is announced with.
-    let lifetime = config
-        .faults
-        .token_lifetime
-        .map_or(ttl, |l| l.0.as_secs().min(ttl));
-    let claims = Claims {
-        aud: vec!["ceapi".into()],
-        scope: vec!["read".into(), "write".into()],
-        sites: config.sites.clone(),
-        exp: clock.unix_secs() + lifetime,
-        jti: jti.clone(),
-        client_id: id,
-        user_name,
-    };
-    let token = auth.sign(&claims).map_err(|e| {
-        oauth(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            &e.to_string(),
-        )
-    })?;
-    Ok(json!({
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": ttl,
-        "scope": "read write",
-        "sites": config.sites,
-        "jti": jti,
-    }))
+    Ok(user_name)
 }

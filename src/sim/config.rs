@@ -6,9 +6,34 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::faults::FaultConfig;
-use super::seed::Seed;
+use super::faults::{FaultConfig, FaultError};
+use super::seed::{Seed, SeedError};
 use crate::values::{Distribution, HumanDuration, Range};
+
+/// Why the simulator cannot start with a config (the message names the setting).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("arrival_rate must be a number >= 0, found {0}")]
+    ArrivalRate(f64),
+    #[error("sites must list at least one site id")]
+    NoSites,
+    #[error("agents.max_chats must be at least 1")]
+    NoChats,
+    #[error("reaper_interval must be greater than 0")]
+    ReaperInterval,
+    #[error("seed_file {}: {cause}", path.display())]
+    SeedFile {
+        path: std::path::PathBuf,
+        cause: String,
+    },
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error(transparent)]
+    Faults(#[from] FaultError),
+    /// The development key pair would not load.
+    #[error("{0}")]
+    Keys(String),
+}
 
 /// Simulator settings (from `--config FILE` or a suite's `simulator:` section).
 #[derive(Debug, Clone, Deserialize)]
@@ -119,38 +144,37 @@ impl SimConfig {
     }
 
     /// Checks values serde cannot (ranges, empty lists, unknown operation names in faults).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !(self.arrival_rate.is_finite() && self.arrival_rate >= 0.0) {
-            return Err(format!(
-                "arrival_rate must be a number >= 0, found {}",
-                self.arrival_rate
-            ));
+            return Err(ConfigError::ArrivalRate(self.arrival_rate));
         }
         if self.sites.is_empty() {
-            return Err("sites must list at least one site id".into());
+            return Err(ConfigError::NoSites);
         }
         if self.agents.max_chats == 0 {
-            return Err("agents.max_chats must be at least 1".into());
+            return Err(ConfigError::NoChats);
         }
         if self.reaper_interval.0.is_zero() {
-            return Err("reaper_interval must be greater than 0".into());
+            return Err(ConfigError::ReaperInterval);
         }
         if let Some(s) = &self.seed_data {
             s.validate()?;
         }
-        self.faults.validate()
+        Ok(self.faults.validate()?)
     }
 
     /// The site seed: `seed_data`, else `seed_file`, else the built-in default.
-    pub fn load_seed(&self) -> Result<Seed, String> {
+    pub fn load_seed(&self) -> Result<Seed, ConfigError> {
         if let Some(s) = &self.seed_data {
             return Ok(s.clone());
         }
         match &self.seed_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("seed_file {}: {e}", path.display()))?;
-                Seed::parse(&text)
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SeedFile {
+                    path: path.clone(),
+                    cause: e.to_string(),
+                })?;
+                Ok(Seed::parse(&text)?)
             }
             None => Ok(Seed::default()),
         }

@@ -119,33 +119,51 @@ pub struct Decision {
     pub error: Option<u16>,
 }
 
+/// A fault the simulator cannot inject.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    #[error("faults: unknown operation `{0}`")]
+    UnknownOperation(String),
+    #[error("faults: {name} of `{op}` must be within 0..1, found {rate}")]
+    Rate {
+        name: &'static str,
+        op: String,
+        rate: f64,
+    },
+    #[error("faults: error_status of `{op}` must be 400..599, found {status}")]
+    Status { op: String, status: u16 },
+    #[error("faults: retype of `{field}` in `{op}` needs `to`")]
+    RetypeWithoutTo { field: String, op: String },
+}
+
 impl FaultConfig {
     /// Checks rates, statuses and operation names.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FaultError> {
         for f in &self.ops {
             if f.op != "*" && crate::aeapi::ops::find_served(&f.op).is_none() {
-                return Err(format!("faults: unknown operation `{}`", f.op));
+                return Err(FaultError::UnknownOperation(f.op.clone()));
             }
             for (name, rate) in [("error_rate", f.error_rate), ("drop_rate", f.drop_rate)] {
                 if !(0.0..=1.0).contains(&rate) {
-                    return Err(format!(
-                        "faults: {name} of `{}` must be within 0..1, found {rate}",
-                        f.op
-                    ));
+                    return Err(FaultError::Rate {
+                        name,
+                        op: f.op.clone(),
+                        rate,
+                    });
                 }
             }
             if !(400..=599).contains(&f.error_status) {
-                return Err(format!(
-                    "faults: error_status of `{}` must be 400..599, found {}",
-                    f.op, f.error_status
-                ));
+                return Err(FaultError::Status {
+                    op: f.op.clone(),
+                    status: f.error_status,
+                });
             }
             for d in &f.drift {
                 if d.action == DriftAction::Retype && d.to.is_none() {
-                    return Err(format!(
-                        "faults: retype of `{}` in `{}` needs `to`",
-                        d.field, f.op
-                    ));
+                    return Err(FaultError::RetypeWithoutTo {
+                        field: d.field.clone(),
+                        op: f.op.clone(),
+                    });
                 }
             }
         }

@@ -136,41 +136,9 @@ impl Core {
         }
         let mut exclude: Vec<u64> = vec![sid];
         exclude.extend(e.guests.iter().map(|g| g.sess));
-        let to = match target {
-            Target::Agent(name) => {
-                let Some(&to) = self.by_user.get(name) else {
-                    return Ok(Outcome::failed(format!("agent {name} is not logged in")));
-                };
-                if exclude.contains(&to) {
-                    return Ok(Outcome::failed(format!(
-                        "agent {name} is already in engagement {eid}"
-                    )));
-                }
-                match self.sessions.get(&to) {
-                    Some(s) if !s.available => {
-                        return Ok(Outcome::failed(format!("agent {name} is busy")));
-                    }
-                    Some(s) if s.load() >= s.capacity() => {
-                        return Ok(Outcome::failed(format!("agent {name} has no free slot")));
-                    }
-                    Some(_) => to,
-                    None => return Ok(Outcome::failed(format!("agent {name} is not logged in"))),
-                }
-            }
-            Target::Group(g) => {
-                let found = self
-                    .groups
-                    .get(g)
-                    .and_then(|grp| grp.free.iter().map(|k| k.2).find(|s| !exclude.contains(s)));
-                match found {
-                    Some(to) => to,
-                    None => {
-                        return Ok(Outcome::failed(format!(
-                            "no agent of agent group {g} can take engagement {eid} now"
-                        )));
-                    }
-                }
-            }
+        let to = match self.handoff_target(target, &exclude, eid) {
+            Ok(to) => to,
+            Err(failed) => return Ok(failed),
         };
         let deadline = now + self.timing.accept_window;
         if let Some(e) = self.engagements.get_mut(&eid) {
@@ -206,6 +174,44 @@ impl Core {
         })
     }
 
+    /// Who a hand-over goes to: the named agent if logged in, available and with a free slot,
+    /// or a free agent of the group; `Err` is the failed request's answer.
+    fn handoff_target(&self, target: Target, exclude: &[u64], eid: u64) -> Result<u64, Outcome> {
+        match target {
+            Target::Agent(name) => {
+                let Some(&to) = self.by_user.get(name) else {
+                    return Err(Outcome::failed(format!("agent {name} is not logged in")));
+                };
+                if exclude.contains(&to) {
+                    return Err(Outcome::failed(format!(
+                        "agent {name} is already in engagement {eid}"
+                    )));
+                }
+                match self.sessions.get(&to) {
+                    Some(s) if !s.available => {
+                        Err(Outcome::failed(format!("agent {name} is busy")))
+                    }
+                    Some(s) if s.load() >= s.capacity() => {
+                        Err(Outcome::failed(format!("agent {name} has no free slot")))
+                    }
+                    Some(_) => Ok(to),
+                    None => Err(Outcome::failed(format!("agent {name} is not logged in"))),
+                }
+            }
+            Target::Group(g) => {
+                let found = self
+                    .groups
+                    .get(g)
+                    .and_then(|grp| grp.free.iter().map(|k| k.2).find(|s| !exclude.contains(s)));
+                found.ok_or_else(|| {
+                    Outcome::failed(format!(
+                        "no agent of agent group {g} can take engagement {eid} now"
+                    ))
+                })
+            }
+        }
+    }
+
     /// The target accepted a transfer or conference request.
     pub fn handoff_accept(
         &mut self,
@@ -236,7 +242,6 @@ impl Core {
             )));
         };
         let me = self.username(sid);
-        let from_name = self.username(h.from);
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.retain(|x| *x != eid);
             s.chats.push(eid);
@@ -251,56 +256,82 @@ impl Core {
         }
         e.offered_to.push(sid);
         match h.kind {
-            HandoffKind::Conference => {
-                e.guests.push(Guest {
-                    sess: sid,
-                    full: false,
-                });
-                let m = state_from("agentConnected", me.clone(), at_ms);
-                e.record(&m);
-                for p in self.participants(eid) {
-                    if p != sid {
-                        self.push_agent(p, eid, m.clone());
-                    }
-                }
-            }
+            HandoffKind::Conference => self.join_conference(sid, eid, me, at_ms),
             HandoffKind::Transfer | HandoffKind::AutoTransfer => {
-                let old = match e.phase {
-                    Phase::Active { sess } => sess,
-                    _ => h.from,
-                };
-                e.phase = Phase::Active { sess: sid };
-                e.since = now;
-                e.guests.retain(|g| g.sess != sid);
-                e.ownership = None;
-                let exit = state_from("agentExitedFromEngagement", from_name, at_ms);
-                let connected = state_from("agentConnected", me, at_ms);
-                for m in [&exit, &connected] {
-                    e.record(m);
-                    e.tell_customer(m.clone());
-                }
-                let group = if let Some(s) = self.sessions.get_mut(&old) {
-                    s.chats.retain(|x| *x != eid);
-                    s.finished = s.finished.saturating_add(1);
-                    Some(s.group.clone())
-                } else {
-                    None
-                };
-                self.push_agent(old, eid, exit.clone());
-                for p in self.participants(eid) {
-                    if p != sid {
-                        self.push_agent(p, eid, exit.clone());
-                        self.push_agent(p, eid, connected.clone());
-                    }
-                }
-                self.refresh(old);
-                if let Some(g) = group {
-                    self.pump(&g, now, at_ms);
-                }
+                self.take_over(sid, eid, h.from, me, now, at_ms)
             }
         }
         self.refresh(sid);
         Ok(())
+    }
+
+    /// An accepted conference request: `sid` joins as a guest, the others are told.
+    fn join_conference(&mut self, sid: u64, eid: u64, me: Option<Arc<str>>, at_ms: u64) {
+        let Some(e) = self.engagements.get_mut(&eid) else {
+            return;
+        };
+        e.guests.push(Guest {
+            sess: sid,
+            full: false,
+        });
+        let m = state_from("agentConnected", me, at_ms);
+        e.record(&m);
+        for p in self.participants(eid) {
+            if p != sid {
+                self.push_agent(p, eid, m.clone());
+            }
+        }
+    }
+
+    /// An accepted transfer: `sid` owns the engagement, its previous owner (or the requester
+    /// `from`) leaves it, and the customer and the other participants are told.
+    fn take_over(
+        &mut self,
+        sid: u64,
+        eid: u64,
+        from: u64,
+        me: Option<Arc<str>>,
+        now: Instant,
+        at_ms: u64,
+    ) {
+        let from_name = self.username(from);
+        let Some(e) = self.engagements.get_mut(&eid) else {
+            return;
+        };
+        let old = match e.phase {
+            Phase::Active { sess } => sess,
+            _ => from,
+        };
+        e.phase = Phase::Active { sess: sid };
+        e.since = now;
+        e.guests.retain(|g| g.sess != sid);
+        e.ownership = None;
+        let exit = state_from("agentExitedFromEngagement", from_name, at_ms);
+        let connected = state_from("agentConnected", me, at_ms);
+        for m in [&exit, &connected] {
+            e.record(m);
+            e.tell_customer(m.clone());
+        }
+        let group = self.leave_chat(old, eid);
+        self.push_agent(old, eid, exit.clone());
+        for p in self.participants(eid) {
+            if p != sid {
+                self.push_agent(p, eid, exit.clone());
+                self.push_agent(p, eid, connected.clone());
+            }
+        }
+        self.refresh(old);
+        if let Some(g) = group {
+            self.pump(&g, now, at_ms);
+        }
+    }
+
+    /// Session `sid` no longer holds engagement `eid` (one more finished); returns its group.
+    fn leave_chat(&mut self, sid: u64, eid: u64) -> Option<Arc<str>> {
+        let s = self.sessions.get_mut(&sid)?;
+        s.chats.retain(|x| *x != eid);
+        s.finished = s.finished.saturating_add(1);
+        Some(s.group.clone())
     }
 
     /// A pending request ends without a hand-over (declined, not answered, or a party left):
@@ -392,13 +423,7 @@ impl Core {
             let m = state_from("ownershipChange", self.username(new_owner), at_ms);
             self.push_agent(new_owner, eid, m);
         }
-        let group = if let Some(s) = self.sessions.get_mut(&sid) {
-            s.chats.retain(|x| *x != eid);
-            s.finished = s.finished.saturating_add(1);
-            Some(s.group.clone())
-        } else {
-            None
-        };
+        let group = self.leave_chat(sid, eid);
         self.refresh(sid);
         if let Some(g) = group {
             self.pump(&g, now, at_ms);

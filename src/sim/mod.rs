@@ -50,10 +50,11 @@ use rand::rngs::StdRng;
 
 pub use auth::Claims;
 pub use config::{
-    AgentDirectory, AgentEntry, AgentProfile, ClientCredentials, CustomerBehaviour, SimConfig,
+    AgentDirectory, AgentEntry, AgentProfile, ClientCredentials, ConfigError, CustomerBehaviour,
+    SimConfig,
 };
 pub use error::ApiError;
-pub use faults::{Drift, DriftAction, FaultConfig, JsonType, OpFault, Stall};
+pub use faults::{Drift, DriftAction, FaultConfig, FaultError, JsonType, OpFault, Stall};
 pub use gate::operation_of;
 pub use openapi::{PATH as OPENAPI_PATH, document as openapi_document};
 pub use routes::{ROUTES, RouteDef, RouteDoc};
@@ -98,7 +99,7 @@ impl std::fmt::Debug for dyn CustomerLines {
 
 impl Sim {
     /// Builds the state from a config (validated first).
-    pub fn new(config: SimConfig) -> Result<Arc<Self>, String> {
+    pub fn new(config: SimConfig) -> Result<Arc<Self>, ConfigError> {
         config.validate()?;
         let seed = config.load_seed()?;
         let timing = state::Timing {
@@ -112,7 +113,7 @@ impl Sim {
         Ok(Arc::new(Sim {
             clock: state::Clock::new(),
             core: Mutex::new(state::Core::new(timing, site)),
-            auth: auth::Auth::new()?,
+            auth: auth::Auth::new().map_err(ConfigError::Keys)?,
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             seed,
             closing: AtomicBool::new(false),

@@ -164,26 +164,34 @@ impl Default for Seed {
     }
 }
 
+/// Seed data the simulator cannot serve.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SeedError {
+    #[error("seed data: {0}")]
+    Syntax(String),
+    #[error("seed data: business_units must list at least one unit")]
+    NoBusinessUnits,
+    #[error("seed data: agent group id {0} appears twice")]
+    DuplicateGroup(String),
+}
+
 impl Seed {
     /// Parses a seed document.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let s: Seed = serde_yaml::from_str(text).map_err(|e| format!("seed data: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, SeedError> {
+        let s: Seed = serde_yaml::from_str(text).map_err(|e| SeedError::Syntax(e.to_string()))?;
         s.validate()?;
         Ok(s)
     }
 
     /// Checks what serde cannot: at least one business unit, unique group ids.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SeedError> {
         if self.business_units.is_empty() {
-            return Err("seed data: business_units must list at least one unit".into());
+            return Err(SeedError::NoBusinessUnits);
         }
         let mut seen = std::collections::HashSet::new();
         for g in self.groups() {
             if !seen.insert(g.1.id.as_str()) {
-                return Err(format!(
-                    "seed data: agent group id {} appears twice",
-                    g.1.id
-                ));
+                return Err(SeedError::DuplicateGroup(g.1.id.clone()));
             }
         }
         Ok(())
@@ -313,7 +321,7 @@ mod tests {
             "business_units:\n - {id: a, name: A, site_id: '1', agent_groups: [{id: '1', name: x}]}\n - {id: b, name: B, site_id: '1', agent_groups: [{id: '1', name: y}]}\n",
         )
         .expect_err("duplicate");
-        assert!(e.contains("appears twice"), "{e}");
+        assert!(e.to_string().contains("appears twice"), "{e}");
     }
 
     #[test]

@@ -41,42 +41,10 @@ pub fn parse_csv(
     text: &str,
     default_password: Option<&SecretRef>,
 ) -> Result<Vec<AgentCredential>, Vec<CsvProblem>> {
-    let line_at = |byte: usize| -> Range<usize> {
-        let start = text[..byte.min(text.len())]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
-        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        start..start + text[start..end].trim_end_matches('\r').len()
-    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            return Err(vec![CsvProblem {
-                line: line_at(0),
-                message: e.to_string(),
-                mask: None,
-            }]);
-        }
-    };
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let Some(user_col) = col("username") else {
-        return Err(vec![CsvProblem {
-            line: line_at(0),
-            message: "the header needs a `username` column (and optionally `password`)".into(),
-            mask: None,
-        }]);
-    };
-    let pass_col = col("password");
-    if pass_col.is_none() && default_password.is_none() {
-        return Err(vec![CsvProblem {
-            line: line_at(0),
-            message: "no `password` column: add one or give the pool `password: ${VAR}`".into(),
-            mask: None,
-        }]);
-    }
+    let columns = csv_columns(text, &mut reader, default_password).map_err(|p| vec![p])?;
     let mut agents = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
@@ -86,87 +54,127 @@ pub fn parse_csv(
                 .ok()
                 .and_then(|r| r.position())
                 .map_or(0, |p| p.byte() as usize);
-            problems.push(CsvProblem {
-                line: line_at(byte),
-                message: if problems.len() >= MAX_CSV_PROBLEMS {
+            problems.push(problem(
+                line_at(text, byte),
+                if problems.len() >= MAX_CSV_PROBLEMS {
                     format!("{MAX_CSV_PROBLEMS} problems found: the rows from here were not read")
                 } else {
                     format!("more than {MAX_AGENTS} agents: a fleet holds at most {MAX_AGENTS}")
                 },
-                mask: None,
-            });
+            ));
             break;
         }
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let byte = e.position().map_or(0, |p| p.byte() as usize);
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => format!("this row has {len} fields, the header has {expected_len}"),
-                    _ => e.to_string(),
-                };
-                problems.push(CsvProblem {
-                    line: line_at(byte),
-                    message,
-                    mask: None,
-                });
-                continue;
-            }
-        };
-        let line = line_at(record.position().map_or(0, |p| p.byte() as usize));
-        let username = record.get(user_col).unwrap_or_default();
-        if username.is_empty() {
-            problems.push(CsvProblem {
-                line,
-                message: "empty username".into(),
-                mask: None,
-            });
-            continue;
+        let row = record
+            .map_err(|e| unreadable_row(text, &e))
+            .and_then(|r| agent_of_row(text, &r, columns, default_password));
+        match row {
+            Ok(agent) => agents.push(agent),
+            Err(p) => problems.push(p),
         }
-        let cell = pass_col.and_then(|c| record.get(c)).unwrap_or_default();
-        let password = if cell.is_empty() {
-            match default_password {
-                Some(p) => p.clone(),
-                None => {
-                    problems.push(CsvProblem {
-                        line,
-                        message: format!("no password for `{username}`"),
-                        mask: None,
-                    });
-                    continue;
-                }
-            }
-        } else {
-            match cell.parse::<SecretRef>() {
-                Ok(p) => p,
-                Err(_) => {
-                    let message = "a literal password is not allowed: write a `${VAR}` reference, \
-                                   or leave the cell empty to use the pool's `password`"
-                        .to_string();
-                    let mask = text[line.clone()]
-                        .find(',')
-                        .map(|i| line.start + i + 1..line.end);
-                    problems.push(CsvProblem {
-                        line,
-                        message,
-                        mask,
-                    });
-                    continue;
-                }
-            }
-        };
-        agents.push(AgentCredential {
-            username: username.to_string(),
-            password,
-        });
     }
     if problems.is_empty() {
         Ok(agents)
     } else {
         Err(problems)
     }
+}
+
+/// The byte range of the line holding byte `byte` of `text`, without its line ending.
+fn line_at(text: &str, byte: usize) -> Range<usize> {
+    let start = text[..byte.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    start..start + text[start..end].trim_end_matches('\r').len()
+}
+
+/// A problem on `line` with nothing to mask.
+fn problem(line: Range<usize>, message: String) -> CsvProblem {
+    CsvProblem {
+        line,
+        message,
+        mask: None,
+    }
+}
+
+/// The header's `username` and `password` columns; a pool without a password column needs a
+/// default password.
+fn csv_columns(
+    text: &str,
+    reader: &mut csv::Reader<&[u8]>,
+    default_password: Option<&SecretRef>,
+) -> Result<(usize, Option<usize>), CsvProblem> {
+    let headers = reader
+        .headers()
+        .map_err(|e| problem(line_at(text, 0), e.to_string()))?;
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let Some(user_col) = col("username") else {
+        return Err(problem(
+            line_at(text, 0),
+            "the header needs a `username` column (and optionally `password`)".into(),
+        ));
+    };
+    let pass_col = col("password");
+    if pass_col.is_none() && default_password.is_none() {
+        return Err(problem(
+            line_at(text, 0),
+            "no `password` column: add one or give the pool `password: ${VAR}`".into(),
+        ));
+    }
+    Ok((user_col, pass_col))
+}
+
+/// A row the CSV reader could not read.
+fn unreadable_row(text: &str, e: &csv::Error) -> CsvProblem {
+    let byte = e.position().map_or(0, |p| p.byte() as usize);
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("this row has {len} fields, the header has {expected_len}"),
+        _ => e.to_string(),
+    };
+    problem(line_at(text, byte), message)
+}
+
+/// One row's agent: its username and its password (the cell's `${VAR}`, or the default).
+fn agent_of_row(
+    text: &str,
+    record: &csv::StringRecord,
+    (user_col, pass_col): (usize, Option<usize>),
+    default_password: Option<&SecretRef>,
+) -> Result<AgentCredential, CsvProblem> {
+    let line = line_at(text, record.position().map_or(0, |p| p.byte() as usize));
+    let username = record.get(user_col).unwrap_or_default();
+    if username.is_empty() {
+        return Err(problem(line, "empty username".into()));
+    }
+    let cell = pass_col.and_then(|c| record.get(c)).unwrap_or_default();
+    let password = if cell.is_empty() {
+        match default_password {
+            Some(p) => p.clone(),
+            None => return Err(problem(line, format!("no password for `{username}`"))),
+        }
+    } else {
+        match cell.parse::<SecretRef>() {
+            Ok(p) => p,
+            Err(_) => {
+                let mask = text[line.clone()]
+                    .find(',')
+                    .map(|i| line.start + i + 1..line.end);
+                return Err(CsvProblem {
+                    line,
+                    message: "a literal password is not allowed: write a `${VAR}` reference, \
+                              or leave the cell empty to use the pool's `password`"
+                        .to_string(),
+                    mask,
+                });
+            }
+        }
+    };
+    Ok(AgentCredential {
+        username: username.to_string(),
+        password,
+    })
 }
 
 #[cfg(test)]

@@ -179,9 +179,10 @@ fn found(s: &str) -> String {
     }
 }
 
-/// Parses a rule; the error is a one-line message (see [`parse_spanned`] for its position).
-pub fn parse(rule: &str) -> Result<Threshold, String> {
-    parse_spanned(rule).map_err(|e| e.to_string())
+/// Parses a rule (the same as [`parse_spanned`]: its error displays as a one-line message and
+/// carries its position).
+pub fn parse(rule: &str) -> Result<Threshold, ThresholdError> {
+    parse_spanned(rule)
 }
 
 /// Parses a rule such as `p95(acceptEngagement) < 300ms`. Operation names are checked against
@@ -192,67 +193,13 @@ pub fn parse_spanned(rule: &str) -> Result<Threshold, ThresholdError> {
     if p.pos == rule.len() {
         return Err(err(0..rule.len(), ThresholdErrorKind::Empty));
     }
-    let name_span = p.take_while(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    let name_span = metric_name(&mut p)?;
     let name = &rule[name_span.clone()];
-    if name.is_empty() {
-        let end = p.pos + p.rest().chars().next().map_or(0, char::len_utf8);
-        return Err(err(
-            p.pos..end,
-            ThresholdErrorKind::UnknownMetric {
-                name: rule[p.pos..end].to_string(),
-                suggestion: None,
-            },
-        ));
-    }
     p.skip_ws();
-    let op = if p.rest().starts_with('(') {
-        p.pos += 1;
-        p.skip_ws();
-        let op_span = p.take_while(|c| c != ')' && !c.is_whitespace());
-        p.skip_ws();
-        if !p.rest().starts_with(')') {
-            return Err(err(p.pos..rule.len(), ThresholdErrorKind::UnclosedParen));
-        }
-        p.pos += 1;
-        let op = &rule[op_span.clone()];
-        if crate::aeapi::ops::find(op).is_none() {
-            return Err(err(
-                op_span,
-                ThresholdErrorKind::UnknownOperation {
-                    name: op.to_string(),
-                    suggestion: super::did_you_mean(op, crate::aeapi::ops::names()),
-                },
-            ));
-        }
-        Some((op.to_string(), op_span))
-    } else {
-        None
-    };
+    let op = operation(&mut p)?;
     let metric = metric(name, name_span.clone(), op.as_ref())?;
     p.skip_ws();
-    let cmp_span = p.take_while(|c| matches!(c, '<' | '>' | '=' | '!'));
-    let cmp = match &rule[cmp_span.clone()] {
-        "<" => Cmp::Lt,
-        "<=" => Cmp::Le,
-        ">" => Cmp::Gt,
-        ">=" => Cmp::Ge,
-        other => {
-            let span = if other.is_empty() {
-                let word = p.take_while(|c| !c.is_whitespace());
-                if word.is_empty() {
-                    p.pos..rule.len()
-                } else {
-                    word
-                }
-            } else {
-                cmp_span
-            };
-            return Err(err(
-                span.clone(),
-                ThresholdErrorKind::ExpectedComparison(rule[span].to_string()),
-            ));
-        }
-    };
+    let cmp = comparison(&mut p)?;
     p.skip_ws();
     let limit_span = p.pos..rule.trim_end().len().max(p.pos);
     let text = &rule[limit_span.clone()];
@@ -268,6 +215,79 @@ pub fn parse_spanned(rule: &str) -> Result<Threshold, ThresholdError> {
         cmp,
         limit,
     })
+}
+
+/// The metric's name (`p95`, `error_rate`, a check's name), as a span of the rule.
+fn metric_name(p: &mut Cursor) -> Result<std::ops::Range<usize>, ThresholdError> {
+    let rule = p.s;
+    let name_span = p.take_while(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if name_span.is_empty() {
+        let end = p.pos + p.rest().chars().next().map_or(0, char::len_utf8);
+        return Err(err(
+            p.pos..end,
+            ThresholdErrorKind::UnknownMetric {
+                name: rule[p.pos..end].to_string(),
+                suggestion: None,
+            },
+        ));
+    }
+    Ok(name_span)
+}
+
+/// The operation in parentheses after the metric, if any: its name and span, checked against
+/// `aeapi::ops`.
+fn operation(p: &mut Cursor) -> Result<Option<(String, std::ops::Range<usize>)>, ThresholdError> {
+    let rule = p.s;
+    if !p.rest().starts_with('(') {
+        return Ok(None);
+    }
+    p.pos += 1;
+    p.skip_ws();
+    let op_span = p.take_while(|c| c != ')' && !c.is_whitespace());
+    p.skip_ws();
+    if !p.rest().starts_with(')') {
+        return Err(err(p.pos..rule.len(), ThresholdErrorKind::UnclosedParen));
+    }
+    p.pos += 1;
+    let op = &rule[op_span.clone()];
+    if crate::aeapi::ops::find(op).is_none() {
+        return Err(err(
+            op_span,
+            ThresholdErrorKind::UnknownOperation {
+                name: op.to_string(),
+                suggestion: super::did_you_mean(op, crate::aeapi::ops::names()),
+            },
+        ));
+    }
+    Ok(Some((op.to_string(), op_span)))
+}
+
+/// The comparison (`<`, `<=`, `>`, `>=`); anything else is named by its span.
+fn comparison(p: &mut Cursor) -> Result<Cmp, ThresholdError> {
+    let rule = p.s;
+    let cmp_span = p.take_while(|c| matches!(c, '<' | '>' | '=' | '!'));
+    match &rule[cmp_span.clone()] {
+        "<" => Ok(Cmp::Lt),
+        "<=" => Ok(Cmp::Le),
+        ">" => Ok(Cmp::Gt),
+        ">=" => Ok(Cmp::Ge),
+        other => {
+            let span = if other.is_empty() {
+                let word = p.take_while(|c| !c.is_whitespace());
+                if word.is_empty() {
+                    p.pos..rule.len()
+                } else {
+                    word
+                }
+            } else {
+                cmp_span
+            };
+            Err(err(
+                span.clone(),
+                ThresholdErrorKind::ExpectedComparison(rule[span].to_string()),
+            ))
+        }
+    }
 }
 
 fn err(span: std::ops::Range<usize>, kind: ThresholdErrorKind) -> ThresholdError {

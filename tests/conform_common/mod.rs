@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aeapi_harness::app::{self, Console, Verbosity};
+use aeapi_harness::app::{self, Console};
 use aeapi_harness::conform::ConformPlan;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::sim::FaultConfig;
@@ -88,9 +88,6 @@ pub fn label(case: &Value) -> String {
     }
 }
 
-/// An in-memory writer whose clones share one buffer (a console's stdout or stderr).
-pub use aeapi_harness::app::console::Buffer as Buf;
-
 /// Builds the conformance plan from `p` (selecting `only`), lets `adjust` change it, runs it.
 pub fn run_with(
     dir: tempfile::TempDir,
@@ -100,16 +97,7 @@ pub fn run_with(
 ) -> Ran {
     let mut cp = ConformPlan::build(p, Some(only)).unwrap_or_else(|e| panic!("{e}"));
     adjust(&mut cp);
-    let (out, err) = (Buf::default(), Buf::default());
-    let mut console = Console {
-        out: Box::new(out.clone()),
-        err: Box::new(err.clone()),
-        color: false,
-        verbosity: Verbosity {
-            quiet: false,
-            verbose: 1,
-        },
-    };
+    let (mut console, out, err) = Console::buffered(1);
     let result = app::conform::execute_plan(&mut console, cp);
     let exit = app::finish(&mut console, result);
     let json = std::fs::read_to_string(dir.path().join("conform.json"))

@@ -120,6 +120,13 @@ pub async fn token(app: &Router, pairs: &[(&str, &str)]) -> Got {
     post_form(app, &basic(), TOKEN, pairs).await
 }
 
+/// A simulator with the default config and an application token for it.
+pub async fn app_and_token() -> (Router, String) {
+    let (_, app) = sim(config());
+    let auth = bearer(&app).await;
+    (app, auth)
+}
+
 /// Mints a client-credentials token; returns the `Authorization` header value.
 pub async fn bearer(app: &Router) -> String {
     let got = token(app, &[("grant_type", "client_credentials")]).await;

@@ -2,6 +2,8 @@
 //! exists, every case names parameters the request sends, `site` has a site parameter to change
 //! and `foreign`/`late` have an engagement to work on. Each problem points at its own key.
 
+use std::ops::Range;
+
 use super::Ctx;
 use crate::suite::error::SuiteErrorKind;
 use crate::suite::model::{Needs, VARIABLES, variables_in};
@@ -12,6 +14,43 @@ impl Ctx<'_> {
     /// request sends and fixtures the contract has.
     pub(super) fn conform_cases(&mut self, op: &str, contract: &Node) {
         let base = format!("contracts.{op}");
+        let (params, has_site) = self.request_params(&base, contract);
+        let needs = contract_needs(contract);
+        for (i, case) in contract
+            .get("cases")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let path = format!("{base}.cases[{i}]");
+            self.case_fields(&base, &path, case, &params);
+            if let Some(entry) = case.entry("site")
+                && !has_site
+            {
+                self.case_error(
+                    entry.key_span.clone(),
+                    format!("{path}.site"),
+                    "the request sends no `siteId`/`siteID` parameter".into(),
+                );
+            }
+            for key in ["foreign", "late"] {
+                if case.get(key).and_then(Node::text) == Some("true")
+                    && needs < Needs::Offer
+                    && let Some(entry) = case.entry(key)
+                {
+                    self.case_error(
+                        entry.key_span.clone(),
+                        format!("{path}.{key}"),
+                        "needs an engagement: give the contract `needs: offer` or `needs: engagement`".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The request's parameter names (their variables checked), and whether one is the site.
+    fn request_params<'n>(&mut self, base: &str, contract: &'n Node) -> (Vec<&'n str>, bool) {
         let mut params: Vec<&str> = Vec::new();
         let mut has_site = false;
         if let Some(req) = contract.get("request") {
@@ -23,82 +62,44 @@ impl Ctx<'_> {
                 }
             }
         }
-        // `needs:`, or what the request's variables need (as `conform::case::needs_of`).
-        let needs = contract
-            .get("needs")
-            .and_then(Node::text)
-            .and_then(|t| serde_yaml::from_str::<Needs>(t).ok())
-            .unwrap_or_else(|| {
-                let texts = contract.get("request").map(all_text).unwrap_or_default();
-                texts
-                    .iter()
-                    .flat_map(|t| variables_in(t))
-                    .filter_map(|v| VARIABLES.iter().find(|(k, _)| *k == v).map(|(_, n)| *n))
-                    .fold(Needs::Token, Needs::max)
-            });
-        for (i, case) in contract
-            .get("cases")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let path = format!("{base}.cases[{i}]");
-            for n in case.get("omit").map(Node::items).unwrap_or_default() {
-                if let Some(name) = n.text()
-                    && !params.contains(&name)
-                {
-                    self.error(
-                        n.span.clone(),
-                        SuiteErrorKind::BadValue {
-                            what: "case",
-                            path: format!("{path}.omit"),
-                            message: format!("`{name}` is not a parameter of `{base}.request`"),
-                        },
-                    );
-                }
-            }
-            for e in case.get("set").map(Node::entries).unwrap_or_default() {
-                if !params.contains(&e.key.as_str()) {
-                    self.error(
-                        e.key_span.clone(),
-                        SuiteErrorKind::BadValue {
-                            what: "case",
-                            path: format!("{path}.set"),
-                            message: format!("`{}` is not a parameter of `{base}.request`", e.key),
-                        },
-                    );
-                }
-                self.variables(&e.node, &format!("{path}.set.{}", e.key));
-            }
-            if let Some(entry) = case.entry("site")
-                && !has_site
+        (params, has_site)
+    }
+
+    /// A case's `omit` and `set` name parameters of the request; `set` values' variables exist.
+    fn case_fields(&mut self, base: &str, path: &str, case: &Node, params: &[&str]) {
+        for n in case.get("omit").map(Node::items).unwrap_or_default() {
+            if let Some(name) = n.text()
+                && !params.contains(&name)
             {
-                self.error(
-                    entry.key_span.clone(),
-                    SuiteErrorKind::BadValue {
-                        what: "case",
-                        path: format!("{path}.site"),
-                        message: "the request sends no `siteId`/`siteID` parameter".into(),
-                    },
+                self.case_error(
+                    n.span.clone(),
+                    format!("{path}.omit"),
+                    format!("`{name}` is not a parameter of `{base}.request`"),
                 );
             }
-            for key in ["foreign", "late"] {
-                if case.get(key).and_then(Node::text) == Some("true")
-                    && needs < Needs::Offer
-                    && let Some(entry) = case.entry(key)
-                {
-                    self.error(
-                        entry.key_span.clone(),
-                        SuiteErrorKind::BadValue {
-                            what: "case",
-                            path: format!("{path}.{key}"),
-                            message: "needs an engagement: give the contract `needs: offer` or `needs: engagement`".into(),
-                        },
-                    );
-                }
-            }
         }
+        for e in case.get("set").map(Node::entries).unwrap_or_default() {
+            if !params.contains(&e.key.as_str()) {
+                self.case_error(
+                    e.key_span.clone(),
+                    format!("{path}.set"),
+                    format!("`{}` is not a parameter of `{base}.request`", e.key),
+                );
+            }
+            self.variables(&e.node, &format!("{path}.set.{}", e.key));
+        }
+    }
+
+    /// A `BadValue` error in a conformance case.
+    fn case_error(&mut self, span: Range<usize>, path: String, message: String) {
+        self.error(
+            span,
+            SuiteErrorKind::BadValue {
+                what: "case",
+                path,
+                message,
+            },
+        );
     }
 
     /// Every `${name}` in a request value must be a known variable.
@@ -138,4 +139,20 @@ fn all_text(n: &Node) -> Vec<String> {
         spans::Value::Seq(s) => s.iter().flat_map(all_text).collect(),
         spans::Value::Other => Vec::new(),
     }
+}
+
+/// `needs:`, or what the request's variables need (as `conform::case::needs_of`).
+fn contract_needs(contract: &Node) -> Needs {
+    contract
+        .get("needs")
+        .and_then(Node::text)
+        .and_then(|t| serde_yaml::from_str::<Needs>(t).ok())
+        .unwrap_or_else(|| {
+            let texts = contract.get("request").map(all_text).unwrap_or_default();
+            texts
+                .iter()
+                .flat_map(|t| variables_in(t))
+                .filter_map(|v| VARIABLES.iter().find(|(k, _)| *k == v).map(|(_, n)| *n))
+                .fold(Needs::Token, Needs::max)
+        })
 }

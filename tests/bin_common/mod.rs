@@ -1,0 +1,40 @@
+//! Shared helpers for the tests that drive the built `aeapi-harness` binary: a suite written
+//! into a temporary directory, the command line of a run, a command's captured output, a JSON
+//! report read back.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// A temporary directory holding `suite.yaml` with `text` (the directory goes when dropped).
+pub fn suite_in_tempdir(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let suite = dir.path().join("suite.yaml");
+    std::fs::write(&suite, text).expect("write suite");
+    (dir, suite)
+}
+
+/// `aeapi-harness -q run SUITE --out OUT`, to be completed and started by the caller.
+pub fn run_command(suite: &Path, out: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"));
+    cmd.args(["-q", "run"]).arg(suite).arg("--out").arg(out);
+    cmd
+}
+
+/// Runs `cmd` with `--out OUT` appended, stderr captured.
+pub fn output_into(cmd: &mut Command, out: &Path) -> Output {
+    cmd.arg("--out")
+        .arg(out)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("harness runs")
+}
+
+/// A JSON file read and parsed, or a panic naming it.
+pub fn read_json(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
