@@ -12,6 +12,7 @@ pub mod capacity;
 pub mod conform;
 pub mod console;
 pub mod error;
+pub mod limits;
 pub mod merge;
 pub mod plan;
 pub mod run;
@@ -88,6 +89,8 @@ pub enum Config {
 
 /// Runs one command, prints its error (if any) once, and returns the exit code.
 pub fn execute(console: &mut Console, config: &Config) -> Exit {
+    // Every command may hold many connections (a fleet, or a simulator serving one).
+    let _ = limits::raise_nofile();
     let result = match config {
         Config::Run(c) => run::execute(console, c),
         Config::Conform(c) => conform::execute(console, c),

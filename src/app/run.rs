@@ -18,8 +18,16 @@ use crate::runner::{self, RunError, RunResult};
 /// `run`: `--dry-run` prints the plan and sends nothing; `-v` prints the plan before running.
 pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let plan = super::plan::load_plan(c)?;
+    let files = super::limits::fits(&plan)?;
     if c.dry_run {
         let _ = writeln!(console.out, "{plan}");
+        if let Some((need, limits)) = files {
+            console.note(&format!(
+                "open files: the fleet needs about {}, this process may open {}",
+                super::limits::thousands(need),
+                super::limits::thousands(limits.soft)
+            ));
+        }
         console.note("--dry-run: nothing was sent");
         return Ok(Exit::Passed);
     }
