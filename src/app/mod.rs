@@ -17,6 +17,7 @@ pub mod merge;
 pub mod plan;
 pub mod run;
 pub mod simulate;
+pub mod start;
 pub mod support;
 pub mod validate;
 
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 
 pub use console::{Console, Verbosity};
 pub use error::AppError;
+pub use start::StartConfig;
 
 use crate::capacity::By;
 use crate::exit::Exit;
@@ -44,6 +46,8 @@ pub struct RunConfig {
     pub dry_run: bool,
     /// `run --baseline`: an earlier run's directory or its `summary.json`.
     pub baseline: Option<PathBuf>,
+    /// `run --rendezvous`, `--rendezvous-timeout`, `--start-at`.
+    pub start: StartConfig,
 }
 
 /// A validated `simulate` invocation.

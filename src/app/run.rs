@@ -19,6 +19,7 @@ use crate::runner::{self, RunError, RunResult};
 pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let plan = super::plan::load_plan(c)?;
     let files = super::limits::fits(&plan)?;
+    let start = c.start.resolve(&plan)?;
     if c.dry_run {
         let _ = writeln!(console.out, "{plan}");
         if let Some((need, limits)) = files {
@@ -37,6 +38,7 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let baseline = support::read_baseline(c.baseline.as_deref())?;
     let mut run_plan = RunPlan::build(&plan).map_err(AppError::Run)?;
     run_plan.show_progress = !console.quiet();
+    run_plan.start = start;
     support::report_dir(&run_plan.out_dir)?;
     let secrets = Secrets::new(run_plan.secrets());
     let runtime = support::runtime()?;

@@ -18,6 +18,7 @@ pub mod persona;
 pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod rendezvous;
 pub mod scenario;
 
 use std::path::PathBuf;
@@ -61,14 +62,13 @@ pub struct RunResult {
 
 /// Runs a plan to the end (or until interrupted) and returns everything recorded.
 pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
-    let started = time::OffsetDateTime::now_utc();
-    let t0 = Instant::now();
-    let recorder = Recorder::new(t0, Duration::from_secs(1));
     let (target, sim) =
         plan.target.start().await.map_err(|e| {
             RunError::Harness(format!("could not start the embedded simulator: {e}"))
         })?;
-    let ctx = match connect(plan, &target, &recorder).await {
+    // Set-up first (simulator, token), then the start (rendezvous or `--start-at`): the
+    // recorder's time line begins when the load does.
+    let (ctx, started) = match connect(plan, &target).await {
         Ok(ctx) => ctx,
         Err(e) => {
             if let Some(s) = sim {
@@ -77,6 +77,8 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
             return Err(e);
         }
     };
+    let t0 = ctx.recorder.start();
+    let recorder = ctx.recorder.clone();
     let fleet = Arc::new(scenario::Fleet {
         ctx: ctx.clone(),
         credentials: plan.credentials.clone(),
@@ -111,13 +113,14 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
     })
 }
 
-/// The HTTP client, tokens and shared context of a run. The target must answer before any agent
-/// starts: an unreachable target is a harness error (exit code 3).
+/// The HTTP client, tokens and shared context of a run, and the wall-clock instant its load
+/// starts. The target must answer before any agent starts: an unreachable target is a harness
+/// error (exit code 3). The shared token is fetched before the start (`plan.start`) is awaited,
+/// so a rendezvous releases load, not set-up.
 async fn connect(
     plan: &RunPlan,
     target: &plan::ResolvedTarget,
-    recorder: &Recorder,
-) -> Result<Arc<Ctx>, RunError> {
+) -> Result<(Arc<Ctx>, time::OffsetDateTime), RunError> {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
         .pool_max_idle_per_host(usize::MAX)
@@ -130,8 +133,17 @@ async fn connect(
     } else {
         Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
     };
-    if let Tokens::Shared(store) = &tokens {
-        let (result, fetch) = store.get().await;
+    let fetched = match &tokens {
+        Tokens::Shared(store) => Some(store.get().await),
+        Tokens::PerAgent(_) => None,
+    };
+    let started = plan
+        .start
+        .wait("run")
+        .await
+        .map_err(|e| RunError::Harness(e.to_string()))?;
+    let recorder = Recorder::new(Instant::now(), Duration::from_secs(1));
+    if let Some((result, fetch)) = fetched {
         if let Some(f) = fetch {
             recorder.record(&crate::metrics::Sample {
                 op: "token",
@@ -153,7 +165,7 @@ async fn connect(
         Tokens::Shared(store) => store.clone(),
         Tokens::PerAgent(_) => Arc::new(TokenStore::new(target.token_request(), http.clone())),
     });
-    Ok(Arc::new(Ctx {
+    let ctx = Arc::new(Ctx {
         http,
         endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout),
         tokens,
@@ -167,7 +179,8 @@ async fn connect(
         deliveries: deliveries::Deliveries::default(),
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
-    }))
+    });
+    Ok((ctx, started))
 }
 
 /// The tasks beside goose: the stop watcher (SIGTERM here, Ctrl-C through goose's own handler
