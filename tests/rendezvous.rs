@@ -3,12 +3,15 @@
 //! within 0.5 s of each other, and `merge` shows one ramp; a shard that never arrives makes the
 //! others exit 3 after the (short) timeout, with reports naming it.
 
+mod shard_common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use aeapi_harness::sim::{self, SimConfig};
 use serde_json::Value;
+use shard_common::{harness, read_json};
 
 const AGENTS: u32 = 6;
 
@@ -22,22 +25,6 @@ fn suite(api: &str, auth: &str) -> String {
          personas:\n  quick: {{weight: 1, max_chats: 2, think: constant 100ms, \
          typing: constant 100ms, reply: uniform 200ms..400ms, messages: 1..2}}\n"
     )
-}
-
-fn harness(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"));
-    c.arg("-q")
-        .args(args)
-        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
-        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
-        .env("AGENT_PASSWORD", "agent-password")
-        .stdout(Stdio::null());
-    c
-}
-
-fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn started(rundata: &Value) -> time::OffsetDateTime {

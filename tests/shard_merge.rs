@@ -3,9 +3,11 @@
 //! run: counts add up, and merged percentiles equal those of one histogram holding every shard's
 //! samples, rebuilt here from the shards' own interval logs with hdrhistogram directly.
 
+mod shard_common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use aeapi_harness::report::summary::Dist;
 use aeapi_harness::sim::{self, SimConfig};
@@ -14,6 +16,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
+use shard_common::{harness, read_json};
 
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;
@@ -29,22 +32,6 @@ fn suite(api: &str, auth: &str) -> String {
          typing: constant 100ms, reply: uniform 200ms..400ms, messages: 1..2}}\n\
          thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n"
     )
-}
-
-fn harness(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"));
-    c.arg("-q")
-        .args(args)
-        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
-        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
-        .env("AGENT_PASSWORD", "agent-password")
-        .stdout(Stdio::null());
-    c
-}
-
-fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Every sample of every interval of `hlog`, per tag, recorded one value at a time into a fresh

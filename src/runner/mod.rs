@@ -20,6 +20,7 @@ pub mod progress;
 pub mod record;
 pub mod rendezvous;
 pub mod scenario;
+pub mod term;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -301,22 +302,12 @@ async fn watch_stop(
     bound: Duration,
 ) {
     let deadline = tokio::time::Instant::now() + bound;
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut term = term::Term::listen();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
-        #[cfg(unix)]
-        let term_recv = async {
-            match term.as_mut() {
-                Some(t) => t.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term_recv = std::future::pending::<Option<()>>();
         let reason = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = term_recv => Some("SIGTERM received".to_string()),
+            _ = term.recv() => Some("SIGTERM received".to_string()),
             _ = tokio::time::sleep_until(deadline) => Some(format!(
                 "the run exceeded its time bound of {} s", bound.as_secs())),
             _ = tick.tick() => {

@@ -270,22 +270,11 @@ pub async fn sleep_until_wall(
 /// Cancels `stop` on Ctrl-C or SIGTERM while a shard waits to start; drop the handle (abort)
 /// once the wait is over.
 pub fn stop_on_signals(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    let mut term = super::term::Term::listen();
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        #[cfg(unix)]
-        let term_recv = async {
-            match term.as_mut() {
-                Some(t) => t.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term_recv = std::future::pending::<Option<()>>();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
-            _ = term_recv => {}
+            _ = term.recv() => {}
         }
         stop.cancel();
     })
