@@ -81,6 +81,23 @@ pub enum Command {
         after_help = "Example:\n  aeapi-harness merge reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged"
     )]
     Merge(MergeArgs),
+    /// Turn a recorded agent-desktop session (HAR 1.2) into a suite and an agents CSV.
+    #[command(
+        after_help = "Example:\n  aeapi-harness import desk.har --out desk.yaml --agents-csv desk-agents.csv"
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The HAR file (at most 256 MiB).
+    pub har: PathBuf,
+    /// The suite to write [default: <HAR stem>.yaml].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The agents CSV to write [default: <suite stem>.agents.csv beside the suite].
+    #[arg(long, value_name = "FILE")]
+    pub agents_csv: Option<PathBuf>,
 }
 
 /// Flags shared by `run` and `conform`.
@@ -107,7 +124,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub agents: Option<u32>,
     /// Length of the run after the ramp, e.g. `90s` or `5m` (overrides `load.duration`).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = crate::suite::limits::duration_flag)]
     pub duration: Option<HumanDuration>,
     /// Seed for every random choice (overrides `load.seed`).
     #[arg(long, value_name = "N")]
@@ -157,7 +174,7 @@ pub struct ConformArgs {
     pub target: TargetArgs,
     /// Run only the cases whose operation or id (`OP / CASE`) matches a PATTERN (`*` matches any
     /// run; several patterns separated by commas).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", value_parser = crate::suite::limits::only_flag)]
     pub only: Option<String>,
 }
 
@@ -294,6 +311,11 @@ impl Config {
                 dirs: a.dirs,
                 out: a.out,
                 baseline: a.baseline,
+            }),
+            Command::Import(a) => Config::Import(crate::import::command::ImportConfig {
+                har: a.har,
+                out: a.out,
+                agents_csv: a.agents_csv,
             }),
         })
     }

@@ -13,6 +13,8 @@ pub mod check;
 pub mod cli;
 pub mod conform;
 pub mod exit;
+pub mod har;
+pub mod import;
 pub mod metrics;
 pub mod report;
 pub mod runner;

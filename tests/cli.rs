@@ -1,16 +1,14 @@
 //! The subcommands as library functions, driven with an in-memory console from the repository
 //! root (so suite paths are the shipped ones).
 
-mod conform_common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::conform_common::Buf;
 use aeapi_harness::app::{self, Config, Console, RunConfig, SimulateConfig, Verbosity};
 use aeapi_harness::cli;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::suite::plan::Overrides;
-use conform_common::Buf;
 
 /// A console writing into buffers, colour off, and the outputs (stdout, stderr).
 fn console() -> (Console, Buf, Buf) {

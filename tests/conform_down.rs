@@ -1,11 +1,9 @@
 //! `conform` against a target that is down: exit code 3 and a message naming the URL, no cases.
 
-mod conform_common;
-
+use crate::conform_common::{run_with, suite_plan};
 use aeapi_harness::exit::Exit;
 use aeapi_harness::runner::plan::{ResolvedTarget, TargetPlan};
 use aeapi_harness::suite::model::OutputFormat;
-use conform_common::{run_with, suite_plan};
 
 /// The URL of a port that was just free: bind, read the address, close.
 fn down_url() -> String {

@@ -1,16 +1,14 @@
 //! `conform` against the simulator with faults switched on: it fails (exit 1) with exactly the
 //! violations injected, one test per fault kind, and nothing else fails.
 
-mod conform_common;
-
+use crate::conform_common::{label, run, text};
 use aeapi_harness::exit::Exit;
-use conform_common::{label, run, text};
 use serde_json::Value;
 
 /// `(operation, case label, [(check, message or pointer)])` of every case that did not pass.
 type Failed = Vec<(String, String, Vec<(String, String)>)>;
 
-fn failed(ran: &conform_common::Ran) -> Failed {
+fn failed(ran: &crate::conform_common::Ran) -> Failed {
     ran.failures()
         .iter()
         .map(|c| {
@@ -41,7 +39,7 @@ fn failed(ran: &conform_common::Ran) -> Failed {
 
 /// The operations in `ran` that also ran `unaffected`, each with at least one case, all passed:
 /// a fault on one operation shows on that operation alone.
-fn assert_untouched(ran: &conform_common::Ran, unaffected: &[&str]) {
+fn assert_untouched(ran: &crate::conform_common::Ran, unaffected: &[&str]) {
     let results = ran.results();
     for op in unaffected {
         let mine: Vec<_> = results.iter().filter(|(o, _, _)| o == op).collect();

@@ -2,15 +2,13 @@
 //! the engine as a URL, so the remote code paths run (the suite's site and unit, bounded waits
 //! from the token's own `expires_in`, `skip: remote`).
 
-mod conform_common;
-
+use crate::conform_common::{run_with, suite_plan};
 use aeapi_harness::conform::ConformPlan;
 use aeapi_harness::conform::world::Placement;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::runner::plan::{ResolvedTarget, TargetPlan};
 use aeapi_harness::sim::{self, DEV_CLIENT_ID, DEV_CLIENT_SECRET, SimConfig};
 use aeapi_harness::suite::model::{OutputFormat, Skip};
-use conform_common::{run_with, suite_plan};
 
 /// A simulator on port 0 in its own runtime, and a remote target pointing at it.
 fn simulator(password_grant: bool) -> (tokio::runtime::Runtime, sim::SimHandle, ResolvedTarget) {

@@ -1,10 +1,8 @@
 //! `conform` against the embedded simulator: every case of the 47 operations passes, in JSON and
 //! in XML, and the reports say so.
 
-mod conform_common;
-
+use crate::conform_common::{SERVED, run};
 use aeapi_harness::exit::Exit;
-use conform_common::{SERVED, run};
 
 #[test]
 fn every_served_case_passes_in_json_and_xml() {
@@ -73,7 +71,7 @@ fn every_served_case_passes_in_json_and_xml() {
 #[test]
 fn conference_cases_need_three_agents_in_the_pool() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut p = conform_common::suite_plan(dir.path());
+    let mut p = crate::conform_common::suite_plan(dir.path());
     p.suite.agents.truncate(2);
     let err = aeapi_harness::conform::ConformPlan::build(&p, Some("conferenceMode"))
         .err()

@@ -3,15 +3,13 @@
 //! within 0.5 s of each other, and `merge` shows one ramp; a shard that never arrives makes the
 //! others exit 3 after the (short) timeout, with reports naming it.
 
-mod shard_common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use crate::shard_common::{harness, read_json};
 use aeapi_harness::sim::{self, SimConfig};
 use serde_json::Value;
-use shard_common::{harness, read_json};
 
 const AGENTS: u32 = 6;
 

@@ -3,12 +3,11 @@
 //! run: counts add up, and merged percentiles equal those of one histogram holding every shard's
 //! samples, rebuilt here from the shards' own interval logs with hdrhistogram directly.
 
-mod shard_common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
+use crate::shard_common::{harness, read_json};
 use aeapi_harness::report::summary::Dist;
 use aeapi_harness::sim::{self, SimConfig};
 use base64::Engine as _;
@@ -16,7 +15,6 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
-use shard_common::{harness, read_json};
 
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;

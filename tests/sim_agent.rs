@@ -1,12 +1,10 @@
 //! Agent-side routes of the simulator: login, status, long-poll, offers, lines, close, errors.
 
-mod sim_common;
-
 use std::time::Duration;
 
+use crate::sim_common::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use sim_common::*;
 
 #[tokio::test]
 async fn login_returns_the_reference_fields_from_form_or_json() {

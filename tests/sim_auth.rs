@@ -1,12 +1,10 @@
 //! Token endpoint and bearer checks of the simulator.
 
-mod sim_common;
-
 use std::time::Duration;
 
+use crate::sim_common::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use sim_common::*;
 
 #[tokio::test]
 async fn token_returns_the_reference_fields_and_jwt_claims() {

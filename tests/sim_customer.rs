@@ -1,10 +1,8 @@
 //! Customer-side routes of the simulator and their rejections.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use sim_common::*;
 
 #[tokio::test]
 async fn agent_availability_follows_free_agents_on_get_and_post() {

@@ -1,13 +1,11 @@
 //! Fault injection of the simulator: latency, errors, drift, stalls, slowdown, dropped connections.
 
-mod sim_common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::sim_common::*;
 use aeapi_harness::sim::{self, SimConfig};
 use axum::http::StatusCode;
-use sim_common::*;
 
 fn faulty(yaml: &str) -> SimConfig {
     let mut c = config();

@@ -1,11 +1,9 @@
 //! Bad input never yields a 500 (or a panic): random queries and bodies against every route.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use aeapi_harness::sim::ROUTES;
 use axum::http::{Method, StatusCode};
 use proptest::prelude::*;
-use sim_common::*;
 
 fn param(values: &'static str) -> impl Strategy<Value = String> {
     let names = prop::sample::select(vec![

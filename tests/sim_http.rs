@@ -1,13 +1,11 @@
 //! A whole engagement over real HTTP against `sim::start` on an ephemeral port.
 
-mod sim_common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::sim_common::{A, C, basic, config};
 use aeapi_harness::sim;
 use serde_json::{Value, json};
-use sim_common::{A, C, basic, config};
 
 #[derive(Clone)]
 struct Client {

@@ -1,14 +1,12 @@
 //! The OpenAPI document is generated from the route table: every served route is in it, and
 //! every documented path answers (never 404 or 405).
 
-mod sim_common;
-
 use std::collections::BTreeSet;
 
+use crate::sim_common::*;
 use aeapi_harness::sim::{OPENAPI_PATH, ROUTES};
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
-use sim_common::*;
 
 #[tokio::test]
 async fn the_document_is_served_without_a_token_and_lists_every_route() {

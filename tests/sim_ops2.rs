@@ -2,11 +2,9 @@
 //! customSettings, customScript, changePassword, agentGroups, extraChat, metrics), follow-ups,
 //! transcripts and masking, annotations, script trees, and their XML rendering.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sim_common::*;
 
 /// agent1's call about its engagement.
 async fn post(w: &World, op: &str, pairs: &[(&str, &str)]) -> Got {
@@ -508,7 +506,7 @@ async fn a_seed_file_replaces_the_built_in_seed() {
     c.seed_file = Some(path.clone());
     let (_, app) = sim(c);
     let auth = bearer(&app).await;
-    let got = sim_common::get(&app, &auth, &format!("{A}/agentGroups")).await;
+    let got = crate::sim_common::get(&app, &auth, &format!("{A}/agentGroups")).await;
     assert_eq!(
         got.body["agentGroups"],
         json!([{"businessUnitId": "22", "businessUnitName": "Solo", "displayName": "Everyone", "id": "1", "name": "Everyone"}])

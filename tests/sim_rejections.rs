@@ -1,11 +1,9 @@
 //! Rejections of the simulator's agent-side routes: every bad input gets its documented status
 //! and the one error shape.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use sim_common::*;
 
 /// Form pairs, expected status, expected `parameter`.
 type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, Option<&'a str>);

@@ -2,12 +2,10 @@
 //! parameter is 400 naming it, no token is 401, an unknown registeredId is 401, another agent's
 //! engagement is 401, a site outside the token is 403.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use aeapi_harness::aeapi::ops::ParamIn;
 use aeapi_harness::sim::{ROUTES, RouteDef};
 use axum::http::{Method, StatusCode};
-use sim_common::*;
 
 /// Optional parameters worth sending (they select what the call is about).
 const USEFUL: &[&str] = &["engagementId", "agentId", "username"];

@@ -1,11 +1,9 @@
 //! Hand-overs end to end: transfers, conferences, ownership, and the live counts around them.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use aeapi_harness::sim::{AgentEntry, SimConfig};
 use axum::http::StatusCode;
 use serde_json::Value;
-use sim_common::*;
 
 /// Every message of a GET messages body for one engagement.
 fn messages_of(got: &Got, eid: &str) -> Vec<Value> {

@@ -1,14 +1,12 @@
 //! Timing rules of the simulator on tokio's paused clock: the accept window, the keep-alive
 //! window, rejoining, and the built-in customer generator.
 
-mod sim_common;
-
 use std::time::Duration;
 
+use crate::sim_common::*;
 use aeapi_harness::sim;
 use axum::http::StatusCode;
 use serde_json::json;
-use sim_common::*;
 
 #[tokio::test(start_paused = true)]
 async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_accept_is_422() {

@@ -89,6 +89,7 @@ pub enum Config {
     Simulate(SimulateConfig),
     Validate(Vec<PathBuf>),
     Merge(MergeConfig),
+    Import(crate::import::command::ImportConfig),
 }
 
 /// Runs one command, prints its error (if any) once, and returns the exit code.
@@ -102,6 +103,11 @@ pub fn execute(console: &mut Console, config: &Config) -> Exit {
         Config::Simulate(c) => simulate::execute(console, c),
         Config::Validate(files) => validate::execute(console, files),
         Config::Merge(c) => merge::execute(console, c),
+        Config::Import(c) => Ok(crate::import::command::run(
+            &mut console.out,
+            &mut console.err,
+            c,
+        )),
     };
     finish(console, result)
 }

@@ -52,6 +52,8 @@ pub struct SimConfig {
     pub seed_data: Option<Seed>,
     /// How long a conversation closed with `followUp=true` waits in followUpConversations.
     pub follow_up_timeout: HumanDuration,
+    /// Browser origins allowed by CORS (default: any loopback origin).
+    pub cors: super::cors::CorsConfig,
 }
 
 impl Default for SimConfig {
@@ -79,6 +81,7 @@ impl Default for SimConfig {
             seed_file: None,
             seed_data: None,
             follow_up_timeout: HumanDuration(Duration::from_secs(24 * 3600)),
+            cors: Default::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod agent;
 mod auth;
 mod config;
 mod conversation;
+pub mod cors;
 mod customer;
 mod error;
 mod extract;
@@ -215,6 +216,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
             sim.clone(),
             gate::gate,
         ))
+        .layer(cors::layer(&sim.config.cors))
         .with_state(sim)
 }
 

@@ -6,8 +6,12 @@
 
 use std::ops::Range;
 
+use super::limits::MAX_AGENTS;
 use super::model::AgentCredential;
 use super::values::SecretRef;
+
+/// Problems reported for one CSV before reading stops.
+const MAX_CSV_PROBLEMS: usize = 50;
 
 /// The password of the embedded simulator's generated agents.
 pub const DEV_AGENT_PASSWORD: &str = "agent-password";
@@ -76,6 +80,23 @@ pub fn parse_csv(
     let mut agents = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
+        if agents.len() >= MAX_AGENTS as usize || problems.len() >= MAX_CSV_PROBLEMS {
+            let byte = record
+                .as_ref()
+                .ok()
+                .and_then(|r| r.position())
+                .map_or(0, |p| p.byte() as usize);
+            problems.push(CsvProblem {
+                line: line_at(byte),
+                message: if problems.len() >= MAX_CSV_PROBLEMS {
+                    format!("{MAX_CSV_PROBLEMS} problems found: the rows from here were not read")
+                } else {
+                    format!("more than {MAX_AGENTS} agents: a fleet holds at most {MAX_AGENTS}")
+                },
+                mask: None,
+            });
+            break;
+        }
         let record = match record {
             Ok(r) => r,
             Err(e) => {

@@ -30,6 +30,12 @@ pub enum SuiteErrorKind {
     Read(String),
     #[error("the suite is empty")]
     Empty,
+    /// The file is not UTF-8; the span is the first bad byte (shown as U+FFFD).
+    #[error("the file is not UTF-8 text")]
+    NotUtf8 { byte: u8 },
+    /// Nesting beyond [`MAX_DEPTH`](super::limits::MAX_DEPTH); the span is where it goes deeper.
+    #[error("the YAML nests deeper than {limit} levels")]
+    TooDeep { limit: usize },
     #[error("invalid YAML: {0}")]
     Syntax(String),
     /// A type or value error as serde_yaml reported it.
@@ -78,6 +84,13 @@ pub enum SuiteErrorKind {
     ZeroWeight,
     #[error("`{path}` must be at least 1")]
     ZeroAgents { path: String },
+    /// An agent count beyond [`MAX_AGENTS`](super::limits::MAX_AGENTS).
+    #[error("`{path}` asks for {count} agents, more than the {limit} a fleet may have")]
+    TooManyAgents {
+        path: String,
+        count: u64,
+        limit: u32,
+    },
     #[error("the agent pool has {pool} credentials but the load needs {agents} agents")]
     PoolTooSmall { pool: usize, agents: u32 },
 }
@@ -116,6 +129,18 @@ impl SuiteErrorKind {
             | SuiteErrorKind::FileRead { message, .. }
             | SuiteErrorKind::Csv { message, .. } => Some(message.clone()),
             SuiteErrorKind::Invalid { label, .. } => label.clone(),
+            SuiteErrorKind::NotUtf8 { byte } => Some(format!(
+                "byte 0x{byte:02X} is not UTF-8: save the file as UTF-8"
+            )),
+            SuiteErrorKind::TooDeep { limit } => Some(format!(
+                "level {} starts here; a suite needs far fewer",
+                limit + 1
+            )),
+            SuiteErrorKind::TooManyAgents { .. } => Some(
+                "lower it: one process drives a few tens of thousands at most (see Limits in the \
+                 README)"
+                    .into(),
+            ),
             SuiteErrorKind::ZeroWeight => Some("give at least one persona a weight above 0".into()),
             SuiteErrorKind::PoolTooSmall { .. } => {
                 Some("each agent logs in with its own credentials".into())

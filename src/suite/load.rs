@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::error::{Span, SuiteError, SuiteErrorKind, SuiteErrors};
+use super::input::{self, FileError};
+use super::limits::MAX_DEPTH;
 use super::model::{AgentCredential, AgentPool, SchemaSource, Suite, Target};
 use super::spans::{self, Node};
 use super::threshold::Threshold;
@@ -108,12 +110,35 @@ pub fn load_yaml<T: DeserializeOwned>(path: &Path) -> Result<T, SuiteErrors> {
     }
 }
 
+/// Reads a suite (or any YAML file) within the input limits (see `input::read_text`).
 fn read(path: &Path) -> Result<String, SuiteErrors> {
-    std::fs::read_to_string(path).map_err(|e| SuiteErrors {
+    let shown = path.display();
+    let message = match input::read_text(path) {
+        Ok(text) => return Ok(text),
+        Err(FileError::NotUtf8(e)) => {
+            let error = SuiteError {
+                span: Some(Span {
+                    file: path.to_path_buf(),
+                    range: e.at..e.at + '\u{FFFD}'.len_utf8(),
+                }),
+                kind: SuiteErrorKind::NotUtf8 { byte: e.byte },
+            };
+            return Err(errors(
+                path,
+                e.lossy,
+                vec![error],
+                BTreeMap::new(),
+                Vec::new(),
+            ));
+        }
+        Err(FileError::Io(e)) => e.to_string(),
+        Err(e) => format!("`{shown}`: {e}"),
+    };
+    Err(SuiteErrors {
         path: path.to_path_buf(),
         errors: vec![SuiteError {
             span: None,
-            kind: SuiteErrorKind::Read(e.to_string()),
+            kind: SuiteErrorKind::Read(message),
         }],
         sources: BTreeMap::new(),
     })
@@ -164,6 +189,8 @@ fn mask(text: &mut String, range: Range<usize>) {
 }
 
 /// Syntax first (a syntax error is the only error), then the span tree and the typed value.
+/// Control characters and excessive nesting are refused before any parser runs (both parsers
+/// take time quadratic in the nesting depth).
 fn parse<T: DeserializeOwned>(
     path: &Path,
     src: &str,
@@ -177,6 +204,13 @@ fn parse<T: DeserializeOwned>(
             kind,
         })
     };
+    if let Some((o, c)) = input::control_char(src) {
+        let message = format!("control character U+{:04X} is not allowed", u32::from(c));
+        return Err(at(o..o + c.len_utf8(), SuiteErrorKind::Syntax(message)));
+    }
+    if let Some(o) = input::too_deep(src, MAX_DEPTH) {
+        return Err(at(o..o + 1, SuiteErrorKind::TooDeep { limit: MAX_DEPTH }));
+    }
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
         let mut range = e.location().map_or(0..0, |l| {
             let o = offset(src, l.line(), l.column());

@@ -6,6 +6,8 @@
 
 pub mod agents;
 pub mod error;
+pub mod input;
+pub mod limits;
 mod load;
 pub mod model;
 mod model_de;

@@ -54,6 +54,9 @@ pub enum PlanError {
         shard.count
     )]
     EmptyShard { shard: Shard, peak: u32 },
+    /// Beyond [`MAX_AGENTS`](super::limits::MAX_AGENTS); checked before a pool is generated.
+    #[error("{0}")]
+    TooManyAgents(String),
 }
 
 /// A `--shard` value that is not `I/N` with 1 <= I <= N.
@@ -80,6 +83,7 @@ pub fn plan(mut suite: LoadedSuite, o: &Overrides, out_dir: PathBuf) -> Result<P
         suite.suite.target = t.clone();
     }
     let peak = suite.suite.load.peak_agents();
+    super::limits::agents("the load", u64::from(peak)).map_err(PlanError::TooManyAgents)?;
     if suite.pool_generated {
         let dev = super::values::SecretRef::literal_dev(super::agents::DEV_AGENT_PASSWORD);
         suite.agents = super::agents::pattern("agent", 1, peak, &dev);

@@ -8,11 +8,18 @@
 //!    |       ^^^^^^^^ did you mean `max_chats`?
 //! ```
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::error::{SuiteError, SuiteErrors};
 
-/// Every error of `errors`, each followed by a blank line, then a one-line summary.
+/// Errors shown in full; the rest are counted (a file can hold hundreds of thousands).
+const SHOWN: usize = 100;
+
+/// Every error of `errors` (the first [`SHOWN`]), each followed by a blank line, then a
+/// one-line summary.
 pub fn render(errors: &SuiteErrors, color: bool) -> String {
     let renderer = if color {
         Renderer::styled()
@@ -20,11 +27,17 @@ pub fn render(errors: &SuiteErrors, color: bool) -> String {
         Renderer::plain()
     };
     let mut out = String::new();
-    for e in &errors.errors {
-        out.push_str(&renderer.render(&[group(e, errors)]));
+    let mut lines = BTreeMap::new();
+    for e in errors.errors.iter().take(SHOWN) {
+        out.push_str(&renderer.render(&[group(e, errors, &mut lines)]));
         out.push_str("\n\n");
     }
     let n = errors.errors.len();
+    if n > SHOWN {
+        let more = format!("{} more errors not shown", n - SHOWN);
+        out.push_str(&renderer.render(&[Group::with_title(Level::NOTE.primary_title(more))]));
+        out.push_str("\n\n");
+    }
     let summary = format!(
         "could not load `{}` due to {n} previous error{}",
         errors.path.display(),
@@ -35,7 +48,10 @@ pub fn render(errors: &SuiteErrors, color: bool) -> String {
     out
 }
 
-fn group<'a>(e: &'a SuiteError, all: &'a SuiteErrors) -> Group<'a> {
+/// Byte offsets of the line starts of a file, computed once per file shown.
+type LineStarts<'a> = BTreeMap<&'a Path, Vec<usize>>;
+
+fn group<'a>(e: &'a SuiteError, all: &'a SuiteErrors, lines: &mut LineStarts<'a>) -> Group<'a> {
     let title = Level::ERROR.primary_title(e.kind.to_string());
     let label = e.kind.label();
     let Some(span) = &e.span else {
@@ -49,12 +65,26 @@ fn group<'a>(e: &'a SuiteError, all: &'a SuiteErrors) -> Group<'a> {
     };
     let start = span.range.start.min(src.len());
     let end = span.range.end.clamp(start, src.len());
-    let mut ann = AnnotationKind::Primary.span(start..end);
+    // Only the lines the span covers go to the renderer, so each error costs its own lines
+    // rather than the whole file.
+    let starts = lines.entry(span.file.as_path()).or_insert_with(|| {
+        std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect()
+    });
+    let first = starts.partition_point(|&s| s <= start).saturating_sub(1);
+    let from = starts[first];
+    let to = starts
+        .get(starts.partition_point(|&s| s <= end))
+        .map_or(src.len(), |&s| s);
+    let text = src.get(from..to).unwrap_or_default();
+    let mut ann = AnnotationKind::Primary.span(start - from..end - from);
     if let Some(l) = label {
         ann = ann.label(l);
     }
     title.element(
-        Snippet::source(src.as_str())
+        Snippet::source(text)
+            .line_start(first + 1)
             .path(span.file.display().to_string())
             .fold(true)
             .annotation(ann),

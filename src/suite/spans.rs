@@ -88,33 +88,45 @@ impl Node {
     }
 }
 
-/// Byte offsets of line starts, to turn saphyr's (line, column in characters) into bytes.
+/// Turns saphyr's character indices into byte offsets in O(log n): the byte offset of a
+/// character is its index plus the extra bytes of the multi-byte characters before it (none in
+/// an ASCII file). Columns are not used: counting characters along a line is quadratic on a
+/// long one-line flow mapping.
 struct Lines<'a> {
     src: &'a str,
-    starts: Vec<usize>,
+    /// For each multi-byte character: its character index, and the extra bytes up to and
+    /// including it.
+    wide: Vec<(usize, usize)>,
 }
 
 impl<'a> Lines<'a> {
     fn new(src: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { src, starts }
+        let mut extra = 0;
+        let wide = src
+            .chars()
+            .enumerate()
+            .filter(|(_, c)| !c.is_ascii())
+            .map(|(i, c)| {
+                extra += c.len_utf8() - 1;
+                (i, extra)
+            })
+            .collect();
+        Lines { src, wide }
     }
 
-    /// Byte offset of a 1-based line and 0-based character column, clamped to the source.
-    fn offset(&self, line: usize, col: usize) -> usize {
-        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
-            return self.src.len();
-        };
-        let rest = &self.src[start..];
-        start + rest.char_indices().nth(col).map_or(rest.len(), |(i, _)| i)
+    /// Byte offset of a marker, clamped to the source.
+    fn offset(&self, m: &Marker) -> usize {
+        let i = m.index();
+        let before = self.wide.partition_point(|&(c, _)| c < i);
+        let extra = before.checked_sub(1).map_or(0, |k| self.wide[k].1);
+        (i + extra).min(self.src.len())
     }
 
     fn span(&self, start: &Marker, end: &Marker) -> Range<usize> {
-        let a = self.offset(start.line(), start.col());
-        let b = self.offset(end.line(), end.col()).max(a);
+        let a = self.offset(start);
+        let b = self.offset(end).max(a);
         // Block nodes end at the start of the next line: stop at the last non-blank byte.
-        a..a + self.src[a..b].trim_end().len()
+        a..a + self.src.get(a..b).unwrap_or_default().trim_end().len()
     }
 }
 
@@ -122,10 +134,8 @@ impl<'a> Lines<'a> {
 /// byte offset where it stopped.
 pub fn parse(src: &str) -> Result<Option<Node>, (String, usize)> {
     let lines = Lines::new(src);
-    let docs = MarkedYaml::load_from_str(src).map_err(|e| {
-        let m = e.marker();
-        (e.info().to_string(), lines.offset(m.line(), m.col()))
-    })?;
+    let docs = MarkedYaml::load_from_str(src)
+        .map_err(|e| (e.info().to_string(), lines.offset(e.marker())))?;
     Ok(docs.first().map(|d| convert(d, &lines)))
 }
 
@@ -267,6 +277,24 @@ mod tests {
             .and_then(|l| l.get("ramp"))
             .unwrap_or_else(|| panic!("ramp"));
         assert_eq!(&SRC[sub_span(SRC, &ramp.span, "5s", 1..2)], "s");
+    }
+
+    #[test]
+    fn spans_are_byte_ranges_after_multibyte_characters() {
+        let src = "a: é\nbé: [ü, x]\n";
+        let r = match parse(src) {
+            Ok(Some(n)) => n,
+            other => panic!("{other:?}"),
+        };
+        let e = &r.entries()[1];
+        assert_eq!(&src[e.key_span.clone()], "bé");
+        let items: Vec<&str> = e
+            .node
+            .items()
+            .iter()
+            .map(|n| &src[n.span.clone()])
+            .collect();
+        assert_eq!(items, ["ü", "x"]);
     }
 
     #[test]

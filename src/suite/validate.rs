@@ -9,9 +9,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::agents;
 use super::error::{Span, SuiteError, SuiteErrorKind};
+use super::limits;
 use super::model::AgentCredential;
 use super::spans::{self, Node};
 use super::threshold::{self, Threshold};
@@ -34,6 +36,8 @@ pub struct Checked {
     pub schema_docs: BTreeMap<String, Arc<serde_json::Value>>,
     /// `None` when the pool could not be read.
     pub agents: Option<Vec<AgentCredential>>,
+    /// An agent count was beyond the limit: no pool was generated for it.
+    pub too_many: bool,
 }
 
 /// Runs every semantic check on the suite at `path` (whose text is `src`, tree `root`).
@@ -271,7 +275,7 @@ impl Ctx<'_> {
         what: &'static str,
     ) -> Option<(PathBuf, String)> {
         let full = self.dir.join(file);
-        match std::fs::read_to_string(&full) {
+        match super::input::read_text(&full) {
             Ok(text) => Some((full, text)),
             Err(e) => {
                 let path = full.display().to_string();
@@ -315,11 +319,13 @@ impl Ctx<'_> {
             return super::model::Load::default().peak_agents();
         };
         let mut agents = self.agent_count(load, "load.agents").unwrap_or(10);
-        for key in ["ramp", "duration"] {
-            if let Some(n) = load.get(key) {
-                self.value::<HumanDuration>(n, "duration", &format!("load.{key}"));
-            }
+        let ramp = load
+            .get("ramp")
+            .and_then(|n| self.run_length(n, "load.ramp", true));
+        if let Some(n) = load.get("duration") {
+            self.run_length(n, "load.duration", false);
         }
+        let mut total = ramp.unwrap_or_default();
         if let Some(n) = load.get("arrival_rate") {
             self.value::<Rate>(n, "rate", "load.arrival_rate");
         }
@@ -333,8 +339,10 @@ impl Ctx<'_> {
                 self.agent_count(step, &format!("{base}.agents"))
                     .unwrap_or(0),
             );
-            if let Some(n) = step.get("duration") {
-                self.value::<HumanDuration>(n, "duration", &format!("{base}.duration"));
+            if let Some(n) = step.get("duration")
+                && let Some(d) = self.run_length(n, &format!("{base}.duration"), false)
+            {
+                total += d + ramp.unwrap_or_default();
             }
             if let Some(n) = step.get("arrival_rate") {
                 self.value::<Rate>(n, "rate", &format!("{base}.arrival_rate"));
@@ -342,6 +350,21 @@ impl Ctx<'_> {
             if let Some(mix) = step.get("personas") {
                 self.persona_mix(root, mix, &format!("{base}.personas"));
             }
+        }
+        if let Some(e) = load.entry("steps")
+            && total > limits::MAX_RUN
+        {
+            self.error(
+                e.key_span.clone(),
+                SuiteErrorKind::BadValue {
+                    what: "duration",
+                    path: "load.steps".into(),
+                    message: format!(
+                        "the steps, each with its ramp, add up to {}",
+                        limits::too_long(total)
+                    ),
+                },
+            );
         }
         agents
     }
@@ -380,7 +403,7 @@ impl Ctx<'_> {
 
     fn agent_count(&mut self, node: &Node, path: &str) -> Option<u32> {
         let n = node.get("agents")?;
-        let count = n.text()?.parse::<u32>().ok()?;
+        let count = self.within_fleet(n, path)?;
         if count == 0 {
             self.error(
                 n.span.clone(),
@@ -390,6 +413,50 @@ impl Ctx<'_> {
             );
         }
         Some(count)
+    }
+
+    /// A count of agents (`None` when not a number, or beyond [`limits::MAX_AGENTS`]: an error,
+    /// and nothing is generated for it).
+    fn within_fleet(&mut self, n: &Node, path: &str) -> Option<u32> {
+        let text = n.text()?;
+        let count = text.parse::<u64>().ok()?;
+        if limits::agents(path, count).is_err() {
+            self.error(
+                n.span.clone(),
+                SuiteErrorKind::TooManyAgents {
+                    path: path.to_string(),
+                    count,
+                    limit: limits::MAX_AGENTS,
+                },
+            );
+            self.out.too_many = true;
+            return None;
+        }
+        u32::try_from(count).ok()
+    }
+
+    /// A run's duration at `n` (above 0, at most [`limits::MAX_RUN`]); `None` if invalid.
+    fn run_length(&mut self, n: &Node, path: &str, ramp: bool) -> Option<Duration> {
+        let d = self.value::<HumanDuration>(n, "duration", path)?.0;
+        let checked = if ramp {
+            limits::ramp(d)
+        } else {
+            limits::run_length(d)
+        };
+        match checked {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error(
+                    n.span.clone(),
+                    SuiteErrorKind::BadValue {
+                        what: "duration",
+                        path: path.to_string(),
+                        message,
+                    },
+                );
+                None
+            }
+        }
     }
 
     fn thresholds(&mut self, root: &Node) {
@@ -423,7 +490,8 @@ impl Ctx<'_> {
             && let Some(file) = n.str()
         {
             let full = self.dir.join(file);
-            if let Err(e) = std::fs::metadata(&full) {
+            // Read (bounded) only to refuse what a run could not read: it is parsed at run time.
+            if let Err(e) = super::input::read_bounded(&full) {
                 self.error(
                     n.span.clone(),
                     SuiteErrorKind::FileRead {
@@ -439,8 +507,10 @@ impl Ctx<'_> {
     /// Resolves the pool; the default (no `agents:`) is `agent1..agentN` for the peak load.
     fn agents(&mut self, root: &Node, peak: u32) {
         let Some(entry) = root.entry("agents") else {
-            let dev = SecretRef::literal_dev(agents::DEV_AGENT_PASSWORD);
-            self.out.agents = Some(agents::pattern("agent", 1, peak, &dev));
+            if !self.out.too_many {
+                let dev = SecretRef::literal_dev(agents::DEV_AGENT_PASSWORD);
+                self.out.agents = Some(agents::pattern("agent", 1, peak, &dev));
+            }
             return;
         };
         let pool = &entry.node;
@@ -470,8 +540,7 @@ impl Ctx<'_> {
                 let prefix = pool.get("prefix").and_then(Node::text);
                 let count = pool
                     .get("count")
-                    .and_then(Node::text)
-                    .and_then(|c| c.parse().ok());
+                    .and_then(|n| self.within_fleet(n, "agents.count"));
                 let start = pool
                     .get("start")
                     .and_then(Node::text)

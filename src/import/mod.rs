@@ -1,0 +1,172 @@
+//! `aeapi-harness import FILE.har`: a recorded agent-desktop session (a browser's "Save all as
+//! HAR", Playwright's `record_har_path`, mitmproxy's `hardump`) → a suite that `validate`
+//! accepts and an agents CSV.
+//!
+//! Flow: `har` splits the file into entries; `calls` keeps those whose method and path are an
+//! AEAPI operation (the rest are counted and left out) and notes every secret; `target`,
+//! `behaviour` and `schema` infer the target, the persona and the contracts; `write` renders
+//! the YAML with a comment on every value. [`import`] is pure (bytes in, texts out); [`command`]
+//! reads and writes the files and prints what was removed.
+
+pub mod behaviour;
+pub mod calls;
+pub mod command;
+pub mod schema;
+pub mod target;
+pub mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::har::{self, HarError};
+use write::{Learnt, OpSeen};
+
+/// Why a recording cannot be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Har(#[from] HarError),
+    #[error("{}: entries[{entry}]: {reason}", file.display())]
+    Entry {
+        file: PathBuf,
+        entry: usize,
+        reason: String,
+    },
+    #[error("{}: no AEAPI call among its {entries} entries (is it a recording of an agent desktop?)", file.display())]
+    NoCalls { file: PathBuf, entries: usize },
+    #[error("{}: refusing to write: a secret from the recording would reach {what} (a bug; please report it)", file.display())]
+    Leak { file: PathBuf, what: &'static str },
+}
+
+/// What `import` produced.
+#[derive(Debug)]
+pub struct Imported {
+    pub suite_yaml: String,
+    pub agents_csv: String,
+    /// `Authorization header (Bearer) ×40`, ...: what was left out, by name.
+    pub removed: Vec<String>,
+    /// AEAPI calls without an answer (aborted, or pending when the HAR was saved): entries.
+    pub unanswered: Vec<usize>,
+    /// What the user must fill in by hand.
+    pub warnings: Vec<String>,
+    pub entries: usize,
+    pub calls: usize,
+    pub left_out: usize,
+}
+
+/// Names for the suite and its agents CSV reference.
+pub struct Names<'a> {
+    pub suite_name: &'a str,
+    /// The agents CSV as the suite should refer to it.
+    pub agents_csv: &'a str,
+}
+
+/// Imports the HAR in `bytes` (`file` names it in messages and comments).
+pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, ImportError> {
+    let rec = har::parse(file, bytes)?;
+    let mut secrets = calls::Secrets::default();
+    let mut list = Vec::new();
+    let mut ops: BTreeMap<&'static str, OpSeen> = BTreeMap::new();
+    let mut agents: Vec<(String, usize)> = Vec::new();
+    let mut unanswered = Vec::new();
+    for i in 0..rec.len() {
+        let x = rec.entry(i)?;
+        let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
+            file: file.to_path_buf(),
+            entry: b.entry,
+            reason: b.reason,
+        })?;
+        secrets.scan(&x, call.as_ref().map(|c| c.op.name));
+        let Some(c) = call else { continue };
+        if c.status == 0 {
+            unanswered.push(c.entry);
+            continue;
+        }
+        let seen = ops.entry(c.op.name).or_default();
+        seen.statuses.entry(c.status).or_default().push(c.entry);
+        if let (true, Some(body)) = (c.ok(), &c.response) {
+            seen.shape.add(body);
+        }
+        seen.times.ms.push(c.time_ms);
+        seen.times.entries.push(c.entry);
+        let user = match c.op.name {
+            "login" | "preLoginStatus" => c.param("username"),
+            "token" if c.body_field("grant_type").as_deref() == Some("password") => {
+                c.body_field("username")
+            }
+            _ => None,
+        };
+        if let Some(u) = user.filter(|u| !u.is_empty())
+            && !agents.iter().any(|(a, _)| *a == u)
+        {
+            agents.push((u, c.entry));
+        }
+        list.push(c);
+    }
+    if list.is_empty() {
+        return Err(ImportError::NoCalls {
+            file: file.to_path_buf(),
+            entries: rec.len(),
+        });
+    }
+    let behaviour = behaviour::measure(&list);
+    let target = target::guess(&list);
+    let mut warnings = Vec::new();
+    if target.site_id.is_none() {
+        warnings.push(
+            "no site id in the recording (queries, engagement settings, token): fill in target.site_id"
+                .to_string(),
+        );
+    }
+    if behaviour.think.is_empty() {
+        warnings.push(
+            "no offer followed by an accept or deny: the persona's think time is the harness default"
+                .to_string(),
+        );
+    }
+    let har_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let learnt = Learnt {
+        name: names.suite_name,
+        har_name: &har_name,
+        creator: &rec.creator,
+        entries: rec.len(),
+        calls: list.len(),
+        left_out: rec.len() - list.len() - unanswered.len(),
+        unanswered: unanswered.len(),
+        target: &target,
+        agents: &agents,
+        agents_csv: names.agents_csv,
+        behaviour: &behaviour,
+        ops: &ops,
+    };
+    let suite_yaml = write::suite(&learnt);
+    let agents_csv = write::agents_csv(&agents).map_err(|reason| ImportError::Entry {
+        file: file.to_path_buf(),
+        entry: agents.first().map_or(0, |a| a.1),
+        reason: format!("cannot write the agents CSV: {reason}"),
+    })?;
+    if let Some(i) = secrets.leaked_into(&[&suite_yaml, &agents_csv]) {
+        return Err(ImportError::Leak {
+            file: file.to_path_buf(),
+            what: if i == 0 {
+                "the suite"
+            } else {
+                "the agents CSV"
+            },
+        });
+    }
+    let left_out = rec.len() - list.len() - unanswered.len();
+    Ok(Imported {
+        suite_yaml,
+        agents_csv,
+        removed: secrets.summary(),
+        unanswered,
+        warnings,
+        entries: rec.len(),
+        calls: list.len(),
+        left_out,
+    })
+}

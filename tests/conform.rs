@@ -1,0 +1,7 @@
+//! Integration tests: conform (one binary; each module was a test binary of its own).
+
+mod conform_common;
+mod conform_down;
+mod conform_faults;
+mod conform_remote;
+mod conform_sim;

@@ -1,0 +1,565 @@
+//! `import` on HARs made by real third-party tools against the simulator, never written by hand:
+//! Playwright driving Debian's Chromium on a desktop page (tests/har_tools/record_browser.py),
+//! and mitmproxy's reverse proxy (`hardump`) in front of the simulator while curl and the
+//! harness itself drive a chat. Each HAR is imported; the suite must validate and `run
+//! --target embedded` must pass; no secret of the recording may reach an output file.
+//! Malformed inputs (derived from the real recording where they need one) exit 2 naming the
+//! file and entry. When a tool is missing the test says "skipped: ... not installed".
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aeapi_harness::cli::{Cli, Config};
+use aeapi_harness::import::command::ImportConfig;
+use aeapi_harness::sim::{self, SimConfig, SimHandle};
+use clap::Parser;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aeapi-harness");
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn have_python_module(m: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {m}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn have_command(c: &str) -> bool {
+    Command::new(c)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Waits for `child` at most `limit`; kills it (by its own handle) when it takes longer.
+fn wait_bounded(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().expect("child output")
+}
+
+fn harness(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    wait_bounded(c.spawn().expect("spawn harness"), Duration::from_secs(60))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn simulator(rt: &tokio::runtime::Runtime) -> SimHandle {
+    let mut c = SimConfig::default();
+    c.agents.count = 5;
+    c.arrival_rate = 1.0;
+    c.long_poll_hold = "1s".parse().expect("duration");
+    c.customers.close_after_lines = false;
+    rt.block_on(sim::start(c, "127.0.0.1:0".parse().expect("addr")))
+        .expect("simulator starts")
+}
+
+/// Every secret value in a HAR: Authorization values and their credentials, the Basic pair's
+/// secret, cookies, password fields and tokens in bodies.
+fn secrets_in(har: &Path) -> Vec<String> {
+    let doc: Value = serde_json::from_slice(&std::fs::read(har).expect("har")).expect("json");
+    let mut out = vec![
+        "agent-password".to_string(),
+        sim::DEV_CLIENT_SECRET.to_string(),
+    ];
+    for e in doc["log"]["entries"].as_array().expect("entries") {
+        for h in e["request"]["headers"].as_array().into_iter().flatten() {
+            let name = h["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let value = h["value"].as_str().unwrap_or_default();
+            if name == "authorization" || name == "cookie" {
+                out.push(value.to_string());
+                if let Some((_, cred)) = value.split_once(' ') {
+                    out.push(cred.to_string());
+                }
+            }
+        }
+        for c in e["request"]["cookies"].as_array().into_iter().flatten() {
+            out.push(c["value"].as_str().unwrap_or_default().to_string());
+        }
+        let body = e["response"]["content"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        if let Ok(v) = serde_json::from_str::<Value>(body)
+            && let Some(t) = v.get("access_token").and_then(Value::as_str)
+        {
+            out.push(t.to_string());
+        }
+    }
+    out.retain(|s| s.len() >= 4);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn assert_no_secret_in(files: &[PathBuf], secrets: &[String]) {
+    assert!(
+        secrets.len() >= 3,
+        "the recording carried secrets: {}",
+        secrets.len()
+    );
+    for f in files {
+        let t = std::fs::read_to_string(f).expect("output file");
+        for s in secrets {
+            assert!(!t.contains(s.as_str()), "{} holds a secret", f.display());
+        }
+    }
+}
+
+/// Runs `import` in process (the library's command, as the CLI calls it): exit code, stdout,
+/// stderr. In process because CI here shares one target directory between checkouts, whose
+/// builds replace the binary under a running test.
+fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, String) {
+    let cfg = ImportConfig {
+        har: har.to_path_buf(),
+        out: Some(out.to_path_buf()),
+        agents_csv: csv.map(Path::to_path_buf),
+    };
+    let (mut o, mut e) = (Vec::new(), Vec::new());
+    let exit = aeapi_harness::import::command::run(&mut o, &mut e, &cfg);
+    (Some(i32::from(exit.code())), text(&o), text(&e))
+}
+
+#[test]
+fn the_cli_parses_import_with_its_flags() {
+    let cli = Cli::try_parse_from([
+        "aeapi-harness",
+        "import",
+        "desk.har",
+        "--out",
+        "s.yaml",
+        "--agents-csv",
+        "a.csv",
+    ])
+    .expect("parses");
+    match Config::from_cli(cli.command) {
+        Ok(Config::Import(c)) => {
+            assert_eq!(c.har, PathBuf::from("desk.har"));
+            assert_eq!(c.out, Some(PathBuf::from("s.yaml")));
+            assert_eq!(c.agents_csv, Some(PathBuf::from("a.csv")));
+        }
+        other => panic!("not an import: {other:?}"),
+    }
+}
+
+/// Imports `har` into `dir`, validates and runs the suite against the embedded simulator.
+fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
+    let suite = dir.join("imported.yaml");
+    let csv = dir.join("agents.csv");
+    let (code, stdout, stderr) = import(har, &suite, Some(&csv));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let yaml = std::fs::read_to_string(&suite).expect("suite written");
+    let v = harness(&["validate", suite.to_str().expect("utf-8")], &[]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}\n{yaml}",
+        text(&v.stdout),
+        text(&v.stderr)
+    );
+    let report = dir.join("report");
+    let r = harness(
+        &[
+            "-q",
+            "run",
+            suite.to_str().expect("utf-8"),
+            "--target",
+            "embedded",
+            "--duration",
+            "6s",
+            "--out",
+            report.to_str().expect("utf-8"),
+        ],
+        &[("AGENT_PASSWORD", "pw-for-the-run")],
+    );
+    let summary = std::fs::read_to_string(report.join("summary.txt")).unwrap_or_default();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}{}\n{summary}\n{yaml}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
+    assert_no_secret_in(&[suite, csv], &secrets_in(har));
+    (stdout, yaml)
+}
+
+/// `uniform Ams..Bms` or `constant Xms` → (low, high) in ms.
+fn think_bounds(yaml: &str) -> (f64, f64) {
+    let line = yaml
+        .lines()
+        .find(|l| l.trim_start().starts_with("think:"))
+        .expect("a think line");
+    let value = line.split('#').next().unwrap_or_default();
+    let ms = |s: &str| -> f64 {
+        let s = s.trim();
+        match s.strip_suffix("ms") {
+            Some(n) => n.parse().expect("ms"),
+            None => s.trim_end_matches('s').parse::<f64>().expect("s") * 1000.0,
+        }
+    };
+    let rest = value.trim().trim_start_matches("think:").trim();
+    if let Some(r) = rest.strip_prefix("uniform ") {
+        let (a, b) = r.split_once("..").expect("range");
+        (ms(a), ms(b))
+    } else {
+        let x = ms(rest.trim_start_matches("constant "));
+        (x, x)
+    }
+}
+
+fn import_exit(har: &Path, dir: &Path) -> (Option<i32>, String) {
+    let (code, _, err) = import(har, &dir.join("bad.yaml"), None);
+    (code, err)
+}
+
+#[test]
+fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
+    if !have_python_module("playwright") {
+        eprintln!("skipped: playwright (PyPI) not installed; .ci/run installs it");
+        return;
+    }
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: chromium not installed at {CHROMIUM}; .ci/run installs it");
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = simulator(&rt);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("desk.har");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/har_tools/record_browser.py");
+    let rec = wait_bounded(
+        Command::new("python3")
+            .arg(&script)
+            .args([
+                "--api",
+                &sim.api_base,
+                "--auth",
+                &sim.auth_base,
+                "--think",
+                "2.0",
+            ])
+            .arg("--out")
+            .arg(&har)
+            .arg("--chromium")
+            .arg(CHROMIUM)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3"),
+        Duration::from_secs(50),
+    );
+    rt.block_on(sim.shutdown());
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "recording failed: {}",
+        text(&rec.stderr)
+    );
+
+    let (stdout, yaml) = import_validate_run(&har, dir.path());
+    assert!(
+        stdout.contains("Authorization header (Basic) ×1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Authorization header (Bearer) ×"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`login` request body field `password` ×1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 other entries left out"), "{stdout}");
+    assert!(yaml.contains("(written by Playwright "), "{yaml}");
+    // The page waits 2 s between an offer and its answer (3 offers: two accepts, one deny).
+    let (lo, hi) = think_bounds(&yaml);
+    let centre = (lo + hi) / 2.0;
+    assert!(lo >= 1990.0 && hi <= 2600.0, "think {lo}..{hi} ms\n{yaml}");
+    assert!(
+        (1990.0..2200.0).contains(&centre),
+        "think centred on {centre} ms"
+    );
+    eprintln!("recorded think: {lo}..{hi} ms, centre {centre} ms");
+    assert!(
+        yaml.contains("offer seen → accept or deny: 3 sample(s)"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("deny: 33.3%   # 1 of 3 offers denied"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("messages: 1..2"), "{yaml}");
+    assert!(yaml.contains("      verifySession: "), "{yaml}");
+    assert!(yaml.contains("long_poll_hold: 10"), "a ~1 s hold: {yaml}");
+    let csv = std::fs::read_to_string(dir.path().join("agents.csv")).expect("csv");
+    assert_eq!(csv, "username\nagent1\n");
+
+    // Malformed variants of this real recording.
+    let bytes = std::fs::read(&har).expect("har");
+    let cut = dir.path().join("cut.har");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let (code, err) = import_exit(&cut, dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cut.har: truncated: the JSON ends early"),
+        "{err}"
+    );
+
+    let mut doc: Value = serde_json::from_slice(&bytes).expect("json");
+    let no_response = dir.path().join("no-response.har");
+    let mut broken = doc.clone();
+    if let Some(e) = broken["log"]["entries"][3].as_object_mut() {
+        e.remove("response");
+    }
+    std::fs::write(&no_response, broken.to_string()).expect("write");
+    let (code, err) = import_exit(&no_response, dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no-response.har: entries[3]: missing field `response`"),
+        "{err}"
+    );
+
+    // A long-poll still pending when the HAR was saved (status 0): left out, not an error.
+    let mut pending = doc.clone();
+    let polls = pending["log"]["entries"].as_array_mut().expect("entries");
+    let last_poll = polls
+        .iter()
+        .rposition(|e| {
+            e["request"]["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/agent/messages?"))
+        })
+        .expect("a poll");
+    polls[last_poll]["response"]["status"] = Value::from(0);
+    let pending_har = dir.path().join("pending.har");
+    std::fs::write(&pending_har, pending.to_string()).expect("write");
+    let (code, stdout, stderr) = import(&pending_har, &dir.path().join("pending.yaml"), None);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "1 AEAPI call(s) without an answer (aborted, or pending when the HAR was saved) left out: entries[{last_poll}]"
+        )),
+        "{}",
+        stdout
+    );
+
+    let entries = doc["log"]["entries"].as_array_mut().expect("entries");
+    let login = entries
+        .iter()
+        .position(|e| {
+            e["request"]["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/agent/login"))
+        })
+        .expect("a login entry");
+    entries[login]["response"]["content"]["text"] = Value::from("//79/A==");
+    entries[login]["response"]["content"]["encoding"] = Value::from("base64");
+    let binary = dir.path().join("binary.har");
+    std::fs::write(&binary, doc.to_string()).expect("write");
+    let (code, err) = import_exit(&binary, dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "binary.har: entries[{login}]: the response of `login` is binary (4 bytes), not JSON or XML"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_mitmproxy_recording_of_a_harness_run_imports_validates_and_runs() {
+    if !have_command("mitmdump") {
+        eprintln!("skipped: mitmproxy (PyPI, mitmdump) not installed; .ci/run installs it");
+        return;
+    }
+    if !have_command("curl") {
+        eprintln!("skipped: curl not installed");
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = simulator(&rt);
+    let upstream = sim.api_base.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("proxy.har");
+    let mut proxy = Command::new("mitmdump")
+        .arg("--mode")
+        .arg(format!("reverse:{}", sim.api_base))
+        .args(["--listen-host", "127.0.0.1", "-p", "0", "--set"])
+        .arg(format!("hardump={}", har.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mitmdump");
+    // mitmdump prints "... listening at 127.0.0.1:PORT." once bound.
+    let mut lines = BufReader::new(proxy.stdout.take().expect("stdout")).lines();
+    let mut port = None;
+    for line in lines.by_ref().take(50) {
+        let line = line.unwrap_or_default();
+        if let Some(rest) = line.split("listening at 127.0.0.1:").nth(1) {
+            port = rest.trim_end_matches('.').trim().parse::<u16>().ok();
+            break;
+        }
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    let drain = std::thread::spawn(move || for _ in lines {});
+    let port = port.expect("mitmdump reported its port");
+    let base = format!("http://127.0.0.1:{port}");
+
+    // curl: a token call with the Basic header and a cookie, as a desktop behind a gateway.
+    let curl = wait_bounded(
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u"])
+            .arg(format!("{}:{}", sim::DEV_CLIENT_ID, sim::DEV_CLIENT_SECRET))
+            .args([
+                "-b",
+                "JSESSIONID=cookie-secret-4711",
+                "-d",
+                "grant_type=client_credentials",
+            ])
+            .arg(format!("{base}/oauth-server/oauth/token"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("curl"),
+        Duration::from_secs(20),
+    );
+    assert_eq!(text(&curl.stdout), "200");
+    // The harness itself drives an agent through the proxy.
+    let driver = dir.path().join("driver.yaml");
+    std::fs::write(
+        &driver,
+        format!(
+            "name: driver\ntarget:\n  api: {base}\n  auth: {base}\n  client_id: ${{AEAPI_CLIENT_ID}}\n  \
+             client_secret: ${{AEAPI_CLIENT_SECRET}}\n  site_id: \"306\"\n\
+             agents: {{prefix: agent, count: 1, password: \"${{AGENT_PASSWORD}}\"}}\n\
+             load: {{agents: 1, duration: 6s, seed: 3}}\n\
+             personas:\n  p: {{weight: 1, think: constant 300ms, reply: constant 300ms, \
+             typing: constant 100ms, messages: 2, periodic: {{verifySession: 1s}}}}\n"
+        ),
+    )
+    .expect("driver suite");
+    let drove = harness(
+        &[
+            "-q",
+            "run",
+            driver.to_str().expect("utf-8"),
+            "--out",
+            dir.path().join("drive").to_str().expect("utf-8"),
+        ],
+        &[
+            ("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID),
+            ("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET),
+            ("AGENT_PASSWORD", "agent-password"),
+        ],
+    );
+    // mitmdump writes the HAR when it stops (SIGINT, sent to its own pid).
+    let _ = Command::new("kill")
+        .args(["-INT", &proxy.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && matches!(proxy.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(None) = proxy.try_wait() {
+        let _ = proxy.kill();
+    }
+    let _ = proxy.wait();
+    let _ = drain.join();
+    rt.block_on(sim.shutdown());
+    assert_eq!(drove.status.code(), Some(0), "{}", text(&drove.stderr));
+    assert!(har.exists(), "mitmdump wrote no HAR");
+
+    let (stdout, yaml) = import_validate_run(&har, dir.path());
+    assert!(stdout.contains("cookie `JSESSIONID` ×1"), "{stdout}");
+    assert!(
+        stdout.contains("Authorization header (Basic) ×"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`login` request body field `password` ×1"),
+        "{stdout}"
+    );
+    assert!(yaml.contains("(written by mitmproxy "), "{yaml}");
+    assert!(
+        yaml.contains(&format!("api: \"{upstream}\"")),
+        "the upstream, not the proxy: {yaml}"
+    );
+    assert!(yaml.contains("      verifySession: "), "{yaml}");
+    assert_no_secret_in(
+        &[dir.path().join("imported.yaml")],
+        &[
+            "cookie-secret-4711".to_string(),
+            sim::DEV_CLIENT_SECRET.to_string(),
+            "agent-password".into(),
+        ],
+    );
+}
+
+#[test]
+fn inputs_that_are_not_hars_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: [(&str, &[u8], &str); 4] = [
+        (
+            "text.har",
+            b"hello",
+            "text.har: not JSON (expected value at line 1 column 1)",
+        ),
+        (
+            "array.har",
+            b"[1]",
+            "array.har: not a HAR: the top level is not a JSON object",
+        ),
+        (
+            "empty.har",
+            b"{\"log\":{\"version\":\"1.2\",\"entries\":[]}}",
+            "empty.har: no AEAPI call among its 0 entries",
+        ),
+        (
+            "old.har",
+            b"{\"log\":{\"version\":\"1.1\",\"entries\":[]}}",
+            "old.har: unsupported HAR version `1.1`",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write");
+        let (code, err) = import_exit(&p, dir.path());
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+    }
+    let (code, err) = import_exit(&dir.path().join("missing.har"), dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("missing.har: cannot read it"), "{err}");
+    // A 300 MB file (sparse: no disk, never read) is refused before reading.
+    let big = dir.path().join("big.har");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(300 * 1024 * 1024))
+        .expect("sparse file");
+    let (code, err) = import_exit(&big, dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("big.har: it is 314572800 bytes; import reads at most 268435456 bytes"),
+        "{err}"
+    );
+}

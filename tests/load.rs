@@ -1,0 +1,12 @@
+//! Integration tests: load (one binary; each module was a test binary of its own).
+
+mod capacity_sim;
+mod load_robustness;
+mod open_files;
+mod rendezvous;
+mod runner_baseline;
+mod runner_e2e;
+mod runner_interrupt;
+mod runner_targets;
+mod shard_common;
+mod shard_merge;

@@ -1,0 +1,12 @@
+//! Integration tests: tools (one binary; each module was a test binary of its own).
+
+mod ci_files;
+mod cli;
+mod conform_common;
+mod import_har;
+mod input_common;
+mod input_fuzz;
+mod input_limits;
+mod readme_snippets;
+mod test_layout;
+mod validate_golden;
