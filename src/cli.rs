@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::app::Config;
 use crate::app::{
-    self, CapacityConfig, Console, MergeConfig, RunConfig, SimulateConfig, Verbosity,
+    self, CapacityConfig, Console, MergeConfig, RunConfig, SimulateConfig, StartConfig, Verbosity,
 };
 use crate::capacity::By;
 use crate::exit::Exit;
@@ -165,6 +165,29 @@ pub struct RunArgs {
     pub shard: Option<Shard>,
     #[command(flatten)]
     pub live: LiveArgs,
+    /// With --shard: announce this shard in DIR (shared by all N, fresh for each run), wait
+    /// for the others, and start the load with them at one agreed instant (the last arrival +
+    /// 2 s). Set-up (simulator, token) happens before the wait.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "shard",
+        conflicts_with = "start_at"
+    )]
+    pub rendezvous: Option<PathBuf>,
+    /// The longest wait at the start, for --rendezvous or --start-at (on timeout: exit 3,
+    /// naming the missing shards) [default: 10m].
+    #[arg(long, value_name = "D")]
+    pub rendezvous_timeout: Option<HumanDuration>,
+    /// Start the load at this instant (RFC 3339, e.g. 2026-12-01T05:00:00Z), after set-up.
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub start_at: Option<time::OffsetDateTime>,
+}
+
+/// `--start-at`: an RFC 3339 instant.
+fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-12-01T05:00:00Z ({e})"))
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +299,11 @@ impl Config {
                 dry_run: a.dry_run,
                 baseline: a.baseline,
                 live: a.live.listen(),
+                start: StartConfig {
+                    rendezvous: a.rendezvous,
+                    timeout: a.rendezvous_timeout.map(|d| d.0),
+                    at: a.start_at,
+                },
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -288,6 +316,7 @@ impl Config {
                 dry_run: false,
                 baseline: None,
                 live: crate::live::Listen::default(),
+                start: StartConfig::default(),
             }),
             Command::Capacity(a) => Config::Capacity(CapacityConfig {
                 suite: a.suite,

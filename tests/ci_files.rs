@@ -1644,6 +1644,21 @@ fn kubernetes_shard_script_runs_its_shard_and_maps_exit_codes() {
             assert_eq!(a.target.out.as_deref(), Some(dir.as_path()));
             let shard = a.shard.expect("--shard");
             assert_eq!((shard.index, shard.count), (index + 1, n), "{argv:?}");
+            // Every shard meets the others in one directory of this run, fresh per RUN_ID.
+            assert_eq!(
+                a.rendezvous.as_deref(),
+                Some(reports.join("r1").join("rendezvous").as_path()),
+                "{argv:?}"
+            );
+            assert_eq!(
+                a.rendezvous_timeout.map(|d| d.0),
+                Some(std::time::Duration::from_secs(600)),
+                "{argv:?}"
+            );
+            assert!(
+                !dir.starts_with(reports.join("r1").join("rendezvous")),
+                "a shard's report directory (wiped at start) is not the rendezvous"
+            );
             assert_eq!(
                 std::fs::read_to_string(dir.join("exit-code"))
                     .unwrap()

@@ -28,6 +28,7 @@ fn run_config(suite: &str) -> RunConfig {
         dry_run: true,
         baseline: None,
         live: Default::default(),
+        start: Default::default(),
     }
 }
 

@@ -3,6 +3,8 @@
 mod bin_common;
 mod capacity_sim;
 mod load_robustness;
+mod open_files;
+mod rendezvous;
 mod runner_baseline;
 mod runner_e2e;
 mod runner_interrupt;

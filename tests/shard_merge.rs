@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use aeapi_harness::report::summary::Dist;
 use aeapi_harness::sim::{self, SimConfig};
@@ -15,7 +15,7 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
 
-use crate::bin_common::{output_into, read_json};
+use crate::bin_common::{harness, output_into, read_json};
 
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;
@@ -31,17 +31,6 @@ fn suite(api: &str, auth: &str) -> String {
          typing: constant 100ms, reply: uniform 200ms..400ms, messages: 1..2}}\n\
          thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n"
     )
-}
-
-fn harness(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"));
-    c.arg("-q")
-        .args(args)
-        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
-        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
-        .env("AGENT_PASSWORD", "agent-password")
-        .stdout(Stdio::null());
-    c
 }
 
 /// Every sample of every interval of `hlog`, per tag, recorded one value at a time into a fresh

@@ -43,6 +43,8 @@ pub fn execute(console: &mut Console, c: &CapacityConfig) -> Result<Exit, AppErr
     let mut plan =
         CapacityPlan::build(&loaded, &overrides, search, out).map_err(AppError::Capacity)?;
     for (_, rp) in &mut plan.steps {
+        // Every step is checked before the first one sends anything.
+        super::limits::fits(&rp.suite)?;
         rp.show_progress = !console.quiet();
     }
     execute_plan(console, plan, c.live)

@@ -2,6 +2,8 @@
 //! judges the thresholds again (`report::merge`), compares with a baseline, writes the report
 //! files, prints the summary, and returns the exit code (as `run`'s).
 
+use std::io::Write;
+
 use super::support::{self, Tail};
 use super::{AppError, Console, MergeConfig};
 use crate::exit::Exit;
@@ -15,6 +17,20 @@ pub fn execute(console: &mut Console, c: &MergeConfig) -> Result<Exit, AppError>
         files.push((d.clone(), merge::read(d).map_err(AppError::Merge)?));
     }
     let mut outcome = merge::outcome(&files).map_err(AppError::Merge)?;
+    let spread = merge::start_spread(&files);
+    if spread > std::time::Duration::from_secs(1) {
+        let how = if spread <= merge::ALIGN_WITHIN {
+            "their time series are aligned on the wall clock, but the fleet was not all \
+             there at once (start them together with `run --rendezvous DIR`)"
+        } else {
+            "too far apart to align: their time series are overlaid from each one's start"
+        };
+        let _ = writeln!(
+            console.err,
+            "warning: the inputs started {:.1} s apart: {how}",
+            spread.as_secs_f64()
+        );
+    }
     support::compare(&mut outcome, baseline.as_ref());
     // The inputs were masked when written; nothing else is known to hide.
     let secrets = Secrets::default();

@@ -12,10 +12,12 @@ pub mod capacity;
 pub mod conform;
 pub mod console;
 pub mod error;
+pub mod limits;
 pub mod merge;
 pub mod plan;
 pub mod run;
 pub mod simulate;
+pub mod start;
 pub mod support;
 pub mod validate;
 pub mod watch;
@@ -25,6 +27,7 @@ use std::path::PathBuf;
 
 pub use console::{Console, Verbosity};
 pub use error::AppError;
+pub use start::StartConfig;
 
 use crate::capacity::By;
 use crate::exit::Exit;
@@ -46,6 +49,8 @@ pub struct RunConfig {
     pub baseline: Option<PathBuf>,
     /// `run --metrics-listen`, `--dashboard`.
     pub live: crate::live::Listen,
+    /// `run --rendezvous`, `--rendezvous-timeout`, `--start-at`.
+    pub start: StartConfig,
 }
 
 /// A validated `simulate` invocation.
@@ -94,6 +99,8 @@ pub enum Config {
 
 /// Runs one command, prints its error (if any) once, and returns the exit code.
 pub fn execute(console: &mut Console, config: &Config) -> Exit {
+    // Every command may hold many connections (a fleet, or a simulator serving one).
+    let _ = limits::raise_nofile();
     let result = match config {
         Config::Run(c) => run::execute(console, c),
         Config::Conform(c) => conform::execute(console, c),

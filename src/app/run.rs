@@ -21,8 +21,17 @@ use crate::runner::{self, RunError, RunResult};
 /// `--metrics-listen` and `--dashboard` serve the run live (see [`watch`]).
 pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let plan = super::plan::load_plan(c)?;
+    let files = super::limits::fits(&plan)?;
+    let start = c.start.resolve(&plan)?;
     if c.dry_run {
         let _ = writeln!(console.out, "{plan}");
+        if let Some((need, limits)) = files {
+            console.note(&format!(
+                "open files: the fleet needs about {}, this process may open {}",
+                super::limits::thousands(need),
+                super::limits::thousands(limits.soft)
+            ));
+        }
         console.note("--dry-run: nothing was sent");
         return Ok(Exit::Passed);
     }
@@ -32,6 +41,7 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let baseline = support::read_baseline(c.baseline.as_deref())?;
     let mut run_plan = RunPlan::build(&plan).map_err(AppError::Run)?;
     run_plan.show_progress = !console.quiet();
+    run_plan.start = start;
     support::report_dir(&run_plan.out_dir)?;
     let secrets = Secrets::new(run_plan.secrets());
     let runtime = support::runtime()?;

@@ -5,7 +5,9 @@
 //! merged percentile is the percentile of every sample together, never an average of
 //! percentiles), counts and checks add up, and the thresholds are judged again on the merged
 //! data. Shards run side by side, so the merged run spans the earliest start to the latest end
-//! and its duration (for throughput) is the longest shard's.
+//! and its duration (for throughput) is the longest shard's; their time series are aligned on
+//! the wall clock (each starts at its own start's distance from the earliest), so the merged
+//! charts show one ramp.
 //!
 //! Pure merging only; the command (`app::merge`) reads the baseline, writes and prints. Exit
 //! codes as `run`: 0 passed, 1 a check or threshold failed, 2 the inputs do not belong together
@@ -86,9 +88,10 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, MergeError> {
     let mut meta = first.meta.clone();
     meta.harness_version = RunMeta::HARNESS_VERSION.to_string();
     meta.harness_error = None;
-    let mut data = first.data.clone();
+    let offsets = offsets(files);
+    let mut data = shifted(&first.data, offsets[0]);
     let mut targets = vec![first.meta.target.clone()];
-    for (path, f) in rest {
+    for ((path, f), &offset) in rest.iter().zip(&offsets[1..]) {
         let differs = |what: &'static str,
                        theirs: &dyn std::fmt::Debug,
                        ours: &dyn std::fmt::Debug| MergeError::Differs {
@@ -118,7 +121,7 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, MergeError> {
         meta.ended = meta.ended.max(f.meta.ended);
         meta.duration = meta.duration.max(f.meta.duration);
         meta.interrupted |= f.meta.interrupted;
-        data.merge(&f.data);
+        data.merge(&shifted(&f.data, offset));
     }
     meta.target = targets.join(", ");
 
@@ -132,6 +135,53 @@ pub fn combine(files: &[(PathBuf, RunFile)]) -> Result<Merged, MergeError> {
         thresholds: first.thresholds.clone(),
         data,
     })
+}
+
+/// Inputs that started further apart than this are overlaid from their own starts, not
+/// aligned (whole runs of different days, say).
+pub const ALIGN_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How far apart the inputs started: the latest start minus the earliest.
+pub fn start_spread(files: &[(PathBuf, RunFile)]) -> std::time::Duration {
+    let starts = files.iter().map(|(_, f)| f.meta.started);
+    match (starts.clone().min(), starts.max()) {
+        (Some(first), Some(last)) => (last - first).try_into().unwrap_or_default(),
+        _ => std::time::Duration::ZERO,
+    }
+}
+
+/// Where each input's time series begins in the merged one, in buckets: its start's distance
+/// from the earliest start, to the nearest bucket, so shards that ran side by side add up on
+/// one wall clock (one ramp, not several staggered ones). All zero when the inputs started more
+/// than [`ALIGN_WITHIN`] apart.
+pub fn offsets(files: &[(PathBuf, RunFile)]) -> Vec<usize> {
+    let Some(earliest) = files.iter().map(|(_, f)| f.meta.started).min() else {
+        return Vec::new();
+    };
+    let aligned = start_spread(files) <= ALIGN_WITHIN;
+    files
+        .iter()
+        .map(|(_, f)| {
+            let since = (f.meta.started - earliest).as_seconds_f64();
+            let width = f.data.interval().as_secs_f64();
+            if !aligned || width <= 0.0 {
+                return 0;
+            }
+            // Bounded by ALIGN_WITHIN / 1 µs; float to integer saturates.
+            (since / width).round() as usize
+        })
+        .collect()
+}
+
+/// `data` with `by` empty buckets before its time series.
+fn shifted(data: &crate::metrics::RunData, by: usize) -> crate::metrics::RunData {
+    let mut out = data.clone();
+    if by > 0 && !out.series.is_empty() {
+        let mut series = vec![crate::metrics::Bucket::default(); by];
+        series.append(&mut out.series);
+        out.series = series;
+    }
+    out
 }
 
 /// The shards the inputs cover, and what went wrong in them: each shard at most once, all of
@@ -251,6 +301,39 @@ mod tests {
         assert_eq!(m.meta.shards.len(), 2);
         assert_eq!(m.data.total().count, 2 * a.1.data.total().count);
         assert_eq!(m.thresholds, a.1.thresholds);
+    }
+
+    #[test]
+    fn shards_series_are_aligned_on_the_wall_clock() {
+        use crate::metrics::Bucket;
+        let bucket = |requests| Bucket {
+            requests,
+            ..Bucket::default()
+        };
+        let (mut a, mut b, mut c) = (file(Some("1/3")), file(Some("2/3")), file(Some("3/3")));
+        // Shard 2 started 2.4 s after shard 1, shard 3 0.6 s before it; 1 s buckets.
+        for (f, requests) in [
+            (&mut a, [10, 20, 30]),
+            (&mut b, [1, 2, 3]),
+            (&mut c, [5, 5, 5]),
+        ] {
+            f.1.data.interval_us = 1_000_000;
+            f.1.data.series = requests.iter().map(|&r| bucket(r)).collect();
+        }
+        b.1.meta.started = a.1.meta.started + time::Duration::milliseconds(2_400);
+        c.1.meta.started = a.1.meta.started - time::Duration::milliseconds(600);
+        let files = [a.clone(), b, c];
+        assert_eq!(offsets(&files), [1, 3, 0]);
+        assert_eq!(start_spread(&files), std::time::Duration::from_secs(3));
+        let m = combine(&files).unwrap();
+        let requests: Vec<u64> = m.data.series.iter().map(|b| b.requests).collect();
+        // c: 5 5 5 from 0; a: 10 20 30 from 1; b: 1 2 3 from 3.
+        assert_eq!(requests, [5, 15, 25, 31, 2, 3]);
+        assert_eq!(m.meta.started, files[2].1.meta.started);
+        // Runs far apart are overlaid from their own starts.
+        let mut late = files[1].clone();
+        late.1.meta.started = a.1.meta.started + time::Duration::hours(2);
+        assert_eq!(offsets(&[a, late]), [0, 0]);
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub mod persona;
 pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod rendezvous;
 pub mod scenario;
+pub mod term;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,14 +72,13 @@ pub async fn run_observed(
     plan: &RunPlan,
     observer: Option<Arc<dyn Observer>>,
 ) -> Result<RunResult, RunError> {
-    let started = time::OffsetDateTime::now_utc();
-    let t0 = Instant::now();
-    let recorder = Recorder::with_observer(t0, Duration::from_secs(1), observer);
     let (target, sim) =
         plan.target.start().await.map_err(|e| {
             RunError::Harness(format!("could not start the embedded simulator: {e}"))
         })?;
-    let ctx = match connect(plan, &target, &recorder).await {
+    // Set-up first (simulator, token), then the start (rendezvous or `--start-at`): the
+    // recorder's time line begins when the load does.
+    let (ctx, started) = match connect(plan, &target, observer).await {
         Ok(ctx) => ctx,
         Err(e) => {
             if let Some(s) = sim {
@@ -90,6 +91,8 @@ pub async fn run_observed(
         s.sim
             .set_customer_lines(Arc::new(deliveries::SimCustomers(ctx.clone())));
     }
+    let t0 = ctx.recorder.start();
+    let recorder = ctx.recorder.clone();
     let fleet = Arc::new(scenario::Fleet {
         ctx: ctx.clone(),
         credentials: plan.credentials.clone(),
@@ -124,13 +127,15 @@ pub async fn run_observed(
     })
 }
 
-/// The HTTP client, tokens and shared context of a run. The target must answer before any agent
-/// starts: an unreachable target is a harness error (exit code 3).
+/// The HTTP client, tokens and shared context of a run, and the wall-clock instant its load
+/// starts. The target must answer before any agent starts: an unreachable target is a harness
+/// error (exit code 3). The shared token is fetched before the start (`plan.start`) is awaited,
+/// so a rendezvous releases load, not set-up.
 async fn connect(
     plan: &RunPlan,
     target: &plan::ResolvedTarget,
-    recorder: &Recorder,
-) -> Result<Arc<Ctx>, RunError> {
+    observer: Option<Arc<dyn Observer>>,
+) -> Result<(Arc<Ctx>, time::OffsetDateTime), RunError> {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
         .pool_max_idle_per_host(usize::MAX)
@@ -143,8 +148,17 @@ async fn connect(
     } else {
         Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
     };
-    if let Tokens::Shared(store) = &tokens {
-        let (result, fetch) = store.get().await;
+    let fetched = match &tokens {
+        Tokens::Shared(store) => Some(store.get().await),
+        Tokens::PerAgent(_) => None,
+    };
+    let started = plan
+        .start
+        .wait("run")
+        .await
+        .map_err(|e| RunError::Harness(e.to_string()))?;
+    let recorder = Recorder::with_observer(Instant::now(), Duration::from_secs(1), observer);
+    if let Some((result, fetch)) = fetched {
         if let Some(f) = fetch {
             recorder.record(&crate::metrics::Sample {
                 op: "token",
@@ -166,7 +180,7 @@ async fn connect(
         Tokens::Shared(store) => store.clone(),
         Tokens::PerAgent(_) => Arc::new(TokenStore::new(target.token_request(), http.clone())),
     });
-    Ok(Arc::new(Ctx {
+    let ctx = Arc::new(Ctx {
         http,
         endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout),
         tokens,
@@ -180,7 +194,8 @@ async fn connect(
         deliveries: deliveries::Deliveries::default(),
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
-    }))
+    });
+    Ok((ctx, started))
 }
 
 /// The tasks beside goose: the stop watcher (SIGTERM here, Ctrl-C through goose's own handler
@@ -301,22 +316,12 @@ async fn watch_stop(
     bound: Duration,
 ) {
     let deadline = tokio::time::Instant::now() + bound;
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut term = term::Term::listen();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
-        #[cfg(unix)]
-        let term_recv = async {
-            match term.as_mut() {
-                Some(t) => t.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term_recv = std::future::pending::<Option<()>>();
         let reason = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = term_recv => Some("SIGTERM received".to_string()),
+            _ = term.recv() => Some("SIGTERM received".to_string()),
             _ = tokio::time::sleep_until(deadline) => Some(format!(
                 "the run exceeded its time bound of {} s", bound.as_secs())),
             _ = tick.tick() => {

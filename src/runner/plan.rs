@@ -155,6 +155,8 @@ pub struct RunPlan {
     pub arrivals: Arrivals,
     /// One HTTP client (with cookies) per agent instead of one shared pool.
     pub per_agent_clients: bool,
+    /// When the load starts: at once, at an instant, or at a rendezvous of the shards.
+    pub start: super::rendezvous::Start,
 }
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(30);
@@ -219,6 +221,7 @@ impl RunPlan {
             placement,
             arrivals,
             per_agent_clients: load.clients == Clients::PerAgent,
+            start: super::rendezvous::Start::Now,
         })
     }
 

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use aeapi_harness::sim;
 use serde_json::Value;
 
 /// A temporary directory holding `suite.yaml` with `text` (the directory goes when dropped).
@@ -37,4 +38,17 @@ pub fn output_into(cmd: &mut Command, out: &Path) -> Output {
 pub fn read_json(p: &Path) -> Value {
     let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `aeapi-harness -q ARGS`, the simulator's development credentials in the environment, stdout
+/// discarded (the scale-out tests).
+pub fn harness(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"));
+    c.arg("-q")
+        .args(args)
+        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
+        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
+        .env("AGENT_PASSWORD", "agent-password")
+        .stdout(Stdio::null());
+    c
 }
