@@ -138,6 +138,23 @@ impl SimConfig {
         self.faults.validate()
     }
 
+    /// The site seed as YAML (`simulate --print-seed`): the built-in file or `seed_file` as
+    /// written (comments kept), or `seed_data` rendered; checked like [`SimConfig::load_seed`].
+    pub fn seed_yaml(&self) -> Result<String, String> {
+        if let Some(s) = &self.seed_data {
+            return serde_yaml::to_string(s).map_err(|e| format!("seed_data: {e}"));
+        }
+        match &self.seed_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("seed_file {}: {e}", path.display()))?;
+                Seed::parse(&text)?;
+                Ok(text)
+            }
+            None => Ok(super::seed::DEFAULT_SEED.to_string()),
+        }
+    }
+
     /// The site seed: `seed_data`, else `seed_file`, else the built-in default.
     pub fn load_seed(&self) -> Result<Seed, String> {
         if let Some(s) = &self.seed_data {
