@@ -52,6 +52,9 @@ pub struct SimConfig {
     pub seed_data: Option<Seed>,
     /// How long a conversation closed with `followUp=true` waits in followUpConversations.
     pub follow_up_timeout: HumanDuration,
+    /// Where the reference is silent or contradicts itself, take the stricter reading (refuse)
+    /// instead of the lenient default; each case is listed in `src/sim/README.md`.
+    pub strict: bool,
 }
 
 impl Default for SimConfig {
@@ -79,6 +82,7 @@ impl Default for SimConfig {
             seed_file: None,
             seed_data: None,
             follow_up_timeout: HumanDuration(Duration::from_secs(24 * 3600)),
+            strict: false,
         }
     }
 }

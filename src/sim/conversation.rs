@@ -130,7 +130,7 @@ pub async fn follow_up_conversations(req: Req) -> ApiResult {
             let v = json!({
                 "agentGroupId": &*e.group,
                 "businessRuleId": "",
-                "businessUnitId": core.site.business_unit,
+                "businessUnitId": core.site.names_of(&e.group).0,
                 "chatTitle": format!("Chat {eid}"),
                 "conversationChannel": "chat",
                 "conversationId": eid.to_string(),
