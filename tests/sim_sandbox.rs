@@ -99,3 +99,97 @@ async fn customer_engagement_without_a_unit_takes_the_sites_unit_unless_strict()
     let got = get(&app, &auth, &format!("{C}/agentAvailability?siteID=306")).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
 }
+
+/// The figures of one unit or group (everything but names and lists).
+fn figures(v: &Value) -> Vec<(String, Value)> {
+    let keys = [
+        "availableAgents",
+        "availableEngagementSlots",
+        "availableSlots",
+        "busyEngagementSlots",
+        "engagementsInQueue",
+        "totalAgents",
+        "totalEngagementSlots",
+    ];
+    keys.iter()
+        .map(|k| (k.to_string(), v[*k].clone()))
+        .collect()
+}
+
+fn slots_add_up(what: &str, v: &Value) {
+    let n = |k: &str| {
+        v[k].as_u64()
+            .unwrap_or_else(|| panic!("{what}: no {k} in {v}"))
+    };
+    assert_eq!(
+        n("availableEngagementSlots") + n("busyEngagementSlots"),
+        n("totalEngagementSlots"),
+        "{what}: {v}"
+    );
+    assert_eq!(n("availableSlots"), n("availableEngagementSlots"), "{what}");
+}
+
+#[tokio::test]
+async fn summary_data_and_transfer_options_agree_and_slots_add_up() {
+    // agent1 holds a chat, agent2 is available, agent3 is logged in but busy.
+    let w = world(config(), true).await;
+    let reg3 = login(&w.app, &w.auth, "agent3").await;
+    set_state(&w.app, &w.auth, &reg3, "agent3", "busy").await;
+    let (reg, eid) = (&w.reg1, &w.eid);
+    let summary = w
+        .get(
+            "summaryData",
+            &format!("registeredId={reg}&agentId=agent1&output=json"),
+        )
+        .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.text);
+    let options = w
+        .get(
+            "transferConferenceOptions",
+            &format!("registeredId={reg}&agentId=agent1&engagementId={eid}&output=json"),
+        )
+        .await;
+    assert_eq!(options.status, StatusCode::OK, "{}", options.text);
+    let s_unit = &summary.body["businessUnits"][0];
+    let o_unit = &options.body["businessUnit"][0];
+    assert_eq!(s_unit["id"], "22");
+    assert_eq!(o_unit["id"], "22");
+    let s_group = &s_unit["agentGroups"][0];
+    let o_group = o_unit["agentGroups"]
+        .as_array()
+        .and_then(|l| l.iter().find(|g| g["id"] == s_group["id"]))
+        .unwrap_or_else(|| panic!("group {} missing: {}", s_group["id"], options.text));
+    assert_eq!(figures(s_group), figures(o_group));
+    assert_eq!(figures(s_unit), figures(o_unit));
+    for (what, v) in [
+        ("summary group", s_group),
+        ("summary unit", s_unit),
+        ("options group", o_group),
+        ("options unit", o_unit),
+    ] {
+        slots_add_up(what, v);
+    }
+    // 3 agents with one slot each: agent1's is taken, agent3's held (busy), agent2's free.
+    assert_eq!(
+        (
+            &s_group["totalAgents"],
+            &s_group["availableAgents"],
+            &s_group["totalEngagementSlots"],
+            &s_group["busyEngagementSlots"],
+            &s_group["availableEngagementSlots"]
+        ),
+        (
+            &Value::from(3),
+            &Value::from(2),
+            &Value::from(3),
+            &Value::from(2),
+            &Value::from(1)
+        )
+    );
+    // The agents already in the engagement are not listed as targets.
+    let listed: Vec<&Value> = o_group["agents"]
+        .as_array()
+        .map(|l| l.iter().map(|a| &a["id"]).collect())
+        .unwrap_or_default();
+    assert_eq!(listed, [&Value::from("agent2")]);
+}
