@@ -193,3 +193,62 @@ async fn summary_data_and_transfer_options_agree_and_slots_add_up() {
         .unwrap_or_default();
     assert_eq!(listed, [&Value::from("agent2")]);
 }
+
+#[tokio::test]
+async fn json_body_of_the_wrong_type_is_refused() {
+    let w = world(config(), false).await;
+    let uri = format!("{A}/customSettings?agentID=agent1&output=json");
+    for (body, parameter) in [
+        (serde_json::json!({"showAlerts": {}}), "showAlerts"),
+        (serde_json::json!({"showAlerts": []}), "showAlerts"),
+        (serde_json::json!({"showAlerts": null}), "showAlerts"),
+        (serde_json::json!({"showAlerts": 1}), "showAlerts"),
+        (serde_json::json!({"language": {"x": 1}}), "language"),
+        (serde_json::json!({"fontSize": "big"}), "fontSize"),
+        (serde_json::json!({"fontSize": 1.5}), "fontSize"),
+    ] {
+        let got = post_json(&w.app, &w.auth, &uri, body.clone()).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{body}: {}", got.text);
+        assert_eq!(got.body["parameter"], parameter, "{body}");
+    }
+    let got = post_json(
+        &w.app,
+        &w.auth,
+        &uri,
+        serde_json::json!({"showAlerts": true, "fontSize": 12}),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+
+    // A number where a string belongs: written out by default, refused when strict.
+    let (reg, eid) = (&w.reg1, &w.eid);
+    let line = serde_json::json!({"agentId": "agent1", "engagementId": eid.parse::<u64>().unwrap_or(0),
+        "messageType": "chatLine", "messageText": "hi", "chatLineReceiverType": "external"});
+    let got = post_json(
+        &w.app,
+        &w.auth,
+        &format!("{A}/messages?registeredId={reg}"),
+        line.clone(),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let mut strict = config();
+    strict.strict = true;
+    let s = world(strict, false).await;
+    let line = serde_json::json!({"agentId": "agent1", "engagementId": s.eid.parse::<u64>().unwrap_or(0),
+        "messageType": "chatLine", "messageText": "hi", "chatLineReceiverType": "external"});
+    let got = post_json(
+        &s.app,
+        &s.auth,
+        &format!("{A}/messages?registeredId={}", s.reg1),
+        line,
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
+    assert_eq!(got.body["parameter"], "engagementId");
+
+    // `output=` (empty) is no format.
+    let got = get(&w.app, &w.auth, &format!("{A}/agentGroups?output=")).await;
+    assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
+    assert_eq!(got.body["parameter"], "output");
+}
