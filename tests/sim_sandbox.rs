@@ -252,3 +252,37 @@ async fn json_body_of_the_wrong_type_is_refused() {
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
     assert_eq!(got.body["parameter"], "output");
 }
+
+#[tokio::test]
+async fn followup_engagement_reaches_the_agents_long_poll() {
+    let w = world(config(), false).await;
+    w.customer_says("my order is late").await;
+    let got = w.op(1, "closeEngagement", &[("followUp", "true")]).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    w.poll(1).await;
+    let uri = format!(
+        "{A}/followUpEngagement?registeredId={}&agentId=agent1",
+        w.reg1
+    );
+    let got = post_json(&w.app, &w.auth, &uri, serde_json::json!({})).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    // A long poll (no instantResponse) answers at once with the resumed conversation.
+    let q = format!("registeredId={}&agentId=agent1&output=json", w.reg1);
+    let got = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        get(&w.app, &w.auth, &format!("{A}/messages?{q}")),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the long poll did not answer"));
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let e = &got.body["engagements"][0];
+    assert_eq!(e["id"], w.eid.as_str());
+    assert_eq!(e["settings"]["agentGroupId"], "1", "{e}");
+    let offer = e["messages"]
+        .as_array()
+        .and_then(|l| l.iter().find(|m| m["messageType"] == "newRequest"))
+        .unwrap_or_else(|| panic!("no newRequest in {e}"));
+    assert_eq!(offer["requestType"], "engagement");
+    let transcript = offer["transcript"].to_string();
+    assert!(transcript.contains("my order is late"), "{offer}");
+}

@@ -222,7 +222,20 @@ pub async fn follow_up_engagement(req: Req) -> ApiResult {
     };
     // What the customer wrote while the conversation waited goes to the agent.
     let pending = e.activate(sid, m, now);
+    // The customer's lines that waited come first (as before); then the agent's GET messages
+    // shows the resumed conversation as a desktop shows an offer: a newRequest (requestType
+    // `engagement`, the reference's enum, line 2090) with the settings and the transcript.
+    let resumed = Msg {
+        kind: MsgKind::NewRequest,
+        state: Some("engagement"),
+        text: None,
+        from: Member::System,
+        internal: false,
+        sender: None,
+        at_ms: ms,
+    };
     core.start_chat(sid, eid, pending);
+    core.push_agent(sid, eid, resumed);
     Ok(Reply::ok(
         "FollowUpEngagementResponse",
         json!({"conversationId": eid.to_string(), "engagementId": eid.to_string(), "status": "success"}),
