@@ -286,3 +286,43 @@ async fn followup_engagement_reaches_the_agents_long_poll() {
     let transcript = offer["transcript"].to_string();
     assert!(transcript.contains("my order is late"), "{offer}");
 }
+
+#[tokio::test]
+async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
+    let w = world(config(), false).await;
+    // customSettings: agentID in the body (the reference's example) as well as the query.
+    let got = post_json(
+        &w.app,
+        &w.auth,
+        &format!("{A}/customSettings?output=json"),
+        serde_json::json!({"agentId": "agent1", "showAlerts": true}),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    // followUpEngagement with agentId in the body.
+    let got = w.op(1, "closeEngagement", &[("followUp", "true")]).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let got = post_json(
+        &w.app,
+        &w.auth,
+        &format!("{A}/followUpEngagement?registeredId={}&output=json", w.reg1),
+        serde_json::json!({"agentId": "agent1"}),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    assert_eq!(got.body["engagementId"], w.eid.as_str());
+
+    // strict: where the reference's table puts them.
+    let mut strict = config();
+    strict.strict = true;
+    let s = world(strict, false).await;
+    let got = post_json(
+        &s.app,
+        &s.auth,
+        &format!("{A}/customSettings?output=json"),
+        serde_json::json!({"agentId": "agent1", "showAlerts": true}),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
+    assert_eq!(got.body["parameter"], "agentID");
+}

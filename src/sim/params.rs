@@ -178,6 +178,21 @@ impl Input<'_> {
         self.get(name).ok_or_else(|| ApiError::missing(name))
     }
 
+    /// A required parameter the reference's table puts in the query but its example in the body
+    /// (customSettings' `agentID`, followUpEngagement's `agentId`): either place, unless
+    /// `strict` (query only).
+    pub fn require_query_or_body(
+        &self,
+        name: &'static str,
+        strict: bool,
+    ) -> Result<Cow<'_, str>, ApiError> {
+        if strict {
+            self.require_query(name)
+        } else {
+            self.require(name)
+        }
+    }
+
     /// A required parameter from the query string only.
     pub fn require_query(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
         self.query.get(name).ok_or_else(|| ApiError::missing(name))
