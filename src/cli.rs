@@ -241,6 +241,9 @@ pub struct SimulateArgs {
     /// Simulator settings (YAML).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Print the site seed (business units, groups, scripts, dispositions) as YAML and exit.
+    #[arg(long)]
+    pub print_seed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -334,6 +337,7 @@ impl Config {
             Command::Simulate(a) => Config::Simulate(SimulateConfig {
                 listen: a.listen,
                 config: a.config,
+                print_seed: a.print_seed,
             }),
             Command::Validate(a) => Config::Validate(a.suites),
             Command::Merge(a) => Config::Merge(MergeConfig {

@@ -304,6 +304,7 @@ fn simulate_with_a_bad_config_renders_it_and_exits_2() {
     let cfg = SimulateConfig {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         config: Some(path),
+        print_seed: false,
     };
     let exit = app::execute(&mut c, &Config::Simulate(cfg));
     assert_eq!(exit, Exit::Usage);

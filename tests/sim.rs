@@ -2,6 +2,7 @@
 
 mod sim_agent;
 mod sim_auth;
+mod sim_banner;
 mod sim_common;
 mod sim_cors;
 mod sim_customer;
@@ -12,5 +13,6 @@ mod sim_openapi;
 mod sim_ops2;
 mod sim_rejections;
 mod sim_route_rejections;
+mod sim_sandbox;
 mod sim_transfer;
 mod sim_windows;

@@ -58,6 +58,8 @@ pub struct RunConfig {
 pub struct SimulateConfig {
     pub listen: SocketAddr,
     pub config: Option<PathBuf>,
+    /// Print the seed as YAML instead of serving.
+    pub print_seed: bool,
 }
 
 /// A validated `merge` invocation.

@@ -79,6 +79,9 @@ pub struct SimConfig {
     pub follow_up_timeout: HumanDuration,
     /// Browser origins allowed by CORS (default: any loopback origin).
     pub cors: super::cors::CorsConfig,
+    /// Where the reference is silent or contradicts itself, take the stricter reading (refuse)
+    /// instead of the lenient default; each case is listed in `src/sim/README.md`.
+    pub strict: bool,
 }
 
 impl Default for SimConfig {
@@ -107,6 +110,7 @@ impl Default for SimConfig {
             seed_data: None,
             follow_up_timeout: HumanDuration(Duration::from_secs(24 * 3600)),
             cors: Default::default(),
+            strict: false,
         }
     }
 }
@@ -161,6 +165,23 @@ impl SimConfig {
             s.validate()?;
         }
         Ok(self.faults.validate()?)
+    }
+
+    /// The site seed as YAML (`simulate --print-seed`): the built-in file or `seed_file` as
+    /// written (comments kept), or `seed_data` rendered; checked like [`SimConfig::load_seed`].
+    pub fn seed_yaml(&self) -> Result<String, String> {
+        if let Some(s) = &self.seed_data {
+            return serde_yaml::to_string(s).map_err(|e| format!("seed_data: {e}"));
+        }
+        match &self.seed_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("seed_file {}: {e}", path.display()))?;
+                Seed::parse(&text).map_err(|e| e.to_string())?;
+                Ok(text)
+            }
+            None => Ok(super::seed::DEFAULT_SEED.to_string()),
+        }
     }
 
     /// The site seed: `seed_data`, else `seed_file`, else the built-in default.

@@ -32,26 +32,74 @@ fn customer_ids(input: &Input) -> Result<(u64, u64), ApiError> {
     Ok((cid, engagement_id(input, "engagementID")?))
 }
 
-/// Checks `businessUnitID` (required) and returns the agent group (`agentGroupID` or default).
-fn group_of(sim: &Sim, input: &Input) -> Result<String, ApiError> {
-    let bu = input.require("businessUnitID")?;
-    if *bu != *sim.config.business_unit {
-        return Err(ApiError::invalid(
-            "businessUnitID",
-            format!("unknown business unit `{bu}`"),
-        ));
+/// Checks `siteID` and `businessUnitID` and returns the agent group (`agentGroupID`, else the
+/// configured group when the unit has it, else the unit's first group).
+///
+/// The unit is the configured one (`business_unit`, which may lie outside the seed) or any
+/// seed unit, and a seed unit must be on `siteID`. Without `businessUnitID` (the field notes show
+/// it without saying it is required) `customer/engagement` (`unit_optional`) takes, by the
+/// lenient default, the configured unit when it is on the site, else the site's first seed unit;
+/// `strict: true` refuses it (400). agentAvailability always requires it.
+fn group_of(sim: &Sim, input: &Input, site: &str, unit_optional: bool) -> Result<String, ApiError> {
+    let seed = &sim.seed;
+    let configured = sim.config.business_unit.as_str();
+    let on_site = |id: &str| seed.business_unit(id).is_none_or(|u| u.site_id == site);
+    let bu: String = match input.get("businessUnitID") {
+        Some(bu) => bu.into_owned(),
+        None if sim.config.strict || !unit_optional => {
+            return Err(ApiError::missing("businessUnitID"));
+        }
+        None if on_site(configured) => configured.to_string(),
+        None => seed
+            .business_units
+            .iter()
+            .find(|u| u.site_id == site)
+            .map(|u| u.id.clone())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "siteID",
+                    format!("site `{site}` has no business unit; name one with businessUnitID"),
+                )
+            })?,
+    };
+    let unit = seed.business_unit(&bu);
+    match unit {
+        None if bu != configured => {
+            return Err(ApiError::invalid(
+                "businessUnitID",
+                format!("unknown business unit `{bu}`"),
+            ));
+        }
+        Some(u) if u.site_id != site => {
+            return Err(ApiError::invalid(
+                "businessUnitID",
+                format!(
+                    "business unit `{bu}` belongs to site {}, not site {site}",
+                    u.site_id
+                ),
+            ));
+        }
+        _ => {}
     }
-    Ok(input
-        .get("agentGroupID")
-        .map(|g| g.into_owned())
-        .unwrap_or_else(|| sim.config.agent_group.clone()))
+    if let Some(g) = input.get("agentGroupID") {
+        return Ok(g.into_owned());
+    }
+    let default = &sim.config.agent_group;
+    Ok(match unit {
+        Some(u) if !u.agent_groups.iter().any(|g| g.id == *default) => u
+            .agent_groups
+            .first()
+            .map(|g| g.id.clone())
+            .unwrap_or_else(|| default.clone()),
+        _ => default.clone(),
+    })
 }
 
 /// GET or POST agentAvailability.
 pub async fn availability(req: Req) -> ApiResult {
     let (sim, input) = req.parts();
-    input.require("siteID")?;
-    let group = group_of(sim, &input)?;
+    let site = input.require("siteID")?;
+    let group = group_of(sim, &input, &site, false)?;
     let available = sim.core.lock().available(&group);
     Ok(Reply::ok(
         "AgentAvailabilityResponse",
@@ -67,7 +115,7 @@ pub async fn availability(req: Req) -> ApiResult {
 pub async fn engagement(req: Req) -> ApiResult {
     let (sim, input) = req.parts();
     let site = input.require("siteID")?;
-    let group = group_of(sim, &input)?;
+    let group = group_of(sim, &input, &site, true)?;
     let initial: Option<Arc<str>> = input.get("InitialMessage").map(|t| Arc::from(t.as_ref()));
     let (now, ms) = sim.now();
     let (eid, cid, queued) = sim

@@ -60,7 +60,10 @@ impl FromRequest<Arc<Sim>> for Req {
             let bytes = Bytes::from_request(req, sim)
                 .await
                 .map_err(IntoResponse::into_response)?;
-            Params::from_body(&headers, &bytes).map_err(IntoResponse::into_response)?
+            let body = Params::from_body(&headers, &bytes).map_err(IntoResponse::into_response)?;
+            body.check_types(ctx.op, sim.config.strict)
+                .map_err(IntoResponse::into_response)?;
+            body
         };
         Ok(Req {
             sim: sim.clone(),

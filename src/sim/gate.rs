@@ -57,6 +57,8 @@ pub enum Format {
 pub struct Ctx {
     pub query: Params,
     pub claims: Option<Arc<Claims>>,
+    /// The operation (the extractor checks a JSON body's types against its parameters).
+    pub op: &'static Operation,
 }
 
 /// Marks a response whose connection must be closed without answering (a `drop_rate` fault).
@@ -166,12 +168,12 @@ async fn answer(
         Some(o) if o.eq_ignore_ascii_case("xml") => Format::Xml,
         _ => Format::Json,
     };
-    if let Some(o) = query.get("output")
+    if let Some(serde_json::Value::String(o)) = query.value("output")
         && !o.eq_ignore_ascii_case("xml")
         && !o.eq_ignore_ascii_case("json")
     {
         return render(
-            ApiError::unexpected("output", "json or xml", &o).deferred(),
+            ApiError::unexpected("output", "json or xml", o).deferred(),
             Format::Json,
             &[],
         );
@@ -202,7 +204,8 @@ async fn answer(
             }
         }
     }
-    req.extensions_mut().insert(Arc::new(Ctx { query, claims }));
+    req.extensions_mut()
+        .insert(Arc::new(Ctx { query, claims, op }));
     let resp = next.run(req).await;
     let drift = if faults.ops.is_empty() {
         Vec::new()

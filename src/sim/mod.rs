@@ -107,9 +107,7 @@ impl Sim {
             keepalive_window: config.keepalive_window.0,
             closed_retention: config.closed_retention.0,
         };
-        let site = state::SiteInfo {
-            business_unit: config.business_unit.clone(),
-        };
+        let site = state::SiteInfo::new(&config.business_unit, &seed);
         Ok(Arc::new(Sim {
             clock: state::Clock::new(),
             core: Mutex::new(state::Core::new(timing, site)),

@@ -177,9 +177,7 @@ fn run(actions: Vec<Action>) -> Result<(), String> {
             keepalive_window: Duration::from_secs(30),
             closed_retention: Duration::from_secs(120),
         },
-        SiteInfo {
-            business_unit: "22".into(),
-        },
+        SiteInfo::new("22", &crate::sim::seed::Seed::default()),
     );
     let mut now = Instant::now();
     let mut sids: Vec<u64> = USERS

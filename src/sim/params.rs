@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 
 use super::error::ApiError;
+use crate::aeapi::ops::{Operation, ParamIn};
 
 /// Parsed `name=value` pairs (query string or body).
 #[derive(Debug, Clone, Default)]
@@ -90,6 +91,51 @@ impl Params {
         }
     }
 
+    /// Checks a JSON body's values against the operation's parameter types: an object, array or
+    /// null where a string, boolean or integer belongs is 400 naming the parameter, and so is a
+    /// number or boolean where a boolean or an integer belongs and a string is not. A number or
+    /// boolean where a string belongs is written out (the reference's examples send ids both
+    /// ways) unless `strict`. Form values are strings and always pass; parameters the table does
+    /// not list are left to the handler.
+    pub fn check_types(&self, op: &Operation, strict: bool) -> Result<(), ApiError> {
+        if self.pairs.iter().all(|(_, v)| v.is_string()) {
+            return Ok(());
+        }
+        let params = op.params();
+        for (k, v) in &self.pairs {
+            let Some(p) = params.iter().find(|p| {
+                p.location != ParamIn::Query
+                    && p.location != ParamIn::Header
+                    && p.name.eq_ignore_ascii_case(k)
+            }) else {
+                continue;
+            };
+            let fits = match (p.kind, v) {
+                (_, Value::String(_)) => true,
+                ("object", Value::Object(_)) | ("array", Value::Array(_)) => true,
+                ("boolean", Value::Bool(_)) => true,
+                ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
+                ("string", Value::Number(_) | Value::Bool(_)) => !strict,
+                _ => false,
+            };
+            if !fits {
+                let found = match v {
+                    Value::Null => "null",
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a number",
+                    Value::String(_) => "a string",
+                    Value::Array(_) => "an array",
+                    Value::Object(_) => "an object",
+                };
+                return Err(ApiError::invalid(
+                    p.name,
+                    format!("expected {} {}, found {found}", article(p.kind), p.kind),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Any JSON value (objects such as `dispositions`).
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.raw(name)
@@ -103,6 +149,14 @@ impl Params {
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
             Some(v) => Err(ApiError::unexpected(name, "true or false", &v)),
         }
+    }
+}
+
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
 
@@ -122,6 +176,21 @@ impl Input<'_> {
     /// A required parameter (400 naming it when absent).
     pub fn require(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
         self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// A required parameter the reference's table puts in the query but its example in the body
+    /// (customSettings' `agentID`, followUpEngagement's `agentId`): either place, unless
+    /// `strict` (query only).
+    pub fn require_query_or_body(
+        &self,
+        name: &'static str,
+        strict: bool,
+    ) -> Result<Cow<'_, str>, ApiError> {
+        if strict {
+            self.require_query(name)
+        } else {
+            self.require(name)
+        }
     }
 
     /// A required parameter from the query string only.

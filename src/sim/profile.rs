@@ -114,7 +114,9 @@ pub async fn settings(req: Req) -> ApiResult {
 /// POST customSettings: merged into the agent's stored custom settings.
 pub async fn custom_settings(req: Req) -> ApiResult {
     let (sim, input) = req.parts();
-    let agent = input.require_query("agentID")?.to_string();
+    let agent = input
+        .require_query_or_body("agentID", sim.config.strict)?
+        .to_string();
     let include_layout = input.query.flag("includeLayout", false)?;
     let mut changes = Map::new();
     // Settings that take one of two words.

@@ -681,9 +681,7 @@ mod tests {
                 keepalive_window: Duration::from_secs(30),
                 closed_retention: Duration::from_secs(120),
             },
-            SiteInfo {
-                business_unit: "22".into(),
-            },
+            SiteInfo::new("22", &crate::sim::seed::Seed::default()),
         )
     }
 

@@ -5,14 +5,14 @@
 //! `include_str!`; a config replaces it with `seed_file:` (a path) or `seed_data:` (inline). The
 //! handlers render the reference's bodies from it (`settings`, `summaryData`, `scriptTree`, …).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The built-in seed (a documented YAML file).
 pub const DEFAULT_SEED: &str = include_str!("seed.yaml");
 
 /// Everything the site knows besides agents and engagements.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
     pub business_units: Vec<BusinessUnit>,
@@ -30,7 +30,7 @@ pub struct Seed {
     pub cobrowse_urls: Vec<CobrowseUrl>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessUnit {
     pub id: String,
@@ -42,7 +42,7 @@ pub struct BusinessUnit {
     pub agent_groups: Vec<AgentGroup>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AgentGroup {
     pub id: String,
@@ -51,7 +51,7 @@ pub struct AgentGroup {
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptTree {
     pub id: String,
@@ -63,7 +63,7 @@ pub struct ScriptTree {
     pub groups: Vec<ScriptGroup>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptFolder {
     pub name: String,
@@ -71,7 +71,7 @@ pub struct ScriptFolder {
     pub groups: Vec<ScriptGroup>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptGroup {
     pub id: String,
@@ -80,7 +80,7 @@ pub struct ScriptGroup {
     pub scripts: Vec<Script>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Script {
     pub value: String,
@@ -96,7 +96,7 @@ fn text_type() -> String {
     "text".into()
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
     pub id: String,
@@ -105,14 +105,14 @@ pub struct Category {
     pub reasons: Vec<Reason>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CustomScript {
     #[serde(default)]
@@ -121,7 +121,7 @@ pub struct CustomScript {
     pub scripts: Vec<CustomLine>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CustomLine {
     #[serde(rename = "type")]
@@ -131,7 +131,7 @@ pub struct CustomLine {
     pub non_editable: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CobrowseUrl {
     pub site_id: String,

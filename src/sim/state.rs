@@ -438,6 +438,35 @@ pub struct Timing {
 #[derive(Debug, Clone)]
 pub struct SiteInfo {
     pub business_unit: String,
+    /// The seed's names by agent group id: `(unit id, unit name, group name)`, the same names
+    /// `agentGroups` and `settings` give; a group outside the seed is in `business_unit` and
+    /// named by its id.
+    pub names: HashMap<String, (String, String, String)>,
+}
+
+impl SiteInfo {
+    /// The default unit and the seed's names.
+    pub fn new(business_unit: &str, seed: &super::seed::Seed) -> Self {
+        let names = seed
+            .groups()
+            .map(|(u, g)| (g.id.clone(), (u.id.clone(), u.name.clone(), g.name.clone())))
+            .collect();
+        SiteInfo {
+            business_unit: business_unit.to_string(),
+            names,
+        }
+    }
+
+    /// `(unit id, unit name, group name)` of an agent group.
+    pub fn names_of(&self, group: &str) -> (String, String, String) {
+        self.names.get(group).cloned().unwrap_or_else(|| {
+            (
+                self.business_unit.clone(),
+                self.business_unit.clone(),
+                group.to_string(),
+            )
+        })
+    }
 }
 
 /// Everything mutable, behind one lock.
@@ -632,11 +661,12 @@ impl Core {
     /// The engagement-specific settings block (names from the reference's XML example).
     pub fn settings(&self, eng: u64) -> Option<Value> {
         let e = self.engagements.get(&eng)?;
+        let (unit, unit_name, group_name) = self.site.names_of(&e.group);
         Some(json!({
             "agentGroupId": &*e.group,
-            "agentGroupName": format!("Agent group {}", e.group),
-            "businessUnitId": self.site.business_unit,
-            "businessUnitName": format!("Business unit {}", self.site.business_unit),
+            "agentGroupName": group_name,
+            "businessUnitId": unit,
+            "businessUnitName": unit_name,
             "siteId": &*e.site,
             "chatTitle": format!("Chat {eng}"),
             "clientId": e.customer_id.to_string(),

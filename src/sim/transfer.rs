@@ -168,12 +168,14 @@ struct Counts {
 }
 
 impl From<GroupStats> for Counts {
+    /// Slots add up: a slot is available (a free slot of an available agent) or busy (taken by a
+    /// chat or an offer, or held by an agent who is not available), so available + busy = total.
     fn from(g: GroupStats) -> Self {
         Counts {
             total_agents: g.agents,
             available_agents: g.available,
             total_slots: g.slots,
-            busy_slots: g.busy,
+            busy_slots: g.slots.saturating_sub(g.free),
             free_slots: g.free,
             queued: 0,
         }
@@ -236,27 +238,17 @@ impl Counts {
 /// `businessUnits` of summaryData (`businessUnit` of transferConferenceOptions): business units
 /// of the seed with their groups' live counts; when `group` is given and known, only its unit,
 /// detailing only that group (summaryData); `exclude` (the agents of the engagement) are left
-/// out of counts and lists.
+/// out of the agent lists (they are no target), not out of the figures: both operations give
+/// the same figures for a group at the same moment.
 fn units(core: &Core, sim: &Sim, group: Option<&str>, exclude: &[u64]) -> Vec<Value> {
     let own = group
         .and_then(|g| sim.seed.group(g))
         .map(|(bu, _)| bu.id.as_str());
-    // The groups' running figures (O(groups)), minus the excluded agents' shares.
-    let mut stats: std::collections::HashMap<&str, GroupStats> = core
+    // The groups' running figures (O(groups)).
+    let per: std::collections::HashMap<&str, Counts> = core
         .groups
         .iter()
-        .map(|(name, g)| (name.as_ref(), g.stats))
-        .collect();
-    for sid in exclude {
-        if let Some(s) = core.sessions.get(sid)
-            && let Some(g) = stats.get_mut(s.group.as_ref())
-        {
-            g.apply(s.share, false);
-        }
-    }
-    let per: std::collections::HashMap<&str, Counts> = stats
-        .into_iter()
-        .map(|(k, v)| (k, Counts::from(v)))
+        .map(|(name, g)| (name.as_ref(), Counts::from(g.stats)))
         .collect();
     sim.seed
         .business_units

@@ -39,7 +39,7 @@ const CUSTOMER_ENGAGEMENT: Operation = Operation {
     name: "customer.engagement",
     method: Method::Get,
     path: "/engagementAPI/v2/customer/engagement",
-    params: "q:siteID* q:businessUnitID* q:agentGroupID q:InitialMessage",
+    params: "q:siteID* q:businessUnitID q:agentGroupID q:InitialMessage",
     success: "200 {engagementID,customerID,status}",
     served_as: Some("customerEngagement"),
     ..BEARER
