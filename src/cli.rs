@@ -283,6 +283,9 @@ fn parse_target(s: &str) -> Result<Target, UsageError> {
             "`--target {s}`: expected `embedded` or an http(s) URL"
         )));
     }
+    if let Err(why) = crate::aeapi::client::check_base_url(s) {
+        return Err(UsageError(format!("`--target {s}`: {why}")));
+    }
     let base = s.trim_end_matches('/').to_string();
     Ok(Target::Remote(Box::new(RemoteTarget {
         api: base.clone(),

@@ -53,7 +53,7 @@ pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, Ap
     };
     let result = runtime.block_on(conform::run(plan, progress));
     runtime.shutdown_timeout(Duration::from_secs(2));
-    let (outcomes, secrets) = match result {
+    let (outcomes, secrets, interrupted) = match result {
         Ok(r) => r,
         Err(RunFailure { message, secrets }) => {
             // Reports still say why, so CI shows an error rather than nothing.
@@ -70,10 +70,18 @@ pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, Ap
     if !console.quiet() {
         let _ = write!(console.out, "{}", secrets.mask(&report::table(&outcomes)));
     }
+    if let Some(why) = &interrupted {
+        // The cases not run are `<error>`s, and the run is not a pass: exit 3.
+        meta.harness_error = Some(format!("conform cut short: {why}"));
+    }
     report::write(&out_dir, &meta, &outcomes, &secrets)
         .map_err(|e| AppError::Harness(e.to_string()))?;
     if !console.quiet() {
         let _ = writeln!(console.err, "reports: {}", out_dir.display());
+    }
+    if let Some(why) = interrupted {
+        let _ = writeln!(console.err, "warning: run cut short: {why}");
+        return Ok(Exit::Harness);
     }
     let passed = outcomes
         .iter()

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod scenario;
+pub mod signal;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,7 +70,20 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
             RunError::Harness(format!("could not start the embedded simulator: {e}"))
         })?;
     let ctx = match connect(plan, &target, &recorder).await {
-        Ok(ctx) => ctx,
+        Ok(Ok(ctx)) => ctx,
+        Ok(Err(why)) => {
+            if let Some(s) = sim {
+                s.shutdown().await;
+            }
+            return Ok(RunResult {
+                data: recorder.snapshot(),
+                target: target.api_base,
+                started,
+                ended: time::OffsetDateTime::now_utc(),
+                interrupted: Some(why),
+                goose_report: None,
+            });
+        }
         Err(e) => {
             if let Some(s) = sim {
                 s.shutdown().await;
@@ -112,50 +126,39 @@ pub async fn run(plan: &RunPlan) -> Result<RunResult, RunError> {
 }
 
 /// The HTTP client, tokens and shared context of a run. The target must answer before any agent
-/// starts: an unreachable target is a harness error (exit code 3).
+/// starts: an unreachable target is a harness error (exit code 3). `Ok(Err(why))`: a signal
+/// stopped the run while it waited for the first token.
 async fn connect(
     plan: &RunPlan,
     target: &plan::ResolvedTarget,
     recorder: &Recorder,
-) -> Result<Arc<Ctx>, RunError> {
+) -> Result<Result<Arc<Ctx>, String>, RunError> {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
         .pool_max_idle_per_host(usize::MAX)
         .tcp_nodelay(true)
+        .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(plan.request_timeout))
         .build()
         .map_err(|e| RunError::Harness(format!("could not build the HTTP client: {e}")))?;
-    let token_request = target.token_request();
-    let tokens = if target.password_grant {
-        Tokens::PerAgent(token_request)
-    } else {
-        Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
+    let store = |request| {
+        Arc::new(
+            TokenStore::new(request, http.clone())
+                .with_limits(plan.request_timeout, plan.body_limit),
+        )
     };
-    if let Tokens::Shared(store) = &tokens {
-        let (result, fetch) = store.get().await;
-        if let Some(f) = fetch {
-            recorder.record(&crate::metrics::Sample {
-                op: "token",
-                persona: "harness",
-                status: f.status,
-                latency: f.latency,
-                error: (!f.ok).then_some(crate::metrics::ErrorKind::Status),
-                expected_interval: None,
-                at: Instant::now() - f.latency,
-            });
-        }
-        if let Err(e) = result {
-            return Err(RunError::Harness(format!(
-                "target not usable at start: {e}"
-            )));
-        }
-    }
+    let tokens = if target.password_grant {
+        Tokens::PerAgent(target.token_request())
+    } else {
+        Tokens::Shared(store(target.token_request()))
+    };
     let customer_tokens = plan.customers.as_ref().map(|_| match &tokens {
         Tokens::Shared(store) => store.clone(),
-        Tokens::PerAgent(_) => Arc::new(TokenStore::new(target.token_request(), http.clone())),
+        Tokens::PerAgent(_) => store(target.token_request()),
     });
-    Ok(Arc::new(Ctx {
+    let ctx = Arc::new(Ctx {
+        endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout)
+            .with_body_limit(plan.body_limit),
         http,
-        endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout),
         tokens,
         contracts: plan.contracts.clone(),
         recorder: recorder.clone(),
@@ -167,7 +170,32 @@ async fn connect(
         deliveries: deliveries::Deliveries::default(),
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
-    }))
+    });
+    if let Tokens::Shared(store) = &ctx.tokens {
+        let first = async {
+            let (result, fetch) = store.get().await;
+            if let Some(mut f) = fetch {
+                let how = record::Context {
+                    check_budget: true,
+                    ..Default::default()
+                };
+                record::response(&ctx, &mut f.observed, "harness", 0.0, how);
+            }
+            result
+        };
+        let result = tokio::select! {
+            r = first => r,
+            why = signal::stop_requested() => {
+                return Ok(Err(format!("{why} while waiting for the first token")));
+            }
+        };
+        if let Err(e) = result {
+            return Err(RunError::Harness(format!(
+                "target not usable at start: {e}"
+            )));
+        }
+    }
+    Ok(Ok(ctx))
 }
 
 /// The tasks beside goose: the stop watcher (SIGTERM here, Ctrl-C through goose's own handler

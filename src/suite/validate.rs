@@ -596,6 +596,7 @@ mod keys {
         "seed",
         "customers",
         "timeout",
+        "max_body",
         "schema_sample",
         "clients",
     ];
