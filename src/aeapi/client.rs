@@ -358,14 +358,16 @@ pub async fn read_response(obs: &mut Observed, mut resp: reqwest::Response, limi
         obs.decode_error = Some(too_long());
         return;
     }
-    let mut buf = bytes::BytesMut::new();
+    // Sized once when the length is announced (it is within the limit here).
+    let announced = resp.content_length().unwrap_or(0).min(limit as u64);
+    let mut buf = bytes::BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if buf.len() + chunk.len() > limit {
                     obs.latency = obs.started.elapsed();
-                    let keep = EXCERPT.min(buf.len());
-                    obs.raw = buf.split_to(keep).freeze();
+                    // A copy: a slice of `buf` would keep the whole buffer alive.
+                    obs.raw = bytes::Bytes::copy_from_slice(&buf[..EXCERPT.min(buf.len())]);
                     obs.transport = Some(TransportError::Body);
                     obs.decode_error = Some(too_long());
                     return;
