@@ -136,6 +136,10 @@ pub struct ConformArgs {
     /// run; several patterns separated by commas).
     #[arg(long, value_name = "PATTERN")]
     pub only: Option<String>,
+    /// Bound on the whole run, e.g. `5m` [default: 10m]: past it, the cases not yet run are
+    /// reported as errors and the exit code is 3.
+    #[arg(long, value_name = "D")]
+    pub max_time: Option<HumanDuration>,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +236,7 @@ impl Config {
                 only: None,
                 dry_run: a.dry_run,
                 baseline: a.baseline,
+                max_time: None,
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -243,6 +248,14 @@ impl Config {
                 only: a.only,
                 dry_run: false,
                 baseline: None,
+                max_time: match a.max_time {
+                    Some(d) if d.0.is_zero() => {
+                        return Err(UsageError(
+                            "`--max-time 0s`: the bound must be positive".into(),
+                        ));
+                    }
+                    d => d.map(|d| d.0),
+                },
             }),
             Command::Capacity(a) => Config::Capacity(CapacityConfig {
                 suite: a.suite,

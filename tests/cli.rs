@@ -39,6 +39,7 @@ fn run_config(suite: &str) -> RunConfig {
         only: None,
         dry_run: true,
         baseline: None,
+        max_time: None,
     }
 }
 

@@ -177,7 +177,8 @@ fn suite(api: &str, auth: &str, load: &str, contracts: &str) -> String {
     format!(
         "name: hostile\n\
          target: {{api: '{api}', auth: '{auth}', client_id: '${{AEAPI_CLIENT_ID}}', \
-         client_secret: '${{AEAPI_CLIENT_SECRET}}', site_id: '306'}}\n\
+         client_secret: '${{AEAPI_CLIENT_SECRET}}', site_id: '306', business_unit_id: '22', \
+         agent_group_id: '1'}}\n\
          agents: {{prefix: agent, count: 6, password: '${{AGENT_PASSWORD}}'}}\n\
          load: {load}\n\
          personas: {{p: {{weight: 1}}}}\n\
@@ -492,4 +493,50 @@ fn target_urls_without_host_are_usage_errors() {
     }
     let r = run(&["run", "--dry-run"], &ok_suite);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+}
+
+/// `conform` on acceptEngagement (every case needs an offer) against the simulator behind a
+/// front whose GET messages answers 204 at once: offers never arrive.
+fn conform_without_offers(extra: &[&str]) -> Ran {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let simh = simulator(&rt);
+    let (addr, _) = rt.block_on(front(simh.api_base.clone(), Twist::Instant204));
+    let base = format!("http://{addr}");
+    let contracts = "  acceptEngagement:\n    needs: offer\n    xml: false\n    request:\n      \
+         query: {registeredId: \"${registeredId}\"}\n      \
+         body: {agentId: \"${agentId}\", engagementId: \"${engagementId}\"}\n    cases:\n      \
+         - {omit: [registeredId]}\n      - {omit: [engagementId]}\n      - {token: none}\n";
+    let mut args = vec!["conform"];
+    args.extend_from_slice(extra);
+    let r = run(
+        &args,
+        &suite(&base, &base, "{agents: 2, timeout: 2s}", contracts),
+    );
+    rt.block_on(simh.shutdown());
+    r
+}
+
+#[test]
+fn conform_stops_waiting_once_the_offer_path_is_broken() {
+    let r = conform_without_offers(&[]);
+    eprintln!("conform, offers never arrive: took {:?}", r.took);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    // One wait of 10 s for the first offer; the three other cases fail at once (each waited
+    // 10 s before).
+    assert!(r.took < Duration::from_secs(20), "took {:?}", r.took);
+    let junit = r.junit();
+    assert!(junit.contains("the offer path is broken"), "{junit}");
+}
+
+#[test]
+fn conform_max_time_bounds_the_whole_run() {
+    let r = conform_without_offers(&["--max-time", "3s"]);
+    eprintln!("conform --max-time 3s: took {:?}", r.took);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.took < Duration::from_secs(8), "took {:?}", r.took);
+    let junit = r.junit();
+    assert!(
+        junit.contains("<error") && junit.contains("time bound of 3 s"),
+        "{junit}"
+    );
 }

@@ -21,7 +21,10 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
         let _ = writeln!(console.err, "{plan}");
     }
     let run = RunPlan::build(&plan).map_err(|e| AppError::Conform(e.into()))?;
-    let cp = ConformPlan::new(run, c.only.as_deref()).map_err(AppError::Conform)?;
+    let mut cp = ConformPlan::new(run, c.only.as_deref()).map_err(AppError::Conform)?;
+    if let Some(bound) = c.max_time {
+        cp.time_bound = bound;
+    }
     execute_plan(console, cp)
 }
 

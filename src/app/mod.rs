@@ -43,6 +43,8 @@ pub struct RunConfig {
     pub dry_run: bool,
     /// `run --baseline`: an earlier run's directory or its `summary.json`.
     pub baseline: Option<PathBuf>,
+    /// `conform --max-time`: the whole run's bound (default `conform::DEFAULT_TIME_BOUND`).
+    pub max_time: Option<std::time::Duration>,
 }
 
 /// A validated `simulate` invocation.
