@@ -207,6 +207,24 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// A call of operation `op` (`method path`) starting now, with nothing observed yet.
+    pub fn nothing_yet(op: &'static str, method: Method, path: &'static str) -> Observed {
+        Observed {
+            op,
+            method,
+            path,
+            query: Vec::new(),
+            started: Instant::now(),
+            latency: Duration::ZERO,
+            status: None,
+            transport: None,
+            body: None,
+            decode_error: None,
+            raw: bytes::Bytes::new(),
+            www_authenticate: None,
+        }
+    }
+
     /// `GET /path?k=v&...`, built only when a failure example needs it.
     pub fn request_line(&self) -> String {
         let qs: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -285,20 +303,7 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         )
         .collect();
     query.push((Cow::Borrowed("output"), output.to_string()));
-    let mut obs = Observed {
-        op: op.name,
-        method: op.method,
-        path: op.path,
-        query: Vec::new(),
-        started: Instant::now(),
-        latency: Duration::ZERO,
-        status: None,
-        transport: None,
-        body: None,
-        decode_error: None,
-        raw: bytes::Bytes::new(),
-        www_authenticate: None,
-    };
+    let mut obs = Observed::nothing_yet(op.name, op.method, op.path);
     let url = match ep.url(op) {
         Ok(u) => u,
         Err(e) => {

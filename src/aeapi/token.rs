@@ -172,20 +172,7 @@ impl TokenStore {
             None => form.push(("grant_type", "client_credentials")),
         }
         let (name, path) = ops::find("token").map_or(("token", ""), |op| (op.name, op.path));
-        let mut obs = Observed {
-            op: name,
-            method: ops::Method::Post,
-            path,
-            query: Vec::new(),
-            started: Instant::now(),
-            latency: Duration::ZERO,
-            status: None,
-            transport: None,
-            body: None,
-            decode_error: None,
-            raw: bytes::Bytes::new(),
-            www_authenticate: None,
-        };
+        let mut obs = Observed::nothing_yet(name, ops::Method::Post, path);
         let sent = self
             .http
             .post(&r.url)
