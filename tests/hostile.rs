@@ -378,6 +378,14 @@ fn interrupted_during_token_wait(signal: &str, says: &str) {
     assert_eq!(s["run"]["interrupted"], true);
     let by = s["run"]["interrupted_by"].as_str().expect("interrupted_by");
     assert!(by.contains(says), "{by}");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/summary.schema.json"))
+            .expect("schema parses");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    assert!(
+        validator.is_valid(&s),
+        "summary.json breaks its schema: {s:#}"
+    );
     let junit = r.junit();
     assert!(
         junit.contains("<error") && junit.contains(says),
