@@ -200,6 +200,10 @@ pub struct ConformArgs {
     /// run; several patterns separated by commas).
     #[arg(long, value_name = "PATTERN", value_parser = crate::suite::limits::only_flag)]
     pub only: Option<String>,
+    /// Bound on the whole run, e.g. `5m` [default: 10m]: past it, the cases not yet run are
+    /// reported as errors and the exit code is 3.
+    #[arg(long, value_name = "D")]
+    pub max_time: Option<HumanDuration>,
 }
 
 #[derive(Debug, Args)]
@@ -307,6 +311,7 @@ impl Config {
                     timeout: a.rendezvous_timeout.map(|d| d.0),
                     at: a.start_at,
                 },
+                max_time: None,
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -320,6 +325,14 @@ impl Config {
                 baseline: None,
                 live: crate::live::Listen::default(),
                 start: StartConfig::default(),
+                max_time: match a.max_time {
+                    Some(d) if d.0.is_zero() => {
+                        return Err(UsageError(
+                            "`--max-time 0s`: the bound must be positive".into(),
+                        ));
+                    }
+                    d => d.map(|d| d.0),
+                },
             }),
             Command::Capacity(a) => Config::Capacity(CapacityConfig {
                 suite: a.suite,
@@ -366,6 +379,9 @@ fn parse_target(s: &str) -> Result<Target, UsageError> {
         return Err(UsageError(format!(
             "`--target {s}`: expected `embedded` or an http(s) URL"
         )));
+    }
+    if let Err(why) = crate::aeapi::client::check_base_url(s) {
+        return Err(UsageError(format!("`--target {s}`: {why}")));
     }
     let base = s.trim_end_matches('/').to_string();
     Ok(Target::Remote(Box::new(RemoteTarget {

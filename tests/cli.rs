@@ -29,6 +29,7 @@ fn run_config(suite: &str) -> RunConfig {
         baseline: None,
         live: Default::default(),
         start: Default::default(),
+        max_time: None,
     }
 }
 

@@ -118,6 +118,7 @@ fn outcome() -> Outcome {
             ended: datetime!(2026-11-24 20:00:03 UTC),
             duration,
             interrupted: false,
+            interrupted_by: None,
             harness_error: None,
             shards: vec![],
             tolerance: Tolerance::default(),

@@ -3,6 +3,7 @@
 mod ci_files;
 mod ci_grafana;
 mod cli;
+mod hostile;
 mod import_har;
 mod input_common;
 mod input_fuzz;

@@ -32,7 +32,15 @@ pub struct Endpoint {
     pub output: OutputFormat,
     /// Per-request timeout (connect to last body byte).
     pub timeout: Duration,
+    /// The largest response body read; a longer one is a `body` error naming the limit.
+    pub body_limit: usize,
 }
+
+/// The default response body cap: 16 MiB (no AEAPI response comes near it).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The default connect timeout of the harness's HTTP clients.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Endpoint {
     pub fn new(api_base: &str, output: OutputFormat, timeout: Duration) -> Self {
@@ -42,7 +50,14 @@ impl Endpoint {
             api_base,
             output,
             timeout,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
+    }
+
+    /// Caps response bodies at `limit` bytes instead of [`DEFAULT_BODY_LIMIT`].
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
     }
 
     /// The full URL of `op` (without query).
@@ -60,6 +75,19 @@ impl Endpoint {
             }
             None => Err(format!("`{}` is not a URL", self.api_base)),
         }
+    }
+}
+
+/// Checks a target's base URL: it must parse as an http(s) URL with a host (`http://` and
+/// `http://[::1` do not). The error says what is wrong, without repeating the URL.
+pub fn check_base_url(s: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme `{}` is not http or https", url.scheme()));
+    }
+    match url.host_str() {
+        Some(h) if !h.is_empty() => Ok(()),
+        _ => Err("the URL has no host".into()),
     }
 }
 
@@ -140,7 +168,7 @@ impl TransportError {
         }
     }
 
-    fn classify(e: &reqwest::Error) -> Self {
+    pub(crate) fn classify(e: &reqwest::Error) -> Self {
         if e.is_timeout() {
             TransportError::Timeout
         } else if e.is_connect() {
@@ -179,6 +207,24 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// A call of operation `op` (`method path`) starting now, with nothing observed yet.
+    pub fn nothing_yet(op: &'static str, method: Method, path: &'static str) -> Observed {
+        Observed {
+            op,
+            method,
+            path,
+            query: Vec::new(),
+            started: Instant::now(),
+            latency: Duration::ZERO,
+            status: None,
+            transport: None,
+            body: None,
+            decode_error: None,
+            raw: bytes::Bytes::new(),
+            www_authenticate: None,
+        }
+    }
+
     /// `GET /path?k=v&...`, built only when a failure example needs it.
     pub fn request_line(&self) -> String {
         let qs: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -257,20 +303,7 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         )
         .collect();
     query.push((Cow::Borrowed("output"), output.to_string()));
-    let mut obs = Observed {
-        op: op.name,
-        method: op.method,
-        path: op.path,
-        query: Vec::new(),
-        started: Instant::now(),
-        latency: Duration::ZERO,
-        status: None,
-        transport: None,
-        body: None,
-        decode_error: None,
-        raw: bytes::Bytes::new(),
-        www_authenticate: None,
-    };
+    let mut obs = Observed::nothing_yet(op.name, op.method, op.path);
     let url = match ep.url(op) {
         Ok(u) => u,
         Err(e) => {
@@ -292,6 +325,26 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
             return obs;
         }
     };
+    read_response(&mut obs, resp, ep.body_limit).await;
+    obs
+}
+
+/// `limit` bytes in words, e.g. `16 MiB`, `512 KiB` or `100 bytes`.
+pub fn size_label(limit: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if limit >= MIB && limit.is_multiple_of(MIB) {
+        format!("{} MiB", limit / MIB)
+    } else if limit >= 1024 && limit.is_multiple_of(1024) {
+        format!("{} KiB", limit / 1024)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+/// Reads `resp` into `obs` (status, `WWW-Authenticate`, body, decoded body, latency since
+/// `obs.started`). The body is read chunk by chunk and never past `limit` bytes: a longer body
+/// (announced or not) is a `body` error naming the limit, with what was read kept for excerpts.
+pub async fn read_response(obs: &mut Observed, mut resp: reqwest::Response, limit: usize) {
     obs.status = Some(resp.status().as_u16());
     obs.www_authenticate = resp
         .headers()
@@ -303,18 +356,42 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|ct| ct.contains("xml"));
-    let bytes = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            obs.latency = started.elapsed();
-            obs.transport = Some(TransportError::classify(&e));
-            return obs;
+    let too_long = || format!("response body exceeds the limit of {}", size_label(limit));
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        obs.latency = obs.started.elapsed();
+        obs.transport = Some(TransportError::Body);
+        obs.decode_error = Some(too_long());
+        return;
+    }
+    // Sized once when the length is announced (it is within the limit here).
+    let announced = resp.content_length().unwrap_or(0).min(limit as u64);
+    let mut buf = bytes::BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > limit {
+                    obs.latency = obs.started.elapsed();
+                    // A copy: a slice of `buf` would keep the whole buffer alive.
+                    obs.raw = bytes::Bytes::copy_from_slice(&buf[..EXCERPT.min(buf.len())]);
+                    obs.transport = Some(TransportError::Body);
+                    obs.decode_error = Some(too_long());
+                    return;
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                obs.latency = obs.started.elapsed();
+                obs.transport = Some(TransportError::classify(&e));
+                return;
+            }
         }
-    };
-    obs.latency = started.elapsed();
+    }
+    let bytes = buf.freeze();
+    obs.latency = obs.started.elapsed();
     obs.raw = bytes.clone();
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return obs;
+        return;
     }
     let decoded = if is_xml {
         super::xml::to_json(&bytes)
@@ -325,7 +402,6 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         Ok(v) => obs.body = Some(v),
         Err(e) => obs.decode_error = Some(e),
     }
-    obs
 }
 
 fn excerpt(bytes: &[u8]) -> String {
@@ -335,4 +411,34 @@ fn excerpt(bytes: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_label_names_the_largest_whole_unit() {
+        assert_eq!(size_label(DEFAULT_BODY_LIMIT), "16 MiB");
+        assert_eq!(size_label(512 * 1024), "512 KiB");
+        assert_eq!(size_label(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn base_urls_need_an_http_scheme_and_a_host() {
+        assert_eq!(check_base_url("http://127.0.0.1:8080"), Ok(()));
+        assert_eq!(check_base_url("https://api.example.com/base/"), Ok(()));
+        assert_eq!(
+            check_base_url("http://"),
+            Err("not a URL (empty host)".into())
+        );
+        assert_eq!(
+            check_base_url("http://[::1"),
+            Err("not a URL (invalid IPv6 address)".into())
+        );
+        assert_eq!(
+            check_base_url("ftp://host"),
+            Err("scheme `ftp` is not http or https".into())
+        );
+    }
 }

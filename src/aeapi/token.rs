@@ -14,6 +14,9 @@ use base64::Engine;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use super::client::{self, Observed, TransportError};
+use super::ops;
+
 /// A bearer token and when the harness considers it expired.
 #[derive(Clone)]
 pub struct Token {
@@ -59,6 +62,8 @@ pub enum TokenError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("token request to {url} got no complete answer within {} s", after.as_secs_f64())]
+    Timeout { url: String, after: Duration },
     #[error("token request to {url} answered {status}")]
     Status { url: String, status: u16 },
     #[error("token response from {url} is not a token: {detail}")]
@@ -71,6 +76,9 @@ pub struct TokenFetch {
     pub status: Option<u16>,
     pub latency: Duration,
     pub ok: bool,
+    /// The exchange as observed (operation `token`), for the caller to judge against the
+    /// suite's `token` contract like any other call. Its body holds the token: a secret.
+    pub observed: Observed,
 }
 
 #[derive(Deserialize)]
@@ -87,8 +95,14 @@ pub struct TokenStore {
     request: TokenRequest,
     http: reqwest::Client,
     refresh_margin: Duration,
+    /// The whole token request's bound, connect to last body byte.
+    timeout: Duration,
+    body_limit: usize,
     state: Mutex<Option<Arc<Token>>>,
 }
+
+/// The default bound on one token request (connect to last body byte).
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl TokenStore {
     pub fn new(request: TokenRequest, http: reqwest::Client) -> Self {
@@ -96,8 +110,18 @@ impl TokenStore {
             request,
             http,
             refresh_margin: Duration::from_secs(5),
+            timeout: DEFAULT_TOKEN_TIMEOUT,
+            body_limit: client::DEFAULT_BODY_LIMIT,
             state: Mutex::new(None),
         }
+    }
+
+    /// Bounds each token request by `timeout` (connect to last byte) and its body by
+    /// `body_limit` bytes (defaults: 10 s and 16 MiB).
+    pub fn with_limits(mut self, timeout: Duration, body_limit: usize) -> Self {
+        self.timeout = timeout;
+        self.body_limit = body_limit;
+        self
     }
 
     /// Refresh this long before expiry (default 5 s; at most half the token's lifetime).
@@ -147,68 +171,89 @@ impl TokenStore {
             }
             None => form.push(("grant_type", "client_credentials")),
         }
-        let started = Instant::now();
+        let (name, path) = ops::find("token").map_or(("token", ""), |op| (op.name, op.path));
+        let mut obs = Observed::nothing_yet(name, ops::Method::Post, path);
         let sent = self
             .http
             .post(&r.url)
+            .timeout(self.timeout)
             .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
             .form(&form)
             .send()
             .await;
-        let resp = match sent {
-            Ok(resp) => resp,
+        let url = r.url.clone();
+        let error = match sent {
+            Ok(resp) => {
+                client::read_response(&mut obs, resp, self.body_limit).await;
+                token_error(&obs, url, self.timeout)
+            }
+            Err(source) if source.is_timeout() => {
+                obs.latency = obs.started.elapsed();
+                obs.transport = Some(TransportError::Timeout);
+                Some(TokenError::Timeout {
+                    url,
+                    after: self.timeout,
+                })
+            }
             Err(source) => {
-                let fetch = TokenFetch {
-                    status: None,
-                    latency: started.elapsed(),
-                    ok: false,
-                };
-                let url = r.url.clone();
-                return (Err(TokenError::Transport { url, source }), fetch);
+                obs.latency = obs.started.elapsed();
+                obs.transport = Some(TransportError::classify(&source));
+                Some(TokenError::Transport { url, source })
             }
         };
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await;
-        let latency = started.elapsed();
-        let fail = |e| {
-            (
-                Err(e),
-                TokenFetch {
-                    status: Some(status),
-                    latency,
-                    ok: false,
-                },
-            )
+        let parsed = match error {
+            Some(e) => Err(e),
+            None => obs
+                .body
+                .clone()
+                .ok_or_else(|| "empty body".to_string())
+                .and_then(|b| serde_json::from_value::<TokenResponse>(b).map_err(|e| e.to_string()))
+                .map_err(|detail| {
+                    // A 200 that is not a token breaks the `token` contract whatever its schema.
+                    obs.decode_error = Some(format!("not a token: {detail}"));
+                    TokenError::Body {
+                        url: r.url.clone(),
+                        detail,
+                    }
+                }),
         };
-        if status != 200 {
-            let url = r.url.clone();
-            return fail(TokenError::Status { url, status });
-        }
-        let parsed = body
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<TokenResponse>(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(t) => {
-                let ttl = Duration::from_secs_f64(t.expires_in.unwrap_or(59.0).clamp(0.0, 1e7));
-                let margin = self.refresh_margin.min(ttl / 2);
-                let token = Token {
-                    access_token: t.access_token,
-                    expires_at: started + ttl,
-                    refresh_at: started + ttl - margin,
-                    sites: t.sites,
-                    generation,
-                };
-                let fetch = TokenFetch {
-                    status: Some(status),
-                    latency,
-                    ok: true,
-                };
-                (Ok(Arc::new(token)), fetch)
-            }
-            Err(detail) => fail(TokenError::Body {
-                url: r.url.clone(),
-                detail,
-            }),
-        }
+        let result = parsed.map(|t| {
+            let started = obs.started;
+            let ttl = Duration::from_secs_f64(t.expires_in.unwrap_or(59.0).clamp(0.0, 1e7));
+            let margin = self.refresh_margin.min(ttl / 2);
+            Arc::new(Token {
+                access_token: t.access_token,
+                expires_at: started + ttl,
+                refresh_at: started + ttl - margin,
+                sites: t.sites,
+                generation,
+            })
+        });
+        let fetch = TokenFetch {
+            status: obs.status,
+            latency: obs.latency,
+            ok: result.is_ok(),
+            observed: obs,
+        };
+        (result, fetch)
+    }
+}
+
+/// Why a read token response is not a token, before its body is parsed.
+fn token_error(obs: &Observed, url: String, after: Duration) -> Option<TokenError> {
+    match (obs.status, &obs.transport, &obs.decode_error) {
+        (Some(status), _, _) if status != 200 => Some(TokenError::Status { url, status }),
+        (_, Some(TransportError::Timeout), _) => Some(TokenError::Timeout { url, after }),
+        (_, Some(kind), detail) => Some(TokenError::Body {
+            url,
+            detail: detail
+                .clone()
+                .unwrap_or_else(|| format!("{} error", kind.as_str())),
+        }),
+        (_, None, Some(detail)) => Some(TokenError::Body {
+            url,
+            detail: detail.clone(),
+        }),
+        _ => None,
     }
 }

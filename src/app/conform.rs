@@ -21,7 +21,10 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
         let _ = writeln!(console.err, "{plan}");
     }
     let run = RunPlan::build(&plan).map_err(|e| AppError::Conform(e.into()))?;
-    let cp = ConformPlan::new(run, c.only.as_deref()).map_err(AppError::Conform)?;
+    let mut cp = ConformPlan::new(run, c.only.as_deref()).map_err(AppError::Conform)?;
+    if let Some(bound) = c.max_time {
+        cp.time_bound = bound;
+    }
     execute_plan(console, cp)
 }
 
@@ -53,7 +56,7 @@ pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, Ap
     };
     let result = runtime.block_on(conform::run(plan, progress));
     runtime.shutdown_timeout(Duration::from_secs(2));
-    let (outcomes, secrets) = match result {
+    let (outcomes, secrets, interrupted) = match result {
         Ok(r) => r,
         Err(RunFailure { message, secrets }) => {
             // Reports still say why, so CI shows an error rather than nothing.
@@ -70,10 +73,18 @@ pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, Ap
     if !console.quiet() {
         let _ = write!(console.out, "{}", secrets.mask(&report::table(&outcomes)));
     }
+    if let Some(why) = &interrupted {
+        // The cases not run are `<error>`s, and the run is not a pass: exit 3.
+        meta.harness_error = Some(format!("conform cut short: {why}"));
+    }
     report::write(&out_dir, &meta, &outcomes, &secrets)
         .map_err(|e| AppError::Harness(e.to_string()))?;
     if !console.quiet() {
         let _ = writeln!(console.err, "reports: {}", out_dir.display());
+    }
+    if let Some(why) = interrupted {
+        let _ = writeln!(console.err, "warning: run cut short: {why}");
+        return Ok(Exit::Harness);
     }
     let passed = outcomes
         .iter()

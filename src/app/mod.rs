@@ -51,6 +51,8 @@ pub struct RunConfig {
     pub live: crate::live::Listen,
     /// `run --rendezvous`, `--rendezvous-timeout`, `--start-at`.
     pub start: StartConfig,
+    /// `conform --max-time`: the whole run's bound (default `conform::DEFAULT_TIME_BOUND`).
+    pub max_time: Option<std::time::Duration>,
 }
 
 /// A validated `simulate` invocation.

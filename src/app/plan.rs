@@ -19,6 +19,9 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, AppError> {
 /// returns.)
 pub fn load_plan(c: &RunConfig) -> Result<Plan, AppError> {
     let loaded = load_suite(&c.suite)?;
+    if c.overrides.target.is_none() {
+        check_remote_urls(&loaded.suite.target)?;
+    }
     let mut overrides = c.overrides.clone();
     if let Some(t) = &overrides.target {
         overrides.target = Some(apply_target(&loaded, t)?);
@@ -28,6 +31,18 @@ pub fn load_plan(c: &RunConfig) -> Result<Plan, AppError> {
         .clone()
         .unwrap_or_else(|| default_out_dir(&loaded.suite.name));
     plan::plan(loaded, &overrides, out).map_err(AppError::Plan)
+}
+
+/// A suite's remote target must name usable URLs (`http://` or `http://[::1` would send the
+/// token request nowhere sensible): a usage error (exit 2) otherwise.
+fn check_remote_urls(target: &Target) -> Result<(), AppError> {
+    if let Target::Remote(t) = target {
+        for (field, url) in [("target.api", &t.api), ("target.auth", &t.auth)] {
+            crate::aeapi::client::check_base_url(url)
+                .map_err(|why| AppError::Usage(format!("suite `{field}` `{url}`: {why}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// A URL override keeps the suite's own remote settings and replaces only the bases.

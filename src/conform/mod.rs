@@ -143,7 +143,18 @@ pub struct ConformPlan {
     pub secrets: Vec<String>,
     /// Things worth saying before the run (printed unless quiet).
     pub notes: Vec<String>,
+    /// The whole run's bound: past it, the cases not yet run are errors and the run ends
+    /// (default [`DEFAULT_TIME_BOUND`]; `conform --max-time`).
+    pub time_bound: Duration,
+    /// Each request's bound, connect to last byte (`load.timeout`, default 10 s).
+    pub request_timeout: Duration,
+    /// The response body cap (`load.max_body`, default 16 MiB).
+    pub body_limit: usize,
 }
+
+/// How long a whole `conform` run may take by default: 10 minutes (the shipped suite takes
+/// about a minute against the embedded simulator).
+pub const DEFAULT_TIME_BOUND: Duration = Duration::from_secs(600);
 
 /// Why a conformance plan cannot be built (a usage error, exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +218,9 @@ impl ConformPlan {
             placement: run.placement,
             credentials: run.credentials,
             contracts: run.contracts,
+            time_bound: DEFAULT_TIME_BOUND,
+            request_timeout: run.request_timeout,
+            body_limit: run.body_limit,
         })
     }
 }
@@ -280,8 +294,9 @@ pub struct RunFailure {
     pub secrets: Secrets,
 }
 
-/// Every case's outcome, and every secret seen (tokens included), for the writers to mask.
-pub type RunOk = (Vec<CaseOutcome>, Secrets);
+/// Every case's outcome, every secret seen (tokens included), for the writers to mask, and
+/// what cut the run short (SIGTERM, Ctrl-C, the time bound), if something did.
+pub type RunOk = (Vec<CaseOutcome>, Secrets, Option<String>);
 
 /// Where the run reports as it goes: long waits always (unless quiet), each case with `-v`.
 pub struct Progress<'a> {
@@ -362,8 +377,15 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
         ),
     };
     secrets.push(target.client_secret.clone());
+    // From here on a signal or the bound ends the run through its reports.
+    let deadline = tokio::time::Instant::now() + plan.time_bound;
+    let stop = crate::runner::signal::stop_requested();
+    tokio::pin!(stop);
+    let bound = plan.time_bound.as_secs();
+    let cut = |why: &str| format!("conform cut short: {why} while waiting for the first token");
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
+        .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(plan.request_timeout))
         .build()
         .map_err(|e| fail(format!("could not build the HTTP client: {e}"), &secrets))?;
     let mut world = World::new(
@@ -373,26 +395,64 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
         plan.credentials.clone(),
         window,
         margin,
-    );
+    )
+    .with_limits(plan.request_timeout, plan.body_limit);
     secrets.push(world.basic_auth());
     // The target must answer before any case runs: a target that is down is exit code 3.
-    if let (Err(e @ TokenError::Transport { .. }), _) = world.tokens.get().await {
+    let first = tokio::select! {
+        r = world.tokens.get() => r.0,
+        why = &mut stop => return Err(fail(cut(why), &secrets)),
+        _ = tokio::time::sleep_until(deadline) => {
+            return Err(fail(format!("conform exceeded its time bound of {bound} s"), &secrets));
+        }
+    };
+    if let Err(e @ (TokenError::Transport { .. } | TokenError::Timeout { .. })) = first {
         let message = format!("the target at {} is unreachable: {e}", target.auth_base);
         return Err(fail(message, &secrets));
     }
+    let mut interrupted = None;
     if plan.cases.iter().any(|c| c.wait == Wait::TokenExpiry) {
-        let _ = world.prepare_expired().await;
+        tokio::select! {
+            _ = world.prepare_expired() => {}
+            why = &mut stop => interrupted = Some(why.to_string()),
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
     }
     let mut outcomes = Vec::with_capacity(plan.cases.len());
     let n = plan.cases.len();
     let mut noted = Vec::new();
     for (i, spec) in plan.cases.iter().enumerate() {
+        if interrupted.is_none() && tokio::time::Instant::now() >= deadline {
+            interrupted = Some(format!("conform exceeded its time bound of {bound} s"));
+        }
+        if let Some(why) = &interrupted {
+            let mut o = CaseOutcome::new(spec);
+            o.verdict = Verdict::Error(format!("not run: {why}"));
+            outcomes.push(o);
+            continue;
+        }
         if !noted.contains(&spec.wait) && spec.skip.is_none() {
             noted.push(spec.wait);
             progress.wait(spec, &world);
         }
         let request = plan.requests.get(spec.op.name).cloned().unwrap_or_default();
-        let o = engine::run_case(&mut world, &plan.contracts, &request, spec, remote).await;
+        let case = engine::run_case(&mut world, &plan.contracts, &request, spec, remote);
+        let o = tokio::select! {
+            o = case => o,
+            why = &mut stop => {
+                interrupted = Some(why.to_string());
+                let mut o = CaseOutcome::new(spec);
+                o.verdict = Verdict::Error(format!("cut short: {why}"));
+                o
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                let why = format!("conform exceeded its time bound of {bound} s");
+                let mut o = CaseOutcome::new(spec);
+                o.verdict = Verdict::Error(format!("cut short: {why}"));
+                interrupted = Some(why);
+                o
+            }
+        };
         progress.done(i, n, &o);
         outcomes.push(o);
     }
@@ -402,7 +462,7 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
     if let Some(h) = sim {
         h.shutdown().await;
     }
-    Ok((outcomes, secrets))
+    Ok((outcomes, secrets, interrupted))
 }
 
 #[cfg(test)]

@@ -74,6 +74,15 @@ pub enum FixtureError {
     NoRegisteredId,
     #[error("customer engagement: no engagementID/customerID in {0}")]
     NoEngagementIds(String),
+    #[error("no token store for `{0}`")]
+    NoTokenStore(String),
+    /// A wait of this kind failed before: the path is known broken, so this one is not tried.
+    #[error("not waiting for {what}: the {kind} path is broken ({why})")]
+    PathBroken {
+        what: String,
+        kind: &'static str,
+        why: String,
+    },
     #[error("conferenceEngagement to {guest} failed: {excerpt}")]
     ConferenceFailed { guest: String, excerpt: String },
     /// Long-polling for a message got an answer other than 200 or 204.
@@ -115,6 +124,10 @@ pub const WAIT_MARGIN: Duration = Duration::from_secs(2);
 const SESSION_MAX_AGE: Duration = Duration::from_secs(20);
 /// How long an offer may take to reach the agent's long-poll.
 const OFFER_DEADLINE: Duration = Duration::from_secs(10);
+/// Each request's bound unless the suite sets `load.timeout`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A long-poll answered sooner than this did not hold: the next one waits the rest of it.
+const POLL_FLOOR: Duration = Duration::from_millis(100);
 
 /// Everything the cases share.
 pub struct World {
@@ -135,6 +148,12 @@ pub struct World {
     expired: Option<Arc<Token>>,
     /// Access tokens seen, for masking.
     pub seen_tokens: Vec<String>,
+    /// Each request's bound and the response body cap (see `with_limits`).
+    timeout: Duration,
+    body_limit: usize,
+    /// Why an offer (or another kind of awaited message) never arrived, by kind, once one did
+    /// not: later waits for that kind fail at once instead of each waiting `OFFER_DEADLINE`.
+    broken: std::collections::BTreeMap<&'static str, String>,
 }
 
 impl World {
@@ -162,7 +181,27 @@ impl World {
             next: 0,
             expired: None,
             seen_tokens: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            body_limit: crate::aeapi::client::DEFAULT_BODY_LIMIT,
+            broken: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Bounds every request by `timeout` (connect to last byte; long-polls by their wait) and
+    /// every response body by `body_limit` bytes.
+    pub fn with_limits(mut self, timeout: Duration, body_limit: usize) -> World {
+        self.timeout = timeout;
+        self.body_limit = body_limit;
+        self.tokens = self.store(self.target.token_request());
+        self
+    }
+
+    /// A token store for `request` with the world's limits.
+    fn store(&self, request: crate::aeapi::token::TokenRequest) -> TokenStore {
+        TokenStore::new(request, self.http.clone())
+            .with_limits(self.timeout, self.body_limit)
+            // At most half the lifetime (the store's cap): the target counts whole seconds.
+            .with_refresh_margin(Duration::from_secs(2))
     }
 
     /// The endpoint for an operation in a format (`token` is on the auth base).
@@ -172,7 +211,7 @@ impl World {
         } else {
             &self.target.api_base
         };
-        Endpoint::new(base, format, Duration::from_secs(10))
+        Endpoint::new(base, format, self.timeout).with_body_limit(self.body_limit)
     }
 
     /// `Basic base64(client_id:client_secret)`'s credential part (a secret).
@@ -199,10 +238,13 @@ impl World {
                 .as_ref()
                 .map(|(u, _)| u.clone())
                 .unwrap_or_default();
-            let http = self.http.clone();
-            let store = self.agent_tokens.entry(user).or_insert_with(|| {
-                TokenStore::new(request, http).with_refresh_margin(Duration::from_secs(2))
-            });
+            if !self.agent_tokens.contains_key(&user) {
+                let store = self.store(request);
+                self.agent_tokens.insert(user.clone(), store);
+            }
+            let Some(store) = self.agent_tokens.get(&user) else {
+                return Err(FixtureError::NoTokenStore(user));
+            };
             store.get().await.0
         } else {
             self.tokens.get().await.0
@@ -245,7 +287,8 @@ impl World {
         } else {
             self.target.token_request()
         };
-        let store = TokenStore::new(request, self.http.clone());
+        let store =
+            TokenStore::new(request, self.http.clone()).with_limits(self.timeout, self.body_limit);
         let t = store.get().await.0.map_err(FixtureError::NoToken)?;
         self.remember(&t);
         self.expired = Some(t);
@@ -415,7 +458,9 @@ impl World {
             follow_up: false,
         };
         let what = format!("the offer of engagement {eid}");
-        let r = self.await_message(&session, eid, &what, |_| true).await;
+        let r = self
+            .await_message(&session, eid, ("offer", &what), |_| true)
+            .await;
         self.or_cleanup(&fixture, r).await?;
         Ok(fixture)
     }
@@ -494,13 +539,15 @@ impl World {
             });
         }
         let what = format!("the conference request for engagement {eid}");
-        self.await_message(guest, eid, &what, |_| true).await?;
+        self.await_message(guest, eid, ("conference request", &what), |_| true)
+            .await?;
         let accept = json!({"agentId": guest.username, "engagementId": eid});
         self.session_call(guest, "acceptEngagement", accept).await?;
         if needs == Needs::OwnershipOffer {
             self.session_call(owner, "transferOwnership", ask).await?;
             let what = format!("the ownership transfer request for engagement {eid}");
-            self.await_message(guest, eid, &what, |e| {
+            let kind = ("ownership transfer request", what.as_str());
+            self.await_message(guest, eid, kind, |e| {
                 has_state(e, "ownershipTransferRequest")
             })
             .await?;
@@ -521,8 +568,32 @@ impl World {
     }
 
     /// Long-polls `s`'s messages until an entry for engagement `eid` satisfies `wanted` (it is
-    /// given the entry: `{id, messages, settings}`), for at most `OFFER_DEADLINE`.
+    /// given the entry: `{id, messages, settings}`), for at most `OFFER_DEADLINE`. Once a wait of
+    /// one `kind` failed, the later ones fail at once: the path is known broken.
     async fn await_message(
+        &mut self,
+        s: &Session,
+        eid: &str,
+        (kind, what): (&'static str, &str),
+        wanted: fn(&Value) -> bool,
+    ) -> Result<(), FixtureError> {
+        if let Some(why) = self.broken.get(kind) {
+            return Err(FixtureError::PathBroken {
+                what: what.to_string(),
+                kind,
+                why: why.clone(),
+            });
+        }
+        let r = self.poll_for(s, eid, what, wanted).await;
+        if let Err(why) = &r {
+            self.broken.insert(kind, why.to_string());
+        }
+        r
+    }
+
+    /// `await_message`'s long-polls, paced: a poll that did not hold `POLL_FLOOR` waits out
+    /// the rest of it before the next.
+    async fn poll_for(
         &mut self,
         s: &Session,
         eid: &str,
@@ -541,7 +612,10 @@ impl World {
             let obs = client::send(&self.http, &ep, call).await;
             match obs.status {
                 Some(200) if entry(&obs, eid).is_some_and(wanted) => return Ok(()),
-                Some(200 | 204) => {}
+                Some(200 | 204) => {
+                    let next = (obs.started + POLL_FLOOR).min(deadline);
+                    tokio::time::sleep_until(next.into()).await;
+                }
                 _ => {
                     return Err(FixtureError::WaitRefused {
                         what: what.to_string(),

@@ -78,6 +78,19 @@ pub fn build(outcome: &Outcome) -> Report {
     if !outcome.deltas.is_empty() {
         report.add_testsuite(baseline_suite(outcome));
     }
+    if outcome.meta.interrupted {
+        let why = outcome
+            .meta
+            .interrupted_by
+            .as_deref()
+            .unwrap_or("stopped early");
+        let mut interrupted = suite("interrupted", outcome);
+        let message = format!("the run was cut short: {why}; its figures are incomplete");
+        let mut case = TestCase::error("run", Duration::ZERO, "interrupted", &xml_safe(&message));
+        case.set_classname("interrupted");
+        interrupted.add_testcase(case);
+        report.add_testsuite(interrupted);
+    }
     if let Some(why) = &outcome.meta.harness_error {
         let mut harness = suite("harness", outcome);
         let mut case = TestCase::error("run", Duration::ZERO, "harness", &xml_safe(why));

@@ -27,6 +27,7 @@
 //!     ended: time::OffsetDateTime::now_utc(),
 //!     duration: Duration::from_secs(60),
 //!     interrupted: false,
+//!     interrupted_by: None,
 //!     harness_error: None,
 //!     shards: vec![],
 //!     tolerance: Tolerance::default(),
@@ -87,6 +88,9 @@ pub struct RunMeta {
     pub duration: Duration,
     /// The run was stopped early (Ctrl-C, fatal error).
     pub interrupted: bool,
+    /// What stopped it early (SIGTERM, Ctrl-C, its time bound), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// Why the harness itself could not do its job, if it could not (unreachable target at start,
     /// bad credentials, …). Makes the exit status `Exit::Harness`.
     pub harness_error: Option<String>,
@@ -116,6 +120,8 @@ impl Outcome {
     /// The exit status the run deserves: `Harness` when the harness failed, `Failed` when a
     /// threshold or a check failed (or a baseline regression was flagged), else `Passed`.
     pub fn exit(&self) -> Exit {
+        // An incomplete run never gates green: it failed if the target broke a rule, else the
+        // harness could not finish (3), as the process's exit status says.
         if self.meta.harness_error.is_some() {
             return Exit::Harness;
         }
@@ -127,6 +133,8 @@ impl Outcome {
             .any(|c| c.failed > 0);
         if check_failed || self.verdicts.iter().any(|v| !v.passed) || self.regressed() {
             Exit::Failed
+        } else if self.meta.interrupted {
+            Exit::Harness
         } else {
             Exit::Passed
         }

@@ -76,6 +76,9 @@ pub struct RunInfo {
     pub ended: String,
     pub duration_s: f64,
     pub interrupted: bool,
+    /// What cut the run short (SIGTERM, Ctrl-C, its time bound), when something did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// The process exit status (see `exit::Exit`).
     pub exit_status: u8,
     pub harness_error: Option<String>,
@@ -241,6 +244,7 @@ pub fn build(outcome: &Outcome) -> Summary {
             ended: rfc3339(meta.ended),
             duration_s: round3(secs),
             interrupted: meta.interrupted,
+            interrupted_by: meta.interrupted_by.clone(),
             exit_status: outcome.exit().code(),
             harness_error: meta.harness_error.clone(),
             shards: meta.shards.iter().map(ToString::to_string).collect(),
@@ -393,6 +397,7 @@ pub(crate) mod tests {
                 ended: datetime!(2026-11-24 20:00:02 UTC),
                 duration: Duration::from_secs(2),
                 interrupted: false,
+                interrupted_by: None,
                 harness_error: None,
                 shards: vec![],
                 tolerance: crate::report::Tolerance::default(),

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod record;
 pub mod rendezvous;
 pub mod scenario;
+pub mod signal;
 pub mod term;
 
 use std::path::PathBuf;
@@ -79,7 +80,21 @@ pub async fn run_observed(
     // Set-up first (simulator, token), then the start (rendezvous or `--start-at`): the
     // recorder's time line begins when the load does.
     let (ctx, started) = match connect(plan, &target, observer).await {
-        Ok(ctx) => ctx,
+        Ok(Ok(ctx)) => ctx,
+        Ok(Err(why)) => {
+            if let Some(s) = sim {
+                s.shutdown().await;
+            }
+            let now = time::OffsetDateTime::now_utc();
+            return Ok(RunResult {
+                data: Recorder::new(Instant::now(), Duration::from_secs(1)).snapshot(),
+                target: target.api_base,
+                started: now,
+                ended: now,
+                interrupted: Some(why),
+                goose_report: None,
+            });
+        }
         Err(e) => {
             if let Some(s) = sim {
                 s.shutdown().await;
@@ -130,26 +145,38 @@ pub async fn run_observed(
 /// The HTTP client, tokens and shared context of a run, and the wall-clock instant its load
 /// starts. The target must answer before any agent starts: an unreachable target is a harness
 /// error (exit code 3). The shared token is fetched before the start (`plan.start`) is awaited,
-/// so a rendezvous releases load, not set-up.
+/// so a rendezvous releases load, not set-up; it is judged like any call once the context
+/// exists. `Ok(Err(why))`: a signal stopped the run while it waited for the first token.
 async fn connect(
     plan: &RunPlan,
     target: &plan::ResolvedTarget,
     observer: Option<Arc<dyn Observer>>,
-) -> Result<(Arc<Ctx>, time::OffsetDateTime), RunError> {
+) -> Result<Result<(Arc<Ctx>, time::OffsetDateTime), String>, RunError> {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(target.insecure_tls)
         .pool_max_idle_per_host(usize::MAX)
         .tcp_nodelay(true)
+        .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(plan.request_timeout))
         .build()
         .map_err(|e| RunError::Harness(format!("could not build the HTTP client: {e}")))?;
-    let token_request = target.token_request();
-    let tokens = if target.password_grant {
-        Tokens::PerAgent(token_request)
-    } else {
-        Tokens::Shared(Arc::new(TokenStore::new(token_request, http.clone())))
+    let store = |request| {
+        Arc::new(
+            TokenStore::new(request, http.clone())
+                .with_limits(plan.request_timeout, plan.body_limit),
+        )
     };
-    let fetched = match &tokens {
-        Tokens::Shared(store) => Some(store.get().await),
+    let tokens = if target.password_grant {
+        Tokens::PerAgent(target.token_request())
+    } else {
+        Tokens::Shared(store(target.token_request()))
+    };
+    let first = match &tokens {
+        Tokens::Shared(store) => tokio::select! {
+            got = store.get() => Some(got),
+            why = signal::stop_requested() => {
+                return Ok(Err(format!("{why} while waiting for the first token")));
+            }
+        },
         Tokens::PerAgent(_) => None,
     };
     let started = plan
@@ -158,31 +185,14 @@ async fn connect(
         .await
         .map_err(|e| RunError::Harness(e.to_string()))?;
     let recorder = Recorder::with_observer(Instant::now(), Duration::from_secs(1), observer);
-    if let Some((result, fetch)) = fetched {
-        if let Some(f) = fetch {
-            recorder.record(&crate::metrics::Sample {
-                op: "token",
-                persona: "harness",
-                status: f.status,
-                latency: f.latency,
-                error: (!f.ok).then_some(crate::metrics::ErrorKind::Status),
-                expected_interval: None,
-                at: Instant::now() - f.latency,
-            });
-        }
-        if let Err(e) = result {
-            return Err(RunError::Harness(format!(
-                "target not usable at start: {e}"
-            )));
-        }
-    }
     let customer_tokens = plan.customers.as_ref().map(|_| match &tokens {
         Tokens::Shared(store) => store.clone(),
-        Tokens::PerAgent(_) => Arc::new(TokenStore::new(target.token_request(), http.clone())),
+        Tokens::PerAgent(_) => store(target.token_request()),
     });
     let ctx = Arc::new(Ctx {
+        endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout)
+            .with_body_limit(plan.body_limit),
         http,
-        endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout),
         tokens,
         contracts: plan.contracts.clone(),
         recorder: recorder.clone(),
@@ -195,7 +205,21 @@ async fn connect(
         per_agent_clients: plan.per_agent_clients,
         customer_tokens,
     });
-    Ok((ctx, started))
+    if let Some((result, fetch)) = first {
+        if let Some(mut f) = fetch {
+            let how = record::Context {
+                check_budget: true,
+                ..Default::default()
+            };
+            record::response(&ctx, &mut f.observed, "harness", 0.0, how);
+        }
+        if let Err(e) = result {
+            return Err(RunError::Harness(format!(
+                "target not usable at start: {e}"
+            )));
+        }
+    }
+    Ok(Ok((ctx, started)))
 }
 
 /// The tasks beside goose: the stop watcher (SIGTERM here, Ctrl-C through goose's own handler

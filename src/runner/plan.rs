@@ -143,6 +143,8 @@ pub struct RunPlan {
     pub steps: Vec<(u32, Duration, Duration)>,
     pub seed: u64,
     pub request_timeout: Duration,
+    /// The response body cap (`load.max_body`, default 16 MiB).
+    pub body_limit: usize,
     pub poll_timeout: Duration,
     /// Extra time past the plan before the run is cut short.
     pub grace: Duration,
@@ -157,6 +159,13 @@ pub struct RunPlan {
     pub per_agent_clients: bool,
     /// When the load starts: at once, at an instant, or at a rendezvous of the shards.
     pub start: super::rendezvous::Start,
+}
+
+/// `load.max_body` in bytes, or the default cap.
+pub fn body_limit(max_body: Option<u64>) -> usize {
+    max_body.map_or(crate::aeapi::client::DEFAULT_BODY_LIMIT, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    })
 }
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(30);
@@ -213,6 +222,7 @@ impl RunPlan {
             steps,
             seed: load.seed.unwrap_or(1),
             request_timeout: load.timeout.map_or(Duration::from_secs(10), |t| t.0),
+            body_limit: body_limit(load.max_body),
             poll_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(30),
             out_dir: plan.out_dir.clone(),

@@ -432,6 +432,10 @@ pub struct Load {
     /// Per-request timeout, connect to last byte (default 10s; long-polls get 60s).
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
+    /// The largest response body read, in bytes (default 16 MiB); a longer one is a `body`
+    /// error naming the limit. Applies to `run` and `conform`.
+    #[serde(default)]
+    pub max_body: Option<u64>,
     /// Share of responses whose body is checked against its schema (default 100%).
     #[serde(default)]
     pub schema_sample: Option<Percent>,
@@ -484,6 +488,7 @@ impl Default for Load {
             seed: None,
             customers: None,
             timeout: None,
+            max_body: None,
             schema_sample: None,
             clients: Clients::Shared,
         }

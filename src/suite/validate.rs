@@ -665,6 +665,7 @@ mod keys {
         "seed",
         "customers",
         "timeout",
+        "max_body",
         "schema_sample",
         "clients",
     ];

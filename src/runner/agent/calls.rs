@@ -14,7 +14,7 @@ use crate::aeapi::client::{Call, Observed, send};
 use crate::aeapi::ops::{self, Operation};
 use crate::aeapi::token::{Token, TokenStore};
 use crate::check::behaviour::{self, Breach};
-use crate::metrics::{ErrorKind, Exchange, Sample};
+use crate::metrics::Exchange;
 use crate::runner::ctx::Tokens;
 use crate::runner::record;
 
@@ -98,27 +98,9 @@ impl Agent {
     /// `None` when no store serves this agent or the fetch failed.
     pub(super) async fn token(&mut self) -> Option<Arc<Token>> {
         let (result, fetch) = self.store()?.get().await;
-        if let Some(f) = fetch {
-            let error = (!f.ok).then_some(match f.status {
-                None => ErrorKind::Connect,
-                Some(_) => ErrorKind::Status,
-            });
-            self.ctx.recorder.record(&Sample {
-                op: "token",
-                persona: &self.persona.name,
-                status: f.status,
-                latency: f.latency,
-                error,
-                expected_interval: None,
-                at: Instant::now() - f.latency,
-            });
-            self.made.push(Made {
-                method: "POST",
-                name: "token",
-                latency: f.latency,
-                status: f.status,
-                success: f.ok,
-            });
+        if let Some(mut f) = fetch {
+            // Judged like any call (status, schema, `within`) under its own operation.
+            self.judge_and_record(&mut f.observed, true);
         }
         result.ok()
     }
@@ -180,19 +162,21 @@ impl Agent {
         }
     }
 
-    /// Judges and records `obs` without pacing or token facts (see `judge_and_record_with`).
-    pub(super) fn judge_and_record(&mut self, obs: &mut Observed, check_budget: bool) {
-        self.judge_and_record_with(obs, check_budget, None, None);
+    /// Judges and records `obs` without pacing or token facts (see `judge_and_record_with`);
+    /// true when a check failed.
+    pub(super) fn judge_and_record(&mut self, obs: &mut Observed, check_budget: bool) -> bool {
+        self.judge_and_record_with(obs, check_budget, None, None)
     }
 
-    /// Judges and records `obs` (see `record::response`) and notes the call for goose.
+    /// Judges and records `obs` (see `record::response`) and notes the call for goose; true
+    /// when a check failed.
     fn judge_and_record_with(
         &mut self,
         obs: &mut Observed,
         check_budget: bool,
         expected_interval: Option<Duration>,
         token_fresh: Option<bool>,
-    ) {
+    ) -> bool {
         let sample: f64 = self.rng.random();
         let how = record::Context {
             check_budget,
@@ -207,6 +191,7 @@ impl Agent {
             status: obs.status,
             success: error.is_none(),
         });
+        error.is_some()
     }
 
     /// Records the behaviour check `check` of `op` (see `record::behaviour`).

@@ -38,6 +38,8 @@ mod state;
 pub const MAX_TICK: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// A long-poll answered sooner than this did not hold: the next one waits (see `on_poll`).
+pub const POLL_FLOOR: Duration = Duration::from_millis(100);
 
 /// A call the agent made, for goose's metrics.
 #[derive(Debug, Clone)]
@@ -68,6 +70,10 @@ pub struct Agent {
     dispositions: Vec<(String, Value)>,
     backoff: Duration,
     backoff_until: Option<Instant>,
+    /// The next long-poll's earliest start, after one that did not hold or failed a check.
+    poll_not_before: Option<Instant>,
+    /// The wait before the next long-poll after an empty or failed one (doubles, bounded).
+    poll_backoff: Duration,
     made: Vec<Made>,
 }
 
@@ -78,7 +84,10 @@ impl Agent {
             Tokens::PerAgent(template) => {
                 let mut req = template.clone();
                 req.password_grant = Some((cred.username.clone(), cred.password.clone()));
-                Some(Arc::new(TokenStore::new(req, ctx.http.clone())))
+                Some(Arc::new(
+                    TokenStore::new(req, ctx.http.clone())
+                        .with_limits(ctx.endpoint.timeout, ctx.endpoint.body_limit),
+                ))
             }
         };
         let now = Instant::now();
@@ -91,6 +100,7 @@ impl Agent {
             reqwest::Client::builder()
                 .cookie_store(true)
                 .tcp_nodelay(true)
+                .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(ctx.endpoint.timeout))
                 .build()
                 .unwrap_or_else(|_| ctx.http.clone())
         } else {
@@ -111,6 +121,8 @@ impl Agent {
             dispositions: Vec::new(),
             backoff: BACKOFF_MIN,
             backoff_until: None,
+            poll_not_before: None,
+            poll_backoff: POLL_FLOOR,
             made: Vec::new(),
         }
     }
@@ -129,16 +141,27 @@ impl Agent {
         self.engagements.len()
     }
 
-    /// One bounded step of the agent's life. Returns the calls made, for goose.
+    /// One bounded step of the agent's life. Returns the calls made, for goose. The stop signal
+    /// cuts any wait short, a call in flight included (a hostile target may hold one for the
+    /// whole request timeout).
     pub async fn tick(&mut self) -> Vec<Made> {
+        let stop = self.ctx.stop.clone();
+        tokio::select! {
+            _ = self.step() => {}
+            _ = stop.cancelled() => {}
+        }
+        std::mem::take(&mut self.made)
+    }
+
+    async fn step(&mut self) {
         if self.ctx.stop.is_cancelled() {
-            return std::mem::take(&mut self.made);
+            return;
         }
         if let Some(until) = self.backoff_until {
             let now = Instant::now();
             if until > now {
                 self.sleep_until(until.min(now + MAX_TICK)).await;
-                return std::mem::take(&mut self.made);
+                return;
             }
             self.backoff_until = None;
         }
@@ -148,16 +171,20 @@ impl Agent {
             } else {
                 self.back_off();
             }
-            return std::mem::take(&mut self.made);
-        }
-        if self.poll.is_none() {
-            self.start_poll();
+            return;
         }
         let now = Instant::now();
-        let wake = self
+        if self.poll.is_none() && self.poll_not_before.is_none_or(|t| t <= now) {
+            self.poll_not_before = None;
+            self.start_poll();
+        }
+        let mut wake = self
             .next_due()
             .unwrap_or(now + MAX_TICK)
             .min(now + MAX_TICK);
+        if let Some(t) = self.poll_not_before {
+            wake = wake.min(t);
+        }
         let polled = match self.poll.as_mut() {
             // Something is due already: take the poll's answer if it is in, without a timer.
             Some(handle) if wake <= now => handle.now_or_never(),
@@ -166,7 +193,13 @@ impl Agent {
                 _ = tokio::time::sleep_until(wake.into()) => None,
                 _ = self.ctx.stop.cancelled() => None,
             },
-            None => None,
+            // The poll is held back: wait for it (or what is due) rather than spin.
+            None => {
+                if wake > now {
+                    self.sleep_until(wake).await;
+                }
+                None
+            }
         };
         if let Some(result) = polled {
             self.poll = None;
@@ -178,7 +211,6 @@ impl Agent {
         if !self.ctx.stop.is_cancelled() && self.session.is_some() {
             self.run_due().await;
         }
-        std::mem::take(&mut self.made)
     }
 
     /// Ends the agent's run: stops its poll and sets it busy (best effort, bounded).
@@ -200,6 +232,23 @@ impl Agent {
         let jitter = self.rng.random_range(0.5..1.5);
         self.backoff_until = Some(Instant::now() + self.backoff.mul_f64(jitter));
         self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    /// Holds the next long-poll back after `obs`, which `failed` a check or did not hold for
+    /// `POLL_FLOOR`: empty or failed answers double the wait (up to `BACKOFF_MAX`), a quick
+    /// answer with content waits the floor; a poll that held and passed resets it.
+    fn pace_poll(&mut self, obs: &Observed, failed: bool) {
+        let quick = obs.latency < POLL_FLOOR;
+        let empty = obs.status == Some(204) || obs.body.is_none();
+        if failed || (quick && empty) {
+            let jitter = self.rng.random_range(0.5..1.5);
+            self.poll_not_before = Some(Instant::now() + self.poll_backoff.mul_f64(jitter));
+            self.poll_backoff = (self.poll_backoff * 2).min(BACKOFF_MAX);
+        } else if quick {
+            self.poll_not_before = Some(obs.started + POLL_FLOOR);
+        } else {
+            self.poll_backoff = POLL_FLOOR;
+        }
     }
 
     async fn sleep_until(&self, t: Instant) {

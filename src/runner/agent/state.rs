@@ -52,7 +52,8 @@ impl Agent {
             self.ctx.recorder.record_poll_hold(&self.persona.name, hold);
         }
         // A long-poll's hold is not latency: judge status and schema, not the budget.
-        self.judge_and_record(&mut obs, false);
+        let failed = self.judge_and_record(&mut obs, false);
+        self.pace_poll(&obs, failed);
         if obs.token_expired() {
             self.expired_by_target(obs.op, &obs);
             self.refresh_token_after_expiry().await;
