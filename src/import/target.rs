@@ -52,24 +52,20 @@ fn sourced(found: Option<(String, usize, usize)>, what: &str) -> Option<Sourced>
 /// Infers the target from `calls`.
 pub fn guess(calls: &[Call]) -> TargetGuess {
     let token = |c: &&Call| c.op.name == "token";
-    let api = sourced(
-        most_common(
-            calls
-                .iter()
-                .filter(|c| !token(c))
-                .map(|c| (c.base.clone(), c.entry)),
-        ),
-        "API base of the recorded URLs",
-    );
-    let auth = sourced(
-        most_common(
-            calls
-                .iter()
-                .filter(token)
-                .map(|c| (c.base.clone(), c.entry)),
-        ),
-        "base of the recorded token calls",
-    );
+    // The most common base URL among the token calls (`true`) or the other calls.
+    let base = |of_token: bool, what: &str| {
+        sourced(
+            most_common(
+                calls
+                    .iter()
+                    .filter(|c| token(c) == of_token)
+                    .map(|c| (c.base.clone(), c.entry)),
+            ),
+            what,
+        )
+    };
+    let api = base(false, "API base of the recorded URLs");
+    let auth = base(true, "base of the recorded token calls");
     let grant = sourced(
         most_common(
             calls
