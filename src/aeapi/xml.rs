@@ -11,7 +11,7 @@
 //! empty list has no element to write, so in XML "empty" and "absent" look the same).
 
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value};
 
 /// Maps an XML document to JSON by the rule above (before schema coercion).
@@ -26,19 +26,7 @@ pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
             .read_event_into(&mut buf)
             .map_err(|e| format!("XML error at byte {}: {e}", reader.buffer_position()))?;
         match ev {
-            Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                let mut map = Map::new();
-                for a in e.attributes().flatten() {
-                    let k = format!("@{}", String::from_utf8_lossy(a.key.local_name().as_ref()));
-                    let v = a
-                        .unescape_value()
-                        .map(|c| c.into_owned())
-                        .unwrap_or_default();
-                    map.insert(k, Value::String(v));
-                }
-                stack.push((name, map, String::new()));
-            }
+            Event::Start(e) => stack.push(opened(&e)),
             Event::Empty(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 let value = Value::String(String::new());
@@ -47,26 +35,9 @@ pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
                     None => root = Some(Value::Object(Map::new())),
                 }
             }
-            Event::Text(t) => {
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
                 if let Some((_, _, text)) = stack.last_mut() {
-                    let s = t.decode().map_err(|e| format!("XML text: {e}"))?;
-                    let s =
-                        quick_xml::escape::unescape(&s).map_err(|e| format!("XML text: {e}"))?;
-                    text.push_str(&s);
-                }
-            }
-            Event::CData(t) => {
-                if let Some((_, _, text)) = stack.last_mut() {
-                    text.push_str(&String::from_utf8_lossy(&t));
-                }
-            }
-            Event::GeneralRef(r) => {
-                if let Some((_, _, text)) = stack.last_mut() {
-                    let name = String::from_utf8_lossy(&r).into_owned();
-                    let entity = format!("&{name};");
-                    let s = quick_xml::escape::unescape(&entity)
-                        .map_err(|e| format!("XML entity: {e}"))?;
-                    text.push_str(&s);
+                    text.push_str(&text_of(&ev)?);
                 }
             }
             Event::End(_) => {
@@ -95,6 +66,40 @@ pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Value::Object(Map::new())),
         Some(v) => Ok(v),
         None => Err("XML has no root element".into()),
+    }
+}
+
+/// A just-opened element: its name, its attributes as `@name` fields, no text yet.
+fn opened(e: &BytesStart) -> (String, Map<String, Value>, String) {
+    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+    let mut map = Map::new();
+    for a in e.attributes().flatten() {
+        let k = format!("@{}", String::from_utf8_lossy(a.key.local_name().as_ref()));
+        let v = a
+            .unescape_value()
+            .map(|c| c.into_owned())
+            .unwrap_or_default();
+        map.insert(k, Value::String(v));
+    }
+    (name, map, String::new())
+}
+
+/// The text a text, CDATA or entity-reference event adds to its element.
+fn text_of(ev: &Event) -> Result<String, String> {
+    match ev {
+        Event::Text(t) => {
+            let s = t.decode().map_err(|e| format!("XML text: {e}"))?;
+            let s = quick_xml::escape::unescape(&s).map_err(|e| format!("XML text: {e}"))?;
+            Ok(s.into_owned())
+        }
+        Event::CData(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        Event::GeneralRef(r) => {
+            let name = String::from_utf8_lossy(r).into_owned();
+            let entity = format!("&{name};");
+            let s = quick_xml::escape::unescape(&entity).map_err(|e| format!("XML entity: {e}"))?;
+            Ok(s.into_owned())
+        }
+        _ => Ok(String::new()),
     }
 }
 

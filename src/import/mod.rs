@@ -64,53 +64,133 @@ pub struct Names<'a> {
 /// Imports the HAR in `bytes` (`file` names it in messages and comments).
 pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, ImportError> {
     let rec = har::parse(file, bytes)?;
-    let mut secrets = calls::Secrets::default();
-    let mut list = Vec::new();
-    let mut ops: BTreeMap<&'static str, OpSeen> = BTreeMap::new();
-    let mut agents: Vec<(String, usize)> = Vec::new();
-    let mut unanswered = Vec::new();
-    for i in 0..rec.len() {
-        let x = rec.entry(i)?;
-        let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
+    let seen = Seen::scan(file, &rec)?;
+    if seen.list.is_empty() {
+        return Err(ImportError::NoCalls {
             file: file.to_path_buf(),
-            entry: b.entry,
-            reason: b.reason,
-        })?;
-        secrets.scan(&x, call.as_ref().map(|c| c.op.name));
-        let Some(c) = call else { continue };
-        if c.status == 0 {
-            unanswered.push(c.entry);
-            continue;
+            entries: rec.len(),
+        });
+    }
+    let behaviour = behaviour::measure(&seen.list);
+    let target = target::guess(&seen.list);
+    let warnings = warnings(&target, &behaviour);
+    let har_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let left_out = rec.len() - seen.list.len() - seen.unanswered.len();
+    let learnt = Learnt {
+        name: names.suite_name,
+        har_name: &har_name,
+        creator: &rec.creator,
+        entries: rec.len(),
+        calls: seen.list.len(),
+        left_out,
+        unanswered: seen.unanswered.len(),
+        target: &target,
+        agents: &seen.agents,
+        agents_csv: names.agents_csv,
+        behaviour: &behaviour,
+        ops: &seen.ops,
+    };
+    let suite_yaml = write::suite(&learnt);
+    let agents_csv = write::agents_csv(&seen.agents).map_err(|reason| ImportError::Entry {
+        file: file.to_path_buf(),
+        entry: seen.agents.first().map_or(0, |a| a.1),
+        reason: format!("cannot write the agents CSV: {reason}"),
+    })?;
+    if let Some(i) = seen.secrets.leaked_into(&[&suite_yaml, &agents_csv]) {
+        return Err(ImportError::Leak {
+            file: file.to_path_buf(),
+            what: if i == 0 {
+                "the suite"
+            } else {
+                "the agents CSV"
+            },
+        });
+    }
+    Ok(Imported {
+        suite_yaml,
+        agents_csv,
+        removed: seen.secrets.summary(),
+        unanswered: seen.unanswered,
+        warnings,
+        entries: rec.len(),
+        calls: seen.list.len(),
+        left_out,
+    })
+}
+
+/// What one pass over the recording's entries collected.
+struct Seen {
+    secrets: calls::Secrets,
+    /// The answered AEAPI calls, in recording order.
+    list: Vec<calls::Call>,
+    ops: BTreeMap<&'static str, OpSeen>,
+    /// Agent user names with the entry that first named them.
+    agents: Vec<(String, usize)>,
+    /// Entries of AEAPI calls without an answer.
+    unanswered: Vec<usize>,
+}
+
+impl Seen {
+    fn scan(file: &Path, rec: &har::Recording) -> Result<Seen, ImportError> {
+        let mut seen = Seen {
+            secrets: calls::Secrets::default(),
+            list: Vec::new(),
+            ops: BTreeMap::new(),
+            agents: Vec::new(),
+            unanswered: Vec::new(),
+        };
+        for i in 0..rec.len() {
+            let x = rec.entry(i)?;
+            let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
+                file: file.to_path_buf(),
+                entry: b.entry,
+                reason: b.reason,
+            })?;
+            seen.secrets.scan(&x, call.as_ref().map(|c| c.op.name));
+            if let Some(c) = call {
+                seen.add(c);
+            }
         }
-        let seen = ops.entry(c.op.name).or_default();
+        Ok(seen)
+    }
+
+    fn add(&mut self, c: calls::Call) {
+        if c.status == 0 {
+            self.unanswered.push(c.entry);
+            return;
+        }
+        let seen = self.ops.entry(c.op.name).or_default();
         seen.statuses.entry(c.status).or_default().push(c.entry);
         if let (true, Some(body)) = (c.ok(), &c.response) {
             seen.shape.add(body);
         }
         seen.times.ms.push(c.time_ms);
         seen.times.entries.push(c.entry);
-        let user = match c.op.name {
-            "login" | "preLoginStatus" => c.param("username"),
-            "token" if c.body_field("grant_type").as_deref() == Some("password") => {
-                c.body_field("username")
-            }
-            _ => None,
-        };
-        if let Some(u) = user.filter(|u| !u.is_empty())
-            && !agents.iter().any(|(a, _)| *a == u)
+        if let Some(u) = agent_user(&c).filter(|u| !u.is_empty())
+            && !self.agents.iter().any(|(a, _)| *a == u)
         {
-            agents.push((u, c.entry));
+            self.agents.push((u, c.entry));
         }
-        list.push(c);
+        self.list.push(c);
     }
-    if list.is_empty() {
-        return Err(ImportError::NoCalls {
-            file: file.to_path_buf(),
-            entries: rec.len(),
-        });
+}
+
+/// The agent user name a login-like call carries, if any.
+fn agent_user(c: &calls::Call) -> Option<String> {
+    match c.op.name {
+        "login" | "preLoginStatus" => c.param("username"),
+        "token" if c.body_field("grant_type").as_deref() == Some("password") => {
+            c.body_field("username")
+        }
+        _ => None,
     }
-    let behaviour = behaviour::measure(&list);
-    let target = target::guess(&list);
+}
+
+/// What the user must fill in by hand.
+fn warnings(target: &target::TargetGuess, behaviour: &behaviour::Behaviour) -> Vec<String> {
     let mut warnings = Vec::new();
     if target.site_id.is_none() {
         warnings.push(
@@ -124,49 +204,5 @@ pub fn import(file: &Path, bytes: &[u8], names: &Names) -> Result<Imported, Impo
                 .to_string(),
         );
     }
-    let har_name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| file.display().to_string());
-    let learnt = Learnt {
-        name: names.suite_name,
-        har_name: &har_name,
-        creator: &rec.creator,
-        entries: rec.len(),
-        calls: list.len(),
-        left_out: rec.len() - list.len() - unanswered.len(),
-        unanswered: unanswered.len(),
-        target: &target,
-        agents: &agents,
-        agents_csv: names.agents_csv,
-        behaviour: &behaviour,
-        ops: &ops,
-    };
-    let suite_yaml = write::suite(&learnt);
-    let agents_csv = write::agents_csv(&agents).map_err(|reason| ImportError::Entry {
-        file: file.to_path_buf(),
-        entry: agents.first().map_or(0, |a| a.1),
-        reason: format!("cannot write the agents CSV: {reason}"),
-    })?;
-    if let Some(i) = secrets.leaked_into(&[&suite_yaml, &agents_csv]) {
-        return Err(ImportError::Leak {
-            file: file.to_path_buf(),
-            what: if i == 0 {
-                "the suite"
-            } else {
-                "the agents CSV"
-            },
-        });
-    }
-    let left_out = rec.len() - list.len() - unanswered.len();
-    Ok(Imported {
-        suite_yaml,
-        agents_csv,
-        removed: secrets.summary(),
-        unanswered,
-        warnings,
-        entries: rec.len(),
-        calls: list.len(),
-        left_out,
-    })
+    warnings
 }

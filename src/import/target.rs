@@ -52,24 +52,20 @@ fn sourced(found: Option<(String, usize, usize)>, what: &str) -> Option<Sourced>
 /// Infers the target from `calls`.
 pub fn guess(calls: &[Call]) -> TargetGuess {
     let token = |c: &&Call| c.op.name == "token";
-    let api = sourced(
-        most_common(
-            calls
-                .iter()
-                .filter(|c| !token(c))
-                .map(|c| (c.base.clone(), c.entry)),
-        ),
-        "API base of the recorded URLs",
-    );
-    let auth = sourced(
-        most_common(
-            calls
-                .iter()
-                .filter(token)
-                .map(|c| (c.base.clone(), c.entry)),
-        ),
-        "base of the recorded token calls",
-    );
+    // The most common base URL among the token calls (`true`) or the other calls.
+    let base = |of_token: bool, what: &str| {
+        sourced(
+            most_common(
+                calls
+                    .iter()
+                    .filter(|c| token(c) == of_token)
+                    .map(|c| (c.base.clone(), c.entry)),
+            ),
+            what,
+        )
+    };
+    let api = base(false, "API base of the recorded URLs");
+    let auth = base(true, "base of the recorded token calls");
     let grant = sourced(
         most_common(
             calls
@@ -79,79 +75,27 @@ pub fn guess(calls: &[Call]) -> TargetGuess {
         ),
         "grant_type of the token calls",
     );
-    let param = |names: &[&str]| {
-        most_common(calls.iter().flat_map(|c| {
-            names
-                .iter()
-                .filter_map(|n| c.param(n))
-                .take(1)
-                .map(|v| (v, c.entry))
-        }))
-    };
-    let setting = |name: &str| {
-        most_common(
-            calls
-                .iter()
-                .filter(|c| c.op.name == "messages.get")
-                .flat_map(|c| {
-                    engagement_settings(c.response.as_ref(), name)
-                        .into_iter()
-                        .map(|v| (v, c.entry))
-                }),
-        )
-    };
-    let site_id = sourced(
-        param(&["siteID", "siteId", "site_id"]),
+    let site_id = id_from(
+        calls,
+        &["siteID", "siteId", "site_id"],
         "siteId in the queries",
+        "siteId",
     )
-    .or_else(|| {
-        sourced(
-            setting("siteId"),
-            "engagement settings siteId in messages.get",
-        )
-    })
     .or_else(|| sourced(token_site(calls), "`sites` claim of the recorded token"));
-    let business_unit_id = sourced(
-        param(&["businessUnitID", "businessUnitId"]),
+    let business_unit_id = id_from(
+        calls,
+        &["businessUnitID", "businessUnitId"],
         "businessUnitID in the queries",
-    )
-    .or_else(|| {
-        sourced(
-            setting("businessUnitId"),
-            "engagement settings businessUnitId in messages.get",
-        )
-    });
-    let agent_group_id = sourced(
-        param(&["agentGroupID", "agentGroupId"]),
+        "businessUnitId",
+    );
+    let agent_group_id = id_from(
+        calls,
+        &["agentGroupID", "agentGroupId"],
         "agentGroupID in the queries",
-    )
-    .or_else(|| {
-        sourced(
-            setting("agentGroupId"),
-            "engagement settings agentGroupId in messages.get",
-        )
-    });
-    let output = sourced(
-        most_common(calls.iter().filter_map(|c| {
-            c.query
-                .iter()
-                .find(|(k, _)| k == "output")
-                .map(|(_, v)| (v.to_ascii_lowercase(), c.entry))
-        })),
-        "`output` query parameter",
-    )
-    .filter(|o| o.value == "json" || o.value == "xml");
-    let loopback = api.as_ref().is_some_and(|a| {
-        reqwest::Url::parse(&a.value).ok().is_some_and(|u| {
-            let host = u.host_str().unwrap_or_default();
-            host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        })
-    });
+        "agentGroupId",
+    );
+    let output = output_format(calls);
+    let loopback = api.as_ref().is_some_and(|a| is_loopback(&a.value));
     TargetGuess {
         api,
         auth,
@@ -162,6 +106,61 @@ pub fn guess(calls: &[Call]) -> TargetGuess {
         output,
         loopback,
     }
+}
+
+/// An id from the queries (first of `names` a call carries), else from the engagement
+/// settings `setting` in `messages.get` bodies.
+fn id_from(calls: &[Call], names: &[&str], what: &str, setting: &str) -> Option<Sourced> {
+    let in_queries = most_common(calls.iter().flat_map(|c| {
+        names
+            .iter()
+            .filter_map(|n| c.param(n))
+            .take(1)
+            .map(|v| (v, c.entry))
+    }));
+    sourced(in_queries, what).or_else(|| {
+        let in_settings = most_common(
+            calls
+                .iter()
+                .filter(|c| c.op.name == "messages.get")
+                .flat_map(|c| {
+                    engagement_settings(c.response.as_ref(), setting)
+                        .into_iter()
+                        .map(|v| (v, c.entry))
+                }),
+        );
+        sourced(
+            in_settings,
+            &format!("engagement settings {setting} in messages.get"),
+        )
+    })
+}
+
+/// The `output` query parameter, when it is `json` or `xml`.
+fn output_format(calls: &[Call]) -> Option<Sourced> {
+    sourced(
+        most_common(calls.iter().filter_map(|c| {
+            c.query
+                .iter()
+                .find(|(k, _)| k == "output")
+                .map(|(_, v)| (v.to_ascii_lowercase(), c.entry))
+        })),
+        "`output` query parameter",
+    )
+    .filter(|o| o.value == "json" || o.value == "xml")
+}
+
+/// Whether `url`'s host is `localhost` or a loopback address.
+fn is_loopback(url: &str) -> bool {
+    reqwest::Url::parse(url).ok().is_some_and(|u| {
+        let host = u.host_str().unwrap_or_default();
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 /// `settings.<name>` of each engagement in a `messages.get` body.

@@ -179,7 +179,22 @@ fn persona(out: &mut String, b: &Behaviour) {
         "    max_chats: {}   # most engagements one agent held at once",
         b.max_chats.max(1)
     );
-    let dist = |out: &mut String, key: &str, s: &Samples, what: &str| match distribution(s) {
+    dist(out, "think", &b.think, "offer seen → accept or deny");
+    dist(out, "typing", &b.typing, "typing notice → its line");
+    dist(
+        out,
+        "reply",
+        &b.reply,
+        "accept or previous line → next typing notice or line",
+    );
+    persona_messages(out, b);
+    persona_rates(out, b);
+    persona_periodic(out, b);
+}
+
+/// One timing key: its distribution, or a comment saying it was not measured.
+fn dist(out: &mut String, key: &str, s: &Samples, what: &str) {
+    match distribution(s) {
         Some(d) => {
             let _ = writeln!(
                 out,
@@ -195,15 +210,11 @@ fn persona(out: &mut String, b: &Behaviour) {
                 "    # {key}: not measured ({what}: no sample recorded)"
             );
         }
-    };
-    dist(out, "think", &b.think, "offer seen → accept or deny");
-    dist(out, "typing", &b.typing, "typing notice → its line");
-    dist(
-        out,
-        "reply",
-        &b.reply,
-        "accept or previous line → next typing notice or line",
-    );
+    }
+}
+
+/// `messages`: agent lines per accepted engagement.
+fn persona_messages(out: &mut String, b: &Behaviour) {
     match (
         b.lines.iter().map(|l| l.0).min(),
         b.lines.iter().map(|l| l.0).max(),
@@ -224,6 +235,10 @@ fn persona(out: &mut String, b: &Behaviour) {
         }
         _ => out.push_str("    # messages: not measured (no engagement accepted)\n"),
     }
+}
+
+/// `deny` and the handover rates.
+fn persona_rates(out: &mut String, b: &Behaviour) {
     let decided = b.accepts.len() + b.denies.len();
     if decided > 0 {
         let pct = b.denies.len() as f64 * 100.0 / decided as f64;
@@ -260,6 +275,10 @@ fn persona(out: &mut String, b: &Behaviour) {
             );
         }
     }
+}
+
+/// `periodic` calls, and those seen too rarely to be periodic.
+fn persona_periodic(out: &mut String, b: &Behaviour) {
     if b.periodic.is_empty() {
         out.push_str("    # periodic: none (no call outside the chat flow made 3 or more times by one agent)\n");
     } else {

@@ -23,7 +23,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::{Metric, Registry, Unit};
 use std::sync::atomic::AtomicU64;
 
 use super::{EngagementEvent, RunInfo, ThresholdState};
@@ -113,6 +113,20 @@ pub struct Families {
     pub passed: Gauge,
 }
 
+/// Registers each `name, unit, metric, help;` row (a clone of the metric) in order.
+macro_rules! register_each {
+    ($r:ident; $($name:literal, $unit:expr, $metric:expr, $help:literal;)*) => {
+        $( register($r, $name, $unit, $help, $metric.clone()); )*
+    };
+}
+
+fn register(r: &mut Registry, name: &str, unit: Option<Unit>, help: &str, metric: impl Metric) {
+    match unit {
+        Some(unit) => r.register_with_unit(name, help, unit, metric),
+        None => r.register(name, help, metric),
+    }
+}
+
 impl Families {
     pub fn new(info: &RunInfo) -> Families {
         let labels = [
@@ -136,65 +150,31 @@ impl Families {
             passed: Gauge::default(),
         };
         let r = &mut registry;
-        r.register(
-            "requests",
-            "Requests made, by persona, operation and status class (transport: no response)",
-            f.requests.clone(),
-        );
-        r.register(
-            "errors",
-            "Requests that counted as errors, by persona, operation and error kind",
-            f.errors.clone(),
-        );
-        r.register(
-            "checks",
-            "Check evaluations by persona, check, operation and result (pass or fail)",
-            f.checks.clone(),
-        );
-        r.register_with_unit(
-            "request_duration",
-            "Time from sending a request to its response (long-polls: the hold)",
-            Unit::Seconds,
-            f.latency.clone(),
-        );
-        r.register_with_unit(
-            "poll_hold",
-            "How long the target held a long-poll open",
-            Unit::Seconds,
-            f.poll_hold.clone(),
-        );
-        r.register_with_unit(
-            "delivery",
-            "A chat line's time from being sent to the other side's first sight of it",
-            Unit::Seconds,
-            f.delivery.clone(),
-        );
-        r.register("active_agents", "Agents logged in", f.active_agents.clone());
-        r.register(
-            "engagements",
-            "Engagement events: offered, then accepted, denied, missed, closed, transferred or abandoned",
-            f.engagements.clone(),
-        );
-        r.register(
-            "threshold_passing",
-            "1 while the threshold holds on the data so far, else 0",
-            f.threshold_passing.clone(),
-        );
-        r.register(
-            "threshold_value",
-            "The threshold's measured value in its own unit (ms, fraction, req/s or count)",
-            f.threshold_value.clone(),
-        );
-        r.register(
-            "run_finished",
-            "1 once the run has ended",
-            f.finished.clone(),
-        );
-        r.register(
-            "run_passed",
-            "1 when the finished run passed every check and threshold",
-            f.passed.clone(),
-        );
+        // Registration order is exposition order.
+        register_each! { r;
+            "requests", None, f.requests,
+                "Requests made, by persona, operation and status class (transport: no response)";
+            "errors", None, f.errors,
+                "Requests that counted as errors, by persona, operation and error kind";
+            "checks", None, f.checks,
+                "Check evaluations by persona, check, operation and result (pass or fail)";
+            "request_duration", Some(Unit::Seconds), f.latency,
+                "Time from sending a request to its response (long-polls: the hold)";
+            "poll_hold", Some(Unit::Seconds), f.poll_hold,
+                "How long the target held a long-poll open";
+            "delivery", Some(Unit::Seconds), f.delivery,
+                "A chat line's time from being sent to the other side's first sight of it";
+            "active_agents", None, f.active_agents, "Agents logged in";
+            "engagements", None, f.engagements,
+                "Engagement events: offered, then accepted, denied, missed, closed, transferred or abandoned";
+            "threshold_passing", None, f.threshold_passing,
+                "1 while the threshold holds on the data so far, else 0";
+            "threshold_value", None, f.threshold_value,
+                "The threshold's measured value in its own unit (ms, fraction, req/s or count)";
+            "run_finished", None, f.finished, "1 once the run has ended";
+            "run_passed", None, f.passed,
+                "1 when the finished run passed every check and threshold";
+        }
         Families { registry, ..f }
     }
 

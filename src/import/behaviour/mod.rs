@@ -150,110 +150,26 @@ struct Chat {
 
 /// Measures `calls` (in recorded order).
 pub fn measure(calls: &[Call]) -> Behaviour {
-    let mut b = Behaviour::default();
+    let mut w = Walk::default();
     if let (Some(first), Some(last)) = (
         calls.iter().map(|c| c.started_ms).reduce(f64::min),
         calls.iter().map(|c| c.ended_ms).reduce(f64::max),
     ) {
-        b.span_ms = last - first;
+        w.b.span_ms = last - first;
     }
-    let mut seen: HashMap<String, f64> = HashMap::new();
-    let mut chats: HashMap<String, Chat> = HashMap::new();
-    let mut chat_order: Vec<String> = Vec::new();
-    let mut held: HashMap<String, u32> = HashMap::new();
-    let mut periodic: BTreeMap<(&'static str, String), Vec<(f64, usize)>> = BTreeMap::new();
     let mut order: Vec<&Call> = calls.iter().collect();
     order.sort_by(|a, b| a.started_ms.total_cmp(&b.started_ms));
     for c in order {
-        let name = c.op.name;
-        let eng = c.param("engagementId");
-        match name {
-            "messages.get" if c.status == 204 => b.hold.push(c.time_ms, c.entry),
-            "messages.get" => {
-                for id in offered(c.response.as_ref()) {
-                    seen.entry(id).or_insert(c.ended_ms);
-                }
-            }
-            "acceptEngagement" | "denyEngagement" => {
-                let Some(id) = eng else { continue };
-                if let Some(at) = seen.get(&id) {
-                    b.think.push(c.started_ms - at, c.entry);
-                }
-                if name == "denyEngagement" {
-                    b.denies.push(c.entry);
-                } else if c.ok() {
-                    b.accepts.push(c.entry);
-                    let agent = agent_of(c);
-                    let n = held.entry(agent.clone()).or_default();
-                    *n += 1;
-                    b.max_chats = b.max_chats.max(*n);
-                    if !chats.contains_key(&id) {
-                        chat_order.push(id.clone());
-                    }
-                    chats.insert(
-                        id,
-                        Chat {
-                            agent,
-                            anchor_ms: c.ended_ms,
-                            typing: None,
-                            lines: 0,
-                            accept_entry: c.entry,
-                        },
-                    );
-                }
-            }
-            "messages.post" => {
-                let Some(chat) = eng.and_then(|id| chats.get_mut(&id)) else {
-                    continue;
-                };
-                match c.body_field("messageType").as_deref() {
-                    Some("chatLine") => {
-                        match chat.typing.take() {
-                            Some((start, end)) => {
-                                b.reply.push(start - chat.anchor_ms, c.entry);
-                                b.typing.push(c.started_ms - end, c.entry);
-                            }
-                            None => b.reply.push(c.started_ms - chat.anchor_ms, c.entry),
-                        }
-                        chat.lines += 1;
-                        chat.anchor_ms = c.ended_ms;
-                    }
-                    Some("stateChange")
-                        if c.body_field("state").as_deref() == Some("agentIsTyping") =>
-                    {
-                        chat.typing = Some((c.started_ms, c.ended_ms));
-                    }
-                    _ => {}
-                }
-            }
-            "closeEngagement" | "transferEngagement" => {
-                if HANDOVERS.contains(&name) {
-                    b.handovers
-                        .entry(handover_name(name))
-                        .or_default()
-                        .push(c.entry);
-                }
-                if let Some(chat) = eng.and_then(|id| chats.get(&id))
-                    && let Some(n) = held.get_mut(&chat.agent)
-                {
-                    *n = n.saturating_sub(1);
-                }
-            }
-            _ if HANDOVERS.contains(&name) => {
-                b.handovers
-                    .entry(handover_name(name))
-                    .or_default()
-                    .push(c.entry);
-            }
-            _ if !FLOW.contains(&name) && !is_customer(c) => {
-                periodic
-                    .entry((name, agent_of(c)))
-                    .or_default()
-                    .push((c.started_ms, c.entry));
-            }
-            _ => {}
-        }
+        w.step(c);
     }
+    let Walk {
+        mut b,
+        seen,
+        chats,
+        chat_order,
+        periodic,
+        ..
+    } = w;
     b.offers = seen.len();
     b.lines = chat_order
         .iter()
@@ -262,6 +178,121 @@ pub fn measure(calls: &[Call]) -> Behaviour {
         .collect();
     b.periodic_from(periodic);
     b
+}
+
+/// The state of one pass over the calls in start order.
+#[derive(Default)]
+struct Walk {
+    b: Behaviour,
+    /// Offered engagement → when the offer arrived.
+    seen: HashMap<String, f64>,
+    chats: HashMap<String, Chat>,
+    chat_order: Vec<String>,
+    /// Agent → engagements held now.
+    held: HashMap<String, u32>,
+    periodic: BTreeMap<(&'static str, String), Vec<(f64, usize)>>,
+}
+
+impl Walk {
+    fn step(&mut self, c: &Call) {
+        let name = c.op.name;
+        let eng = c.param("engagementId");
+        match name {
+            "messages.get" if c.status == 204 => self.b.hold.push(c.time_ms, c.entry),
+            "messages.get" => {
+                for id in offered(c.response.as_ref()) {
+                    self.seen.entry(id).or_insert(c.ended_ms);
+                }
+            }
+            "acceptEngagement" | "denyEngagement" => {
+                if let Some(id) = eng {
+                    self.answer(c, id);
+                }
+            }
+            "messages.post" => {
+                if let Some(chat) = eng.and_then(|id| self.chats.get_mut(&id)) {
+                    post(&mut self.b, chat, c);
+                }
+            }
+            "closeEngagement" | "transferEngagement" => {
+                if HANDOVERS.contains(&name) {
+                    self.handover(c);
+                }
+                if let Some(chat) = eng.and_then(|id| self.chats.get(&id))
+                    && let Some(n) = self.held.get_mut(&chat.agent)
+                {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            _ if HANDOVERS.contains(&name) => self.handover(c),
+            _ if !FLOW.contains(&name) && !is_customer(c) => {
+                self.periodic
+                    .entry((name, agent_of(c)))
+                    .or_default()
+                    .push((c.started_ms, c.entry));
+            }
+            _ => {}
+        }
+    }
+
+    /// An accept or deny of engagement `id`.
+    fn answer(&mut self, c: &Call, id: String) {
+        let b = &mut self.b;
+        if let Some(at) = self.seen.get(&id) {
+            b.think.push(c.started_ms - at, c.entry);
+        }
+        if c.op.name == "denyEngagement" {
+            b.denies.push(c.entry);
+        } else if c.ok() {
+            b.accepts.push(c.entry);
+            let agent = agent_of(c);
+            let n = self.held.entry(agent.clone()).or_default();
+            *n += 1;
+            b.max_chats = b.max_chats.max(*n);
+            if !self.chats.contains_key(&id) {
+                self.chat_order.push(id.clone());
+            }
+            self.chats.insert(
+                id,
+                Chat {
+                    agent,
+                    anchor_ms: c.ended_ms,
+                    typing: None,
+                    lines: 0,
+                    accept_entry: c.entry,
+                },
+            );
+        }
+    }
+
+    fn handover(&mut self, c: &Call) {
+        self.b
+            .handovers
+            .entry(handover_name(c.op.name))
+            .or_default()
+            .push(c.entry);
+    }
+}
+
+/// A message the agent posted into `chat`: a line or a typing notice.
+fn post(b: &mut Behaviour, chat: &mut Chat, c: &Call) {
+    match c.body_field("messageType").as_deref() {
+        Some("chatLine") => {
+            match chat.typing.take() {
+                Some((start, end)) => {
+                    b.reply.push(start - chat.anchor_ms, c.entry);
+                    b.typing.push(c.started_ms - end, c.entry);
+                }
+                None => b.reply.push(c.started_ms - chat.anchor_ms, c.entry),
+            }
+            chat.lines += 1;
+            chat.anchor_ms = c.ended_ms;
+        }
+        Some("stateChange") if c.body_field("state").as_deref() == Some("agentIsTyping") => {
+            chat.typing = Some((c.started_ms, c.ended_ms));
+        }
+        _ => {}
+    }
 }
 
 fn handover_name(name: &str) -> &'static str {
