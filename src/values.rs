@@ -351,6 +351,20 @@ impl FromStr for SecretRef {
 }
 deserialize_via_from_str!(SecretRef);
 
+/// `s` with every character but `[A-Za-z0-9_.-]` replaced by `_`: safe as a file name and as an
+/// XML element name's tail (the report writers and the simulator's XML rendering share it).
+pub fn safe_chars(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,21 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::bin_common::{harness, read_json};
+use crate::bin_common::{harness, quick_suite, read_json};
 use aeapi_harness::sim::{self, SimConfig};
 use serde_json::Value;
 
 const AGENTS: u32 = 6;
 
 fn suite(api: &str, auth: &str) -> String {
-    format!(
-        "name: together\n\
-         target: {{api: '{api}', auth: '{auth}', client_id: '${{AEAPI_CLIENT_ID}}', \
-         client_secret: '${{AEAPI_CLIENT_SECRET}}', site_id: '306'}}\n\
-         agents: {{prefix: agent, count: {AGENTS}, password: '${{AGENT_PASSWORD}}'}}\n\
-         load: {{agents: {AGENTS}, ramp: 0s, duration: 3s, seed: 5}}\n\
-         personas:\n  quick: {{weight: 1, max_chats: 2, think: constant 100ms, \
-         typing: constant 100ms, reply: uniform 200ms..400ms, messages: 1..2}}\n"
+    quick_suite(
+        "together",
+        api,
+        auth,
+        AGENTS,
+        "ramp: 0s, duration: 3s, seed: 5",
+        "",
     )
 }
 

@@ -15,21 +15,19 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
 
-use crate::bin_common::{harness, output_into, read_json};
+use crate::bin_common::{harness, output_into, quick_suite, read_json};
 
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;
 
 fn suite(api: &str, auth: &str) -> String {
-    format!(
-        "name: sharded\n\
-         target: {{api: '{api}', auth: '{auth}', client_id: '${{AEAPI_CLIENT_ID}}', \
-         client_secret: '${{AEAPI_CLIENT_SECRET}}', site_id: '306'}}\n\
-         agents: {{prefix: agent, count: {AGENTS}, password: '${{AGENT_PASSWORD}}'}}\n\
-         load: {{agents: {AGENTS}, ramp: 1s, duration: 6s, seed: 5}}\n\
-         personas:\n  quick: {{weight: 1, max_chats: 2, think: constant 100ms, \
-         typing: constant 100ms, reply: uniform 200ms..400ms, messages: 1..2}}\n\
-         thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n"
+    quick_suite(
+        "sharded",
+        api,
+        auth,
+        AGENTS,
+        "ramp: 1s, duration: 6s, seed: 5",
+        "thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n",
     )
 }
 

@@ -245,16 +245,7 @@ pub fn write_rendered(
 
 /// An operation name made safe as a file name (anything but `[A-Za-z0-9_.-]` becomes `_`).
 pub fn file_stem(op: &str) -> String {
-    let s: String = op
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let s = crate::values::safe_chars(op);
     if s.is_empty() || s.starts_with('.') {
         format!("_{s}")
     } else {

@@ -42,17 +42,7 @@ fn renamed(v: &Value) -> Value {
                     let key = if name_ok(k) {
                         k.clone()
                     } else {
-                        let clean: String = k
-                            .chars()
-                            .map(|c| {
-                                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                                    c
-                                } else {
-                                    '_'
-                                }
-                            })
-                            .collect();
-                        format!("_{clean}")
+                        format!("_{}", crate::values::safe_chars(k))
                     };
                     (key, renamed(v))
                 })

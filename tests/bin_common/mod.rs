@@ -52,3 +52,24 @@ pub fn harness(args: &[&str]) -> Command {
         .stdout(Stdio::null());
     c
 }
+
+/// A suite of `agents` quick agents against `api`/`auth` with the development credentials from
+/// the environment; `load` is the `load:` mapping's tail, `tail` any further top-level YAML.
+pub fn quick_suite(
+    name: &str,
+    api: &str,
+    auth: &str,
+    agents: u32,
+    load: &str,
+    tail: &str,
+) -> String {
+    format!(
+        "name: {name}\n\
+         target: {{api: '{api}', auth: '{auth}', client_id: '${{AEAPI_CLIENT_ID}}', \
+         client_secret: '${{AEAPI_CLIENT_SECRET}}', site_id: '306'}}\n\
+         agents: {{prefix: agent, count: {agents}, password: '${{AGENT_PASSWORD}}'}}\n\
+         load: {{agents: {agents}, {load}}}\n\
+         personas:\n  quick: {{weight: 1, max_chats: 2, think: constant 100ms, \
+         typing: constant 100ms, reply: uniform 200ms..400ms, messages: 1..2}}\n{tail}"
+    )
+}
