@@ -358,7 +358,7 @@ impl Config {
                 out: a.out,
                 baseline: a.baseline,
             }),
-            Command::Import(a) => Config::Import(crate::import::command::ImportConfig {
+            Command::Import(a) => Config::Import(crate::app::import::ImportConfig {
                 har: a.har,
                 out: a.out,
                 agents_csv: a.agents_csv,

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use aeapi_harness::app::{self, Console, import::ImportConfig};
 use aeapi_harness::cli::{Cli, Config};
-use aeapi_harness::import::command::ImportConfig;
 use aeapi_harness::sim::{self, SimConfig, SimHandle};
 use clap::Parser;
 use serde_json::Value;
@@ -127,7 +127,14 @@ fn assert_no_secret_in(files: &[PathBuf], secrets: &[String]) {
     }
 }
 
-/// Runs `import` in process (the library's command, as the CLI calls it): exit code, stdout,
+/// Asserts that `text` holds every one of `parts`.
+fn assert_has(text: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(text.contains(p), "no {p:?} in:\n{text}");
+    }
+}
+
+/// Runs `import` in process (the command layer's `app::import`, as the CLI calls it): exit code, stdout,
 /// stderr. In process because CI here shares one target directory between checkouts, whose
 /// builds replace the binary under a running test.
 fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, String) {
@@ -136,9 +143,10 @@ fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, S
         out: Some(out.to_path_buf()),
         agents_csv: csv.map(Path::to_path_buf),
     };
-    let (mut o, mut e) = (Vec::new(), Vec::new());
-    let exit = aeapi_harness::import::command::run(&mut o, &mut e, &cfg);
-    (Some(i32::from(exit.code())), text(&o), text(&e))
+    let (mut console, o, e) = Console::buffered(0);
+    let result = app::import::execute(&mut console, &cfg);
+    let exit = app::finish(&mut console, result);
+    (Some(i32::from(exit.code())), o.text(), e.text())
 }
 
 #[test]
@@ -279,19 +287,15 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     );
 
     let (stdout, yaml) = import_validate_run(&har, dir.path());
-    assert!(
-        stdout.contains("Authorization header (Basic) ×1"),
-        "{stdout}"
+    assert_has(
+        &stdout,
+        &[
+            "Authorization header (Basic) ×1",
+            "Authorization header (Bearer) ×",
+            "`login` request body field `password` ×1",
+            "1 other entries left out",
+        ],
     );
-    assert!(
-        stdout.contains("Authorization header (Bearer) ×"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("`login` request body field `password` ×1"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("1 other entries left out"), "{stdout}");
     assert!(yaml.contains("(written by Playwright "), "{yaml}");
     // The page waits 2 s between an offer and its answer (3 offers: two accepts, one deny).
     let (lo, hi) = think_bounds(&yaml);
@@ -302,16 +306,15 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
         "think centred on {centre} ms"
     );
     eprintln!("recorded think: {lo}..{hi} ms, centre {centre} ms");
-    assert!(
-        yaml.contains("offer seen → accept or deny: 3 sample(s)"),
-        "{yaml}"
+    assert_has(
+        &yaml,
+        &[
+            "offer seen → accept or deny: 3 sample(s)",
+            "deny: 33.3%   # 1 of 3 offers denied",
+            "messages: 1..2",
+            "      verifySession: ",
+        ],
     );
-    assert!(
-        yaml.contains("deny: 33.3%   # 1 of 3 offers denied"),
-        "{yaml}"
-    );
-    assert!(yaml.contains("messages: 1..2"), "{yaml}");
-    assert!(yaml.contains("      verifySession: "), "{yaml}");
     assert!(yaml.contains("long_poll_hold: 10"), "a ~1 s hold: {yaml}");
     let csv = std::fs::read_to_string(dir.path().join("agents.csv")).expect("csv");
     assert_eq!(csv, "username\nagent1\n");
@@ -491,14 +494,13 @@ fn a_mitmproxy_recording_of_a_harness_run_imports_validates_and_runs() {
     assert!(har.exists(), "mitmdump wrote no HAR");
 
     let (stdout, yaml) = import_validate_run(&har, dir.path());
-    assert!(stdout.contains("cookie `JSESSIONID` ×1"), "{stdout}");
-    assert!(
-        stdout.contains("Authorization header (Basic) ×"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("`login` request body field `password` ×1"),
-        "{stdout}"
+    assert_has(
+        &stdout,
+        &[
+            "cookie `JSESSIONID` ×1",
+            "Authorization header (Basic) ×",
+            "`login` request body field `password` ×1",
+        ],
     );
     assert!(yaml.contains("(written by mitmproxy "), "{yaml}");
     assert!(
