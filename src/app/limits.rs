@@ -166,29 +166,45 @@ impl Need {
     }
 }
 
-/// `Ok` when the fleet fits under the soft limit `limits.soft` (already raised to the hard
-/// one); otherwise the usage message, with both numbers and the shards that would fit.
-pub fn check(need: &Need, limits: Limits) -> Result<(), String> {
-    let total = need.total();
-    if total <= limits.soft {
-        return Ok(());
-    }
-    let advice = match need.shards_to_fit(limits.soft) {
+/// A fleet that needs more open files than this process may open: both numbers, and the shards
+/// that would fit.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "the fleet needs about {} open files ({}) but this process may open {} (soft limit, hard \
+     limit {}): {}, or raise the hard limit (`ulimit -Hn` as root, systemd's LimitNOFILE=, or \
+     the container runtime's nofile ulimit)",
+    thousands(.need.total()),
+    .need.explain(),
+    thousands(.limits.soft),
+    thousands(.limits.hard),
+    advice(.need.shards_to_fit(.limits.soft))
+)]
+pub struct TooFewFiles {
+    pub need: Need,
+    pub limits: Limits,
+}
+
+/// What to do about a fleet that does not fit: the shard count that would.
+fn advice(shards: Option<u64>) -> String {
+    match shards {
         Some(n) => format!(
             "split the fleet into {n} shards (`--shard I/{n}`, one process each, e.g. one per \
              machine or pod)"
         ),
         None => "no shard count fits".to_string(),
-    };
-    Err(format!(
-        "the fleet needs about {} open files ({}) but this process may open {} (soft limit, \
-         hard limit {}): {advice}, or raise the hard limit (`ulimit -Hn` as root, systemd's \
-         LimitNOFILE=, or the container runtime's nofile ulimit)",
-        thousands(total),
-        need.explain(),
-        thousands(limits.soft),
-        thousands(limits.hard),
-    ))
+    }
+}
+
+/// `Ok` when the fleet fits under the soft limit `limits.soft` (already raised to the hard
+/// one).
+pub fn check(need: &Need, limits: Limits) -> Result<(), TooFewFiles> {
+    if need.total() <= limits.soft {
+        return Ok(());
+    }
+    Err(TooFewFiles {
+        need: *need,
+        limits,
+    })
 }
 
 /// Checks a suite plan's fleet (its load already cut to the shard) against this process's
@@ -199,7 +215,7 @@ pub fn fits(plan: &Plan) -> Result<Option<(u64, Limits)>, AppError> {
     let Some(limits) = raise_nofile() else {
         return Ok(None);
     };
-    check(&need, limits).map_err(AppError::Usage)?;
+    check(&need, limits).map_err(|e| AppError::Usage(e.to_string()))?;
     Ok(Some((need.total(), limits)))
 }
 
@@ -258,7 +274,7 @@ mod tests {
             hard: 1_024,
         };
         assert_eq!(
-            check(&need(2_000, 0, true), limits),
+            check(&need(2_000, 0, true), limits).map_err(|e| e.to_string()),
             Err(
                 "the fleet needs about 4,064 open files (2,000 agents × 2 (the embedded \
                  simulator holds the other end in this process) + 64) but this process may \
@@ -281,6 +297,7 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
+    #[cfg(unix)]
     #[cfg(unix)]
     #[test]
     fn raising_leaves_soft_at_hard() {
