@@ -14,6 +14,7 @@
 //! else (standard streams, the runtime, report files, the listener).
 
 use super::AppError;
+use crate::report::terminal::thousands;
 use crate::suite::model::{Load, Target};
 use crate::suite::plan::Plan;
 
@@ -219,19 +220,6 @@ pub fn fits(plan: &Plan) -> Result<Option<(u64, Limits)>, AppError> {
     Ok(Some((need.total(), limits)))
 }
 
-/// `12345` → `12,345`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,15 +277,6 @@ mod tests {
         assert!(check(&need(481, 0, true), limits).is_err());
     }
 
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
-
-    #[cfg(unix)]
     #[cfg(unix)]
     #[test]
     fn raising_leaves_soft_at_hard() {
