@@ -94,8 +94,18 @@ impl<'de, T: FromStr<Err = ValueError>> serde::de::Visitor<'de> for ScalarVisito
     }
 }
 
-macro_rules! deserialize_via_from_str {
-    ($t:ty) => {
+/// A value type: `FromStr` on the trimmed text (`|t| body`, `t` the trimmed `&str`) and a
+/// `Deserialize` that calls it through [`from_scalar`].
+macro_rules! value_type {
+    ($t:ty, |$text:ident| $body:block) => {
+        impl FromStr for $t {
+            type Err = ValueError;
+            fn from_str(s: &str) -> Result<Self, ValueError> {
+                let $text = s.trim();
+                $body
+            }
+        }
+
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 from_scalar(d)
@@ -108,13 +118,7 @@ macro_rules! deserialize_via_from_str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
-impl FromStr for HumanDuration {
-    type Err = ValueError;
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        parse_duration(s).map(HumanDuration)
-    }
-}
-deserialize_via_from_str!(HumanDuration);
+value_type!(HumanDuration, |t| { parse_duration(t).map(HumanDuration) });
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -193,34 +197,29 @@ impl Distribution {
     }
 }
 
-impl FromStr for Distribution {
-    type Err = ValueError;
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        let t = s.trim();
-        let (kind, rest) = match t.split_once(char::is_whitespace) {
-            Some((k, r)) => (k, r.trim()),
-            None => ("constant", t),
-        };
-        match kind {
-            "constant" => Ok(Distribution::Constant(parse_duration(rest)?)),
-            "exponential" => Ok(Distribution::Exponential {
-                mean: parse_duration(rest)?,
-            }),
-            "uniform" => {
-                let (a, b) = rest
-                    .split_once("..")
-                    .ok_or_else(|| ValueError::UniformRange(rest.into()))?;
-                let (lo, hi) = (parse_duration(a)?, parse_duration(b)?);
-                if hi < lo {
-                    return Err(ValueError::Backwards(format!("uniform range `{rest}`")));
-                }
-                Ok(Distribution::Uniform(lo, hi))
+value_type!(Distribution, |t| {
+    let (kind, rest) = match t.split_once(char::is_whitespace) {
+        Some((k, r)) => (k, r.trim()),
+        None => ("constant", t),
+    };
+    match kind {
+        "constant" => Ok(Distribution::Constant(parse_duration(rest)?)),
+        "exponential" => Ok(Distribution::Exponential {
+            mean: parse_duration(rest)?,
+        }),
+        "uniform" => {
+            let (a, b) = rest
+                .split_once("..")
+                .ok_or_else(|| ValueError::UniformRange(rest.into()))?;
+            let (lo, hi) = (parse_duration(a)?, parse_duration(b)?);
+            if hi < lo {
+                return Err(ValueError::Backwards(format!("uniform range `{rest}`")));
             }
-            other => Err(ValueError::Distribution(other.into())),
+            Ok(Distribution::Uniform(lo, hi))
         }
+        other => Err(ValueError::Distribution(other.into())),
     }
-}
-deserialize_via_from_str!(Distribution);
+});
 
 /// A percentage such as `2.5%`, kept as a fraction in 0..=1.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -232,24 +231,19 @@ impl Percent {
     }
 }
 
-impl FromStr for Percent {
-    type Err = ValueError;
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        let t = s.trim();
-        let num = t
-            .strip_suffix('%')
-            .ok_or_else(|| ValueError::NotPercent(t.into()))?;
-        let v: f64 = num
-            .trim()
-            .parse()
-            .map_err(|_| ValueError::NotPercent(t.into()))?;
-        if !(0.0..=100.0).contains(&v) {
-            return Err(ValueError::PercentRange(t.into()));
-        }
-        Ok(Percent(v / 100.0))
+value_type!(Percent, |t| {
+    let num = t
+        .strip_suffix('%')
+        .ok_or_else(|| ValueError::NotPercent(t.into()))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| ValueError::NotPercent(t.into()))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(ValueError::PercentRange(t.into()));
     }
-}
-deserialize_via_from_str!(Percent);
+    Ok(Percent(v / 100.0))
+});
 
 /// An inclusive integer range such as `3..6`, or a single number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,31 +258,26 @@ impl Range {
     }
 }
 
-impl FromStr for Range {
-    type Err = ValueError;
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        let t = s.trim();
-        let bad = || ValueError::NotRange(t.into());
-        let (min, max) = match t.split_once("..") {
-            Some((a, b)) => (
-                a.trim().parse().map_err(|_| bad())?,
-                b.trim()
-                    .trim_start_matches('=')
-                    .parse()
-                    .map_err(|_| bad())?,
-            ),
-            None => {
-                let n = t.parse().map_err(|_| bad())?;
-                (n, n)
-            }
-        };
-        if max < min {
-            return Err(ValueError::Backwards(format!("range `{t}`")));
+value_type!(Range, |t| {
+    let bad = || ValueError::NotRange(t.into());
+    let (min, max) = match t.split_once("..") {
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim()
+                .trim_start_matches('=')
+                .parse()
+                .map_err(|_| bad())?,
+        ),
+        None => {
+            let n = t.parse().map_err(|_| bad())?;
+            (n, n)
         }
-        Ok(Range { min, max })
+    };
+    if max < min {
+        return Err(ValueError::Backwards(format!("range `{t}`")));
     }
-}
-deserialize_via_from_str!(Range);
+    Ok(Range { min, max })
+});
 
 /// Events per second, written `2/s`, `120/min`, `3600/h` or a bare number (per second).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -296,28 +285,23 @@ pub struct Rate {
     pub per_second: f64,
 }
 
-impl FromStr for Rate {
-    type Err = ValueError;
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        let t = s.trim();
-        let bad = || ValueError::NotRate(t.into());
-        let (num, per) = t.split_once('/').unwrap_or((t, "s"));
-        let n: f64 = num.trim().parse().map_err(|_| bad())?;
-        let div = match per.trim() {
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        if !n.is_finite() || n < 0.0 {
-            return Err(bad());
-        }
-        Ok(Rate {
-            per_second: n / div,
-        })
+value_type!(Rate, |t| {
+    let bad = || ValueError::NotRate(t.into());
+    let (num, per) = t.split_once('/').unwrap_or((t, "s"));
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    let div = match per.trim() {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
     }
-}
-deserialize_via_from_str!(Rate);
+    Ok(Rate {
+        per_second: n / div,
+    })
+});
 
 /// A secret in a suite: only `${ENV_VAR}` is accepted, so secrets never sit in suite files.
 /// The value is read from the environment at run time and never printed.
@@ -364,19 +348,14 @@ impl fmt::Debug for SecretRef {
     }
 }
 
-impl FromStr for SecretRef {
-    type Err = ValueError;
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        let t = s.trim();
-        let var = t
-            .strip_prefix("${")
-            .and_then(|r| r.strip_suffix('}'))
-            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            .ok_or(ValueError::LiteralSecret)?;
-        Ok(SecretRef::env(var))
-    }
-}
-deserialize_via_from_str!(SecretRef);
+value_type!(SecretRef, |t| {
+    let var = t
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .ok_or(ValueError::LiteralSecret)?;
+    Ok(SecretRef::env(var))
+});
 
 /// `s` with every character but `[A-Za-z0-9_.-]` replaced by `_`: safe as a file name and as an
 /// XML element name's tail (the report writers and the simulator's XML rendering share it).
