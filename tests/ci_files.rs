@@ -721,8 +721,10 @@ fn github_var(step: &GithubStep<'_>, name: &str) -> Option<String> {
     )
 }
 
-fn github_invocations(wf: &Value, errors: &mut Vec<String>) -> Vec<(String, Invocation)> {
-    let mut found = Vec::new();
+/// The `aeapi-harness` command lines of the GitHub workflow file with their jobs, and what is wrong with
+/// the file around them.
+fn github_invocations(wf: &Value) -> (Vec<(String, Invocation)>, Vec<String>) {
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
     for step in github_steps(wf) {
         let Some(run) = step.step["run"].as_str() else {
             continue;
@@ -737,8 +739,8 @@ fn github_invocations(wf: &Value, errors: &mut Vec<String>) -> Vec<(String, Invo
             }
         };
         let var = |n: &str| github_var(&step, n);
-        for inv in invocations(&step.origin(), &script, &var, errors) {
-            check_invocation(&inv, &|p| root().join(p), &step, errors);
+        for inv in invocations(&step.origin(), &script, &var, &mut errors) {
+            check_invocation(&inv, &|p| root().join(p), &step, &mut errors);
             if step.step.get("continue-on-error").and_then(Value::as_bool) == Some(true) {
                 errors.push(format!(
                     "{}: continue-on-error hides the exit code",
@@ -754,7 +756,7 @@ fn github_invocations(wf: &Value, errors: &mut Vec<String>) -> Vec<(String, Invo
             ));
         }
     }
-    found
+    (found, errors)
 }
 
 /// `--out` of an invocation.
@@ -796,8 +798,7 @@ fn steps_using<'a>(wf: &'a Value, job: &str, action: &str) -> Vec<&'a Value> {
 #[test]
 fn github_workflow_commands_parse_with_the_real_cli() {
     let wf = yaml(GITHUB);
-    let mut errors = Vec::new();
-    let found = github_invocations(&wf, &mut errors);
+    let (found, errors) = github_invocations(&wf);
     assert_conform_and_run(GITHUB, &found, &errors);
 }
 
@@ -818,8 +819,7 @@ fn assert_conform_and_run(file: &str, found: &[(String, Invocation)], errors: &[
 #[test]
 fn github_conformance_publishes_junit_and_gates_the_release() {
     let wf = yaml(GITHUB);
-    let mut errors = Vec::new();
-    let found = github_invocations(&wf, &mut errors);
+    let (found, _) = github_invocations(&wf);
     let (job, conform) = found
         .iter()
         .find(|(_, i)| matches!(i.cli.command, Command::Conform(_)))
@@ -868,8 +868,7 @@ fn github_conformance_publishes_junit_and_gates_the_release() {
 #[test]
 fn github_nightly_load_compares_with_the_last_green_baseline() {
     let wf = yaml(GITHUB);
-    let mut errors = Vec::new();
-    let found = github_invocations(&wf, &mut errors);
+    let (found, errors) = github_invocations(&wf);
     assert_no_errors(GITHUB, &errors);
     let crons: Vec<&str> = seq(&wf["on"]["schedule"])
         .iter()
@@ -1068,14 +1067,16 @@ fn gitlab_script(job: &Value) -> String {
         .join("\n")
 }
 
-fn gitlab_invocations(gl: &Value, errors: &mut Vec<String>) -> Vec<(String, Invocation)> {
-    let mut found = Vec::new();
+/// The `aeapi-harness` command lines of the GitLab pipeline file with their jobs, and what is wrong with
+/// the file around them.
+fn gitlab_invocations(gl: &Value) -> (Vec<(String, Invocation)>, Vec<String>) {
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
     for (name, job) in gitlab_jobs(gl) {
         let env = GitlabEnv::of(gl, job);
         let script = gitlab_script(job);
         let origin = format!("{GITLAB}: {name}");
-        for inv in invocations(&origin, &script, &|n| env.var(n), errors) {
-            check_invocation(&inv, &|p| root().join(p), &env, errors);
+        for inv in invocations(&origin, &script, &|n| env.var(n), &mut errors) {
+            check_invocation(&inv, &|p| root().join(p), &env, &mut errors);
             found.push((name.clone(), inv));
         }
         if job["allow_failure"].as_bool() == Some(true) && script.contains("aeapi-harness ") {
@@ -1085,7 +1086,7 @@ fn gitlab_invocations(gl: &Value, errors: &mut Vec<String>) -> Vec<(String, Invo
             errors.push(format!("{origin}: the exit code must fail the job"));
         }
     }
-    found
+    (found, errors)
 }
 
 fn gitlab_rules(job: &Value) -> Vec<String> {
@@ -1105,8 +1106,7 @@ fn needs_of(job: &Value) -> Vec<String> {
 #[test]
 fn gitlab_pipeline_commands_parse_with_the_real_cli() {
     let gl = yaml(GITLAB);
-    let mut errors = Vec::new();
-    let found = gitlab_invocations(&gl, &mut errors);
+    let (found, errors) = gitlab_invocations(&gl);
     assert_conform_and_run(GITLAB, &found, &errors);
     // Every stage a job names is declared, in order.
     let stages: Vec<&str> = seq(&gl["stages"])
@@ -1133,8 +1133,7 @@ fn gitlab_pipeline_commands_parse_with_the_real_cli() {
 #[test]
 fn gitlab_conformance_is_the_test_report_and_gates_the_release() {
     let gl = yaml(GITLAB);
-    let mut errors = Vec::new();
-    let found = gitlab_invocations(&gl, &mut errors);
+    let (found, _) = gitlab_invocations(&gl);
     for (name, inv) in &found {
         let job = &gl[name.as_str()];
         let out = out_of(inv).expect("--out, so the JUnit path is known");
@@ -1190,8 +1189,7 @@ fn gitlab_conformance_is_the_test_report_and_gates_the_release() {
 #[test]
 fn gitlab_nightly_load_compares_with_the_last_green_baseline() {
     let gl = yaml(GITLAB);
-    let mut errors = Vec::new();
-    let found = gitlab_invocations(&gl, &mut errors);
+    let (found, _) = gitlab_invocations(&gl);
     let (name, run) = found
         .iter()
         .find(|(_, i)| matches!(i.cli.command, Command::Run(_)) && baseline_of(i).is_some())

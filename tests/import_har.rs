@@ -127,6 +127,17 @@ fn assert_no_secret_in(files: &[PathBuf], secrets: &[String]) {
     }
 }
 
+/// Where in a HAR's `entries` the requests whose URL contains `part` are.
+fn entries_with(entries: &[Value], part: &str) -> Vec<usize> {
+    (0..entries.len())
+        .filter(|&i| {
+            entries[i]["request"]["url"]
+                .as_str()
+                .is_some_and(|u| u.contains(part))
+        })
+        .collect()
+}
+
 /// Asserts that `text` holds every one of `parts`.
 fn assert_has(text: &str, parts: &[&str]) {
     for p in parts {
@@ -171,6 +182,12 @@ fn the_cli_parses_import_with_its_flags() {
     }
 }
 
+/// Asserts that `o` exited 0; otherwise shows its output and `context`.
+fn assert_exit_0(o: &Output, context: &str) {
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}{err}\n{context}");
+}
+
 /// Imports `har` into `dir`, validates and runs the suite against the embedded simulator.
 fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
     let suite = dir.join("imported.yaml");
@@ -179,13 +196,7 @@ fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let yaml = std::fs::read_to_string(&suite).expect("suite written");
     let v = harness(&["validate", suite.to_str().expect("utf-8")], &[]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}{}\n{yaml}",
-        text(&v.stdout),
-        text(&v.stderr)
-    );
+    assert_exit_0(&v, &yaml);
     let report = dir.join("report");
     let r = harness(
         &[
@@ -202,13 +213,7 @@ fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
         &[("AGENT_PASSWORD", "pw-for-the-run")],
     );
     let summary = std::fs::read_to_string(report.join("summary.txt")).unwrap_or_default();
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}{}\n{summary}\n{yaml}",
-        text(&r.stdout),
-        text(&r.stderr)
-    );
+    assert_exit_0(&r, &format!("{summary}\n{yaml}"));
     assert_no_secret_in(&[suite, csv], &secrets_in(har));
     (stdout, yaml)
 }
@@ -347,13 +352,8 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     // A long-poll still pending when the HAR was saved (status 0): left out, not an error.
     let mut pending = doc.clone();
     let polls = pending["log"]["entries"].as_array_mut().expect("entries");
-    let last_poll = polls
-        .iter()
-        .rposition(|e| {
-            e["request"]["url"]
-                .as_str()
-                .is_some_and(|u| u.contains("/agent/messages?"))
-        })
+    let last_poll = *entries_with(polls, "/agent/messages?")
+        .last()
         .expect("a poll");
     polls[last_poll]["response"]["status"] = Value::from(0);
     let pending_har = dir.path().join("pending.har");
@@ -369,13 +369,8 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     );
 
     let entries = doc["log"]["entries"].as_array_mut().expect("entries");
-    let login = entries
-        .iter()
-        .position(|e| {
-            e["request"]["url"]
-                .as_str()
-                .is_some_and(|u| u.contains("/agent/login"))
-        })
+    let login = *entries_with(entries, "/agent/login")
+        .first()
         .expect("a login entry");
     entries[login]["response"]["content"]["text"] = Value::from("//79/A==");
     entries[login]["response"]["content"]["encoding"] = Value::from("base64");

@@ -1,5 +1,6 @@
 //! Integration tests: tools (one binary; each module was a test binary of its own).
 
+mod bin_common;
 mod ci_files;
 mod ci_grafana;
 mod cli;

@@ -529,7 +529,9 @@ pub fn agents_csv(agents: &[(String, usize)]) -> Result<String, CsvError> {
     for (u, _) in agents {
         w.write_record([u])?;
     }
-    let bytes = w.into_inner().map_err(|e| CsvError::Flush(e.into_error()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| CsvError::Flush(e.into_error()))?;
     Ok(String::from_utf8(bytes)?)
 }
 
