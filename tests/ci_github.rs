@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aeapi_harness::cli::Command;
 use serde_yaml::Value;
 
 use crate::ci_common::*;
@@ -124,7 +123,7 @@ fn github_var(step: &GithubStep<'_>, name: &str) -> Option<String> {
 
 /// The `aeapi-harness` command lines of the GitHub workflow file with their jobs, and what is wrong with
 /// the file around them.
-fn github_invocations(wf: &Value) -> (Vec<(String, Invocation)>, Vec<String>) {
+fn github_invocations(wf: &Value) -> Found {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for step in github_steps(wf) {
         let Some(run) = step.step["run"].as_str() else {
@@ -180,19 +179,14 @@ fn steps_using<'a>(wf: &'a Value, job: &str, action: &str) -> Vec<&'a Value> {
 
 #[test]
 fn github_workflow_commands_parse_with_the_real_cli() {
-    let wf = yaml(GITHUB);
-    let (found, errors) = github_invocations(&wf);
-    assert_conform_and_run(GITHUB, &found, &errors);
+    assert_conform_and_run(GITHUB, github_invocations);
 }
 
 #[test]
 fn github_conformance_publishes_junit_and_gates_the_release() {
     let wf = yaml(GITHUB);
     let (found, _) = github_invocations(&wf);
-    let (job, conform) = found
-        .iter()
-        .find(|(_, i)| matches!(i.cli.command, Command::Conform(_)))
-        .expect("a conform command");
+    let (job, conform) = conform_command(&found);
     let out = out_of(conform).expect("conform --out, so the JUnit path is known");
     let junit = out.join("junit.xml");
     let publish = steps_using(&wf, job, "mikepenz/action-junit-report");
@@ -250,10 +244,7 @@ fn github_nightly_load_compares_with_the_last_green_baseline() {
         "cron `{}` has five fields",
         crons[0]
     );
-    let (job, run) = found
-        .iter()
-        .find(|(_, i)| matches!(i.cli.command, Command::Run(_)) && baseline_of(i).is_some())
-        .expect("a `run --baseline` command");
+    let (job, run) = baseline_run(&found);
     assert!(
         str_at(&wf, &["jobs", job, "if"]).contains("schedule"),
         "job {job} must run on the schedule"
@@ -328,18 +319,22 @@ fn github_nightly_load_compares_with_the_last_green_baseline() {
     );
 }
 
-#[test]
-fn github_secrets_come_from_the_secret_store() {
-    let wf = yaml(GITHUB);
-    let mut errors = Vec::new();
-    let mut maps = vec![("workflow".to_string(), env_map(&wf["env"]))];
+/// Every `env:` block of the workflow (its own, each job's, each step's) with where it is.
+fn github_env_blocks(wf: &Value) -> Vec<(String, BTreeMap<String, String>)> {
+    let mut blocks = vec![("workflow".to_string(), env_map(&wf["env"]))];
     for (job, j) in mapping(&wf["jobs"]) {
-        maps.push((job.clone(), env_map(&j["env"])));
+        blocks.push((job.clone(), env_map(&j["env"])));
         for s in seq(&j["steps"]) {
-            maps.push((job.clone(), env_map(&s["env"])));
+            blocks.push((job.clone(), env_map(&s["env"])));
         }
     }
-    for (at, env) in &maps {
+    blocks
+}
+
+#[test]
+fn github_secrets_come_from_the_secret_store() {
+    let mut errors = Vec::new();
+    for (at, env) in &github_env_blocks(&yaml(GITHUB)) {
         for (k, v) in env {
             let is_secret = SECRETS.contains(&k.as_str());
             if is_secret && v.trim() != format!("${{{{ secrets.{k} }}}}") {

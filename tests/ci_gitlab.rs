@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aeapi_harness::cli::Command;
 use serde_yaml::Value;
 
 use crate::ci_common::*;
@@ -95,7 +94,7 @@ fn gitlab_script(job: &Value) -> String {
 
 /// The `aeapi-harness` command lines of the GitLab pipeline file with their jobs, and what is wrong with
 /// the file around them.
-fn gitlab_invocations(gl: &Value) -> (Vec<(String, Invocation)>, Vec<String>) {
+fn gitlab_invocations(gl: &Value) -> Found {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for (name, job) in gitlab_jobs(gl) {
         let env = GitlabEnv::of(gl, job);
@@ -131,9 +130,7 @@ fn needs_of(job: &Value) -> Vec<String> {
 
 #[test]
 fn gitlab_pipeline_commands_parse_with_the_real_cli() {
-    let gl = yaml(GITLAB);
-    let (found, errors) = gitlab_invocations(&gl);
-    assert_conform_and_run(GITLAB, &found, &errors);
+    let gl = assert_conform_and_run(GITLAB, gitlab_invocations);
     // Every stage a job names is declared, in order.
     let stages: Vec<&str> = seq(&gl["stages"])
         .iter()
@@ -181,11 +178,7 @@ fn gitlab_conformance_is_the_test_report_and_gates_the_release() {
             out.display()
         );
     }
-    let conform = found
-        .iter()
-        .find(|(_, i)| matches!(i.cli.command, Command::Conform(_)))
-        .map(|(n, _)| n.clone())
-        .expect("a conform job");
+    let conform = conform_command(&found).0.clone();
     let release: Vec<String> = gitlab_jobs(&gl)
         .into_iter()
         .filter(|(_, j)| needs_of(j).contains(&conform))
@@ -216,10 +209,7 @@ fn gitlab_conformance_is_the_test_report_and_gates_the_release() {
 fn gitlab_nightly_load_compares_with_the_last_green_baseline() {
     let gl = yaml(GITLAB);
     let (found, _) = gitlab_invocations(&gl);
-    let (name, run) = found
-        .iter()
-        .find(|(_, i)| matches!(i.cli.command, Command::Run(_)) && baseline_of(i).is_some())
-        .expect("a `run --baseline` job");
+    let (name, run) = baseline_run(&found);
     let job = &gl[name.as_str()];
     assert!(
         gitlab_rules(job)
@@ -271,11 +261,11 @@ fn gitlab_nightly_load_compares_with_the_last_green_baseline() {
 fn gitlab_secrets_are_not_in_the_file() {
     let gl = yaml(GITLAB);
     let mut errors = Vec::new();
-    let mut maps = vec![("variables".to_string(), env_map(&gl["variables"]))];
-    for (name, job) in gitlab_jobs(&gl) {
-        maps.push((name, env_map(&job["variables"])));
-    }
-    for (at, vars) in maps {
+    let global = ("variables".to_string(), env_map(&gl["variables"]));
+    let jobs = gitlab_jobs(&gl)
+        .into_iter()
+        .map(|(name, job)| (name, env_map(&job["variables"])));
+    for (at, vars) in std::iter::once(global).chain(jobs) {
         for s in SECRETS {
             if vars.contains_key(s) {
                 errors.push(format!(

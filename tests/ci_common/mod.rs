@@ -621,9 +621,31 @@ pub fn baseline_of(inv: &Invocation) -> Option<PathBuf> {
     }
 }
 
-/// No error, and both a `conform` and a `run` among the commands found.
-pub fn assert_conform_and_run(file: &str, found: &[(String, Invocation)], errors: &[String]) {
-    assert_no_errors(file, errors);
+/// The first `conform` command among `found`, with its job.
+pub fn conform_command(found: &[(String, Invocation)]) -> &(String, Invocation) {
+    found
+        .iter()
+        .find(|(_, i)| matches!(i.cli.command, Command::Conform(_)))
+        .expect("a conform command")
+}
+
+/// The first `run --baseline` command among `found`, with its job.
+pub fn baseline_run(found: &[(String, Invocation)]) -> &(String, Invocation) {
+    found
+        .iter()
+        .find(|(_, i)| matches!(i.cli.command, Command::Run(_)) && baseline_of(i).is_some())
+        .expect("a `run --baseline` command")
+}
+
+/// What an invocation finder returns: the commands with their jobs, and what is wrong around them.
+pub type Found = (Vec<(String, Invocation)>, Vec<String>);
+
+/// The CI `file`'s commands (found by `find`) parse with the real CLI, nothing around them is
+/// wrong, and both a `conform` and a `run` are among them. Returns the parsed file.
+pub fn assert_conform_and_run(file: &str, find: fn(&Value) -> Found) -> Value {
+    let doc = yaml(file);
+    let (found, errors) = find(&doc);
+    assert_no_errors(file, &errors);
     let kinds: Vec<String> = found
         .iter()
         .map(|(job, i)| format!("{job}: {}", i.argv[..2].join(" ")))
@@ -633,6 +655,7 @@ pub fn assert_conform_and_run(file: &str, found: &[(String, Invocation)], errors
             && kinds.iter().any(|k| k.ends_with("aeapi-harness run")),
         "{file}: a conform and a run command: {kinds:?}"
     );
+    doc
 }
 
 #[test]
