@@ -53,6 +53,17 @@ pub fn harness(args: &[&str]) -> Command {
     c
 }
 
+/// `aeapi-harness -q merge DIRS --out OUT`, run to its end, stderr captured.
+pub fn merge_into(dirs: &[PathBuf], out: &Path) -> Output {
+    harness(&["merge"])
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("merge runs")
+}
+
 /// A suite of `agents` quick agents against `api`/`auth` with the development credentials from
 /// the environment; `load` is the `load:` mapping's tail, `tail` any further top-level YAML.
 pub fn quick_suite(
