@@ -549,16 +549,7 @@ fn check_capacity_steps(
     errors: &mut Vec<String>,
 ) {
     let origin = format!("{}: `{}`", inv.origin, inv.argv.join(" "));
-    let search = aeapi_harness::capacity::Search {
-        by: c.by,
-        from: c.from,
-        to: c.to,
-        step: c.step.unwrap_or(c.from),
-        step_duration: c
-            .step_duration
-            .unwrap_or(std::time::Duration::from_secs(30)),
-        require: c.require,
-    };
+    let search = aeapi_harness::app::capacity::search(c, std::time::Duration::from_secs(30));
     let loads = match search.loads() {
         Ok(l) => l,
         Err(e) => return errors.push(format!("{origin}: {e}")),
@@ -1379,14 +1370,13 @@ fn claim_at(job: &Value, container: &Value, path: &str) -> Option<String> {
         .map(String::from)
 }
 
-#[test]
-fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
-    let kustomization = k8s("kustomization.yaml");
+/// The kustomization in `K8S/sub` lists every manifest beside it.
+fn assert_lists_every_manifest(kustomization: &Value, sub: &str) {
     let resources: BTreeSet<String> = seq(&kustomization["resources"])
         .iter()
         .filter_map(|r| r.as_str().map(String::from))
         .collect();
-    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(K8S))
+    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(K8S).join(sub))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -1394,8 +1384,14 @@ fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
         .collect();
     assert_eq!(
         resources, on_disk,
-        "kustomization.yaml must list every manifest"
+        "{K8S}/{sub}: kustomization.yaml must list every manifest"
     );
+}
+
+#[test]
+fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
+    let kustomization = k8s("kustomization.yaml");
+    assert_lists_every_manifest(&kustomization, "");
 
     let pvc = k8s("reports-pvc.yaml");
     assert_eq!(pvc["kind"], "PersistentVolumeClaim");
@@ -1643,6 +1639,27 @@ fn run_script(
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Runs a pod's script as pod `index` + 1 of run `r1`, the stub exiting `harness_exit` and
+/// writing its arguments to `stub_args`, with `extra` env on top.
+#[cfg(unix)]
+fn run_pod(
+    container: &Value,
+    bin: &Path,
+    reports: &Path,
+    (index, harness_exit): (u32, u32),
+    stub_args: &str,
+    extra: &[(&str, &str)],
+) -> (i32, String) {
+    let (index, exit) = (index.to_string(), harness_exit.to_string());
+    let mut env = vec![
+        ("JOB_COMPLETION_INDEX", index.as_str()),
+        ("STUB_ARGS", stub_args),
+        ("STUB_EXIT", exit.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    run_script(container, bin, reports, "r1", &env)
+}
+
 /// What the stub was called with, parsed with the real CLI.
 #[cfg(unix)]
 fn stub_invocation(origin: &str, args_file: &Path) -> Invocation {
@@ -1677,43 +1694,21 @@ fn kubernetes_shard_script_runs_its_shard_and_maps_exit_codes() {
     for index in 0..n {
         for (harness_exit, pod_exit) in [(0, 0), (1, 0), (2, 2), (3, 3)] {
             let _ = std::fs::remove_file(&args);
-            let (code, output) = run_script(
-                c,
-                &bin,
-                &reports,
-                "r1",
-                &[
-                    ("JOB_COMPLETION_INDEX", &index.to_string()),
-                    ("STUB_ARGS", args_s),
-                    ("STUB_EXIT", &harness_exit.to_string()),
-                ],
-            );
+            let (code, output) = run_pod(c, &bin, &reports, (index, harness_exit), args_s, &[]);
             assert_eq!(
                 code, pod_exit,
                 "shard index {index}, harness exit {harness_exit}: pod exit\n{output}"
             );
             let inv = stub_invocation("shards-job.yaml", &args);
-            let argv = &inv.argv;
-            let Command::Run(a) = &inv.cli.command else {
-                panic!("not `run`: {argv:?}");
-            };
+            assert!(
+                matches!(inv.cli.command, Command::Run(_)),
+                "not `run`: {:?}",
+                inv.argv
+            );
             let dir = reports.join("r1").join(format!("shard-{}", index + 1));
-            assert_eq!(a.suite, Path::new(&suite));
-            assert_eq!(a.target.target.as_deref(), Some(target.as_str()));
-            assert_eq!(a.target.out.as_deref(), Some(dir.as_path()));
-            let shard = a.shard.expect("--shard");
-            assert_eq!((shard.index, shard.count), (index + 1, n), "{argv:?}");
             // Every shard meets the others in one directory of this run, fresh per RUN_ID.
-            assert_eq!(
-                a.rendezvous.as_deref(),
-                Some(reports.join("r1").join("rendezvous").as_path()),
-                "{argv:?}"
-            );
-            assert_eq!(
-                a.rendezvous_timeout.map(|d| d.0),
-                Some(std::time::Duration::from_secs(600)),
-                "{argv:?}"
-            );
+            let meet = reports.join("r1").join("rendezvous");
+            assert_shard_flags(&inv, (&suite, &target), &dir, (index + 1, n), &meet);
             assert!(
                 !dir.starts_with(reports.join("r1").join("rendezvous")),
                 "a shard's report directory (wiped at start) is not the rendezvous"
@@ -1736,6 +1731,54 @@ fn kubernetes_shard_script_runs_its_shard_and_maps_exit_codes() {
         }
     }
     assert_no_errors("shards-job.yaml", &errors);
+}
+
+/// Asserts what a pod passed the harness to drive its shard: the suite, `--target`, `--out`,
+/// `--shard` (I, N), `--rendezvous DIR` and `--rendezvous-timeout 10m`.
+fn assert_shard_flags(
+    inv: &Invocation,
+    (suite, target): (&str, &str),
+    out: &Path,
+    shard: (u32, u32),
+    meet: &Path,
+) {
+    let (s, t, sh, r, timeout) = match &inv.cli.command {
+        Command::Run(a) => (
+            &a.suite,
+            &a.target,
+            a.shard,
+            &a.rendezvous,
+            a.rendezvous_timeout,
+        ),
+        Command::Capacity(a) => (
+            &a.suite,
+            &a.target,
+            a.shard,
+            &a.rendezvous,
+            a.rendezvous_timeout,
+        ),
+        other => panic!("{}: not a shard: {other:?}", inv.origin),
+    };
+    assert_eq!(
+        (
+            s.as_path(),
+            t.target.as_deref(),
+            t.out.as_deref(),
+            sh.map(|s| (s.index, s.count)),
+            r.as_deref(),
+            timeout.map(|d| d.0),
+        ),
+        (
+            Path::new(suite),
+            Some(target),
+            Some(out),
+            Some(shard),
+            Some(meet),
+            Some(std::time::Duration::from_secs(600)),
+        ),
+        "{:?}",
+        inv.argv
+    );
 }
 
 /// A container's env as the harness sees it.
@@ -1928,20 +1971,7 @@ fn kubernetes_merge_waits_for_the_shards_and_merges_them() {
 #[test]
 fn kubernetes_capacity_job_is_a_sharded_search_beside_the_run() {
     let kustomization = k8s("capacity/kustomization.yaml");
-    let resources: BTreeSet<String> = seq(&kustomization["resources"])
-        .iter()
-        .filter_map(|r| r.as_str().map(String::from))
-        .collect();
-    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(K8S).join("capacity"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
-        .collect();
-    assert_eq!(
-        resources, on_disk,
-        "capacity/kustomization.yaml lists every manifest"
-    );
+    assert_lists_every_manifest(&kustomization, "capacity");
     assert_eq!(
         kustomization["images"],
         k8s("kustomization.yaml")["images"],
@@ -2047,17 +2077,13 @@ fn kubernetes_capacity_script_steps_in_lockstep_and_pod_1_merges() {
             for sub in ["capacity", "merge"] {
                 let _ = std::fs::remove_file(of(sub));
             }
-            let (code, output) = run_script(
+            let (code, output) = run_pod(
                 c,
                 &bin,
                 &reports,
-                "r1",
-                &[
-                    ("JOB_COMPLETION_INDEX", &index.to_string()),
-                    ("STUB_ARGS", args_s),
-                    ("STUB_EXIT", &harness_exit.to_string()),
-                    ("SHARD_WAIT_SECONDS", "0"),
-                ],
+                (index, harness_exit),
+                args_s,
+                &[("SHARD_WAIT_SECONDS", "0")],
             );
             assert_eq!(
                 code as u32,
@@ -2070,24 +2096,9 @@ fn kubernetes_capacity_script_steps_in_lockstep_and_pod_1_merges() {
             let Command::Capacity(a) = &inv.cli.command else {
                 panic!("not `capacity`: {argv:?}");
             };
-            assert_eq!(a.suite, Path::new(&suite));
-            assert_eq!(a.target.target.as_deref(), Some(target.as_str()));
-            assert_eq!(
-                a.target.out.as_deref(),
-                Some(shard_dir(index + 1).as_path())
-            );
-            let shard = a.shard.expect("--shard");
-            assert_eq!((shard.index, shard.count), (index + 1, n), "{argv:?}");
-            assert_eq!(
-                a.rendezvous.as_deref(),
-                Some(reports.join("r1").join("capacity-rendezvous").as_path()),
-                "{argv:?}"
-            );
-            assert_eq!(
-                a.rendezvous_timeout.map(|d| d.0),
-                Some(std::time::Duration::from_secs(600)),
-                "{argv:?}"
-            );
+            let meet = reports.join("r1").join("capacity-rendezvous");
+            let out = shard_dir(index + 1);
+            assert_shard_flags(&inv, (&suite, &target), &out, (index + 1, n), &meet);
             assert_eq!(
                 (a.from, a.to, a.step),
                 (number("FROM"), number("TO"), Some(number("STEP"))),
@@ -2128,18 +2139,13 @@ fn kubernetes_capacity_script_steps_in_lockstep_and_pod_1_merges() {
 
     // REQUIRE gates; a shard that never finished is left out after SHARD_WAIT_SECONDS.
     std::fs::remove_dir_all(shard_dir(n)).unwrap();
-    let (code, output) = run_script(
+    let (code, output) = run_pod(
         c,
         &bin,
         &reports,
-        "r1",
-        &[
-            ("JOB_COMPLETION_INDEX", "0"),
-            ("STUB_ARGS", args_s),
-            ("STUB_EXIT", "0"),
-            ("SHARD_WAIT_SECONDS", "0"),
-            ("REQUIRE", "12"),
-        ],
+        (0, 0),
+        args_s,
+        &[("SHARD_WAIT_SECONDS", "0"), ("REQUIRE", "12")],
     );
     assert_eq!(code, 0, "{output}");
     assert!(output.contains(&format!("shard(s) {n}")), "{output}");

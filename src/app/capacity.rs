@@ -28,16 +28,7 @@ pub fn execute(console: &mut Console, c: &CapacityConfig) -> Result<Exit, AppErr
         Some(t) => Some(super::plan::apply_target(&loaded, t)?),
         None => None,
     };
-    let search = Search {
-        by: c.by,
-        from: c.from,
-        to: c.to,
-        step: c.step.unwrap_or(c.from),
-        step_duration: c
-            .step_duration
-            .unwrap_or_else(|| loaded.suite.load.effective_duration()),
-        require: c.require,
-    };
+    let search = search(c, loaded.suite.load.effective_duration());
     let out = c
         .out
         .clone()
@@ -79,6 +70,19 @@ pub fn execute(console: &mut Console, c: &CapacityConfig) -> Result<Exit, AppErr
         rp.show_progress = !console.quiet();
     }
     execute_plan(console, plan, c.live)
+}
+
+/// The search's bounds from the flags: `--step` defaults to `--from`, `--step-duration` to
+/// `default_duration` (the suite's).
+pub fn search(c: &CapacityConfig, default_duration: Duration) -> Search {
+    Search {
+        by: c.by,
+        from: c.from,
+        to: c.to,
+        step: c.step.unwrap_or(c.from),
+        step_duration: c.step_duration.unwrap_or(default_duration),
+        require: c.require,
+    }
 }
 
 /// Runs the steps of a planned search until one breaks, then writes and prints the verdict.
