@@ -312,3 +312,33 @@ fn a_shard_without_a_rendezvous_is_a_usage_error() {
     assert!(err.contains("--rendezvous"), "{err}");
     assert!(!dir.path().join("never").exists());
 }
+
+#[test]
+fn merge_refuses_capacity_searches_mixed_with_runs_or_a_baseline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (search, run) = (dir.path().join("search"), dir.path().join("run"));
+    for d in [&search, &run] {
+        std::fs::create_dir_all(d).expect("dir");
+    }
+    std::fs::write(search.join("capacity.json"), "{}").expect("capacity.json");
+    std::fs::write(run.join("rundata.json"), "{}").expect("rundata.json");
+    let out = dir.path().join("merged");
+    let o = merge_into(&[search.clone(), run], &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the inputs mix capacity searches and runs"),
+        "{err}"
+    );
+    let o = merge_into(std::slice::from_ref(&search), &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: cannot read this capacity search",
+            search.join("capacity.json").display()
+        )),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -118,7 +118,7 @@ pub fn execute_plan(
         }
         let mut step = capacity::step_result(*load, &outcome, interrupted.as_deref(), &rp.out_dir);
         if let Some(l) = &plan.lockstep {
-            runtime.block_on(l.decide(i, &mut step));
+            runtime.block_on(l.decide(i, &mut step, &secrets));
         }
         if !console.quiet() {
             let _ = writeln!(console.out, "{}", report::table_row(&step));

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::StepResult;
+use crate::report::Secrets;
 use crate::runner::rendezvous::{Barrier, RendezvousError, Start, Wait, stop_on_signals};
 use crate::suite::plan::Shard;
 
@@ -57,8 +58,8 @@ impl Lockstep {
     /// stops anyway) waits for every shard's and judges the step by them all (see [`judge`]).
     /// Bounded by the rendezvous timeout and interruptible by Ctrl-C and SIGTERM; a verdict
     /// that never comes makes the step's harness error (see [`unjudged`]).
-    pub async fn decide(&self, i: usize, step: &mut StepResult) {
-        if let Err(e) = self.post(i, step) {
+    pub async fn decide(&self, i: usize, step: &mut StepResult, secrets: &Secrets) {
+        if let Err(e) = self.post(i, step, secrets) {
             return unjudged(step, &e);
         }
         if !step.held {
@@ -74,12 +75,22 @@ impl Lockstep {
         format!("{}-verdict", step_name(i))
     }
 
-    /// Writes this shard's verdict of step `i` to the directory.
-    pub fn post(&self, i: usize, step: &StepResult) -> Result<(), RendezvousError> {
+    /// Writes this shard's verdict of step `i` to the directory, its free text masked.
+    pub fn post(
+        &self,
+        i: usize,
+        step: &StepResult,
+        secrets: &Secrets,
+    ) -> Result<(), RendezvousError> {
+        let mut step = step.clone();
+        step.broke.iter_mut().for_each(|b| secrets.mask_in_place(b));
+        if let Some(e) = &mut step.harness_error {
+            secrets.mask_in_place(e);
+        }
         let mine = StepVerdict {
             suite: self.barrier.suite.clone(),
             shard: self.barrier.shard,
-            step: step.clone(),
+            step,
         };
         self.barrier.post(&Self::verdict_name(i), &mine)
     }
@@ -191,9 +202,10 @@ mod tests {
         };
         let (one, two) = (lockstep(1, 5_000), lockstep(2, 5_000));
         let (mut held, mut broke) = (step(true), step(false));
-        tokio::join!(one.decide(2, &mut held), async {
+        let none = Secrets::default();
+        tokio::join!(one.decide(2, &mut held, &none), async {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            two.decide(2, &mut broke).await
+            two.decide(2, &mut broke, &none).await
         });
         assert!(!held.held, "shard 2 broke the step: {held:?}");
         assert_eq!(held.broke, ["shard 2/2: p95 < 100ms: 300 ms"]);
@@ -211,7 +223,17 @@ mod tests {
         );
 
         let silent = lockstep(1, 200);
-        silent.post(3, &step(true)).expect("posted");
+        let mut leaky = step(true);
+        leaky.harness_error = Some("token refused for client secret s3cr3t-v4lue".into());
+        silent
+            .post(3, &leaky, &Secrets::new(["s3cr3t-v4lue"]))
+            .expect("posted");
+        let posted = std::fs::read_to_string(dir.path().join("step-04-verdict-shard-1-of-2.json"))
+            .expect("posted");
+        assert!(
+            !posted.contains("s3cr3t") && posted.contains("****"),
+            "{posted}"
+        );
         let e = silent.verdicts(3).await.expect_err("shard 2 never posts");
         assert_eq!(
             e.to_string(),
@@ -222,7 +244,7 @@ mod tests {
             )
         );
         let mut s = step(true);
-        silent.decide(3, &mut s).await;
+        silent.decide(3, &mut s, &none).await;
         assert!(!s.held);
         assert!(
             s.harness_error
