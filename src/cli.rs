@@ -271,7 +271,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Report directories of the runs or shards (each holds a `rundata.json`).
+    /// Report directories of the runs or shards (each holds a `rundata.json`), or of the shards
+    /// of a capacity search (each holds a `capacity.json`: merged step by step).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Where the merged report goes.
