@@ -3,7 +3,8 @@
 //! `registeredId`, an engagement id).
 //!
 //! A POST's body is read and parsed (JSON or form, see `params`) before the handler runs, so a
-//! bad body is our own 400 and a handler never sees it; a GET's body is never read.
+//! bad body is our own 400 and a handler never sees it; a GET's body is never read. So are the
+//! values of enumerated and bounded parameters (the operation table's `=values`).
 
 use std::sync::Arc;
 
@@ -65,6 +66,13 @@ impl FromRequest<Arc<Sim>> for Req {
                 .map_err(IntoResponse::into_response)?;
             body
         };
+        let input = Input {
+            query: &ctx.query,
+            body: &body,
+        };
+        input
+            .check_values(ctx.op)
+            .map_err(IntoResponse::into_response)?;
         Ok(Req {
             sim: sim.clone(),
             ctx,
