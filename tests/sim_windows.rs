@@ -210,3 +210,50 @@ async fn app_runs_its_own_reaper_inside_a_runtime() {
         got.text
     );
 }
+
+/// Issue 16, item 9: what ~30 s without GET messages ends is a setting. The default ends the
+/// session (above); `keepalive_ends: engagements` ends only the agent's engagements (reference
+/// line 204: the polls keep "the engagement" active): the registeredId stays valid, the customer
+/// sees `agentLostConnection`, and the same session joins the engagement again.
+#[tokio::test(start_paused = true)]
+async fn item9_keepalive_ends_only_the_engagements_when_so_set() {
+    let mut c = config();
+    c.keepalive_ends = sim::KeepaliveEnds::Engagements;
+    let (state, app, auth, reg) = with_agent1(c).await;
+    let (eid, cid, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &reg, "agent1").await;
+    accept(&app, &auth, &reg, &eid).await;
+
+    pass(&state, 29).await;
+    let got = agent_op(&app, &auth, (&reg, "agent1"), "joinEngagement", &eid, &[]).await;
+    assert_eq!(got.status, StatusCode::OK, "still held: {}", got.text);
+    pass(&state, 1).await;
+    // The session lives on ...
+    let got = verify(&app, &auth, &reg, "agent1").await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    // ... but the engagement is no longer held by it.
+    let line = [("messageText", "still there?")];
+    let got = agent_op(&app, &auth, (&reg, "agent1"), "messages", &eid, &line).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
+    let seen = customer_messages(&app, &auth, &eid, &cid).await;
+    assert_eq!(
+        seen,
+        vec![
+            json!({"messageType": "stateChange", "state": "agentConnected"}),
+            json!({"messageType": "stateChange", "state": "agentLostConnection"}),
+        ]
+    );
+    // The same registeredId takes it back.
+    let got = agent_op(&app, &auth, (&reg, "agent1"), "joinEngagement", &eid, &[]).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let seen = customer_messages(&app, &auth, &eid, &cid).await;
+    assert_eq!(
+        seen,
+        vec![json!({"messageType": "stateChange", "state": "agentReconnected"})]
+    );
+    // And the default still ends the whole session.
+    let (state, app, auth, reg) = with_agent1(config()).await;
+    pass(&state, 30).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+}
