@@ -288,6 +288,15 @@ async fn followup_engagement_reaches_the_agents_long_poll() {
 #[tokio::test]
 async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
     let w = world(config(), false).await;
+    // logging/agent without registeredId (the reference's example, line 1807): agentId names
+    // the agent's session.
+    let log_line = serde_json::json!({"agentId": "agent1", "engagementId": w.eid, "message": "hi"});
+    let log_uri = format!("{A}/logging/agent?output=json");
+    let got = post_json(&w.app, &w.auth, &log_uri, log_line.clone()).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let stranger = serde_json::json!({"agentId": "agent9", "engagementId": w.eid});
+    let got = post_json(&w.app, &w.auth, &log_uri, stranger).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
     // customSettings: agentID in the body (the reference's example) as well as the query.
     let got = post_json(
         &w.app,
@@ -323,6 +332,9 @@ async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
     .await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
     assert_eq!(got.body["parameter"], "agentID");
+    let got = post_json(&s.app, &s.auth, &log_uri, log_line).await;
+    assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
+    assert_eq!(got.body["parameter"], "registeredId");
 }
 
 /// Issue 16, item 7: every enumerated or bounded parameter of the operation table (which the

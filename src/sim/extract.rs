@@ -102,6 +102,22 @@ pub fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, A
     Ok(sid)
 }
 
+/// The session named by `registeredId`; without one (unless `strict`) the logged-in session of
+/// `agentId` (logging/agent: the reference's table requires registeredId, line 1801; its
+/// example URL has none, line 1807).
+pub fn session_or_agent(core: &Core, input: &Input, strict: bool) -> Result<u64, ApiError> {
+    if strict || input.query.get("registeredId").is_some() {
+        return session(core, input, true);
+    }
+    let agent = input.require("agentId")?;
+    let now = tokio::time::Instant::now();
+    core.by_user
+        .get(&*agent)
+        .copied()
+        .filter(|sid| core.sessions.get(sid).is_some_and(|s| !core.silent(s, now)))
+        .ok_or_else(|| ApiError::unknown(format!("agent {agent} is not logged in")))
+}
+
 /// The session named by `registeredId` (`agentId` optional), which `username`, when given,
 /// must own.
 pub fn user_session(core: &Core, input: &Input, username: Option<&str>) -> Result<u64, ApiError> {

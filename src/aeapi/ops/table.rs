@@ -239,7 +239,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "loggingAgent",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/logging/agent",
-        params: "q:registeredId* b:agentId* b:engagementId* b:message b:level",
+        params: "q:registeredId! b:agentId* b:engagementId* b:message b:level",
         success: "200",
         ..BEARER
     },
