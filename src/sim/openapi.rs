@@ -77,7 +77,9 @@ fn reason(status: u16) -> &'static str {
         401 => {
             "No, garbled or expired token; unknown agent, registeredId, engagement or customer; another agent's engagement"
         }
-        403 => "The site is not among the token's sites",
+        403 => {
+            "The site is not among the token's sites; with `strict: true`, no or a garbled token"
+        }
         422 => "Too late: withdrawn offer, closed engagement",
         _ => "Error",
     }
@@ -117,7 +119,13 @@ fn responses(def: &RouteDef) -> Value {
             json!({"description": "Nothing pending within the long-poll hold"}),
         );
     }
-    for status in def.doc.errors {
+    // With `strict: true` any bearer call without a usable token is 403 (src/sim/README.md).
+    let mut errors = def.doc.errors.to_vec();
+    if def.operation.auth == Auth::Bearer && !errors.contains(&403) {
+        errors.push(403);
+        errors.sort_unstable();
+    }
+    for status in &errors {
         // The token endpoint answers in the OAuth2 shape, always JSON; the others in the
         // simulator's error shape, as XML under `<error>` with `output=xml`.
         let content = if def.op == "token" {
