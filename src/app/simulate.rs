@@ -15,7 +15,9 @@ pub fn execute(console: &mut Console, c: &SimulateConfig) -> Result<Exit, AppErr
         None => SimConfig::default(),
     };
     if c.print_seed {
-        let yaml = config.seed_yaml().map_err(AppError::Usage)?;
+        let yaml = config
+            .seed_yaml()
+            .map_err(|e| AppError::Usage(e.to_string()))?;
         let _ = console.out.write_all(yaml.as_bytes());
         let _ = console.out.flush();
         return Ok(Exit::Passed);

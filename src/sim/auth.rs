@@ -92,9 +92,20 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// Why the built-in key pair does not load, or a token cannot be signed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum KeyError {
+    #[error("built-in key is not text")]
+    NotText,
+    #[error("built-in key is not valid PEM: {0}")]
+    NotPem(String),
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
 impl Auth {
     /// Loads the shipped development key pair.
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, KeyError> {
         let encoding = EncodingKey::from_rsa_der(&pem_to_der(DEV_PRIVATE_PEM)?);
         let decoding = DecodingKey::from_rsa_der(&pem_to_der(DEV_PUBLIC_PEM)?);
         let mut validation = Validation::new(Algorithm::RS256);
@@ -117,9 +128,9 @@ impl Auth {
     }
 
     /// Signs a token.
-    pub fn sign(&self, claims: &Claims) -> Result<String, String> {
+    pub fn sign(&self, claims: &Claims) -> Result<String, KeyError> {
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &self.encoding)
-            .map_err(|e| format!("signing failed: {e}"))
+            .map_err(|e| KeyError::Sign(e.to_string()))
     }
 
     /// Checks a request's bearer token. No or a garbled token is 401 (the reference's example,
@@ -189,8 +200,8 @@ impl Auth {
 }
 
 /// Decodes a PEM block's base64 body (jsonwebtoken's PEM parser needs a feature we do without).
-fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, String> {
-    let text = std::str::from_utf8(pem).map_err(|_| "built-in key is not text".to_string())?;
+fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let text = std::str::from_utf8(pem).map_err(|_| KeyError::NotText)?;
     let b64: String = text
         .lines()
         .filter(|l| !l.starts_with("-----"))
@@ -198,7 +209,7 @@ fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, String> {
         .collect();
     base64::engine::general_purpose::STANDARD
         .decode(b64)
-        .map_err(|e| format!("built-in key is not valid PEM: {e}"))
+        .map_err(|e| KeyError::NotPem(e.to_string()))
 }
 
 fn unauthorized() -> ApiError {

@@ -31,8 +31,11 @@ pub enum ConfigError {
     #[error(transparent)]
     Faults(#[from] FaultError),
     /// The development key pair would not load.
-    #[error("{0}")]
-    Keys(String),
+    #[error(transparent)]
+    Keys(#[from] super::auth::KeyError),
+    /// `seed_data` would not render as YAML.
+    #[error("seed_data: {0}")]
+    SeedData(String),
 }
 
 /// Simulator settings (from `--config FILE` or a suite's `simulator:` section).
@@ -187,15 +190,17 @@ impl SimConfig {
 
     /// The site seed as YAML (`simulate --print-seed`): the built-in file or `seed_file` as
     /// written (comments kept), or `seed_data` rendered; checked like [`SimConfig::load_seed`].
-    pub fn seed_yaml(&self) -> Result<String, String> {
+    pub fn seed_yaml(&self) -> Result<String, ConfigError> {
         if let Some(s) = &self.seed_data {
-            return serde_yaml::to_string(s).map_err(|e| format!("seed_data: {e}"));
+            return serde_yaml::to_string(s).map_err(|e| ConfigError::SeedData(e.to_string()));
         }
         match &self.seed_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("seed_file {}: {e}", path.display()))?;
-                Seed::parse(&text).map_err(|e| e.to_string())?;
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SeedFile {
+                    path: path.clone(),
+                    cause: e.to_string(),
+                })?;
+                Seed::parse(&text)?;
                 Ok(text)
             }
             None => Ok(super::seed::DEFAULT_SEED.to_string()),

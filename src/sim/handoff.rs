@@ -21,7 +21,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::error::ApiError;
-use super::state::{Core, Guest, Handoff, HandoffKind, Member, Msg, MsgKind, Phase};
+use super::state::{Core, Guest, Handoff, HandoffKind, Member, Msg, Phase};
 
 /// Where a transfer or conference should go.
 #[derive(Debug, Clone, Copy)]
@@ -150,23 +150,8 @@ impl Core {
                 notes,
             }));
         }
-        self.seq += 1;
-        let seq = self.seq;
-        if let Some(s) = self.sessions.get_mut(&to) {
-            s.offers.push(eid);
-            s.last_offer_seq = seq;
-        }
-        self.refresh(to);
-        let msg = Msg {
-            kind: MsgKind::NewRequest,
-            state: Some(kind.request_type()),
-            text: None,
-            from: Member::System,
-            internal: false,
-            sender: self.username(sid),
-            at_ms,
-        };
-        self.push_agent(to, eid, msg);
+        let sender = self.username(sid);
+        self.post_offer(to, eid, Some(kind.request_type()), sender, at_ms);
         let name = self.username(to).unwrap_or_else(|| "".into());
         Ok(Outcome {
             status: "pending",

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::handoff::{Request, Target};
 use super::routing::EndReason;
-use super::state::{Core, GroupStats, HandoffKind, Member, Msg, Phase, SiteInfo, Timing};
+use super::state::{Core, GroupStats, HandoffKind, Member, Msg, Phase};
 
 #[derive(Debug, Clone)]
 enum Action {
@@ -171,15 +171,7 @@ fn check(c: &Core) -> Result<(), String> {
 }
 
 fn run(actions: Vec<Action>) -> Result<(), String> {
-    let mut c = Core::new(
-        Timing {
-            accept_window: Duration::from_secs(15),
-            keepalive_window: Duration::from_secs(30),
-            keepalive_ends: Default::default(),
-            closed_retention: Duration::from_secs(120),
-        },
-        SiteInfo::new("22", &crate::sim::seed::Seed::default()),
-    );
+    let mut c = Core::for_tests();
     let mut now = Instant::now();
     let mut sids: Vec<u64> = USERS
         .iter()

@@ -131,8 +131,6 @@ impl Core {
 
     fn offer(&mut self, eid: u64, sid: u64, now: Instant, at_ms: u64) {
         let deadline = now + self.timing.accept_window;
-        self.seq += 1;
-        let seq = self.seq;
         let Some(e) = self.engagements.get_mut(&eid) else {
             return;
         };
@@ -142,6 +140,21 @@ impl Core {
         };
         e.since = now;
         e.offered_to.push(sid);
+        self.post_offer(sid, eid, None, None, at_ms);
+    }
+
+    /// Adds `eid` to `sid`'s offers and puts the offer's `NewRequest` line on its desktop
+    /// (`state` and `sender` say a transfer or conference and who asked).
+    pub(super) fn post_offer(
+        &mut self,
+        sid: u64,
+        eid: u64,
+        state: Option<&'static str>,
+        sender: Option<Arc<str>>,
+        at_ms: u64,
+    ) {
+        self.seq += 1;
+        let seq = self.seq;
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.offers.push(eid);
             s.last_offer_seq = seq;
@@ -149,14 +162,28 @@ impl Core {
         self.refresh(sid);
         let msg = Msg {
             kind: MsgKind::NewRequest,
-            state: None,
+            state,
             text: None,
             from: Member::System,
             internal: false,
-            sender: None,
+            sender,
             at_ms,
         };
         self.push_agent(sid, eid, msg);
+    }
+
+    /// A core with the reference's windows at site 22 of the default seed.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Core {
+        Core::new(
+            crate::sim::state::Timing {
+                accept_window: std::time::Duration::from_secs(15),
+                keepalive_window: std::time::Duration::from_secs(30),
+                keepalive_ends: Default::default(),
+                closed_retention: std::time::Duration::from_secs(120),
+            },
+            crate::sim::state::SiteInfo::new("22", &crate::sim::seed::Seed::default()),
+        )
     }
 
     /// Offers an engagement to the best free agent, or queues it (at the front when `front`).
@@ -699,21 +726,11 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
-    use crate::sim::state::{SiteInfo, Timing};
 
     fn core() -> Core {
-        Core::new(
-            Timing {
-                accept_window: Duration::from_secs(15),
-                keepalive_window: Duration::from_secs(30),
-                keepalive_ends: Default::default(),
-                closed_retention: Duration::from_secs(120),
-            },
-            SiteInfo::new("22", &crate::sim::seed::Seed::default()),
-        )
+        Core::for_tests()
     }
 
     fn offered_to(c: &Core, eid: u64) -> Option<u64> {
