@@ -196,10 +196,7 @@ impl SimConfig {
         }
         match &self.seed_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SeedFile {
-                    path: path.clone(),
-                    cause: e.to_string(),
-                })?;
+                let text = read_seed_file(path)?;
                 Seed::parse(&text)?;
                 Ok(text)
             }
@@ -214,10 +211,7 @@ impl SimConfig {
         }
         match &self.seed_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SeedFile {
-                    path: path.clone(),
-                    cause: e.to_string(),
-                })?;
+                let text = read_seed_file(path)?;
                 Ok(Seed::parse(&text)?)
             }
             None => Ok(Seed::default()),
@@ -236,6 +230,13 @@ pub struct AgentDirectory {
     pub max_chats: u16,
     /// When set, replaces the generated agents.
     pub list: Option<Vec<AgentEntry>>,
+}
+
+fn read_seed_file(path: &std::path::Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::SeedFile {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    })
 }
 
 impl Default for AgentDirectory {
