@@ -34,7 +34,8 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)" >&2
   (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 || echo "wrk unavailable: skipping its column" >&2
 fi
-cargo build --release --quiet --bin aeapi-harness --example goose_plain
+# NO_BUILD=1: use the release binaries already in target/ as they are.
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin aeapi-harness --example goose_plain
 bin=target/release/aeapi-harness
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT

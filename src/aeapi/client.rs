@@ -377,9 +377,19 @@ pub async fn read_response(obs: &mut Observed, mut resp: reqwest::Response, limi
         obs.decode_error = Some(too_long());
         return;
     }
-    // Sized once when the length is announced (it is within the limit here).
-    let announced = resp.content_length().unwrap_or(0).min(limit as u64);
-    let mut buf = bytes::BytesMut::with_capacity(usize::try_from(announced).unwrap_or(0));
+    // An announced length within the limit bounds what hyper reads: take the body whole (one
+    // chunk, the usual case, is not copied).
+    if resp.content_length().is_some() {
+        match resp.bytes().await {
+            Ok(bytes) => decode_body(obs, bytes, is_xml),
+            Err(e) => {
+                obs.latency = obs.started.elapsed();
+                obs.transport = Some(TransportError::classify(&e));
+            }
+        }
+        return;
+    }
+    let mut buf = bytes::BytesMut::new();
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
@@ -401,7 +411,11 @@ pub async fn read_response(obs: &mut Observed, mut resp: reqwest::Response, limi
             }
         }
     }
-    let bytes = buf.freeze();
+    decode_body(obs, buf.freeze(), is_xml);
+}
+
+/// Notes the latency of a body read to its end, keeps the body and decodes it.
+fn decode_body(obs: &mut Observed, bytes: bytes::Bytes, is_xml: bool) {
     obs.latency = obs.started.elapsed();
     obs.raw = bytes.clone();
     if bytes.iter().all(u8::is_ascii_whitespace) {
