@@ -5,3 +5,4 @@ mod conform_down;
 mod conform_faults;
 mod conform_remote;
 mod conform_sim;
+mod conform_snapshot;

@@ -3,8 +3,10 @@
 mod ci_files;
 mod ci_grafana;
 mod cli;
+mod har_common;
 mod hostile;
 mod import_har;
 mod readme_snippets;
+mod replay_har;
 mod test_layout;
 mod validate_golden;

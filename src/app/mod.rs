@@ -15,6 +15,7 @@ pub mod error;
 pub mod limits;
 pub mod merge;
 pub mod plan;
+pub mod replay;
 pub mod run;
 pub mod simulate;
 pub mod start;
@@ -53,6 +54,10 @@ pub struct RunConfig {
     pub start: StartConfig,
     /// `conform --max-time`: the whole run's bound (default `conform::DEFAULT_TIME_BOUND`).
     pub max_time: Option<std::time::Duration>,
+    /// `conform --snapshot DIR`: write what every case observed there.
+    pub snapshot: Option<PathBuf>,
+    /// `conform --against DIR`: fail on drift from that snapshot.
+    pub against: Option<PathBuf>,
 }
 
 /// A validated `simulate` invocation.
@@ -99,6 +104,7 @@ pub enum Config {
     Validate(Vec<PathBuf>),
     Merge(MergeConfig),
     Import(crate::import::command::ImportConfig),
+    Replay(replay::ReplayConfig),
 }
 
 /// Runs one command, prints its error (if any) once, and returns the exit code.
@@ -117,6 +123,7 @@ pub fn execute(console: &mut Console, config: &Config) -> Exit {
             &mut console.err,
             c,
         )),
+        Config::Replay(c) => replay::execute(console, c),
     };
     finish(console, result)
 }

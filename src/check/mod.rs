@@ -202,6 +202,7 @@ mod tests {
             decode_error: None,
             raw: bytes::Bytes::new(),
             www_authenticate: None,
+            content_type: None,
         }
     }
 

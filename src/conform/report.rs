@@ -327,6 +327,7 @@ mod tests {
             request_line: "POST /engagementAPI/v2/agent/login?output=json".into(),
             actual: Some(200),
             excerpt: r#"{"registeredId":"1-2"}"#.into(),
+            observed: crate::conform::Observation::default(),
         };
         vec![
             base.clone(),

@@ -11,6 +11,7 @@
 pub mod behaviour;
 pub mod calls;
 pub mod command;
+pub mod drift;
 pub mod schema;
 pub mod target;
 pub mod write;
