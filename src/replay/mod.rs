@@ -85,29 +85,20 @@ pub fn load(file: &Path, bytes: &[u8]) -> Result<Recorded, ImportError> {
         usernames: Vec::new(),
         secrets: RecordedSecrets::default(),
     };
-    for i in 0..rec.len() {
-        let x = rec.entry(i)?;
-        let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
-            file: file.to_path_buf(),
-            entry: b.entry,
-            reason: b.reason,
-        })?;
-        out.secrets.scan(&x, call.as_ref().map(|c| c.op.name));
-        let Some(call) = call else {
-            out.left_out += 1;
-            continue;
-        };
+    let mut secrets = RecordedSecrets::default();
+    out.left_out = crate::import::each_call(file, &rec, &mut secrets, |x, call| {
         if call.status == 0 {
-            out.unanswered.push(i);
-            continue;
+            out.unanswered.push(call.entry);
+            return;
         }
-        if let Some(u) = username(&call)
+        if let Some(u) = crate::import::agent_user(&call).filter(|u| !u.is_empty())
             && !out.usernames.contains(&u)
         {
             out.usernames.push(u);
         }
-        out.steps.push(step(&x, call));
-    }
+        out.steps.push(step(x, call));
+    })?;
+    out.secrets = secrets;
     if out.steps.is_empty() {
         return Err(ImportError::NoCalls {
             file: file.to_path_buf(),
@@ -120,16 +111,6 @@ pub fn load(file: &Path, bytes: &[u8]) -> Result<Recorded, ImportError> {
             .then(a.entry.cmp(&b.entry))
     });
     Ok(out)
-}
-
-fn username(c: &calls::Call) -> Option<String> {
-    match c.op.name {
-        "login" | "preLoginStatus" => c.param("username"),
-        "token" if c.body_field("grant_type").as_deref() == Some("password") => {
-            c.body_field("username")
-        }
-        _ => None,
-    }
 }
 
 fn step(x: &har::Exchange, call: calls::Call) -> Step {

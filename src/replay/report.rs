@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use junit_report::{Duration as JDuration, Report, TestCase, TestResult, TestSuite};
+use junit_report::{Duration as JDuration, Report, TestCase, TestSuite};
 use serde_json::{Value, json};
 
 use super::compare::Difference;
 use super::engine::StepOutcome;
-use crate::report::{ReportError, Secrets, write_file};
+use crate::report::junit::{set_cause, text_safe as xml};
+use crate::report::{ReportError, Secrets};
 
 /// What the reports say about the replay as a whole.
 #[derive(Debug, Clone)]
@@ -138,30 +139,13 @@ pub fn junit(meta: &Meta, ops: &[OpResult]) -> Report {
                 .map(|(d, at)| format!("{d} ({})", entries(at)))
                 .collect();
             let mut c = TestCase::failure(&name, t, &kinds.join(","), &xml(&summary.join("; ")));
-            if let TestResult::Failure { type_, message, .. } = c.result {
-                c.result = TestResult::Failure {
-                    type_,
-                    message,
-                    cause: Some(xml(&detail.join("\n"))),
-                };
-            }
+            set_cause(&mut c, xml(&detail.join("\n")));
             c
         };
         case.set_classname("replay");
         suite.add_testcase(case);
     }
-    if let Some(why) = &meta.harness_error {
-        let mut case = TestCase::error("run", JDuration::ZERO, "harness", &xml(why));
-        case.set_classname("harness");
-        suite.add_testcase(case);
-    }
-    let mut r = Report::new();
-    r.add_testsuite(suite);
-    r
-}
-
-fn xml(s: &str) -> String {
-    crate::report::junit::xml_safe(s).replace("]]>", "]] >")
+    crate::report::junit::one_suite(suite, meta.harness_error.as_deref())
 }
 
 /// `replay.json`: the run, every operation with its differences, and every call.
@@ -227,23 +211,13 @@ pub fn write(
         secrets.mask_in_place(&mut s.request_line);
     }
     let ops = by_operation(&steps);
-    let failed = |what: &'static str, e: &dyn std::fmt::Display| ReportError::Render {
-        what,
-        detail: e.to_string(),
-    };
-    let mut xml = Vec::new();
-    junit(&meta, &ops)
-        .write_xml(&mut xml)
-        .map_err(|e| failed("junit.xml", &e))?;
-    let body = serde_json::to_string_pretty(&json(&meta, &ops, &steps))
-        .map_err(|e| failed("replay.json", &e))?;
-    for (name, text) in [
-        ("junit.xml", String::from_utf8_lossy(&xml).into_owned()),
-        ("replay.json", body),
-    ] {
-        write_file(&dir.join(name), secrets.mask_document(&text).as_bytes())?;
-    }
-    Ok(())
+    crate::report::write_junit_and_json(
+        dir,
+        &junit(&meta, &ops),
+        "replay.json",
+        &json(&meta, &ops, &steps),
+        secrets,
+    )
 }
 
 #[cfg(test)]
