@@ -55,13 +55,23 @@ fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 
 /// Replays `har` into `out` against `target`, the embedded simulator given `faults` (YAML).
 fn replay(har: &Path, out: &Path, target: ReplayTarget, faults: Option<&str>) -> Replayed {
+    replay_timed(har, out, target, faults, Timing::Fast)
+}
+
+fn replay_timed(
+    har: &Path,
+    out: &Path,
+    target: ReplayTarget,
+    faults: Option<&str>,
+    timing: Timing,
+) -> Replayed {
     let bytes = std::fs::read(har).expect("har");
     let rec = replay::load(har, &bytes).unwrap_or_else(|e| panic!("{e}"));
     let c = ReplayConfig {
         har: har.to_path_buf(),
         target,
         out: Some(out.to_path_buf()),
-        timing: Timing::Fast,
+        timing,
     };
     let vars = env(&[
         ("AEAPI_CLIENT_ID", "ceapiClientId"),
@@ -219,14 +229,22 @@ fn a_browser_recording_replays_with_no_difference_and_faults_show_exactly() {
     assert_no_secrets(&har, &faulted);
 }
 
+/// Paced as recorded (`--timing recorded`): the replay takes at least the recording's span.
 #[test]
-fn a_mitmproxy_recording_replays_with_no_difference() {
+fn a_mitmproxy_recording_replays_paced_with_no_difference() {
     let dir = tempfile::tempdir().expect("tempdir");
     let Some((har, _)) = record_mitmproxy(dir.path()) else {
         return;
     };
+    let bytes = std::fs::read(&har).expect("har");
+    let rec = replay::load(&har, &bytes).expect("loads");
+    let span = rec.steps.last().map_or(0.0, |l| l.started_ms) - rec.steps[0].started_ms;
     let out = dir.path().join("replay");
-    let r = replay(&har, &out, ReplayTarget::Embedded, None);
+    let t0 = std::time::Instant::now();
+    let r = replay_timed(&har, &out, ReplayTarget::Embedded, None, Timing::Recorded);
+    let took = t0.elapsed().as_secs_f64() * 1e3;
+    assert!(took >= span, "paced: {took} ms for a {span} ms recording");
+    assert!(r.json["timing"] == "recorded", "{}", r.json);
     assert_eq!(r.exit, Exit::Passed, "{}{}", r.out, r.err);
     assert_eq!(r.differences(), vec![], "{}", r.out);
     assert!(
