@@ -39,6 +39,9 @@ const ID_FIELDS: &[&str] = &[
     "id",
 ];
 
+/// The longest pause `--timing recorded` makes before a call (from the replay's start).
+const MAX_OFFSET: Duration = Duration::from_secs(86_400);
+
 /// One re-issued call.
 #[derive(Debug, Clone)]
 pub struct StepOutcome {
@@ -140,8 +143,13 @@ pub async fn run(plan: &ReplayPlan, rec: &Recorded) -> Result<Replayed, ReplayFa
     let mut steps = Vec::with_capacity(rec.steps.len());
     for step in &rec.steps {
         if plan.timing == Timing::Recorded {
-            let offset = Duration::from_secs_f64(((step.started_ms - first_ms) / 1e3).max(0.0));
-            tokio::time::sleep_until((t0 + offset).into()).await;
+            // A recording's clock is the user's: an offset past a day is capped, not slept.
+            let offset = Duration::try_from_secs_f64((step.started_ms - first_ms) / 1e3)
+                .unwrap_or_default()
+                .min(MAX_OFFSET);
+            if let Some(at) = t0.checked_add(offset) {
+                tokio::time::sleep_until(at.into()).await;
+            }
         }
         let outcome = st.replay(plan, step).await;
         if !st.answered && outcome.status.is_none() {
@@ -400,7 +408,8 @@ impl State {
             call.headers
                 .push(("Authorization".into(), format!("Bearer {t}")));
         }
-        let recorded = Duration::from_secs_f64((step.time_ms / 1e3).clamp(0.0, 60.0));
+        let recorded =
+            Duration::try_from_secs_f64((step.time_ms / 1e3).clamp(0.0, 60.0)).unwrap_or_default();
         let ep = self.endpoint(step.op.name, output.as_deref(), recorded);
         client::send(&self.http, &ep, call).await
     }
