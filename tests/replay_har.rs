@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::har_common::{record_browser, record_mitmproxy, secrets_in};
+use crate::har_common::{record_browser, record_mitmproxy, record_mitmproxy_with, secrets_in};
 use aeapi_harness::app::replay::{ReplayConfig, ReplayTarget, execute_plan, plan};
 use aeapi_harness::app::{self, Console};
 use aeapi_harness::cli::{Cli, Config};
@@ -253,6 +253,26 @@ fn a_mitmproxy_recording_replays_paced_with_no_difference() {
         r.json
     );
     assert_no_secrets(&har, &out);
+}
+
+/// Customers the harness drove through the customer-side calls are replayed too (the embedded
+/// simulator then starts none of its own), and their engagements are the agent's.
+#[test]
+fn a_recording_with_customer_calls_replays_them_with_no_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let customers = "{rate: 1/s, lines: 1..1, think: constant 300ms, patience: 5s}";
+    let Some((har, _)) = record_mitmproxy_with(dir.path(), Some(customers)) else {
+        return;
+    };
+    let bytes = std::fs::read(&har).expect("har");
+    let rec = replay::load(&har, &bytes).expect("loads");
+    assert!(rec.has_customer_calls(), "the harness drove customers");
+    let out = dir.path().join("replay");
+    let r = replay(&har, &out, ReplayTarget::Embedded, None);
+    assert_eq!(r.exit, Exit::Passed, "{}{}", r.out, r.err);
+    assert_eq!(r.differences(), vec![], "{}", r.out);
+    let ops = r.json["operations"].to_string();
+    assert!(ops.contains("acceptEngagement"), "{ops}");
 }
 
 fn run_cli(args: &[&str], vars: &[(&str, &str)]) -> (Exit, String) {

@@ -58,7 +58,8 @@ pub fn plan(
     let (target, credentials) = match &c.target {
         ReplayTarget::Embedded => {
             let password = var("AGENT_PASSWORD").unwrap_or_else(|| "agent-password".into());
-            let config = replay::embedded_config(&rec.usernames, &password);
+            let config =
+                replay::embedded_config(&rec.usernames, &password, rec.has_customer_calls());
             let credentials = Credentials {
                 client_id: crate::sim::DEV_CLIENT_ID.into(),
                 client_secret: crate::sim::DEV_CLIENT_SECRET.into(),

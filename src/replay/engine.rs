@@ -27,15 +27,16 @@ use crate::aeapi::client::{self, Call, Endpoint, Observed, OutputFormat};
 use crate::report::Secrets;
 use crate::runner::plan::ResolvedTarget;
 
-/// Fields whose values are ids a target hands out (paired between the two answers).
+/// Fields whose values are ids a target hands out (paired between the two answers), in lower
+/// case: the customer-side calls spell them `engagementID`, `customerID`.
 const ID_FIELDS: &[&str] = &[
-    "registeredId",
-    "engagementId",
-    "customerId",
-    "conversationId",
-    "chatId",
-    "sessionId",
-    "transcriptId",
+    "registeredid",
+    "engagementid",
+    "customerid",
+    "conversationid",
+    "chatid",
+    "sessionid",
+    "transcriptid",
     "id",
 ];
 
@@ -85,6 +86,8 @@ struct State {
     recorded_offers: Vec<(String, Value)>,
     /// The latest long-poll re-issued (the template of the polls that wait for an offer).
     last_poll: Option<Step>,
+    /// The latest token call re-issued (sent again when a token expires mid-replay).
+    last_token: Option<Step>,
     answered: bool,
     secrets: Secrets,
 }
@@ -135,6 +138,7 @@ pub async fn run(plan: &ReplayPlan, rec: &Recorded) -> Result<Replayed, ReplayFa
             .iter()
             .find(|s| s.op.name == "messages.get")
             .cloned(),
+        last_token: None,
         answered: false,
         secrets,
     };
@@ -249,7 +253,7 @@ impl State {
             if self.ids.contains_key(&id) {
                 continue;
             }
-            while self.offers.is_empty() && Instant::now() < deadline {
+            while self.unpaired_offers() == 0 && Instant::now() < deadline {
                 let Some(template) = self.last_poll.clone() else {
                     break;
                 };
@@ -259,6 +263,10 @@ impl State {
                     break;
                 }
             }
+            // An offer whose engagement is paired already (its customer's start was replayed)
+            // is no recorded offer's.
+            self.offers
+                .retain(|(n, _)| !self.ids.values().any(|v| v == n));
             match self.offers.pop_front() {
                 Some((new_id, new_engagement)) => {
                     self.ids.insert(id, new_id);
@@ -276,6 +284,14 @@ impl State {
         }
     }
 
+    /// Offers kept whose engagement is not paired yet.
+    fn unpaired_offers(&self) -> usize {
+        self.offers
+            .iter()
+            .filter(|(n, _)| !self.ids.values().any(|v| v == n))
+            .count()
+    }
+
     fn note_offers(&mut self, obs: &Observed) {
         for (id, engagement) in obs.body.as_ref().map(offers_in).unwrap_or_default() {
             if self.offered.insert(id.clone()) {
@@ -285,6 +301,7 @@ impl State {
     }
 
     fn learn_token(&mut self, step: &Step, obs: &Observed) {
+        self.last_token = Some(step.clone());
         let Some(fresh) = obs.field("access_token").map(str::to_string) else {
             return;
         };
@@ -309,6 +326,11 @@ impl State {
         if let Some(t) = &self.latest_token {
             return Some(t.clone());
         }
+        self.fetch_token(plan).await
+    }
+
+    /// A token from the client credentials (not a recorded call: not compared).
+    async fn fetch_token(&mut self, plan: &ReplayPlan) -> Option<String> {
         let op = crate::aeapi::ops::find("token")?;
         let mut call = Call::new(op, None);
         call.owned_form = Some(vec![("grant_type".into(), "client_credentials".into())]);
@@ -370,8 +392,38 @@ impl State {
         self.issue(plan, step).await
     }
 
-    /// Sends `step`'s request as it is, with the ids and credentials substituted.
+    /// Sends `step`'s request as it is, with the ids and credentials substituted; when the
+    /// target says the token expired (a replay can outlast a token the recording did not),
+    /// gets a fresh one and sends once more.
     async fn issue(&mut self, plan: &ReplayPlan, step: &Step) -> Observed {
+        let obs = self.issue_once(plan, step).await;
+        let Some(bearer) = step.bearer.as_deref().filter(|_| obs.token_expired()) else {
+            return obs;
+        };
+        let Some(stale) = self.bearer_for(plan, bearer).await else {
+            return obs;
+        };
+        let fresh = match self.last_token.clone() {
+            Some(t) => {
+                let answer = self.issue_once(plan, &t).await;
+                answer.field("access_token").map(str::to_string)
+            }
+            None => self.fetch_token(plan).await,
+        };
+        let Some(fresh) = fresh else {
+            return obs;
+        };
+        self.secrets.push(fresh.clone());
+        for t in self.tokens.values_mut() {
+            if *t == stale {
+                *t = fresh.clone();
+            }
+        }
+        self.latest_token = Some(fresh);
+        self.issue_once(plan, step).await
+    }
+
+    async fn issue_once(&mut self, plan: &ReplayPlan, step: &Step) -> Observed {
         let token = match &step.bearer {
             Some(b) => self.bearer_for(plan, b).await,
             None => None,
@@ -508,12 +560,11 @@ fn pair_ids(recorded: &Value, now: &Value, ids: &mut BTreeMap<String, String>, d
         (Value::Object(a), Value::Object(b)) => {
             for (k, x) in a {
                 let Some(y) = b.get(k) else { continue };
-                if ID_FIELDS.contains(&k.as_str())
+                if ID_FIELDS.contains(&k.to_ascii_lowercase().as_str())
                     && let (Some(x), Some(y)) = (scalar(x), scalar(y))
                 {
-                    if x != y {
-                        ids.entry(x).or_insert(y);
-                    }
+                    // Equal ids pair too: the recorded id is then known as the target's.
+                    ids.entry(x).or_insert(y);
                 } else {
                     pair_ids(x, y, ids, depth + 1);
                 }
@@ -537,13 +588,16 @@ mod tests {
     fn ids_pair_at_the_same_places_and_only_id_fields() {
         let mut ids = BTreeMap::new();
         pair_ids(
-            &json!({"registeredId": "r1", "userId": "u", "e": [{"id": "e1", "customerId": 7}], "siteId": "306"}),
-            &json!({"registeredId": "r2", "userId": "v", "e": [{"id": "e2", "customerId": 9}], "siteId": "154"}),
+            &json!({"registeredId": "r1", "userId": "u", "e": [{"id": "e1", "customerID": 7}], "siteId": "306", "chatId": "c"}),
+            &json!({"registeredId": "r2", "userId": "v", "e": [{"id": "e2", "customerID": 9}], "siteId": "154", "chatId": "c"}),
             &mut ids,
             0,
         );
         let got: Vec<(&str, &str)> = ids.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        assert_eq!(got, vec![("7", "9"), ("e1", "e2"), ("r1", "r2")]);
+        assert_eq!(
+            got,
+            vec![("7", "9"), ("c", "c"), ("e1", "e2"), ("r1", "r2")]
+        );
     }
 
     #[test]

@@ -72,6 +72,17 @@ pub struct Recorded {
     pub secrets: RecordedSecrets,
 }
 
+impl Recorded {
+    /// Whether the recording drove customers through the customer-side calls.
+    pub fn has_customer_calls(&self) -> bool {
+        self.steps.iter().any(|s| {
+            crate::aeapi::ops::CUSTOMER_OPERATIONS
+                .iter()
+                .any(|op| op.name == s.op.name)
+        })
+    }
+}
+
 /// Reads a recording (bad input names the file and the entry).
 pub fn load(file: &Path, bytes: &[u8]) -> Result<Recorded, ImportError> {
     let rec = har::parse(file, bytes)?;
@@ -196,10 +207,15 @@ pub struct ReplayPlan {
 pub const OFFER_WAIT: Duration = Duration::from_secs(30);
 
 /// The embedded simulator a replay starts: an agent directory of the recorded user names with
-/// `password`, customers arriving once a second who wait for the agent to close (the recording
-/// shows the agent's side only), and long-polls held 250 ms (calls are re-issued one at a time,
-/// so a held poll only slows the replay down).
-pub fn embedded_config(usernames: &[String], password: &str) -> crate::sim::SimConfig {
+/// `password`; when the recording has no customer-side calls, simulated customers arriving once
+/// a second who wait for the agent to close (else the replayed customers are the only ones);
+/// and long-polls held 250 ms (calls are re-issued one at a time, so a held poll only slows
+/// the replay down).
+pub fn embedded_config(
+    usernames: &[String],
+    password: &str,
+    customers_recorded: bool,
+) -> crate::sim::SimConfig {
     let mut c = crate::sim::SimConfig::default();
     let names: Vec<String> = if usernames.is_empty() {
         vec!["agent1".to_string()]
@@ -207,7 +223,7 @@ pub fn embedded_config(usernames: &[String], password: &str) -> crate::sim::SimC
         usernames.to_vec()
     };
     c.set_agents(names.into_iter().map(|u| (u, password.to_string())));
-    c.arrival_rate = 1.0;
+    c.arrival_rate = if customers_recorded { 0.0 } else { 1.0 };
     c.customers.close_after_lines = false;
     c.long_poll_hold = crate::values::HumanDuration(Duration::from_millis(250));
     c

@@ -64,9 +64,14 @@ pub fn text(b: &[u8]) -> String {
 }
 
 pub fn simulator(rt: &tokio::runtime::Runtime) -> SimHandle {
+    simulator_arriving(rt, 1.0)
+}
+
+/// [`simulator`] with `rate` simulated customers per second.
+pub fn simulator_arriving(rt: &tokio::runtime::Runtime, rate: f64) -> SimHandle {
     let mut c = SimConfig::default();
     c.agents.count = 5;
-    c.arrival_rate = 1.0;
+    c.arrival_rate = rate;
     c.long_poll_hold = "1s".parse().expect("duration");
     c.customers.close_after_lines = false;
     rt.block_on(sim::start(c, "127.0.0.1:0".parse().expect("addr")))
@@ -177,6 +182,12 @@ pub fn record_browser(dir: &Path) -> Option<PathBuf> {
 /// A mitmproxy recording (`dir/proxy.har`) of curl's token call and a harness run through the
 /// proxy, with the simulator's (upstream) API base.
 pub fn record_mitmproxy(dir: &Path) -> Option<(PathBuf, String)> {
+    record_mitmproxy_with(dir, None)
+}
+
+/// [`record_mitmproxy`]; with `customers` (a suite's `load.customers` mapping) the harness
+/// drives the customers through the customer-side calls and the simulator starts none.
+pub fn record_mitmproxy_with(dir: &Path, customers: Option<&str>) -> Option<(PathBuf, String)> {
     if !have_command("mitmdump") {
         eprintln!("skipped: mitmproxy (PyPI, mitmdump) not installed; .ci/run installs it");
         return None;
@@ -186,7 +197,7 @@ pub fn record_mitmproxy(dir: &Path) -> Option<(PathBuf, String)> {
         return None;
     }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sim = simulator(&rt);
+    let sim = simulator_arriving(&rt, if customers.is_some() { 0.0 } else { 1.0 });
     let upstream = sim.api_base.clone();
     let har = dir.join("proxy.har");
     let mut proxy = Command::new("mitmdump")
@@ -233,13 +244,14 @@ pub fn record_mitmproxy(dir: &Path) -> Option<(PathBuf, String)> {
     assert_eq!(text(&curl.stdout), "200");
     // The harness itself drives an agent through the proxy.
     let driver = dir.join("driver.yaml");
+    let customers = customers.map_or(String::new(), |c| format!(", customers: {c}"));
     std::fs::write(
         &driver,
         format!(
             "name: driver\ntarget:\n  api: {base}\n  auth: {base}\n  client_id: ${{AEAPI_CLIENT_ID}}\n  \
              client_secret: ${{AEAPI_CLIENT_SECRET}}\n  site_id: \"306\"\n\
              agents: {{prefix: agent, count: 1, password: \"${{AGENT_PASSWORD}}\"}}\n\
-             load: {{agents: 1, duration: 6s, seed: 3}}\n\
+             load: {{agents: 1, duration: 6s, seed: 3{customers}}}\n\
              personas:\n  p: {{weight: 1, think: constant 300ms, reply: constant 300ms, \
              typing: constant 100ms, messages: 2, periodic: {{verifySession: 1s}}}}\n"
         ),
