@@ -14,6 +14,10 @@
 //!   depends on timing: each recorded poll is re-issued once, offers it brings are kept, and
 //!   the pairing happens when a request is about to carry a recorded engagement id that is not
 //!   paired yet: then the replay polls (at most `offer_wait`) until the target offers one.
+//! - **Expiry**: a call answered "Access Token Expired" gets a fresh token (the latest token
+//!   call again, else the client credentials) and is sent once more.
+//!
+//! Recorded customer-side calls are re-issued like the agent's; their ids pair the same way.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
