@@ -215,10 +215,15 @@ pub struct RunArgs {
     pub start_at: Option<time::OffsetDateTime>,
 }
 
+/// A `--start-at` that is not an RFC 3339 instant.
+#[derive(Debug, thiserror::Error)]
+#[error("expected an RFC 3339 time such as 2026-12-01T05:00:00Z ({0})")]
+pub struct StartAtError(time::error::Parse);
+
 /// `--start-at`: an RFC 3339 instant.
-fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, StartAtError> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| format!("expected an RFC 3339 time such as 2026-12-01T05:00:00Z ({e})"))
+        .map_err(StartAtError)
 }
 
 #[derive(Debug, Args)]
@@ -402,7 +407,7 @@ impl Config {
                 out: a.out,
                 baseline: a.baseline,
             }),
-            Command::Import(a) => Config::Import(crate::import::command::ImportConfig {
+            Command::Import(a) => Config::Import(crate::app::import::ImportConfig {
                 har: a.har,
                 out: a.out,
                 agents_csv: a.agents_csv,

@@ -14,6 +14,42 @@ use std::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Deserializer};
 
+/// Why a value does not parse; each message quotes the text and says what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("duration `{0}` has no unit (use us, ms, s, m or h, e.g. `1.5s`)")]
+    NoUnit(String),
+    #[error("`{0}` is not a duration (expected e.g. `250ms` or `1.5s`)")]
+    NotDuration(String),
+    #[error("unknown duration unit `{unit}` in `{text}` (use us, ms, s, m or h)")]
+    Unit { unit: String, text: String },
+    #[error("duration `{0}` is out of range")]
+    DurationRange(String),
+    #[error("uniform needs a range like `1s..3s`, found `{0}`")]
+    UniformRange(String),
+    #[error("unknown distribution `{0}` (use constant, uniform or exponential)")]
+    Distribution(String),
+    #[error("`{0}` is not a percentage (write e.g. `2.5%`)")]
+    NotPercent(String),
+    #[error("percentage `{0}` is outside 0%..100%")]
+    PercentRange(String),
+    #[error("`{0}` is not a range (write e.g. `3..6` or `4`)")]
+    NotRange(String),
+    /// A range (`uniform 3s..1s`, `6..3`) whose end is below its start.
+    #[error("{0} ends before it starts")]
+    Backwards(String),
+    #[error("`{0}` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)")]
+    NotRate(String),
+    #[error(
+        "a literal secret is not allowed in a suite: reference an environment variable, e.g. `${{AEAPI_CLIENT_SECRET}}`"
+    )]
+    LiteralSecret,
+    #[error("environment variable `{0}` is not set")]
+    Unset(String),
+    #[error("secret has no source")]
+    NoSource,
+}
+
 /// Deserialises any `FromStr` type from a YAML scalar (string or number).
 ///
 /// A visitor rather than a buffered `serde_yaml::Value`, so serde_yaml attaches the scalar's own
@@ -21,20 +57,20 @@ use serde::{Deserialize, Deserializer};
 fn from_scalar<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
-    T: FromStr<Err = String>,
+    T: FromStr<Err = ValueError>,
 {
     d.deserialize_any(ScalarVisitor(std::marker::PhantomData))
 }
 
 struct ScalarVisitor<T>(std::marker::PhantomData<T>);
 
-impl<T: FromStr<Err = String>> ScalarVisitor<T> {
+impl<T: FromStr<Err = ValueError>> ScalarVisitor<T> {
     fn parse<E: serde::de::Error>(s: &str) -> Result<T, E> {
         s.parse().map_err(E::custom)
     }
 }
 
-impl<'de, T: FromStr<Err = String>> serde::de::Visitor<'de> for ScalarVisitor<T> {
+impl<'de, T: FromStr<Err = ValueError>> serde::de::Visitor<'de> for ScalarVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -58,8 +94,18 @@ impl<'de, T: FromStr<Err = String>> serde::de::Visitor<'de> for ScalarVisitor<T>
     }
 }
 
-macro_rules! deserialize_via_from_str {
-    ($t:ty) => {
+/// A value type: `FromStr` on the trimmed text (`|t| body`, `t` the trimmed `&str`) and a
+/// `Deserialize` that calls it through [`from_scalar`].
+macro_rules! value_type {
+    ($t:ty, |$text:ident| $body:block) => {
+        impl FromStr for $t {
+            type Err = ValueError;
+            fn from_str(s: &str) -> Result<Self, ValueError> {
+                let $text = s.trim();
+                $body
+            }
+        }
+
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 from_scalar(d)
@@ -72,13 +118,7 @@ macro_rules! deserialize_via_from_str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
-impl FromStr for HumanDuration {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        parse_duration(s).map(HumanDuration)
-    }
-}
-deserialize_via_from_str!(HumanDuration);
+value_type!(HumanDuration, |t| { parse_duration(t).map(HumanDuration) });
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,17 +134,13 @@ impl fmt::Display for HumanDuration {
 }
 
 /// Parses `<number><unit>` with unit one of `us`, `ms`, `s`, `m`, `h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, ValueError> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| {
-            format!("duration `{t}` has no unit (use us, ms, s, m or h, e.g. `1.5s`)")
-        })?;
+        .ok_or_else(|| ValueError::NoUnit(t.into()))?;
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{t}` is not a duration (expected e.g. `250ms` or `1.5s`)"))?;
+    let n: f64 = num.parse().map_err(|_| ValueError::NotDuration(t.into()))?;
     let secs = match unit.trim() {
         "us" | "µs" => n / 1e6,
         "ms" => n / 1e3,
@@ -112,13 +148,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
         other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{t}` (use us, ms, s, m or h)"
-            ));
+            return Err(ValueError::Unit {
+                unit: other.into(),
+                text: t.into(),
+            });
         }
     };
     if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("duration `{t}` is out of range"));
+        return Err(ValueError::DurationRange(t.into()));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -160,36 +197,29 @@ impl Distribution {
     }
 }
 
-impl FromStr for Distribution {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let (kind, rest) = match t.split_once(char::is_whitespace) {
-            Some((k, r)) => (k, r.trim()),
-            None => ("constant", t),
-        };
-        match kind {
-            "constant" => Ok(Distribution::Constant(parse_duration(rest)?)),
-            "exponential" => Ok(Distribution::Exponential {
-                mean: parse_duration(rest)?,
-            }),
-            "uniform" => {
-                let (a, b) = rest.split_once("..").ok_or_else(|| {
-                    format!("uniform needs a range like `1s..3s`, found `{rest}`")
-                })?;
-                let (lo, hi) = (parse_duration(a)?, parse_duration(b)?);
-                if hi < lo {
-                    return Err(format!("uniform range `{rest}` ends before it starts"));
-                }
-                Ok(Distribution::Uniform(lo, hi))
+value_type!(Distribution, |t| {
+    let (kind, rest) = match t.split_once(char::is_whitespace) {
+        Some((k, r)) => (k, r.trim()),
+        None => ("constant", t),
+    };
+    match kind {
+        "constant" => Ok(Distribution::Constant(parse_duration(rest)?)),
+        "exponential" => Ok(Distribution::Exponential {
+            mean: parse_duration(rest)?,
+        }),
+        "uniform" => {
+            let (a, b) = rest
+                .split_once("..")
+                .ok_or_else(|| ValueError::UniformRange(rest.into()))?;
+            let (lo, hi) = (parse_duration(a)?, parse_duration(b)?);
+            if hi < lo {
+                return Err(ValueError::Backwards(format!("uniform range `{rest}`")));
             }
-            other => Err(format!(
-                "unknown distribution `{other}` (use constant, uniform or exponential)"
-            )),
+            Ok(Distribution::Uniform(lo, hi))
         }
+        other => Err(ValueError::Distribution(other.into())),
     }
-}
-deserialize_via_from_str!(Distribution);
+});
 
 /// A percentage such as `2.5%`, kept as a fraction in 0..=1.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -201,24 +231,19 @@ impl Percent {
     }
 }
 
-impl FromStr for Percent {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let num = t
-            .strip_suffix('%')
-            .ok_or_else(|| format!("`{t}` is not a percentage (write e.g. `2.5%`)"))?;
-        let v: f64 = num
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{t}` is not a percentage (write e.g. `2.5%`)"))?;
-        if !(0.0..=100.0).contains(&v) {
-            return Err(format!("percentage `{t}` is outside 0%..100%"));
-        }
-        Ok(Percent(v / 100.0))
+value_type!(Percent, |t| {
+    let num = t
+        .strip_suffix('%')
+        .ok_or_else(|| ValueError::NotPercent(t.into()))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| ValueError::NotPercent(t.into()))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(ValueError::PercentRange(t.into()));
     }
-}
-deserialize_via_from_str!(Percent);
+    Ok(Percent(v / 100.0))
+});
 
 /// An inclusive integer range such as `3..6`, or a single number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,31 +258,26 @@ impl Range {
     }
 }
 
-impl FromStr for Range {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let bad = || format!("`{t}` is not a range (write e.g. `3..6` or `4`)");
-        let (min, max) = match t.split_once("..") {
-            Some((a, b)) => (
-                a.trim().parse().map_err(|_| bad())?,
-                b.trim()
-                    .trim_start_matches('=')
-                    .parse()
-                    .map_err(|_| bad())?,
-            ),
-            None => {
-                let n = t.parse().map_err(|_| bad())?;
-                (n, n)
-            }
-        };
-        if max < min {
-            return Err(format!("range `{t}` ends before it starts"));
+value_type!(Range, |t| {
+    let bad = || ValueError::NotRange(t.into());
+    let (min, max) = match t.split_once("..") {
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim()
+                .trim_start_matches('=')
+                .parse()
+                .map_err(|_| bad())?,
+        ),
+        None => {
+            let n = t.parse().map_err(|_| bad())?;
+            (n, n)
         }
-        Ok(Range { min, max })
+    };
+    if max < min {
+        return Err(ValueError::Backwards(format!("range `{t}`")));
     }
-}
-deserialize_via_from_str!(Range);
+    Ok(Range { min, max })
+});
 
 /// Events per second, written `2/s`, `120/min`, `3600/h` or a bare number (per second).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -265,28 +285,23 @@ pub struct Rate {
     pub per_second: f64,
 }
 
-impl FromStr for Rate {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let bad = || format!("`{t}` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)");
-        let (num, per) = t.split_once('/').unwrap_or((t, "s"));
-        let n: f64 = num.trim().parse().map_err(|_| bad())?;
-        let div = match per.trim() {
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        if !n.is_finite() || n < 0.0 {
-            return Err(bad());
-        }
-        Ok(Rate {
-            per_second: n / div,
-        })
+value_type!(Rate, |t| {
+    let bad = || ValueError::NotRate(t.into());
+    let (num, per) = t.split_once('/').unwrap_or((t, "s"));
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    let div = match per.trim() {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
     }
-}
-deserialize_via_from_str!(Rate);
+    Ok(Rate {
+        per_second: n / div,
+    })
+});
 
 /// A secret in a suite: only `${ENV_VAR}` is accepted, so secrets never sit in suite files.
 /// The value is read from the environment at run time and never printed.
@@ -315,13 +330,11 @@ impl SecretRef {
     }
 
     /// Reads the secret's value; the error names the variable, never a value.
-    pub fn resolve(&self) -> Result<String, String> {
+    pub fn resolve(&self) -> Result<String, ValueError> {
         match (&self.var, &self.dev_value) {
-            (Some(var), _) => {
-                std::env::var(var).map_err(|_| format!("environment variable `{var}` is not set"))
-            }
+            (Some(var), _) => std::env::var(var).map_err(|_| ValueError::Unset(var.clone())),
             (None, Some(v)) => Ok(v.clone()),
-            (None, None) => Err("secret has no source".to_string()),
+            (None, None) => Err(ValueError::NoSource),
         }
     }
 }
@@ -335,21 +348,14 @@ impl fmt::Debug for SecretRef {
     }
 }
 
-impl FromStr for SecretRef {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let var = t
-            .strip_prefix("${")
-            .and_then(|r| r.strip_suffix('}'))
-            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            .ok_or_else(|| {
-                "a literal secret is not allowed in a suite: reference an environment variable, e.g. `${AEAPI_CLIENT_SECRET}`".to_string()
-            })?;
-        Ok(SecretRef::env(var))
-    }
-}
-deserialize_via_from_str!(SecretRef);
+value_type!(SecretRef, |t| {
+    let var = t
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .ok_or(ValueError::LiteralSecret)?;
+    Ok(SecretRef::env(var))
+});
 
 /// `s` with every character but `[A-Za-z0-9_.-]` replaced by `_`: safe as a file name and as an
 /// XML element name's tail (the report writers and the simulator's XML rendering share it).
@@ -369,6 +375,18 @@ pub fn safe_chars(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The error's message, as suites and flags show it.
+    fn msg<T>(r: Result<T, ValueError>) -> Result<T, String> {
+        r.map_err(|e| e.to_string())
+    }
+
+    /// Asserts that each text fails to parse as a `T` with exactly its message.
+    fn rejects<T: FromStr<Err = ValueError> + fmt::Debug + PartialEq>(cases: &[(&str, &str)]) {
+        for (text, want) in cases {
+            assert_eq!(msg(text.parse::<T>()), Err(want.to_string()), "{text}");
+        }
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -387,22 +405,23 @@ mod tests {
 
     #[test]
     fn duration_errors_say_what_to_write() {
-        assert_eq!(
-            parse_duration("30"),
-            Err("duration `30` has no unit (use us, ms, s, m or h, e.g. `1.5s`)".into())
-        );
-        assert_eq!(
-            parse_duration("5x"),
-            Err("unknown duration unit `x` in `5x` (use us, ms, s, m or h)".into())
-        );
-        assert_eq!(
-            parse_duration("soon"),
-            Err("`soon` is not a duration (expected e.g. `250ms` or `1.5s`)".into())
-        );
-        assert_eq!(
-            parse_duration("999999999h"),
-            Err("duration `999999999h` is out of range".into())
-        );
+        for (text, want) in [
+            (
+                "30",
+                "duration `30` has no unit (use us, ms, s, m or h, e.g. `1.5s`)",
+            ),
+            (
+                "5x",
+                "unknown duration unit `x` in `5x` (use us, ms, s, m or h)",
+            ),
+            (
+                "soon",
+                "`soon` is not a duration (expected e.g. `250ms` or `1.5s`)",
+            ),
+            ("999999999h", "duration `999999999h` is out of range"),
+        ] {
+            assert_eq!(msg(parse_duration(text)), Err(want.into()), "{text}");
+        }
     }
 
     #[test]
@@ -420,18 +439,20 @@ mod tests {
             "exponential 4s".parse(),
             Ok(Distribution::Exponential { mean: ms(4000) })
         );
-        assert_eq!(
-            "uniform 3s..1s".parse::<Distribution>(),
-            Err("uniform range `3s..1s` ends before it starts".into())
-        );
-        assert_eq!(
-            "uniform 3s".parse::<Distribution>(),
-            Err("uniform needs a range like `1s..3s`, found `3s`".into())
-        );
-        assert_eq!(
-            "gaussian 2s".parse::<Distribution>(),
-            Err("unknown distribution `gaussian` (use constant, uniform or exponential)".into())
-        );
+        rejects::<Distribution>(&[
+            (
+                "uniform 3s..1s",
+                "uniform range `3s..1s` ends before it starts",
+            ),
+            (
+                "uniform 3s",
+                "uniform needs a range like `1s..3s`, found `3s`",
+            ),
+            (
+                "gaussian 2s",
+                "unknown distribution `gaussian` (use constant, uniform or exponential)",
+            ),
+        ]);
         assert_eq!(Distribution::Uniform(ms(1000), ms(3000)).mean(), ms(2000));
     }
 
@@ -439,14 +460,10 @@ mod tests {
     fn percentages_are_fractions() {
         assert_eq!("2.5%".parse(), Ok(Percent(0.025)));
         assert_eq!("100%".parse(), Ok(Percent(1.0)));
-        assert_eq!(
-            "5".parse::<Percent>(),
-            Err("`5` is not a percentage (write e.g. `2.5%`)".into())
-        );
-        assert_eq!(
-            "150%".parse::<Percent>(),
-            Err("percentage `150%` is outside 0%..100%".into())
-        );
+        rejects::<Percent>(&[
+            ("5", "`5` is not a percentage (write e.g. `2.5%`)"),
+            ("150%", "percentage `150%` is outside 0%..100%"),
+        ]);
     }
 
     #[test]
@@ -454,14 +471,10 @@ mod tests {
         assert_eq!("3..6".parse(), Ok(Range { min: 3, max: 6 }));
         assert_eq!("3..=6".parse(), Ok(Range { min: 3, max: 6 }));
         assert_eq!("4".parse(), Ok(Range { min: 4, max: 4 }));
-        assert_eq!(
-            "6..3".parse::<Range>(),
-            Err("range `6..3` ends before it starts".into())
-        );
-        assert_eq!(
-            "a..b".parse::<Range>(),
-            Err("`a..b` is not a range (write e.g. `3..6` or `4`)".into())
-        );
+        rejects::<Range>(&[
+            ("6..3", "range `6..3` ends before it starts"),
+            ("a..b", "`a..b` is not a range (write e.g. `3..6` or `4`)"),
+        ]);
     }
 
     #[test]
@@ -470,14 +483,16 @@ mod tests {
         assert_eq!("120/min".parse(), Ok(Rate { per_second: 2.0 }));
         assert_eq!("3600/h".parse(), Ok(Rate { per_second: 1.0 }));
         assert_eq!("5".parse(), Ok(Rate { per_second: 5.0 }));
-        assert_eq!(
-            "2/day".parse::<Rate>(),
-            Err("`2/day` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)".into())
-        );
-        assert_eq!(
-            "-1/s".parse::<Rate>(),
-            Err("`-1/s` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)".into())
-        );
+        rejects::<Rate>(&[
+            (
+                "2/day",
+                "`2/day` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)",
+            ),
+            (
+                "-1/s",
+                "`-1/s` is not a rate (write e.g. `2/s`, `120/min` or `3600/h`)",
+            ),
+        ]);
     }
 
     #[test]
@@ -487,13 +502,11 @@ mod tests {
             Ok(SecretRef::env("AEAPI_CLIENT_SECRET"))
         );
         let literal = "a literal secret is not allowed in a suite: reference an environment variable, e.g. `${AEAPI_CLIENT_SECRET}`";
-        assert_eq!("hunter2".parse::<SecretRef>(), Err(literal.into()));
-        assert_eq!("${}".parse::<SecretRef>(), Err(literal.into()));
-        assert_eq!("${A-B}".parse::<SecretRef>(), Err(literal.into()));
+        rejects::<SecretRef>(&[("hunter2", literal), ("${}", literal), ("${A-B}", literal)]);
         assert_eq!(format!("{:?}", SecretRef::env("X")), "${X}");
         assert_eq!(format!("{:?}", SecretRef::literal_dev("pw")), "<built-in>");
         assert_eq!(
-            SecretRef::env("AEAPI_HARNESS_TEST_SURELY_UNSET").resolve(),
+            msg(SecretRef::env("AEAPI_HARNESS_TEST_SURELY_UNSET").resolve()),
             Err("environment variable `AEAPI_HARNESS_TEST_SURELY_UNSET` is not set".into())
         );
     }

@@ -10,6 +10,8 @@ use aeapi_harness::live::{EngagementEvent, Monitor, RunInfo, ThresholdState};
 use aeapi_harness::metrics::{CheckOutcome, Direction, EngagementEnd, ErrorKind, Sample};
 use serde_json::Value;
 
+use crate::bin_common::field_of;
+
 fn dashboard() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/grafana/aeapi-harness.json");
     let text = std::fs::read_to_string(path).expect("the dashboard exists");
@@ -93,12 +95,7 @@ fn the_dashboard_is_structurally_valid_for_grafana() {
             .is_some_and(|u| !u.is_empty() && u.len() <= 40)
     );
     assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 36));
-    let vars: Vec<&str> = d["templating"]["list"]
-        .as_array()
-        .expect("templating.list")
-        .iter()
-        .filter_map(|v| v["name"].as_str())
-        .collect();
+    let vars = field_of(&d["templating"]["list"], "name");
     assert_eq!(vars, ["datasource", "suite"]);
     let panels = d["panels"].as_array().expect("panels");
     assert!(panels.len() >= 10, "{} panels", panels.len());

@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use crate::bin_common::{assert_completed, read_json};
+
 #[test]
 fn smoke_reports_delivery_time_both_ways() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -16,13 +18,8 @@ fn smoke_reports_delivery_time_both_ways() {
         .arg(&out)
         .output()
         .expect("harness runs");
+    assert_completed(&run);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        matches!(run.status.code(), Some(0) | Some(1)),
-        "exit {}: {stdout}\n{}",
-        run.status,
-        String::from_utf8_lossy(&run.stderr)
-    );
     for label in ["customer → agent  p50 ", "agent → customer  p50 "] {
         assert!(
             stdout
@@ -31,10 +28,7 @@ fn smoke_reports_delivery_time_both_ways() {
             "no `{label}` line:\n{stdout}"
         );
     }
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
-    )
-    .expect("JSON");
+    let summary = read_json(&out.join("summary.json"));
     // The simulator's default long-poll hold (smoke sets none): 20 s.
     let hold_ms = 20_000.0;
     for dir in ["customer_to_agent", "agent_to_customer"] {

@@ -7,13 +7,14 @@
 //! Every server thread and task ends by itself; every run is killed at 30 s at the latest.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::bin_common::{harness, misbehaving_server, read_json, send_signal, suite_in_tempdir};
 use aeapi_harness::sim::{self, SimConfig};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -28,38 +29,23 @@ const HARD_LIMIT: Duration = Duration::from_secs(30);
 /// second, otherwise it accepts, reads and never answers. `accepted` is set once a connection
 /// came in.
 fn bad_auth(drip: bool, life: Duration) -> (SocketAddr, Arc<AtomicBool>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    listener.set_nonblocking(true).expect("nonblocking");
     let accepted = Arc::new(AtomicBool::new(false));
     let seen = accepted.clone();
-    std::thread::spawn(move || {
-        let end = Instant::now() + life;
-        let mut held = Vec::new();
-        while Instant::now() < end {
-            match listener.accept() {
-                Ok((mut s, _)) => {
-                    seen.store(true, Ordering::SeqCst);
-                    let _ = s.set_nonblocking(false);
-                    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
-                    let mut buf = [0u8; 4096];
-                    let _ = s.read(&mut buf);
-                    if drip {
-                        std::thread::spawn(move || {
-                            let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
-                            for b in head.iter().cycle().take(60) {
-                                if s.write_all(&[*b]).is_err() {
-                                    return;
-                                }
-                                std::thread::sleep(Duration::from_secs(1));
-                            }
-                        });
-                    } else {
-                        held.push(s);
+    let mut held = Vec::new();
+    let addr = misbehaving_server(life, move |mut s, _| {
+        seen.store(true, Ordering::SeqCst);
+        if drip {
+            std::thread::spawn(move || {
+                let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+                for b in head.iter().cycle().take(60) {
+                    if s.write_all(&[*b]).is_err() {
+                        return;
                     }
+                    std::thread::sleep(Duration::from_secs(1));
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
+            });
+        } else {
+            held.push(s);
         }
     });
     (addr, accepted)
@@ -198,9 +184,7 @@ struct Ran {
 
 impl Ran {
     fn summary(&self) -> serde_json::Value {
-        let p = self.out.join("summary.json");
-        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        serde_json::from_str(&text).expect("summary.json parses")
+        read_json(&self.out.join("summary.json"))
     }
 
     fn junit(&self) -> String {
@@ -211,20 +195,12 @@ impl Ran {
 
 /// Starts `aeapi-harness -q <args> suite.yaml --out out` on `suite`.
 fn spawn(args: &[&str], suite: &str) -> (Child, PathBuf, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("suite.yaml");
-    std::fs::write(&path, suite).expect("write suite");
+    let (dir, path) = suite_in_tempdir(suite);
     let out = dir.path().join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-        .arg("-q")
-        .args(args)
+    let child = harness(args)
         .arg(&path)
         .arg("--out")
         .arg(&out)
-        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
-        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
-        .env("AGENT_PASSWORD", "agent-password")
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("harness starts");
@@ -296,17 +272,25 @@ fn check<'a>(summary: &'a serde_json::Value, name: &str, op: &str) -> &'a serde_
 
 const API_UNUSED: &str = "http://127.0.0.1:9";
 
-#[test]
-fn never_answering_auth_ends_run_within_its_timeout() {
-    let (auth, _) = bad_auth(false, Duration::from_secs(20));
-    let load = "{agents: 2, ramp: 0s, duration: 2s, timeout: 1s}";
+/// `run` against [`bad_auth`] (dripping or not) with a `timeout_s` request timeout: exit 3 in
+/// less than `within_s`.
+fn run_against_bad_auth(drip: bool, timeout_s: u64, within_s: u64) -> Ran {
+    let (auth, _) = bad_auth(drip, Duration::from_secs(20));
+    let load = format!("{{agents: 2, ramp: 0s, duration: 2s, timeout: {timeout_s}s}}");
     let r = run(
         &["run"],
-        &suite(API_UNUSED, &format!("http://{auth}"), load, ""),
+        &suite(API_UNUSED, &format!("http://{auth}"), &load, ""),
     );
-    eprintln!("never-answering auth: run took {:?}", r.took);
+    let how = if drip { "dripping" } else { "never-answering" };
+    eprintln!("{how} auth: run took {:?}", r.took);
     assert_eq!(r.code, Some(3), "{}", r.stderr);
-    assert!(r.took < Duration::from_secs(6), "took {:?}", r.took);
+    assert!(r.took < Duration::from_secs(within_s), "took {:?}", r.took);
+    r
+}
+
+#[test]
+fn never_answering_auth_ends_run_within_its_timeout() {
+    let r = run_against_bad_auth(false, 1, 6);
     let s = r.summary();
     assert_eq!(s["run"]["exit_status"], 3);
     let err = s["run"]["harness_error"].as_str().expect("harness_error");
@@ -316,15 +300,7 @@ fn never_answering_auth_ends_run_within_its_timeout() {
 
 #[test]
 fn dripping_auth_ends_run_within_its_timeout() {
-    let (auth, _) = bad_auth(true, Duration::from_secs(20));
-    let load = "{agents: 2, ramp: 0s, duration: 2s, timeout: 2s}";
-    let r = run(
-        &["run"],
-        &suite(API_UNUSED, &format!("http://{auth}"), load, ""),
-    );
-    eprintln!("dripping auth: run took {:?}", r.took);
-    assert_eq!(r.code, Some(3), "{}", r.stderr);
-    assert!(r.took < Duration::from_secs(7), "took {:?}", r.took);
+    let r = run_against_bad_auth(true, 2, 7);
     let err = r.summary()["run"]["harness_error"]
         .as_str()
         .expect("harness_error")
@@ -363,11 +339,7 @@ fn interrupted_during_token_wait(signal: &str, says: &str) {
     assert!(accepted.load(Ordering::SeqCst), "no token request came");
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
-    let killed = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    send_signal(&child, signal);
     let r = wait(child, started, out, dir);
     let after = sent.elapsed();
     eprintln!("{signal} during the token wait: exited {after:?} after the signal");

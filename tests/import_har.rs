@@ -7,17 +7,36 @@
 //! file and entry. When a tool is missing the test says "skipped: ... not installed".
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use crate::har_common::{
     assert_no_secret_in, harness, record_browser, record_mitmproxy, secrets_in, text,
 };
+use aeapi_harness::app::{self, Console, import::ImportConfig};
 use aeapi_harness::cli::{Cli, Config};
-use aeapi_harness::import::command::ImportConfig;
 use aeapi_harness::sim;
 use clap::Parser;
 use serde_json::Value;
 
-/// Runs `import` in process (the library's command, as the CLI calls it): exit code, stdout,
+/// Where in a HAR's `entries` the requests whose URL contains `part` are.
+fn entries_with(entries: &[Value], part: &str) -> Vec<usize> {
+    (0..entries.len())
+        .filter(|&i| {
+            entries[i]["request"]["url"]
+                .as_str()
+                .is_some_and(|u| u.contains(part))
+        })
+        .collect()
+}
+
+/// Asserts that `text` holds every one of `parts`.
+fn assert_has(text: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(text.contains(p), "no {p:?} in:\n{text}");
+    }
+}
+
+/// Runs `import` in process (the command layer's `app::import`, as the CLI calls it): exit code, stdout,
 /// stderr. In process because CI here shares one target directory between checkouts, whose
 /// builds replace the binary under a running test.
 fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, String) {
@@ -26,9 +45,10 @@ fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, S
         out: Some(out.to_path_buf()),
         agents_csv: csv.map(Path::to_path_buf),
     };
-    let (mut o, mut e) = (Vec::new(), Vec::new());
-    let exit = aeapi_harness::import::command::run(&mut o, &mut e, &cfg);
-    (Some(i32::from(exit.code())), text(&o), text(&e))
+    let (mut console, o, e) = Console::buffered(0);
+    let result = app::import::execute(&mut console, &cfg);
+    let exit = app::finish(&mut console, result);
+    (Some(i32::from(exit.code())), o.text(), e.text())
 }
 
 #[test]
@@ -53,6 +73,12 @@ fn the_cli_parses_import_with_its_flags() {
     }
 }
 
+/// Asserts that `o` exited 0; otherwise shows its output and `context`.
+fn assert_exit_0(o: &Output, context: &str) {
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}{err}\n{context}");
+}
+
 /// Imports `har` into `dir`, validates and runs the suite against the embedded simulator.
 fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
     let suite = dir.join("imported.yaml");
@@ -61,13 +87,7 @@ fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let yaml = std::fs::read_to_string(&suite).expect("suite written");
     let v = harness(&["validate", suite.to_str().expect("utf-8")], &[]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}{}\n{yaml}",
-        text(&v.stdout),
-        text(&v.stderr)
-    );
+    assert_exit_0(&v, &yaml);
     let report = dir.join("report");
     let r = harness(
         &[
@@ -84,13 +104,7 @@ fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
         &[("AGENT_PASSWORD", "pw-for-the-run")],
     );
     let summary = std::fs::read_to_string(report.join("summary.txt")).unwrap_or_default();
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}{}\n{summary}\n{yaml}",
-        text(&r.stdout),
-        text(&r.stderr)
-    );
+    assert_exit_0(&r, &format!("{summary}\n{yaml}"));
     assert_no_secret_in(&[suite, csv], &secrets_in(har));
     (stdout, yaml)
 }
@@ -131,19 +145,15 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
         return;
     };
     let (stdout, yaml) = import_validate_run(&har, dir.path());
-    assert!(
-        stdout.contains("Authorization header (Basic) ×1"),
-        "{stdout}"
+    assert_has(
+        &stdout,
+        &[
+            "Authorization header (Basic) ×1",
+            "Authorization header (Bearer) ×",
+            "`login` request body field `password` ×1",
+            "1 other entries left out",
+        ],
     );
-    assert!(
-        stdout.contains("Authorization header (Bearer) ×"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("`login` request body field `password` ×1"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("1 other entries left out"), "{stdout}");
     assert!(yaml.contains("(written by Playwright "), "{yaml}");
     // The page waits 2 s between an offer and its answer (3 offers: two accepts, one deny).
     let (lo, hi) = think_bounds(&yaml);
@@ -154,16 +164,15 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
         "think centred on {centre} ms"
     );
     eprintln!("recorded think: {lo}..{hi} ms, centre {centre} ms");
-    assert!(
-        yaml.contains("offer seen → accept or deny: 3 sample(s)"),
-        "{yaml}"
+    assert_has(
+        &yaml,
+        &[
+            "offer seen → accept or deny: 3 sample(s)",
+            "deny: 33.3%   # 1 of 3 offers denied",
+            "messages: 1..2",
+            "      verifySession: ",
+        ],
     );
-    assert!(
-        yaml.contains("deny: 33.3%   # 1 of 3 offers denied"),
-        "{yaml}"
-    );
-    assert!(yaml.contains("messages: 1..2"), "{yaml}");
-    assert!(yaml.contains("      verifySession: "), "{yaml}");
     assert!(yaml.contains("long_poll_hold: 10"), "a ~1 s hold: {yaml}");
     let csv = std::fs::read_to_string(dir.path().join("agents.csv")).expect("csv");
     assert_eq!(csv, "username\nagent1\n");
@@ -196,13 +205,8 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     // A long-poll still pending when the HAR was saved (status 0): left out, not an error.
     let mut pending = doc.clone();
     let polls = pending["log"]["entries"].as_array_mut().expect("entries");
-    let last_poll = polls
-        .iter()
-        .rposition(|e| {
-            e["request"]["url"]
-                .as_str()
-                .is_some_and(|u| u.contains("/agent/messages?"))
-        })
+    let last_poll = *entries_with(polls, "/agent/messages?")
+        .last()
         .expect("a poll");
     polls[last_poll]["response"]["status"] = Value::from(0);
     let pending_har = dir.path().join("pending.har");
@@ -218,13 +222,8 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     );
 
     let entries = doc["log"]["entries"].as_array_mut().expect("entries");
-    let login = entries
-        .iter()
-        .position(|e| {
-            e["request"]["url"]
-                .as_str()
-                .is_some_and(|u| u.contains("/agent/login"))
-        })
+    let login = *entries_with(entries, "/agent/login")
+        .first()
         .expect("a login entry");
     entries[login]["response"]["content"]["text"] = Value::from("//79/A==");
     entries[login]["response"]["content"]["encoding"] = Value::from("base64");
@@ -247,14 +246,13 @@ fn a_mitmproxy_recording_of_a_harness_run_imports_validates_and_runs() {
         return;
     };
     let (stdout, yaml) = import_validate_run(&har, dir.path());
-    assert!(stdout.contains("cookie `JSESSIONID` ×1"), "{stdout}");
-    assert!(
-        stdout.contains("Authorization header (Basic) ×"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("`login` request body field `password` ×1"),
-        "{stdout}"
+    assert_has(
+        &stdout,
+        &[
+            "cookie `JSESSIONID` ×1",
+            "Authorization header (Basic) ×",
+            "`login` request body field `password` ×1",
+        ],
     );
     assert!(yaml.contains("(written by mitmproxy "), "{yaml}");
     assert!(

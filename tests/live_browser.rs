@@ -5,12 +5,11 @@
 //! stall injected mid-run in their p99 at that time. Skipped with a note where Chromium is
 //! missing (a failure under CI).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use crate::live_common::{Browser, tool};
-use serde_json::Value;
+use crate::bin_common::read_json;
+use crate::live_common::{Browser, spawn_saying, tool};
 
 const STALL_AT: f64 = 5.0;
 
@@ -31,31 +30,19 @@ fn the_live_page_follows_a_run_and_report_html_shows_percentiles_over_time() {
     )
     .expect("write suite");
     let out = dir.path().join("out");
-    let mut run = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-        .args(["run"])
-        .arg(&suite)
-        .arg("--out")
-        .arg(&out)
-        .args(["--dashboard", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("harness starts");
-    let stderr = run.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let base = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the harness says where the dashboard is");
-        if let Some(url) = line.strip_prefix("dashboard: ") {
-            break url.trim_end_matches('/').to_owned();
-        }
-    };
+    let (mut run, dashboard) = spawn_saying(
+        Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
+            .args(["run"])
+            .arg(&suite)
+            .arg("--out")
+            .arg(&out)
+            .args(["--dashboard", "127.0.0.1:0"]),
+        "dashboard: ",
+    );
+    let base = dashboard
+        .expect("the harness says where the dashboard is")
+        .trim_end_matches('/')
+        .to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let mut b = Browser::start(&bin, dir.path());
@@ -120,10 +107,7 @@ fn the_live_page_follows_a_run_and_report_html_shows_percentiles_over_time() {
     );
 
     // report.html: a percentiles-over-time chart per operation, the stall in its p99.
-    let summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
-    )
-    .expect("JSON");
+    let summary = read_json(&out.join("summary.json"));
     let ops: Vec<String> = summary["operations"]
         .as_object()
         .expect("operations")

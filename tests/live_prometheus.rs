@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::bin_common::{assert_completed, read_json};
 use crate::live_common::{Prometheus, free_port, tool};
 use aeapi_harness::live::prom::LATENCY_BUCKETS;
 
@@ -56,20 +57,13 @@ fn prometheus_scrapes_a_run_and_agrees_with_summary_json() {
         .stdout(Stdio::null())
         .output()
         .expect("harness runs");
+    assert_completed(&run);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        matches!(run.status.code(), Some(0) | Some(1)),
-        "the run exited {}: {stderr}",
-        run.status
-    );
     assert!(
         stderr.contains(&format!("metrics: http://{target}/metrics")),
         "{stderr}"
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
-    )
-    .expect("summary.json is JSON");
+    let summary = read_json(&out.join("summary.json"));
 
     // Totals per operation: the last scraped value of each counter (the series go stale once
     // the harness is gone, so take the maximum over the run).

@@ -7,6 +7,8 @@
 
 use std::process::{Command, Output};
 
+use aeapi_harness::report::terminal::thousands;
+
 /// The binary under `limits` (a `ulimit` argument list), with `args`.
 fn under_ulimit(limits: &str, args: &str) -> Output {
     let bin = env!("CARGO_BIN_EXE_aeapi-harness");
@@ -48,7 +50,7 @@ fn a_soft_limit_of_1024_is_raised_to_the_hard_one() {
     let shown = if hard == u64::MAX {
         String::new()
     } else {
-        format!(", this process may open {}", group(hard))
+        format!(", this process may open {}", thousands(hard))
     };
     assert!(
         err.contains(&format!("open files: the fleet needs about 4,064{shown}")),
@@ -96,16 +98,4 @@ fn each_of_five_shards_fits_where_the_whole_fleet_did_not() {
         err.contains("open files: the fleet needs about 864, this process may open 1,024"),
         "{err}"
     );
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -7,17 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::bin_common::{harness, quick_suite, read_json};
-use aeapi_harness::sim::{self, SimConfig};
+use crate::bin_common::{harness, quick_suite, read_json, simulator};
+use aeapi_harness::sim::{SimConfig, SimHandle};
 use serde_json::Value;
 
 const AGENTS: u32 = 6;
 
-fn suite(api: &str, auth: &str) -> String {
+fn suite(target: &SimHandle) -> String {
     quick_suite(
         "together",
-        api,
-        auth,
+        target,
         AGENTS,
         "ramp: 0s, duration: 3s, seed: 5",
         "",
@@ -60,19 +59,17 @@ fn shard(suite: &Path, i: u32, n: u32, meet: &Path, out: &Path, timeout: &str) -
 #[test]
 fn staggered_shards_start_their_load_together() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let target = rt
-        .block_on(sim::start(
-            SimConfig {
-                arrival_rate: 2.0,
-                seed: 3,
-                ..SimConfig::default()
-            },
-            "127.0.0.1:0".parse().expect("addr"),
-        ))
-        .expect("simulator starts");
+    let target = simulator(
+        &rt,
+        SimConfig {
+            arrival_rate: 2.0,
+            seed: 3,
+            ..SimConfig::default()
+        },
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let suite_path = dir.path().join("suite.yaml");
-    std::fs::write(&suite_path, suite(&target.api_base, &target.auth_base)).expect("suite");
+    std::fs::write(&suite_path, suite(&target)).expect("suite");
     let meet = dir.path().join("meet");
     let outs: Vec<PathBuf> = (1..=3).map(|i| dir.path().join(format!("s{i}"))).collect();
 
@@ -146,13 +143,8 @@ fn a_shard_that_never_arrives_stops_the_others_with_exit_3() {
     let dir = tempfile::tempdir().expect("tempdir");
     let suite_path = dir.path().join("suite.yaml");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let target = rt
-        .block_on(sim::start(
-            SimConfig::default(),
-            "127.0.0.1:0".parse().expect("addr"),
-        ))
-        .expect("simulator starts");
-    std::fs::write(&suite_path, suite(&target.api_base, &target.auth_base)).expect("suite");
+    let target = simulator(&rt, SimConfig::default());
+    std::fs::write(&suite_path, suite(&target)).expect("suite");
     let meet = dir.path().join("meet");
     let outs: Vec<PathBuf> = (1..=2).map(|i| dir.path().join(format!("s{i}"))).collect();
     let children: Vec<Child> = outs

@@ -3,10 +3,10 @@
 //! failed so far).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::bin_common::{run_command, suite_in_tempdir};
+use crate::bin_common::{read_json, run_command, send_signal, suite_in_tempdir};
 
 #[test]
 fn sigterm_stops_the_run_marks_it_interrupted_and_writes_the_reports() {
@@ -34,19 +34,12 @@ fn interrupt_with(signal: &str) {
     let launched = lines.any(|l| l.is_ok_and(|l| l.contains("users launched")));
     assert!(launched, "goose never launched the agents");
     let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    send_signal(&child, signal);
     let status = child.wait().expect("harness ends");
     let took = signalled.elapsed();
     assert!(took < Duration::from_secs(10), "stopping took {took:?}");
     assert_eq!(status.code(), Some(3));
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json written"),
-    )
-    .expect("summary.json is JSON");
+    let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["run"]["interrupted"], true);
     assert!(summary["totals"]["count"].as_u64().unwrap_or(0) > 0);
     for f in ["summary.txt", "junit.xml", "report.html", "histograms.hlog"] {

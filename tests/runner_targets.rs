@@ -3,12 +3,12 @@
 //! The auth server is a real simulator (so the run can start); the API base is the bad server.
 //! Everything listens on 127.0.0.1 port 0 and every server thread ends by itself.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::bin_common::{harness, misbehaving_server, read_json, simulator, suite_in_tempdir};
 use aeapi_harness::sim::{self, SimConfig};
 
 #[derive(Clone, Copy, Debug)]
@@ -21,44 +21,26 @@ enum Bad {
 
 /// A server that misbehaves in one way for at most `life`.
 fn bad_server(kind: Bad, life: Duration) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
     if let Bad::Refuse = kind {
-        drop(listener);
-        return addr;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        return listener.local_addr().expect("addr");
     }
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let end = Instant::now() + life;
-        let mut held = Vec::new();
-        while Instant::now() < end {
-            match listener.accept() {
-                Ok((mut s, _)) => {
-                    let _ = s.set_nonblocking(false);
-                    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
-                    let mut buf = [0u8; 4096];
-                    let n = s.read(&mut buf).unwrap_or(0);
-                    match kind {
-                        Bad::Reset => drop(s),
-                        Bad::Stall => held.push(s),
-                        Bad::Garbage => {
-                            // Not JSON, and it echoes the request, bearer token included: the
-                            // reports must not repeat the token.
-                            let body = [b"{not json]] ".as_slice(), &buf[..n]].concat();
-                            let head = format!(
-                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                                body.len()
-                            );
-                            let _ = s.write_all(&[head.as_bytes(), &body].concat());
-                        }
-                        Bad::Refuse => {}
-                    }
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
+    let mut held = Vec::new();
+    misbehaving_server(life, move |mut s, request| match kind {
+        Bad::Reset => drop(s),
+        Bad::Stall => held.push(s),
+        Bad::Garbage => {
+            // Not JSON, and it echoes the request, bearer token included: the reports must not
+            // repeat the token.
+            let body = [b"{not json]] ".as_slice(), request].concat();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(&[head.as_bytes(), &body].concat());
         }
-    });
-    addr
+        Bad::Refuse => {}
+    })
 }
 
 fn suite(api: SocketAddr, auth: &str) -> String {
@@ -82,27 +64,15 @@ struct Ran {
 
 fn run_against(kind: Bad) -> Ran {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let auth = rt
-        .block_on(sim::start(
-            SimConfig::default(),
-            "127.0.0.1:0".parse().expect("addr"),
-        ))
-        .expect("simulator starts");
+    let auth = simulator(&rt, SimConfig::default());
     let api = bad_server(kind, Duration::from_secs(30));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("suite.yaml");
-    std::fs::write(&path, suite(api, &auth.auth_base)).expect("write suite");
+    let (dir, path) = suite_in_tempdir(&suite(api, &auth.auth_base));
     let out = dir.path().join("out");
     let started = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
-        .args(["-q", "run"])
+    let status = harness(&["run"])
         .arg(&path)
         .arg("--out")
         .arg(&out)
-        .env("AEAPI_CLIENT_ID", sim::DEV_CLIENT_ID)
-        .env("AEAPI_CLIENT_SECRET", sim::DEV_CLIENT_SECRET)
-        .env("AGENT_PASSWORD", "agent-password")
-        .stdout(std::process::Stdio::null())
         .status()
         .expect("harness runs");
     let took = started.elapsed();
@@ -114,11 +84,6 @@ fn run_against(kind: Bad) -> Ran {
         summary,
         out: dir,
     }
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).expect("summary.json is JSON")
 }
 
 fn errors_of(r: &Ran, kind: &str) -> u64 {

@@ -8,23 +8,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 use aeapi_harness::report::summary::Dist;
-use aeapi_harness::sim::{self, SimConfig};
+use aeapi_harness::sim::{SimConfig, SimHandle};
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
 
-use crate::bin_common::{harness, output_into, quick_suite, read_json};
+use crate::bin_common::{field_of, harness, output_into, quick_suite, read_json, simulator};
 
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;
 
-fn suite(api: &str, auth: &str) -> String {
+fn suite(target: &SimHandle) -> String {
     quick_suite(
         "sharded",
-        api,
-        auth,
+        target,
         AGENTS,
         "ramp: 1s, duration: 6s, seed: 5",
         "thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n",
@@ -71,12 +70,10 @@ fn three_shards_merge_into_the_figures_of_one_run() {
         seed: 11,
         ..SimConfig::default()
     };
-    let target = rt
-        .block_on(sim::start(config, "127.0.0.1:0".parse().expect("addr")))
-        .expect("simulator starts");
+    let target = simulator(&rt, config);
     let dir = tempfile::tempdir().expect("tempdir");
     let suite_path = dir.path().join("suite.yaml");
-    std::fs::write(&suite_path, suite(&target.api_base, &target.auth_base)).expect("suite");
+    std::fs::write(&suite_path, suite(&target)).expect("suite");
 
     let outs: Vec<PathBuf> = (1..=SHARDS)
         .map(|i| dir.path().join(format!("shard-{i}")))
@@ -200,12 +197,7 @@ fn three_shards_merge_into_the_figures_of_one_run() {
         assert_eq!(merged_log[op].len(), h.len(), "{op} in the merged log");
     }
     // Thresholds were judged on the merged data, and the merged report is complete.
-    let rules: Vec<&str> = m["thresholds"]
-        .as_array()
-        .expect("thresholds")
-        .iter()
-        .filter_map(|t| t["source"].as_str())
-        .collect();
+    let rules = field_of(&m["thresholds"], "source");
     assert_eq!(rules, ["error_rate < 5%", "p95(messages.post) < 2s"]);
     let text = std::fs::read_to_string(merged.join("summary.txt")).expect("summary.txt");
     assert!(text.contains("\nshards: 1/3, 2/3, 3/3\n"), "{text}");

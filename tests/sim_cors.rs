@@ -23,11 +23,16 @@ async fn preflight(router: axum::Router, origin: &str) -> axum::http::Response<B
     router.oneshot(req).await.expect("infallible")
 }
 
-fn allow_origin(r: &axum::http::Response<Body>) -> Option<String> {
+/// The response's header `name`, if it has one.
+fn header(r: &axum::http::Response<Body>, name: &str) -> Option<String> {
     r.headers()
-        .get("access-control-allow-origin")
+        .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+}
+
+fn allow_origin(r: &axum::http::Response<Body>) -> Option<String> {
+    header(r, "access-control-allow-origin")
 }
 
 #[tokio::test]
@@ -36,19 +41,9 @@ async fn preflight_from_a_loopback_origin_is_allowed_with_authorization() {
     let r = preflight(router, "http://127.0.0.1:5173").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(allow_origin(&r).as_deref(), Some("http://127.0.0.1:5173"));
-    let headers = r
-        .headers()
-        .get("access-control-allow-headers")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    assert_eq!(headers, "authorization,content-type");
-    let methods = r
-        .headers()
-        .get("access-control-allow-methods")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let headers = header(&r, "access-control-allow-headers").unwrap_or_default();
+    assert_eq!(headers.to_ascii_lowercase(), "authorization,content-type");
+    let methods = header(&r, "access-control-allow-methods").unwrap_or_default();
     assert_eq!(methods, "GET,POST,OPTIONS");
 }
 

@@ -40,15 +40,10 @@ async fn offer_names_group_and_unit_as_agent_groups_and_settings_do() {
 
 #[tokio::test]
 async fn customer_engagement_refuses_a_unit_of_another_site() {
-    let (_, app) = sim(config());
-    let auth = bearer(&app).await;
+    let (app, auth) = app_and_token().await;
     for op in ["engagement", "agentAvailability"] {
-        let got = get(
-            &app,
-            &auth,
-            &format!("{C}/{op}?siteID=154&businessUnitID=22"),
-        )
-        .await;
+        let uri = format!("{C}/{op}?siteID=154&businessUnitID=22");
+        let got = get(&app, &auth, &uri).await;
         assert_eq!(got.status, StatusCode::BAD_REQUEST, "{op}: {}", got.text);
         assert_eq!(got.body["parameter"], "businessUnitID", "{op}");
         assert!(
@@ -58,12 +53,8 @@ async fn customer_engagement_refuses_a_unit_of_another_site() {
         );
     }
     // The other site's own unit is served, on its first group.
-    let got = get(
-        &app,
-        &auth,
-        &format!("{C}/engagement?siteID=154&businessUnitID=23"),
-    )
-    .await;
+    let uri = format!("{C}/engagement?siteID=154&businessUnitID=23");
+    let got = get(&app, &auth, &uri).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
 }
 
@@ -133,20 +124,11 @@ async fn summary_data_and_transfer_options_agree_and_slots_add_up() {
     let w = world(config(), true).await;
     let reg3 = login(&w.app, &w.auth, "agent3").await;
     set_state(&w.app, &w.auth, &reg3, "agent3", "busy").await;
-    let (reg, eid) = (&w.reg1, &w.eid);
-    let summary = w
-        .get(
-            "summaryData",
-            &format!("registeredId={reg}&agentId=agent1&output=json"),
-        )
-        .await;
+    let agent1 = format!("registeredId={}&agentId=agent1", w.reg1);
+    let summary = w.get("summaryData", &format!("{agent1}&output=json")).await;
     assert_eq!(summary.status, StatusCode::OK, "{}", summary.text);
-    let options = w
-        .get(
-            "transferConferenceOptions",
-            &format!("registeredId={reg}&agentId=agent1&engagementId={eid}&output=json"),
-        )
-        .await;
+    let query = format!("{agent1}&engagementId={}&output=json", w.eid);
+    let options = w.get("transferConferenceOptions", &query).await;
     assert_eq!(options.status, StatusCode::OK, "{}", options.text);
     let s_unit = &summary.body["businessUnits"][0];
     let o_unit = &options.body["businessUnit"][0];
@@ -222,26 +204,18 @@ async fn json_body_of_the_wrong_type_is_refused() {
     let (reg, eid) = (&w.reg1, &w.eid);
     let line = serde_json::json!({"agentId": "agent1", "engagementId": eid.parse::<u64>().unwrap_or(0),
         "messageType": "chatLine", "messageText": "hi", "chatLineReceiverType": "external"});
-    let got = post_json(
-        &w.app,
-        &w.auth,
-        &format!("{A}/messages?registeredId={reg}"),
-        line.clone(),
-    )
-    .await;
+    let got = w
+        .post(&format!("messages?registeredId={reg}"), line.clone())
+        .await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     let mut strict = config();
     strict.strict = true;
     let s = world(strict, false).await;
     let line = serde_json::json!({"agentId": "agent1", "engagementId": s.eid.parse::<u64>().unwrap_or(0),
         "messageType": "chatLine", "messageText": "hi", "chatLineReceiverType": "external"});
-    let got = post_json(
-        &s.app,
-        &s.auth,
-        &format!("{A}/messages?registeredId={}", s.reg1),
-        line,
-    )
-    .await;
+    let got = s
+        .post(&format!("messages?registeredId={}", s.reg1), line)
+        .await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
     assert_eq!(got.body["parameter"], "engagementId");
 
@@ -289,24 +263,18 @@ async fn followup_engagement_reaches_the_agents_long_poll() {
 async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
     let w = world(config(), false).await;
     // customSettings: agentID in the body (the reference's example) as well as the query.
-    let got = post_json(
-        &w.app,
-        &w.auth,
-        &format!("{A}/customSettings?output=json"),
-        serde_json::json!({"agentId": "agent1", "showAlerts": true}),
-    )
-    .await;
+    let settings = serde_json::json!({"agentId": "agent1", "showAlerts": true});
+    let got = w.post("customSettings?output=json", settings.clone()).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     // followUpEngagement with agentId in the body.
     let got = w.op(1, "closeEngagement", &[("followUp", "true")]).await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
-    let got = post_json(
-        &w.app,
-        &w.auth,
-        &format!("{A}/followUpEngagement?registeredId={}&output=json", w.reg1),
-        serde_json::json!({"agentId": "agent1"}),
-    )
-    .await;
+    let got = w
+        .post(
+            &format!("followUpEngagement?registeredId={}&output=json", w.reg1),
+            serde_json::json!({"agentId": "agent1"}),
+        )
+        .await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     assert_eq!(got.body["engagementId"], w.eid.as_str());
 
@@ -314,13 +282,7 @@ async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
     let mut strict = config();
     strict.strict = true;
     let s = world(strict, false).await;
-    let got = post_json(
-        &s.app,
-        &s.auth,
-        &format!("{A}/customSettings?output=json"),
-        serde_json::json!({"agentId": "agent1", "showAlerts": true}),
-    )
-    .await;
+    let got = s.post("customSettings?output=json", settings).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
     assert_eq!(got.body["parameter"], "agentID");
 }

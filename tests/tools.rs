@@ -1,6 +1,11 @@
 //! Integration tests: tools (one binary; each module was a test binary of its own).
 
+mod bin_common;
+mod ci_common;
+mod ci_dockerfile;
 mod ci_files;
+mod ci_github;
+mod ci_gitlab;
 mod ci_grafana;
 mod cli;
 mod har_common;

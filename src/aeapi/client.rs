@@ -61,7 +61,7 @@ impl Endpoint {
     }
 
     /// The full URL of `op` (without query).
-    fn url(&self, op: &Operation) -> Result<reqwest::Url, String> {
+    fn url(&self, op: &Operation) -> Result<reqwest::Url, UrlError> {
         match &self.base_url {
             Some(base) => {
                 let mut url = base.clone();
@@ -73,22 +73,36 @@ impl Endpoint {
                 }
                 Ok(url)
             }
-            None => Err(format!("`{}` is not a URL", self.api_base)),
+            None => Err(UrlError::NoBase(self.api_base.clone())),
         }
     }
 }
 
 /// Checks a target's base URL: it must parse as an http(s) URL with a host (`http://` and
 /// `http://[::1` do not). The error says what is wrong, without repeating the URL.
-pub fn check_base_url(s: &str) -> Result<(), String> {
-    let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+pub fn check_base_url(s: &str) -> Result<(), UrlError> {
+    let url = reqwest::Url::parse(s).map_err(UrlError::Parse)?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme `{}` is not http or https", url.scheme()));
+        return Err(UrlError::Scheme(url.scheme().to_string()));
     }
     match url.host_str() {
         Some(h) if !h.is_empty() => Ok(()),
-        _ => Err("the URL has no host".into()),
+        _ => Err(UrlError::NoHost),
     }
+}
+
+/// Why a base URL is not usable (the URL itself is not repeated).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("not a URL ({0})")]
+    Parse(<reqwest::Url as std::str::FromStr>::Err),
+    #[error("scheme `{0}` is not http or https")]
+    Scheme(String),
+    #[error("the URL has no host")]
+    NoHost,
+    /// A client built without a parseable base.
+    #[error("`{0}` is not a URL")]
+    NoBase(String),
 }
 
 /// One call to make.
@@ -312,7 +326,7 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         Err(e) => {
             obs.query = query;
             obs.transport = Some(TransportError::Other);
-            obs.decode_error = Some(e);
+            obs.decode_error = Some(e.to_string());
             return obs;
         }
     };
@@ -401,7 +415,7 @@ pub async fn read_response(obs: &mut Observed, mut resp: reqwest::Response, limi
         return;
     }
     let decoded = if is_xml {
-        super::xml::to_json(&bytes)
+        super::xml::to_json(&bytes).map_err(|e| e.to_string())
     } else {
         serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string())
     };
@@ -435,17 +449,13 @@ mod tests {
     fn base_urls_need_an_http_scheme_and_a_host() {
         assert_eq!(check_base_url("http://127.0.0.1:8080"), Ok(()));
         assert_eq!(check_base_url("https://api.example.com/base/"), Ok(()));
-        assert_eq!(
-            check_base_url("http://"),
-            Err("not a URL (empty host)".into())
-        );
-        assert_eq!(
-            check_base_url("http://[::1"),
-            Err("not a URL (invalid IPv6 address)".into())
-        );
-        assert_eq!(
-            check_base_url("ftp://host"),
-            Err("scheme `ftp` is not http or https".into())
-        );
+        for (url, want) in [
+            ("http://", "not a URL (empty host)"),
+            ("http://[::1", "not a URL (invalid IPv6 address)"),
+            ("ftp://host", "scheme `ftp` is not http or https"),
+        ] {
+            let got = check_base_url(url).map_err(|e| e.to_string());
+            assert_eq!(got, Err(want.to_string()), "{url}");
+        }
     }
 }

@@ -14,8 +14,27 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value};
 
+/// Why a body is not an XML document.
+#[derive(Debug, thiserror::Error)]
+pub enum XmlError {
+    #[error("XML error at byte {at}: {cause}")]
+    Syntax { at: u64, cause: quick_xml::Error },
+    #[error("XML has an unmatched end tag")]
+    UnmatchedEnd,
+    #[error("XML ends inside an element")]
+    Unclosed,
+    #[error("XML has no root element")]
+    NoRoot,
+    #[error("XML text: {0}")]
+    Encoding(quick_xml::encoding::EncodingError),
+    #[error("XML text: {0}")]
+    Escape(quick_xml::escape::EscapeError),
+    #[error("XML entity: {0}")]
+    Entity(quick_xml::escape::EscapeError),
+}
+
 /// Maps an XML document to JSON by the rule above (before schema coercion).
-pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
+pub fn to_json(bytes: &[u8]) -> Result<Value, XmlError> {
     let mut reader = Reader::from_reader(bytes);
     // Stack of (element name, children so far, text so far).
     let mut stack: Vec<(String, Map<String, Value>, String)> = Vec::new();
@@ -24,7 +43,10 @@ pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
     loop {
         let ev = reader
             .read_event_into(&mut buf)
-            .map_err(|e| format!("XML error at byte {}: {e}", reader.buffer_position()))?;
+            .map_err(|cause| XmlError::Syntax {
+                at: reader.buffer_position(),
+                cause,
+            })?;
         match ev {
             Event::Start(e) => stack.push(opened(&e)),
             Event::Empty(e) => {
@@ -42,7 +64,7 @@ pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
             }
             Event::End(_) => {
                 let Some((name, map, text)) = stack.pop() else {
-                    return Err("XML has an unmatched end tag".into());
+                    return Err(XmlError::UnmatchedEnd);
                 };
                 let value = if map.is_empty() {
                     Value::String(text)
@@ -60,12 +82,12 @@ pub fn to_json(bytes: &[u8]) -> Result<Value, String> {
         buf.clear();
     }
     if !stack.is_empty() {
-        return Err("XML ends inside an element".into());
+        return Err(XmlError::Unclosed);
     }
     match root {
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Value::Object(Map::new())),
         Some(v) => Ok(v),
-        None => Err("XML has no root element".into()),
+        None => Err(XmlError::NoRoot),
     }
 }
 
@@ -85,18 +107,18 @@ fn opened(e: &BytesStart) -> (String, Map<String, Value>, String) {
 }
 
 /// The text a text, CDATA or entity-reference event adds to its element.
-fn text_of(ev: &Event) -> Result<String, String> {
+fn text_of(ev: &Event) -> Result<String, XmlError> {
     match ev {
         Event::Text(t) => {
-            let s = t.decode().map_err(|e| format!("XML text: {e}"))?;
-            let s = quick_xml::escape::unescape(&s).map_err(|e| format!("XML text: {e}"))?;
+            let s = t.decode().map_err(XmlError::Encoding)?;
+            let s = quick_xml::escape::unescape(&s).map_err(XmlError::Escape)?;
             Ok(s.into_owned())
         }
         Event::CData(t) => Ok(String::from_utf8_lossy(t).into_owned()),
         Event::GeneralRef(r) => {
             let name = String::from_utf8_lossy(r).into_owned();
             let entity = format!("&{name};");
-            let s = quick_xml::escape::unescape(&entity).map_err(|e| format!("XML entity: {e}"))?;
+            let s = quick_xml::escape::unescape(&entity).map_err(XmlError::Entity)?;
             Ok(s.into_owned())
         }
         _ => Ok(String::new()),

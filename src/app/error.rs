@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::capacity::CapacityError;
 use crate::conform::ConformError;
 use crate::exit::Exit;
+use crate::import::ImportError;
 use crate::report::ReportError;
 use crate::report::merge::MergeError;
 use crate::runner::RunError;
@@ -35,6 +36,9 @@ pub enum AppError {
     Capacity(CapacityError),
     #[error("{0}")]
     Merge(MergeError),
+    /// A HAR that cannot be imported (names the file and the entry).
+    #[error("{0}")]
+    Import(ImportError),
     /// A plan the runner refused, its message masked.
     #[error("{0}")]
     Refused(String),
@@ -74,6 +78,7 @@ impl AppError {
             | AppError::Conform(_)
             | AppError::Capacity(_)
             | AppError::Merge(_)
+            | AppError::Import(_)
             | AppError::Refused(_) => Exit::Usage,
             AppError::Run(RunError::Harness(_))
             | AppError::ReportDir { .. }

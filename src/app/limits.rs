@@ -14,6 +14,7 @@
 //! else (standard streams, the runtime, report files, the listener).
 
 use super::AppError;
+use crate::report::terminal::thousands;
 use crate::suite::model::{Load, Target};
 use crate::suite::plan::Plan;
 
@@ -166,29 +167,45 @@ impl Need {
     }
 }
 
-/// `Ok` when the fleet fits under the soft limit `limits.soft` (already raised to the hard
-/// one); otherwise the usage message, with both numbers and the shards that would fit.
-pub fn check(need: &Need, limits: Limits) -> Result<(), String> {
-    let total = need.total();
-    if total <= limits.soft {
-        return Ok(());
-    }
-    let advice = match need.shards_to_fit(limits.soft) {
+/// A fleet that needs more open files than this process may open: both numbers, and the shards
+/// that would fit.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "the fleet needs about {} open files ({}) but this process may open {} (soft limit, hard \
+     limit {}): {}, or raise the hard limit (`ulimit -Hn` as root, systemd's LimitNOFILE=, or \
+     the container runtime's nofile ulimit)",
+    thousands(.need.total()),
+    .need.explain(),
+    thousands(.limits.soft),
+    thousands(.limits.hard),
+    advice(.need.shards_to_fit(.limits.soft))
+)]
+pub struct TooFewFiles {
+    pub need: Need,
+    pub limits: Limits,
+}
+
+/// What to do about a fleet that does not fit: the shard count that would.
+fn advice(shards: Option<u64>) -> String {
+    match shards {
         Some(n) => format!(
             "split the fleet into {n} shards (`--shard I/{n}`, one process each, e.g. one per \
              machine or pod)"
         ),
         None => "no shard count fits".to_string(),
-    };
-    Err(format!(
-        "the fleet needs about {} open files ({}) but this process may open {} (soft limit, \
-         hard limit {}): {advice}, or raise the hard limit (`ulimit -Hn` as root, systemd's \
-         LimitNOFILE=, or the container runtime's nofile ulimit)",
-        thousands(total),
-        need.explain(),
-        thousands(limits.soft),
-        thousands(limits.hard),
-    ))
+    }
+}
+
+/// `Ok` when the fleet fits under the soft limit `limits.soft` (already raised to the hard
+/// one).
+pub fn check(need: &Need, limits: Limits) -> Result<(), TooFewFiles> {
+    if need.total() <= limits.soft {
+        return Ok(());
+    }
+    Err(TooFewFiles {
+        need: *need,
+        limits,
+    })
 }
 
 /// Checks a suite plan's fleet (its load already cut to the shard) against this process's
@@ -199,21 +216,8 @@ pub fn fits(plan: &Plan) -> Result<Option<(u64, Limits)>, AppError> {
     let Some(limits) = raise_nofile() else {
         return Ok(None);
     };
-    check(&need, limits).map_err(AppError::Usage)?;
+    check(&need, limits).map_err(|e| AppError::Usage(e.to_string()))?;
     Ok(Some((need.total(), limits)))
-}
-
-/// `12345` → `12,345`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -258,7 +262,7 @@ mod tests {
             hard: 1_024,
         };
         assert_eq!(
-            check(&need(2_000, 0, true), limits),
+            check(&need(2_000, 0, true), limits).map_err(|e| e.to_string()),
             Err(
                 "the fleet needs about 4,064 open files (2,000 agents × 2 (the embedded \
                  simulator holds the other end in this process) + 64) but this process may \
@@ -271,14 +275,6 @@ mod tests {
         );
         assert_eq!(check(&need(480, 0, true), limits), Ok(()));
         assert!(check(&need(481, 0, true), limits).is_err());
-    }
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[cfg(unix)]

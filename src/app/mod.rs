@@ -12,6 +12,7 @@ pub mod capacity;
 pub mod conform;
 pub mod console;
 pub mod error;
+pub mod import;
 pub mod limits;
 pub mod merge;
 pub mod plan;
@@ -103,7 +104,7 @@ pub enum Config {
     Simulate(SimulateConfig),
     Validate(Vec<PathBuf>),
     Merge(MergeConfig),
-    Import(crate::import::command::ImportConfig),
+    Import(import::ImportConfig),
     Replay(replay::ReplayConfig),
 }
 
@@ -118,11 +119,7 @@ pub fn execute(console: &mut Console, config: &Config) -> Exit {
         Config::Simulate(c) => simulate::execute(console, c),
         Config::Validate(files) => validate::execute(console, files),
         Config::Merge(c) => merge::execute(console, c),
-        Config::Import(c) => Ok(crate::import::command::run(
-            &mut console.out,
-            &mut console.err,
-            c,
-        )),
+        Config::Import(c) => import::execute(console, c),
         Config::Replay(c) => replay::execute(console, c),
     };
     finish(console, result)

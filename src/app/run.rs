@@ -13,6 +13,7 @@ use super::watch::{self, Watch};
 use super::{AppError, Console, RunConfig};
 use crate::exit::Exit;
 use crate::metrics::{Observer, RunData};
+use crate::report::terminal::thousands;
 use crate::report::{self, Outcome, RunMeta, Secrets};
 use crate::runner::plan::RunPlan;
 use crate::runner::{self, RunError, RunResult};
@@ -28,8 +29,8 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
         if let Some((need, limits)) = files {
             console.note(&format!(
                 "open files: the fleet needs about {}, this process may open {}",
-                super::limits::thousands(need),
-                super::limits::thousands(limits.soft)
+                thousands(need),
+                thousands(limits.soft)
             ));
         }
         console.note("--dry-run: nothing was sent");

@@ -46,11 +46,9 @@ pub fn execute(console: &mut Console, c: &SimulateConfig) -> Result<Exit, AppErr
 /// from the running simulator's config and seed.
 pub fn banner(handle: &SimHandle) -> String {
     let config = &handle.sim.config;
-    let seed = &handle.sim.seed;
     let base = &handle.api_base;
     let token_url = format!("{}/oauth-server/oauth/token", handle.auth_base);
-    let api = format!("{base}/engagementAPI/v2");
-    let (client_id, client_secret) = config
+    let client = config
         .clients
         .first()
         .map(|c| (c.client_id.as_str(), c.client_secret.as_str()))
@@ -61,6 +59,7 @@ pub fn banner(handle: &SimHandle) -> String {
     let _ = writeln!(b, "  auth base:     {}", handle.auth_base);
     let _ = writeln!(b, "  token url:     {token_url}");
     let _ = writeln!(b, "  openapi:       {base}{}", sim::OPENAPI_PATH);
+    let (client_id, client_secret) = client;
     let _ = writeln!(b, "  client id:     {client_id}");
     if client_secret == sim::DEV_CLIENT_SECRET {
         let _ = writeln!(
@@ -70,6 +69,15 @@ pub fn banner(handle: &SimHandle) -> String {
     } else {
         let _ = writeln!(b, "  client secret: {client_secret} (from the config)");
     }
+    let first_agent = agents(&mut b, config);
+    sites(&mut b, &handle.sim.seed);
+    try_it(&mut b, handle, client, &token_url, first_agent);
+    b
+}
+
+/// The agent directory (a range, or the first ten listed); returns the first agent's user name
+/// and password.
+fn agents(b: &mut String, config: &sim::SimConfig) -> (String, String) {
     let dir = &config.agents;
     let first_agent = match &dir.list {
         None => {
@@ -101,6 +109,11 @@ pub fn banner(handle: &SimHandle) -> String {
         "  agents join agent group {} unless the config names another",
         config.agent_group
     );
+    first_agent
+}
+
+/// Sites, business units and agent groups, ids first, in seed order.
+fn sites(b: &mut String, seed: &sim::seed::Seed) {
     let _ = writeln!(b, "Sites, business units and agent groups (ids):");
     let mut sites: Vec<&str> = Vec::new();
     for u in &seed.business_units {
@@ -129,7 +142,20 @@ pub fn banner(handle: &SimHandle) -> String {
             }
         }
     }
-    // The chat goes to the configured default unit when the seed has it, else the first unit.
+}
+
+/// Three copy-paste commands: a token, the first agent's login, a customer chat on the
+/// configured default unit when the seed has it (else the first unit).
+fn try_it(
+    b: &mut String,
+    handle: &SimHandle,
+    (client_id, client_secret): (&str, &str),
+    token_url: &str,
+    (agent, password): (String, String),
+) {
+    let config = &handle.sim.config;
+    let seed = &handle.sim.seed;
+    let api = format!("{}/engagementAPI/v2", handle.api_base);
     let unit = seed
         .business_units
         .iter()
@@ -151,7 +177,6 @@ pub fn banner(handle: &SimHandle) -> String {
             config.business_unit.as_str(),
             config.agent_group.as_str(),
         ));
-    let (agent, password) = first_agent;
     let _ = writeln!(b, "Try it (copy-paste into a POSIX shell):");
     let _ = writeln!(
         b,
@@ -165,7 +190,6 @@ pub fn banner(handle: &SimHandle) -> String {
         b,
         "  curl -s -H \"Authorization: Bearer $TOKEN\" -d siteID={site_id} -d businessUnitID={unit_id} -d agentGroupID={group_id} '{api}/customer/engagement'"
     );
-    b
 }
 
 async fn shutdown_signal() {

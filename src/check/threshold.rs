@@ -99,21 +99,23 @@ fn holds(value: f64, cmp: Cmp, limit: f64) -> bool {
     }
 }
 
+/// Why a threshold has nothing to measure.
+#[derive(Debug, thiserror::Error)]
+enum NoSamples {
+    #[error("no samples of `{0}`")]
+    Op(String),
+    #[error("no requests were made")]
+    Run,
+}
+
 /// The stats of one operation, or of all operations; `Err` names what is missing.
-fn stats_of(data: &RunData, op: &Option<String>) -> Result<Stats, String> {
+fn stats_of(data: &RunData, op: &Option<String>) -> Result<Stats, NoSamples> {
     let stats = match op {
-        Some(op) => data
-            .ops
-            .get(op)
-            .cloned()
-            .ok_or_else(|| format!("no samples of `{op}`"))?,
+        Some(op) => data.ops.get(op).cloned().unwrap_or_default(),
         None => data.total(),
     };
     if stats.count == 0 {
-        return Err(match op {
-            Some(op) => format!("no samples of `{op}`"),
-            None => "no requests were made".to_owned(),
-        });
+        return Err(op.clone().map_or(NoSamples::Run, NoSamples::Op));
     }
     Ok(stats)
 }
@@ -121,7 +123,7 @@ fn stats_of(data: &RunData, op: &Option<String>) -> Result<Stats, String> {
 fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
     let latency = |op: &Option<String>, f: &dyn Fn(&Stats) -> f64| match stats_of(data, op) {
         Ok(s) => Measure::Ms(f(&s)),
-        Err(why) => Measure::Missing(why),
+        Err(why) => Measure::Missing(why.to_string()),
     };
     match metric {
         Metric::Percentile { p, .. } if !p.is_finite() => {
@@ -135,7 +137,7 @@ fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
         Metric::Max { op } => latency(op, &|s| us_to_ms(s.latency.raw.max())),
         Metric::ErrorRate { op } => match stats_of(data, op) {
             Ok(s) => Measure::Fraction(s.error_count() as f64 / s.count as f64),
-            Err(why) => Measure::Missing(why),
+            Err(why) => Measure::Missing(why.to_string()),
         },
         Metric::CheckRate { check } => {
             let c = data.check_total(check);
@@ -146,7 +148,7 @@ fn measure(metric: &Metric, data: &RunData, duration: Duration) -> Measure {
             }
         }
         Metric::Throughput { op } => match stats_of(data, op) {
-            Err(why) => Measure::Missing(why),
+            Err(why) => Measure::Missing(why.to_string()),
             Ok(_) if duration.is_zero() => Measure::Missing("the run lasted 0 s".to_owned()),
             Ok(s) => Measure::Number(s.count as f64 / duration.as_secs_f64()),
         },

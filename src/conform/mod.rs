@@ -169,6 +169,27 @@ pub struct ConformPlan {
     pub body_limit: usize,
 }
 
+impl ConformPlan {
+    /// The world's placement, accept window and wait margin, and whether the target is remote:
+    /// an embedded simulator's own settings, or a remote target's defaults.
+    fn world_settings(&self) -> (Placement, Duration, Duration, bool) {
+        match &self.target {
+            TargetPlan::Embedded(config) => (
+                Placement::of_simulator(config),
+                config.accept_window.0,
+                config.reaper_interval.0 * 2 + Duration::from_millis(100),
+                false,
+            ),
+            TargetPlan::Remote(_) => (
+                self.placement.clone(),
+                world::REMOTE_ACCEPT_WINDOW,
+                world::WAIT_MARGIN,
+                true,
+            ),
+        }
+    }
+}
+
 /// How long a whole `conform` run may take by default: 10 minutes (the shipped suite takes
 /// about a minute against the embedded simulator).
 pub const DEFAULT_TIME_BOUND: Duration = Duration::from_secs(600);
@@ -366,6 +387,71 @@ impl Progress<'_> {
     }
 }
 
+/// The cases of a plan, run in order against one world until the end, a signal or the plan's
+/// time bound.
+struct Cases<'p> {
+    plan: &'p ConformPlan,
+    remote: bool,
+    deadline: tokio::time::Instant,
+}
+
+impl Cases<'_> {
+    /// Runs every case; once a signal (`stop`) or the deadline cuts the run short, every case
+    /// left is an error outcome saying why. Returns the outcomes and what cut the run short.
+    async fn run<S>(
+        &self,
+        world: &mut World,
+        stop: &mut S,
+        mut interrupted: Option<String>,
+        progress: &mut Progress<'_>,
+    ) -> (Vec<CaseOutcome>, Option<String>)
+    where
+        S: std::future::Future<Output = &'static str> + Unpin,
+    {
+        let (plan, remote, deadline) = (self.plan, self.remote, self.deadline);
+        let bound = plan.time_bound.as_secs();
+        let mut outcomes = Vec::with_capacity(plan.cases.len());
+        let n = plan.cases.len();
+        let mut noted = Vec::new();
+        for (i, spec) in plan.cases.iter().enumerate() {
+            if interrupted.is_none() && tokio::time::Instant::now() >= deadline {
+                interrupted = Some(format!("conform exceeded its time bound of {bound} s"));
+            }
+            if let Some(why) = &interrupted {
+                let mut o = CaseOutcome::new(spec);
+                o.verdict = Verdict::Error(format!("not run: {why}"));
+                outcomes.push(o);
+                continue;
+            }
+            if !noted.contains(&spec.wait) && spec.skip.is_none() {
+                noted.push(spec.wait);
+                progress.wait(spec, world);
+            }
+            let request = plan.requests.get(spec.op.name).cloned().unwrap_or_default();
+            let case = engine::run_case(world, &plan.contracts, &request, spec, remote);
+            let o = tokio::select! {
+                o = case => o,
+                why = &mut *stop => {
+                    interrupted = Some(why.to_string());
+                    let mut o = CaseOutcome::new(spec);
+                    o.verdict = Verdict::Error(format!("cut short: {why}"));
+                    o
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let why = format!("conform exceeded its time bound of {bound} s");
+                    let mut o = CaseOutcome::new(spec);
+                    o.verdict = Verdict::Error(format!("cut short: {why}"));
+                    interrupted = Some(why);
+                    o
+                }
+            };
+            progress.done(i, n, &o);
+            outcomes.push(o);
+        }
+        (outcomes, interrupted)
+    }
+}
+
 /// Runs every case of `plan` in order against its target (the embedded simulator started and
 /// stopped here).
 pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk, RunFailure> {
@@ -379,20 +465,7 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
         .start()
         .await
         .map_err(|e| fail(format!("cannot start the simulator: {e}"), &secrets))?;
-    let (placement, window, margin, remote) = match &plan.target {
-        TargetPlan::Embedded(config) => (
-            Placement::of_simulator(config),
-            config.accept_window.0,
-            config.reaper_interval.0 * 2 + Duration::from_millis(100),
-            false,
-        ),
-        TargetPlan::Remote(_) => (
-            plan.placement.clone(),
-            world::REMOTE_ACCEPT_WINDOW,
-            world::WAIT_MARGIN,
-            true,
-        ),
-    };
+    let (placement, window, margin, remote) = plan.world_settings();
     secrets.push(target.client_secret.clone());
     // From here on a signal or the bound ends the run through its reports.
     let deadline = tokio::time::Instant::now() + plan.time_bound;
@@ -435,44 +508,14 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
             _ = tokio::time::sleep_until(deadline) => {}
         }
     }
-    let mut outcomes = Vec::with_capacity(plan.cases.len());
-    let n = plan.cases.len();
-    let mut noted = Vec::new();
-    for (i, spec) in plan.cases.iter().enumerate() {
-        if interrupted.is_none() && tokio::time::Instant::now() >= deadline {
-            interrupted = Some(format!("conform exceeded its time bound of {bound} s"));
-        }
-        if let Some(why) = &interrupted {
-            let mut o = CaseOutcome::new(spec);
-            o.verdict = Verdict::Error(format!("not run: {why}"));
-            outcomes.push(o);
-            continue;
-        }
-        if !noted.contains(&spec.wait) && spec.skip.is_none() {
-            noted.push(spec.wait);
-            progress.wait(spec, &world);
-        }
-        let request = plan.requests.get(spec.op.name).cloned().unwrap_or_default();
-        let case = engine::run_case(&mut world, &plan.contracts, &request, spec, remote);
-        let o = tokio::select! {
-            o = case => o,
-            why = &mut stop => {
-                interrupted = Some(why.to_string());
-                let mut o = CaseOutcome::new(spec);
-                o.verdict = Verdict::Error(format!("cut short: {why}"));
-                o
-            }
-            _ = tokio::time::sleep_until(deadline) => {
-                let why = format!("conform exceeded its time bound of {bound} s");
-                let mut o = CaseOutcome::new(spec);
-                o.verdict = Verdict::Error(format!("cut short: {why}"));
-                interrupted = Some(why);
-                o
-            }
-        };
-        progress.done(i, n, &o);
-        outcomes.push(o);
-    }
+    let cases = Cases {
+        plan: &plan,
+        remote,
+        deadline,
+    };
+    let (outcomes, interrupted) = cases
+        .run(&mut world, &mut stop, interrupted, &mut progress)
+        .await;
     for t in &world.seen_tokens {
         secrets.push(t.clone());
     }

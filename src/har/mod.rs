@@ -40,7 +40,28 @@ pub enum HarErrorKind {
     #[error("unsupported HAR version `{0}` (import reads 1.2 and 1.3)")]
     Version(String),
     #[error("entries[{index}]: {reason}")]
-    Entry { index: usize, reason: String },
+    Entry { index: usize, reason: EntryError },
+}
+
+/// Why one entry cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("no such entry")]
+    Missing,
+    /// serde_json's message without its position (see `without_position`).
+    #[error("{0}")]
+    Json(String),
+    #[error("startedDateTime `{text}`: {cause}")]
+    Started {
+        text: String,
+        cause: time::error::Parse,
+    },
+    #[error("response status {0} is not an HTTP status")]
+    Status(i64),
+    #[error("response body is not valid base64: {0}")]
+    Base64(base64::DecodeError),
+    #[error("response body has unknown encoding `{0}`")]
+    Encoding(String),
 }
 
 /// A body as recorded: text (decoded from base64 when the HAR encoded it), or bytes that are
@@ -184,16 +205,16 @@ impl Recording<'_> {
 
     /// Parses entry `index` (0-based, as in `log.entries`).
     pub fn entry(&self, index: usize) -> Result<Exchange, HarError> {
-        let err = |reason: String| HarError {
+        let err = |reason: EntryError| HarError {
             file: self.file.clone(),
             kind: HarErrorKind::Entry { index, reason },
         };
         let raw = self
             .entries
             .get(index)
-            .ok_or_else(|| err("no such entry".into()))?;
-        let e: har::v1_2::Entries =
-            serde_json::from_str(raw.get()).map_err(|e| err(without_position(&e)))?;
+            .ok_or_else(|| err(EntryError::Missing))?;
+        let e: har::v1_2::Entries = serde_json::from_str(raw.get())
+            .map_err(|e| err(EntryError::Json(without_position(&e))))?;
         convert(index, e).map_err(err)
     }
 }
@@ -208,12 +229,15 @@ fn without_position(e: &serde_json::Error) -> String {
     }
 }
 
-fn convert(index: usize, e: har::v1_2::Entries) -> Result<Exchange, String> {
+fn convert(index: usize, e: har::v1_2::Entries) -> Result<Exchange, EntryError> {
     let started = time::OffsetDateTime::parse(
         &e.started_date_time,
         &time::format_description::well_known::Rfc3339,
     )
-    .map_err(|x| format!("startedDateTime `{}`: {x}", e.started_date_time))?;
+    .map_err(|cause| EntryError::Started {
+        text: e.started_date_time.clone(),
+        cause,
+    })?;
     let started_ms = started.unix_timestamp_nanos() as f64 / 1e6;
     // Browsers write 0 (Playwright -1) for a request that got no answer: aborted, or still
     // pending (a long-poll) when the HAR was saved. Kept as status 0; callers leave it out.
@@ -222,7 +246,7 @@ fn convert(index: usize, e: har::v1_2::Entries) -> Result<Exchange, String> {
         s => u16::try_from(s)
             .ok()
             .filter(|s| (100..=599).contains(s))
-            .ok_or_else(|| format!("response status {s} is not an HTTP status"))?,
+            .ok_or(EntryError::Status(s))?,
     };
     let pairs = |h: Vec<har::v1_2::Headers>| h.into_iter().map(|h| (h.name, h.value)).collect();
     let request_body = e
@@ -271,13 +295,13 @@ fn convert(index: usize, e: har::v1_2::Entries) -> Result<Exchange, String> {
 }
 
 /// A response body: `text` as is, or base64-decoded when `encoding` says so.
-fn decode(text: String, encoding: Option<&str>) -> Result<Body, String> {
+fn decode(text: String, encoding: Option<&str>) -> Result<Body, EntryError> {
     match encoding {
         None | Some("") => Ok(Body::Text(text)),
         Some(enc) if enc.eq_ignore_ascii_case("base64") => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
-                .map_err(|e| format!("response body is not valid base64: {e}"))?;
+                .map_err(EntryError::Base64)?;
             Ok(match String::from_utf8(bytes) {
                 Ok(s) => Body::Text(s),
                 Err(e) => Body::Binary {
@@ -285,7 +309,7 @@ fn decode(text: String, encoding: Option<&str>) -> Result<Body, String> {
                 },
             })
         }
-        Some(other) => Err(format!("response body has unknown encoding `{other}`")),
+        Some(other) => Err(EntryError::Encoding(other.to_string())),
     }
 }
 

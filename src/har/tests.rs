@@ -45,27 +45,25 @@ fn an_entry_parses_and_its_base64_body_decodes() {
 
 #[test]
 fn malformed_documents_name_the_file_and_what_is_wrong() {
-    assert_eq!(
-        kind("hello"),
-        "s.har: not JSON (expected value at line 1 column 1)"
-    );
-    assert_eq!(
-        kind(r#"{"log":{"version":"1.2","entries":[{"a":"#),
-        "s.har: truncated: the JSON ends early (EOF while parsing a value at line 1 column 40)"
-    );
-    assert_eq!(
-        kind("[1,2]"),
-        "s.har: not a HAR: the top level is not a JSON object"
-    );
-    assert_eq!(kind("{}"), "s.har: not a HAR: no top-level `log` object");
-    assert_eq!(
-        kind(r#"{"log":{"version":"1.1","entries":[]}}"#),
-        "s.har: unsupported HAR version `1.1` (import reads 1.2 and 1.3)"
-    );
-    assert_eq!(
-        kind(r#"{"log":{"entries":[]}}"#),
-        "s.har: not a HAR: `log.version` is missing"
-    );
+    for (text, want) in [
+        ("hello", "not JSON (expected value at line 1 column 1)"),
+        (
+            r#"{"log":{"entries":[]}}"#,
+            "not a HAR: `log.version` is missing",
+        ),
+        (
+            r#"{"log":{"version":"1.2","entries":[{"a":"#,
+            "truncated: the JSON ends early (EOF while parsing a value at line 1 column 40)",
+        ),
+        ("[1,2]", "not a HAR: the top level is not a JSON object"),
+        ("{}", "not a HAR: no top-level `log` object"),
+        (
+            r#"{"log":{"version":"1.1","entries":[]}}"#,
+            "unsupported HAR version `1.1` (import reads 1.2 and 1.3)",
+        ),
+    ] {
+        assert_eq!(kind(text), format!("s.har: {want}"), "{text}");
+    }
 }
 
 #[test]

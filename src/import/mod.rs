@@ -5,12 +5,11 @@
 //! Flow: `har` splits the file into entries; `calls` keeps those whose method and path are an
 //! AEAPI operation (the rest are counted and left out) and notes every secret; `target`,
 //! `behaviour` and `schema` infer the target, the persona and the contracts; `write` renders
-//! the YAML with a comment on every value. [`import`] is pure (bytes in, texts out); [`command`]
-//! reads and writes the files and prints what was removed.
+//! the YAML with a comment on every value. [`import`] is pure (bytes in, texts out); the command
+//! layer (`app::import`) reads and writes the files and prints what was removed.
 
 pub mod behaviour;
 pub mod calls;
-pub mod command;
 pub mod drift;
 pub mod schema;
 pub mod target;

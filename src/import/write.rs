@@ -511,15 +511,28 @@ pub fn suite(l: &Learnt) -> String {
     out
 }
 
+/// Why the agents CSV cannot be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Flush(std::io::Error),
+    #[error(transparent)]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
 /// The agents CSV: a `username` column.
-pub fn agents_csv(agents: &[(String, usize)]) -> Result<String, String> {
+pub fn agents_csv(agents: &[(String, usize)]) -> Result<String, CsvError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["username"]).map_err(|e| e.to_string())?;
+    w.write_record(["username"])?;
     for (u, _) in agents {
-        w.write_record([u]).map_err(|e| e.to_string())?;
+        w.write_record([u])?;
     }
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| e.to_string())
+    let bytes = w
+        .into_inner()
+        .map_err(|e| CsvError::Flush(e.into_error()))?;
+    Ok(String::from_utf8(bytes)?)
 }
 
 #[cfg(test)]

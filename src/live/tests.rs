@@ -73,130 +73,119 @@ fn busy() -> Arc<Monitor> {
     m
 }
 
+/// The value of `aeapi_harness_{name}{suite,shard,labels}` in the exposition `text`.
+fn series(text: &str, name: &str, labels: &str) -> Option<String> {
+    let sep = if labels.is_empty() { "" } else { "," };
+    value(text, &format!("aeapi_harness_{name}{{{L}{sep}{labels}}}"))
+}
+
+/// Asserts each `(name, labels, value)` of the exposition `text`.
+fn assert_series(text: &str, rows: &[(&str, &str, &str)]) {
+    for (name, labels, want) in rows {
+        let got = series(text, name, labels);
+        assert_eq!(got.as_deref(), Some(*want), "{name}{{{labels}}}");
+    }
+}
+
 #[test]
 fn exposition_counts_requests_errors_and_checks_per_operation() {
     let text = busy().exposition();
-    let req = |op: &str, class: &str| {
-        value(
-            &text,
-            &format!(
-                "aeapi_harness_requests_total{{{L},persona=\"agent\",op=\"{op}\",status_class=\"{class}\"}}"
-            ),
-        )
+    let login = r#"persona="agent",op="login""#;
+    let post = r#"persona="agent",op="messages.post""#;
+    let check = |c: &str, result: &str| {
+        format!(r#"persona="agent",check="{c}",op="login",result="{result}""#)
     };
-    assert_eq!(req("login", "2xx").as_deref(), Some("1"));
-    assert_eq!(req("login", "5xx").as_deref(), Some("1"));
-    assert_eq!(req("messages.post", "transport").as_deref(), Some("1"));
+    assert_series(
+        &text,
+        &[
+            (
+                "requests_total",
+                &format!(r#"{login},status_class="2xx""#),
+                "1",
+            ),
+            (
+                "requests_total",
+                &format!(r#"{login},status_class="5xx""#),
+                "1",
+            ),
+            (
+                "requests_total",
+                &format!(r#"{post},status_class="transport""#),
+                "1",
+            ),
+            ("errors_total", &format!(r#"{login},kind="status""#), "1"),
+            ("errors_total", &format!(r#"{post},kind="connect""#), "1"),
+            ("checks_total", &check("status", "pass"), "2"),
+            ("checks_total", &check("status", "fail"), "1"),
+            ("checks_total", &check("schema", "pass"), "1"),
+            ("checks_total", &check("schema", "fail"), "0"),
+        ],
+    );
     assert_eq!(
-        req("login", "4xx"),
+        series(
+            &text,
+            "requests_total",
+            &format!(r#"{login},status_class="4xx""#)
+        ),
         None,
         "no series for what never happened"
     );
-    let err = |op: &str, kind: &str| {
-        value(
-            &text,
-            &format!(
-                "aeapi_harness_errors_total{{{L},persona=\"agent\",op=\"{op}\",kind=\"{kind}\"}}"
-            ),
-        )
-    };
-    assert_eq!(err("login", "status").as_deref(), Some("1"));
-    assert_eq!(err("messages.post", "connect").as_deref(), Some("1"));
-    let chk = |c: &str, result: &str| {
-        value(
-            &text,
-            &format!(
-                "aeapi_harness_checks_total{{{L},persona=\"agent\",check=\"{c}\",op=\"login\",result=\"{result}\"}}"
-            ),
-        )
-    };
-    assert_eq!(chk("status", "pass").as_deref(), Some("2"));
-    assert_eq!(chk("status", "fail").as_deref(), Some("1"));
-    assert_eq!(chk("schema", "pass").as_deref(), Some("1"));
-    assert_eq!(chk("schema", "fail").as_deref(), Some("0"));
     assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
 }
 
 #[test]
 fn exposition_histograms_use_their_own_buckets() {
     let text = busy().exposition();
-    let lat = |le: &str| {
-        value(
-            &text,
-            &format!(
-                "aeapi_harness_request_duration_seconds_bucket{{{L},le=\"{le}\",persona=\"agent\",op=\"login\"}}"
-            ),
-        )
-    };
+    let lat = |le: &str| format!(r#"le="{le}",persona="agent",op="login""#);
+    let hold = |le: &str| format!(r#"le="{le}",persona="agent""#);
+    let delivery = |dir: &str, le: &str| format!(r#"le="{le}",direction="{dir}""#);
+    let (lat_b, hold_b, del_b) = (
+        "request_duration_seconds_bucket",
+        "poll_hold_seconds_bucket",
+        "delivery_seconds_bucket",
+    );
     // 3 ms and 40 ms.
-    assert_eq!(lat("0.0025").as_deref(), Some("0"));
-    assert_eq!(lat("0.005").as_deref(), Some("1"));
-    assert_eq!(lat("0.05").as_deref(), Some("2"));
-    assert_eq!(lat("+Inf").as_deref(), Some("2"));
-    let sum: f64 = value(
+    assert_series(
         &text,
-        &format!(
-            "aeapi_harness_request_duration_seconds_sum{{{L},persona=\"agent\",op=\"login\"}}"
-        ),
+        &[
+            (lat_b, &lat("0.0025"), "0"),
+            (lat_b, &lat("0.005"), "1"),
+            (lat_b, &lat("0.05"), "2"),
+            (lat_b, &lat("+Inf"), "2"),
+            (hold_b, &hold("20.0"), "0"),
+            (hold_b, &hold("22.5"), "1"),
+            (del_b, &delivery("customer_to_agent", "0.005"), "0"),
+            (del_b, &delivery("customer_to_agent", "0.01"), "1"),
+            (del_b, &delivery("agent_to_customer", "0.25"), "0"),
+            (del_b, &delivery("agent_to_customer", "0.5"), "1"),
+        ],
+    );
+    let sum: f64 = series(
+        &text,
+        "request_duration_seconds_sum",
+        r#"persona="agent",op="login""#,
     )
     .and_then(|v| v.parse().ok())
     .unwrap_or(f64::NAN);
     assert!((sum - 0.043).abs() < 1e-9, "{sum}");
-    let hold = |le: &str| {
-        value(
-            &text,
-            &format!("aeapi_harness_poll_hold_seconds_bucket{{{L},le=\"{le}\",persona=\"agent\"}}"),
-        )
-    };
-    assert_eq!(hold("20.0").as_deref(), Some("0"));
-    assert_eq!(hold("22.5").as_deref(), Some("1"));
-    let delivery = |dir: &str, le: &str| {
-        value(
-            &text,
-            &format!(
-                "aeapi_harness_delivery_seconds_bucket{{{L},le=\"{le}\",direction=\"{dir}\"}}"
-            ),
-        )
-    };
-    assert_eq!(delivery("customer_to_agent", "0.005").as_deref(), Some("0"));
-    assert_eq!(delivery("customer_to_agent", "0.01").as_deref(), Some("1"));
-    assert_eq!(delivery("agent_to_customer", "0.25").as_deref(), Some("0"));
-    assert_eq!(delivery("agent_to_customer", "0.5").as_deref(), Some("1"));
 }
 
 #[test]
 fn exposition_gauges_engagements_thresholds_and_the_end() {
     let m = busy();
     let text = m.exposition();
-    let eng = |e: &str| {
-        value(
-            &text,
-            &format!("aeapi_harness_engagements_total{{{L},event=\"{e}\"}}"),
-        )
-    };
-    assert_eq!(eng("offered").as_deref(), Some("2"));
-    assert_eq!(eng("accepted").as_deref(), Some("1"));
-    assert_eq!(eng("closed").as_deref(), Some("0"));
-    assert_eq!(
-        value(&text, &format!("aeapi_harness_active_agents{{{L}}}")).as_deref(),
-        Some("5")
-    );
-    let t = "threshold=\"p95(login) < 30ms\"";
-    assert_eq!(
-        value(
-            &text,
-            &format!("aeapi_harness_threshold_passing{{{L},{t}}}")
-        )
-        .as_deref(),
-        Some("0")
-    );
-    assert_eq!(
-        value(&text, &format!("aeapi_harness_threshold_value{{{L},{t}}}")).as_deref(),
-        Some("40.0")
-    );
-    assert_eq!(
-        value(&text, &format!("aeapi_harness_run_finished{{{L}}}")).as_deref(),
-        Some("0")
+    let t = r#"threshold="p95(login) < 30ms""#;
+    assert_series(
+        &text,
+        &[
+            ("engagements_total", r#"event="offered""#, "2"),
+            ("engagements_total", r#"event="accepted""#, "1"),
+            ("engagements_total", r#"event="closed""#, "0"),
+            ("active_agents", "", "5"),
+            ("threshold_passing", t, "0"),
+            ("threshold_value", t, "40.0"),
+            ("run_finished", "", "0"),
+        ],
     );
     m.finish(Finish {
         passed: true,
@@ -206,14 +195,7 @@ fn exposition_gauges_engagements_thresholds_and_the_end() {
         reports: Vec::new(),
     });
     let text = m.exposition();
-    assert_eq!(
-        value(&text, &format!("aeapi_harness_run_finished{{{L}}}")).as_deref(),
-        Some("1")
-    );
-    assert_eq!(
-        value(&text, &format!("aeapi_harness_run_passed{{{L}}}")).as_deref(),
-        Some("1")
-    );
+    assert_series(&text, &[("run_finished", "", "1"), ("run_passed", "", "1")]);
 }
 
 #[test]

@@ -15,8 +15,8 @@ pub const EXAMPLES_SHOWN: usize = 2;
 /// Longest response excerpt shown, in characters.
 const EXCERPT: usize = 160;
 
-/// `1234567` → `1,234,567`.
-fn thousands(n: u64) -> String {
+/// `1234567` → `1,234,567` (the terminal summary's and the command layer's numbers).
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -146,22 +146,7 @@ pub fn render(s: &Summary) -> String {
         if !s.checks.is_empty() {
             out.push('\n');
         }
-        let width = s
-            .thresholds
-            .iter()
-            .map(|t| t.source.chars().count())
-            .max()
-            .unwrap_or(0);
-        for t in &s.thresholds {
-            let mark = if t.passed { '✓' } else { '✗' };
-            let measured = if t.measured.is_some() {
-                t.measured_display.clone()
-            } else {
-                "not measured".to_owned()
-            };
-            let note = t.note.as_ref().map_or(String::new(), |n| format!(" ({n})"));
-            let _ = writeln!(out, "  {mark} {:<width$}  {measured}{note}", t.source);
-        }
+        thresholds(&mut out, &s.thresholds);
     }
     if !s.checks.is_empty() || !s.thresholds.is_empty() {
         out.push('\n');
@@ -178,6 +163,47 @@ pub fn render(s: &Summary) -> String {
     if t.latency_ms.raw.count > 0 {
         let _ = writeln!(out, "  latency      {}", dist_line(&t.latency_ms.raw));
     }
+    holds_and_deliveries(&mut out, s);
+    if !s.engagements.is_empty() {
+        let list: Vec<String> = s
+            .engagements
+            .iter()
+            .map(|(k, n)| format!("{k} {}", thousands(*n)))
+            .collect();
+        let _ = writeln!(out, "  engagements  {}", list.join(", "));
+    }
+    let regressed = s.baseline.iter().filter(|d| d.regressed).count();
+    if !s.baseline.is_empty() {
+        let _ = writeln!(
+            out,
+            "  baseline     {regressed} of {} percentiles regressed",
+            s.baseline.len()
+        );
+    }
+    out
+}
+
+/// One line a threshold: ✓ or ✗, the rule (aligned), what was measured and any note.
+fn thresholds(out: &mut String, thresholds: &[crate::check::threshold::Verdict]) {
+    let width = thresholds
+        .iter()
+        .map(|t| t.source.chars().count())
+        .max()
+        .unwrap_or(0);
+    for t in thresholds {
+        let mark = if t.passed { '✓' } else { '✗' };
+        let measured = if t.measured.is_some() {
+            t.measured_display.clone()
+        } else {
+            "not measured".to_owned()
+        };
+        let note = t.note.as_ref().map_or(String::new(), |n| format!(" ({n})"));
+        let _ = writeln!(out, "  {mark} {:<width$}  {measured}{note}", t.source);
+    }
+}
+
+/// Long-poll holds (per persona when several held) and delivery times in both directions.
+fn holds_and_deliveries(out: &mut String, s: &Summary) {
     let holds: Vec<(&String, &Dist)> = s.poll_hold_ms.iter().filter(|(_, d)| d.count > 0).collect();
     match holds.as_slice() {
         [] => {}
@@ -209,23 +235,6 @@ pub fn render(s: &Summary) -> String {
             }
         }
     }
-    if !s.engagements.is_empty() {
-        let list: Vec<String> = s
-            .engagements
-            .iter()
-            .map(|(k, n)| format!("{k} {}", thousands(*n)))
-            .collect();
-        let _ = writeln!(out, "  engagements  {}", list.join(", "));
-    }
-    let regressed = s.baseline.iter().filter(|d| d.regressed).count();
-    if !s.baseline.is_empty() {
-        let _ = writeln!(
-            out,
-            "  baseline     {regressed} of {} percentiles regressed",
-            s.baseline.len()
-        );
-    }
-    out
 }
 
 #[cfg(test)]
@@ -235,11 +244,15 @@ mod tests {
     use crate::report::summary::{build, tests::outcome};
 
     #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(
+            [0, 999, 1_000, 1_234_567].map(thousands),
+            ["0", "999", "1,000", "1,234,567"]
+        );
+    }
+
+    #[test]
     fn numbers_and_durations_for_people() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(human_ms(0.85), "850 µs");
         assert_eq!(human_ms(12.30), "12.3 ms");
         assert_eq!(human_ms(80.0), "80 ms");

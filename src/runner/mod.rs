@@ -102,9 +102,9 @@ pub async fn run_observed(
             return Err(e);
         }
     };
+    let sim_customers = Arc::new(deliveries::SimCustomers::new(ctx.clone()));
     if let Some(s) = &sim {
-        s.sim
-            .set_customer_lines(Arc::new(deliveries::SimCustomers(ctx.clone())));
+        s.sim.set_customer_lines(sim_customers.clone());
     }
     let t0 = ctx.recorder.start();
     let recorder = ctx.recorder.clone();
@@ -123,6 +123,7 @@ pub async fn run_observed(
     if let Some(s) = sim {
         s.shutdown().await;
     }
+    sim_customers.close();
     goose::reset_killswitch();
     let (interrupted, goose_report) = match outcome {
         // goose stopped with an error: keep what was recorded, and say why.

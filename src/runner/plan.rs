@@ -193,7 +193,10 @@ impl RunPlan {
             .map(|a| {
                 Ok(Credential {
                     username: a.username.clone(),
-                    password: a.password.resolve().map_err(RunError::Plan)?,
+                    password: a
+                        .password
+                        .resolve()
+                        .map_err(|e| RunError::Plan(e.to_string()))?,
                 })
             })
             .collect::<Result<Vec<_>, RunError>>()?;
@@ -369,7 +372,9 @@ fn embedded_settings(config: &mut SimConfig, suite: &Suite, credentials: &[Crede
 }
 
 fn remote_target(t: &RemoteTarget) -> Result<ResolvedTarget, RunError> {
-    let secret = |s: &crate::suite::values::SecretRef| s.resolve().map_err(RunError::Plan);
+    let secret = |s: &crate::suite::values::SecretRef| {
+        s.resolve().map_err(|e| RunError::Plan(e.to_string()))
+    };
     let api = t.api.trim_end_matches('/').to_string();
     Ok(ResolvedTarget {
         api_base: api,

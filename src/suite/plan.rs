@@ -56,7 +56,7 @@ pub enum PlanError {
     EmptyShard { shard: Shard, peak: u32 },
     /// Beyond [`MAX_AGENTS`](super::limits::MAX_AGENTS); checked before a pool is generated.
     #[error("{0}")]
-    TooManyAgents(String),
+    TooManyAgents(super::limits::LimitError),
 }
 
 /// A `--shard` value that is not `I/N` with 1 <= I <= N.

@@ -155,7 +155,7 @@ pub enum ThresholdErrorKind {
     #[error("expected a limit after the comparison, e.g. `300ms`, `1%` or `100/s`")]
     MissingLimit,
     #[error("bad limit: {0}")]
-    BadLimit(String),
+    BadLimit(LimitError),
     #[error("`{metric}` is {what}: its limit must be {want}, found `{found}`")]
     UnitMismatch {
         metric: String,
@@ -374,7 +374,7 @@ fn metric(
 
 /// Reads a limit by its unit: `%` a fraction, `/unit` a rate (kept as per-second
 /// [`Limit::Number`]), a trailing letter a duration, otherwise a plain number.
-fn limit_of(text: &str) -> Result<(Limit, LimitKind), String> {
+fn limit_of(text: &str) -> Result<(Limit, LimitKind), LimitError> {
     if text.ends_with('%') {
         let p: super::values::Percent = text.parse()?;
         Ok((Limit::Fraction(p.fraction()), LimitKind::Percent))
@@ -387,12 +387,23 @@ fn limit_of(text: &str) -> Result<(Limit, LimitKind), String> {
     } else {
         let n: f64 = text
             .parse()
-            .map_err(|_| format!("`{text}` is not a number, duration, percentage or rate"))?;
+            .map_err(|_| LimitError::NotNumber(text.into()))?;
         if !n.is_finite() || n < 0.0 {
-            return Err(format!("`{text}` is not a non-negative number"));
+            return Err(LimitError::Negative(text.into()));
         }
         Ok((Limit::Number(n), LimitKind::Number))
     }
+}
+
+/// Why a threshold's limit does not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error(transparent)]
+    Value(#[from] super::values::ValueError),
+    #[error("`{0}` is not a number, duration, percentage or rate")]
+    NotNumber(String),
+    #[error("`{0}` is not a non-negative number")]
+    Negative(String),
 }
 
 /// The unit a limit was written in.

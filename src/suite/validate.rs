@@ -17,7 +17,9 @@ use super::limits;
 use super::model::AgentCredential;
 use super::spans::{self, Node};
 use super::threshold::{self, Threshold};
-use super::values::{Distribution, HumanDuration, Percent, Range as CountRange, Rate, SecretRef};
+use super::values::{
+    Distribution, HumanDuration, Percent, Range as CountRange, Rate, SecretRef, ValueError,
+};
 use crate::aeapi::ops;
 
 mod conform;
@@ -77,7 +79,7 @@ impl Ctx<'_> {
     }
 
     /// Parses a scalar with `T::from_str`; a failure is a `BadValue` at the value.
-    fn value<T: FromStr<Err = String>>(
+    fn value<T: FromStr<Err = ValueError>>(
         &mut self,
         node: &Node,
         what: &'static str,
@@ -86,13 +88,13 @@ impl Ctx<'_> {
         let text = node.text()?;
         match text.parse() {
             Ok(v) => Some(v),
-            Err(message) => {
+            Err(e) => {
                 self.error(
                     node.span.clone(),
                     SuiteErrorKind::BadValue {
                         what,
                         path: path.to_string(),
-                        message,
+                        message: e.to_string(),
                     },
                 );
                 None
@@ -364,7 +366,7 @@ impl Ctx<'_> {
                     path: "load.steps".into(),
                     message: format!(
                         "the steps, each with its ramp, add up to {}",
-                        limits::too_long(total)
+                        limits::LimitError::TooLong(total)
                     ),
                 },
             );
@@ -448,13 +450,13 @@ impl Ctx<'_> {
         };
         match checked {
             Ok(d) => Some(d),
-            Err(message) => {
+            Err(e) => {
                 self.error(
                     n.span.clone(),
                     SuiteErrorKind::BadValue {
                         what: "duration",
                         path: path.to_string(),
-                        message,
+                        message: e.to_string(),
                     },
                 );
                 None

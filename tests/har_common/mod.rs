@@ -74,8 +74,7 @@ pub fn simulator_arriving(rt: &tokio::runtime::Runtime, rate: f64) -> SimHandle 
     c.arrival_rate = rate;
     c.long_poll_hold = "1s".parse().expect("duration");
     c.customers.close_after_lines = false;
-    rt.block_on(sim::start(c, "127.0.0.1:0".parse().expect("addr")))
-        .expect("simulator starts")
+    crate::bin_common::simulator(rt, c)
 }
 
 /// Every secret value in a HAR: Authorization values and their credentials, the Basic pair's

@@ -8,10 +8,36 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+/// Starts `cmd` (stdout discarded, stderr piped) and waits for it to say where it listens: the
+/// child, and the rest of its first stderr line that starts with `prefix` (see [`line_after`]).
+pub fn spawn_saying(cmd: &mut Command, prefix: &'static str) -> (Child, Option<String>) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"));
+    let said = child.stderr.take().and_then(|e| line_after(e, prefix));
+    (child, said)
+}
+
+/// The rest of the first line of `stderr` that starts with `prefix`, trimmed; `None` when none
+/// came within 30 s. A thread keeps draining the stream, so the child never blocks on a full pipe.
+pub fn line_after(stderr: ChildStderr, prefix: &'static str) -> Option<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let _ = tx.send(rest.trim().to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30)).ok()
+}
 
 /// The tool's path, or `None` after printing why the test is skipped (a failure under CI).
 pub fn tool(names: &[&str], package: &str) -> Option<PathBuf> {
@@ -170,28 +196,16 @@ pub struct Browser {
 impl Browser {
     /// Starts Chromium with a fresh profile under `dir` and attaches to a blank page.
     pub fn start(bin: &Path, dir: &Path) -> Browser {
-        let mut child = Command::new(bin)
-            .args(CHROMIUM_FLAGS)
-            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-            .arg("--remote-debugging-address=127.0.0.1")
-            .arg("--remote-debugging-port=0")
-            .arg("about:blank")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("chromium starts");
-        let stderr = child.stderr.take().expect("stderr piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("chromium says where DevTools listens");
+        let (child, url) = spawn_saying(
+            Command::new(bin)
+                .args(CHROMIUM_FLAGS)
+                .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+                .arg("--remote-debugging-address=127.0.0.1")
+                .arg("--remote-debugging-port=0")
+                .arg("about:blank"),
+            "DevTools listening on ",
+        );
+        let url = url.expect("chromium says where DevTools listens");
         let hostport = url
             .trim_start_matches("ws://")
             .split('/')

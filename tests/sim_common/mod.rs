@@ -335,6 +335,11 @@ impl World {
         poll_now(&self.app, &self.auth, reg, user).await
     }
 
+    /// POST `A/op?query` with a JSON body.
+    pub async fn post(&self, op_query: &str, body: Value) -> Got {
+        post_json(&self.app, &self.auth, &format!("{A}/{op_query}"), body).await
+    }
+
     /// GET `A/op?query`.
     pub async fn get(&self, op: &str, query: &str) -> Got {
         get(&self.app, &self.auth, &format!("{A}/{op}?{query}")).await

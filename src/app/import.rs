@@ -1,12 +1,15 @@
-//! The `import` command's edges: read the HAR (refusing files above `har::MAX_HAR_BYTES` before
-//! reading), write the suite and the agents CSV, print what was left out. Exit 0, 2 for bad
-//! input (the error names the file and the entry), 3 when the outputs cannot be written.
+//! `aeapi-harness import FILE.har`: the command's edges around the pure [`crate::import::import`]:
+//! read the HAR (refusing files above `har::MAX_HAR_BYTES` before reading), write the suite and
+//! the agents CSV, print what was left out. Exit 0, 2 for bad input (the error names the file and
+//! the entry), 3 when the outputs cannot be written.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::{AppError, Console};
 use crate::exit::Exit;
 use crate::har;
+use crate::import::{self, Names};
 
 /// A validated `import` invocation.
 #[derive(Debug, Clone)]
@@ -49,42 +52,42 @@ fn csv_reference(suite: &Path, csv: &Path) -> String {
     }
 }
 
-/// Runs `import`, printing to `out` (results) and `err` (diagnostics).
-pub fn run(out: &mut dyn Write, err: &mut dyn Write, c: &ImportConfig) -> Exit {
+/// Runs `import`: results on the console's stdout, warnings on its stderr.
+pub fn execute(console: &mut Console, c: &ImportConfig) -> Result<Exit, AppError> {
     let (suite_path, csv_path) = outputs(c);
-    let bytes = match har::read_limited(&c.har, har::MAX_HAR_BYTES) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return Exit::Usage;
-        }
-    };
+    let bytes =
+        har::read_limited(&c.har, har::MAX_HAR_BYTES).map_err(|e| AppError::Import(e.into()))?;
     let name = suite_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "imported".into());
     let csv_ref = csv_reference(&suite_path, &csv_path);
-    let names = super::Names {
+    let names = Names {
         suite_name: &name,
         agents_csv: &csv_ref,
     };
-    let imported = match super::import(&c.har, &bytes, &names) {
-        Ok(i) => i,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return Exit::Usage;
-        }
-    };
+    let imported = import::import(&c.har, &bytes, &names).map_err(AppError::Import)?;
     drop(bytes);
     for (path, text) in [
         (&suite_path, &imported.suite_yaml),
         (&csv_path, &imported.agents_csv),
     ] {
-        if let Err(e) = std::fs::write(path, text) {
-            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-            return Exit::Harness;
-        }
+        std::fs::write(path, text)
+            .map_err(|e| AppError::Harness(format!("cannot write {}: {e}", path.display())))?;
     }
+    print(console, c, &imported, &suite_path, &csv_path);
+    Ok(Exit::Passed)
+}
+
+/// What an import did: counts, warnings, what was left out, the files written, what to run next.
+fn print(
+    console: &mut Console,
+    c: &ImportConfig,
+    imported: &import::Imported,
+    suite_path: &Path,
+    csv_path: &Path,
+) {
+    let out = &mut console.out;
     let _ = writeln!(
         out,
         "imported {}: {} entries, {} AEAPI calls, {} other entries left out",
@@ -94,14 +97,14 @@ pub fn run(out: &mut dyn Write, err: &mut dyn Write, c: &ImportConfig) -> Exit {
         imported.left_out
     );
     for w in &imported.warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(console.err, "warning: {w}");
     }
     if !imported.unanswered.is_empty() {
         let _ = writeln!(
             out,
             "{} AEAPI call(s) without an answer (aborted, or pending when the HAR was saved) left out: {}",
             imported.unanswered.len(),
-            super::write::entry_list(&imported.unanswered)
+            import::write::entry_list(&imported.unanswered)
         );
     }
     let _ = writeln!(
@@ -123,7 +126,6 @@ pub fn run(out: &mut dyn Write, err: &mut dyn Write, c: &ImportConfig) -> Exit {
         "next: aeapi-harness validate {0} && AGENT_PASSWORD=... aeapi-harness run {0} --target embedded",
         suite_path.display()
     );
-    Exit::Passed
 }
 
 #[cfg(test)]
