@@ -280,6 +280,18 @@ pub struct CapacityArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub live: LiveArgs,
+    /// Run only shard I of N (1-based) of every step's agents, in lockstep with the other
+    /// shards (needs --rendezvous); combine their directories with `merge`.
+    #[arg(long, value_name = "I/N", requires = "rendezvous")]
+    pub shard: Option<Shard>,
+    /// With --shard: the directory shared by all N (fresh for each search). Every step starts
+    /// when all N have arrived there, and all stop after the first step that broke on any.
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub rendezvous: Option<PathBuf>,
+    /// The longest wait for the other shards, at each step's start and for its verdicts (on
+    /// timeout: exit 3, naming the missing shards) [default: 10m].
+    #[arg(long, value_name = "D", requires = "rendezvous")]
+    pub rendezvous_timeout: Option<HumanDuration>,
 }
 
 #[derive(Debug, Args)]
@@ -304,7 +316,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Report directories of the runs or shards (each holds a `rundata.json`).
+    /// Report directories of the runs or shards (each holds a `rundata.json`), or of the shards
+    /// of a capacity search (each holds a `capacity.json`: merged step by step).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Where the merged report goes.
@@ -395,6 +408,9 @@ impl Config {
                 step_duration: a.step_duration.map(|d| d.0),
                 require: a.require,
                 live: a.live.listen(),
+                shard: a.shard,
+                rendezvous: a.rendezvous,
+                rendezvous_timeout: a.rendezvous_timeout.map(|d| d.0),
             }),
             Command::Simulate(a) => Config::Simulate(SimulateConfig {
                 listen: a.listen,

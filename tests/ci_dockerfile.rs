@@ -1,7 +1,7 @@
 //! The Dockerfile the Kubernetes Jobs' image is built from (`ci/Dockerfile`).
 
 use crate::ci_common::*;
-use crate::ci_files::k8s;
+use crate::ci_files::{CAPACITY_JOB, k8s};
 use crate::ci_gitlab::GITLAB;
 
 // ------------------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ fn dockerfile_builds_the_binary_the_jobs_run() {
         .find_map(|l| l.strip_prefix("USER "))
         .expect("USER");
     let uid = user.split(':').next().unwrap();
-    for file in ["shards-job.yaml", "merge-job.yaml"] {
+    for file in ["shards-job.yaml", "merge-job.yaml", CAPACITY_JOB] {
         let sc = &k8s(file)["spec"]["template"]["spec"]["securityContext"];
         assert_eq!(scalar(&sc["runAsUser"]).as_deref(), Some(uid), "{file}");
         assert_eq!(scalar(&sc["fsGroup"]).as_deref(), Some(uid), "{file}");

@@ -24,6 +24,9 @@ use crate::ci_common::*;
 // Kubernetes
 
 const K8S: &str = "ci/kubernetes";
+/// The capacity search's Job, in a kustomization of its own (so applying the run never starts
+/// a search, nor the other way round).
+pub const CAPACITY_JOB: &str = "capacity/capacity-job.yaml";
 
 pub fn k8s(file: &str) -> Value {
     yaml(&format!("{K8S}/{file}"))
@@ -75,14 +78,13 @@ fn claim_at(job: &Value, container: &Value, path: &str) -> Option<String> {
         .map(String::from)
 }
 
-#[test]
-fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
-    let kustomization = k8s("kustomization.yaml");
+/// The kustomization in `K8S/sub` lists every manifest beside it.
+fn assert_lists_every_manifest(kustomization: &Value, sub: &str) {
     let resources: BTreeSet<String> = seq(&kustomization["resources"])
         .iter()
         .filter_map(|r| r.as_str().map(String::from))
         .collect();
-    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(K8S))
+    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(K8S).join(sub))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -90,8 +92,14 @@ fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
         .collect();
     assert_eq!(
         resources, on_disk,
-        "kustomization.yaml must list every manifest"
+        "{K8S}/{sub}: kustomization.yaml must list every manifest"
     );
+}
+
+#[test]
+fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
+    let kustomization = k8s("kustomization.yaml");
+    assert_lists_every_manifest(&kustomization, "");
 
     let pvc = k8s("reports-pvc.yaml");
     assert_eq!(pvc["kind"], "PersistentVolumeClaim");
@@ -203,7 +211,12 @@ fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
 #[test]
 fn kubernetes_secrets_come_from_a_secret() {
     let mut errors = Vec::new();
-    for file in ["shards-job.yaml", "merge-job.yaml", "reports-pvc.yaml"] {
+    for file in [
+        "shards-job.yaml",
+        "merge-job.yaml",
+        "reports-pvc.yaml",
+        CAPACITY_JOB,
+    ] {
         let doc = k8s(file);
         if doc["kind"] == "Secret" {
             errors.push(format!("{file}: no Secret with values in the repository"));
@@ -247,6 +260,7 @@ fn kubernetes_secrets_come_from_a_secret() {
     let text = [
         read(&format!("{K8S}/shards-job.yaml")),
         read(&format!("{K8S}/merge-job.yaml")),
+        read(&format!("{K8S}/{CAPACITY_JOB}")),
     ]
     .join("\n");
     if text.contains("set -x") {
@@ -259,8 +273,8 @@ fn kubernetes_secrets_come_from_a_secret() {
 // The Kubernetes container scripts, run for real with a stand-in `aeapi-harness`.
 
 /// A stand-in `aeapi-harness` in `dir/bin`: writes its arguments one per line to
-/// `$STUB_ARGS`, creates `rundata.json` and `summary.json` in its `--out` directory, and exits
-/// with `$STUB_EXIT`.
+/// `$STUB_ARGS` (and to `$STUB_ARGS.<subcommand>`), creates `rundata.json` and `summary.json`
+/// (and `capacity.json` for `capacity`) in its `--out` directory, and exits with `$STUB_EXIT`.
 #[cfg(unix)]
 fn stub_harness(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -271,6 +285,7 @@ fn stub_harness(dir: &Path) -> PathBuf {
         &stub,
         r#"#!/bin/sh
 printf '%s\n' "$@" > "$STUB_ARGS"
+printf '%s\n' "$@" > "$STUB_ARGS.$1"
 out=""
 prev=""
 for a in "$@"; do
@@ -281,6 +296,7 @@ if [ -n "$out" ]; then
   mkdir -p "$out"
   echo '{}' > "$out/rundata.json"
   echo '{}' > "$out/summary.json"
+  if [ "$1" = capacity ]; then echo '{}' > "$out/capacity.json"; fi
 fi
 if [ -n "${STUB_WAIT_FOR_TERM:-}" ]; then
   trap 'echo TERM > "$STUB_ARGS.term"; exit 3' TERM
@@ -331,6 +347,27 @@ fn run_script(
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Runs a pod's script as pod `index` + 1 of run `r1`, the stub exiting `harness_exit` and
+/// writing its arguments to `stub_args`, with `extra` env on top.
+#[cfg(unix)]
+fn run_pod(
+    container: &Value,
+    bin: &Path,
+    reports: &Path,
+    (index, harness_exit): (u32, u32),
+    stub_args: &str,
+    extra: &[(&str, &str)],
+) -> (i32, String) {
+    let (index, exit) = (index.to_string(), harness_exit.to_string());
+    let mut env = vec![
+        ("JOB_COMPLETION_INDEX", index.as_str()),
+        ("STUB_ARGS", stub_args),
+        ("STUB_EXIT", exit.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    run_script(container, bin, reports, "r1", &env)
+}
+
 /// What the stub was called with, parsed with the real CLI.
 #[cfg(unix)]
 fn stub_invocation(origin: &str, args_file: &Path) -> Invocation {
@@ -365,43 +402,21 @@ fn kubernetes_shard_script_runs_its_shard_and_maps_exit_codes() {
     for index in 0..n {
         for (harness_exit, pod_exit) in [(0, 0), (1, 0), (2, 2), (3, 3)] {
             let _ = std::fs::remove_file(&args);
-            let (code, output) = run_script(
-                c,
-                &bin,
-                &reports,
-                "r1",
-                &[
-                    ("JOB_COMPLETION_INDEX", &index.to_string()),
-                    ("STUB_ARGS", args_s),
-                    ("STUB_EXIT", &harness_exit.to_string()),
-                ],
-            );
+            let (code, output) = run_pod(c, &bin, &reports, (index, harness_exit), args_s, &[]);
             assert_eq!(
                 code, pod_exit,
                 "shard index {index}, harness exit {harness_exit}: pod exit\n{output}"
             );
             let inv = stub_invocation("shards-job.yaml", &args);
-            let argv = &inv.argv;
-            let Command::Run(a) = &inv.cli.command else {
-                panic!("not `run`: {argv:?}");
-            };
+            assert!(
+                matches!(inv.cli.command, Command::Run(_)),
+                "not `run`: {:?}",
+                inv.argv
+            );
             let dir = reports.join("r1").join(format!("shard-{}", index + 1));
-            assert_eq!(a.suite, Path::new(&suite));
-            assert_eq!(a.target.target.as_deref(), Some(target.as_str()));
-            assert_eq!(a.target.out.as_deref(), Some(dir.as_path()));
-            let shard = a.shard.expect("--shard");
-            assert_eq!((shard.index, shard.count), (index + 1, n), "{argv:?}");
             // Every shard meets the others in one directory of this run, fresh per RUN_ID.
-            assert_eq!(
-                a.rendezvous.as_deref(),
-                Some(reports.join("r1").join("rendezvous").as_path()),
-                "{argv:?}"
-            );
-            assert_eq!(
-                a.rendezvous_timeout.map(|d| d.0),
-                Some(std::time::Duration::from_secs(600)),
-                "{argv:?}"
-            );
+            let meet = reports.join("r1").join("rendezvous");
+            assert_shard_flags(&inv, (&suite, &target), &dir, (index + 1, n), &meet);
             assert!(
                 !dir.starts_with(reports.join("r1").join("rendezvous")),
                 "a shard's report directory (wiped at start) is not the rendezvous"
@@ -426,6 +441,54 @@ fn kubernetes_shard_script_runs_its_shard_and_maps_exit_codes() {
     assert_no_errors("shards-job.yaml", &errors);
 }
 
+/// Asserts what a pod passed the harness to drive its shard: the suite, `--target`, `--out`,
+/// `--shard` (I, N), `--rendezvous DIR` and `--rendezvous-timeout 10m`.
+fn assert_shard_flags(
+    inv: &Invocation,
+    (suite, target): (&str, &str),
+    out: &Path,
+    shard: (u32, u32),
+    meet: &Path,
+) {
+    let (s, t, sh, r, timeout) = match &inv.cli.command {
+        Command::Run(a) => (
+            &a.suite,
+            &a.target,
+            a.shard,
+            &a.rendezvous,
+            a.rendezvous_timeout,
+        ),
+        Command::Capacity(a) => (
+            &a.suite,
+            &a.target,
+            a.shard,
+            &a.rendezvous,
+            a.rendezvous_timeout,
+        ),
+        other => panic!("{}: not a shard: {other:?}", inv.origin),
+    };
+    assert_eq!(
+        (
+            s.as_path(),
+            t.target.as_deref(),
+            t.out.as_deref(),
+            sh.map(|s| (s.index, s.count)),
+            r.as_deref(),
+            timeout.map(|d| d.0),
+        ),
+        (
+            Path::new(suite),
+            Some(target),
+            Some(out),
+            Some(shard),
+            Some(meet),
+            Some(std::time::Duration::from_secs(600)),
+        ),
+        "{:?}",
+        inv.argv
+    );
+}
+
 /// A container's env as the harness sees it.
 struct K8sEnv<'a>(&'a Value);
 
@@ -442,8 +505,19 @@ impl Env for K8sEnv<'_> {
 #[cfg(unix)]
 #[test]
 fn kubernetes_shard_script_passes_sigterm_to_the_harness() {
-    let shards = k8s("shards-job.yaml");
-    let c = containers(&shards)[0];
+    for (file, dir) in [
+        ("shards-job.yaml", "shard-2"),
+        (CAPACITY_JOB, "capacity-shard-2"),
+    ] {
+        sigterm_reaches_the_harness(file, dir);
+    }
+}
+
+/// The pod script of `file`, as pod 2 (its report directory `r1/dir`), is sent SIGTERM.
+#[cfg(unix)]
+fn sigterm_reaches_the_harness(file: &str, dir: &str) {
+    let job = k8s(file);
+    let c = containers(&job)[0];
     let tmp = tempfile::tempdir().unwrap();
     let bin = stub_harness(tmp.path());
     let reports = tmp.path().join("reports");
@@ -482,18 +556,19 @@ fn kubernetes_shard_script_passes_sigterm_to_the_harness() {
     let status = child.wait().unwrap();
     assert!(
         args.with_extension("term").exists(),
-        "SIGTERM must reach the harness"
+        "{file}: SIGTERM must reach the harness"
     );
     assert_eq!(
         status.code(),
         Some(3),
-        "the harness's exit code after SIGTERM"
+        "{file}: the harness's exit code after SIGTERM"
     );
     assert_eq!(
-        std::fs::read_to_string(reports.join("r1/shard-2/exit-code"))
+        std::fs::read_to_string(reports.join("r1").join(dir).join("exit-code"))
             .unwrap()
             .trim(),
-        "3"
+        "3",
+        "{file}"
     );
 }
 
@@ -601,6 +676,199 @@ fn kubernetes_merge_waits_for_the_shards_and_merges_them() {
     assert!(!args.exists(), "merge must not run without shards");
 }
 
+#[test]
+fn kubernetes_capacity_job_is_a_sharded_search_beside_the_run() {
+    let kustomization = k8s("capacity/kustomization.yaml");
+    assert_lists_every_manifest(&kustomization, "capacity");
+    assert_eq!(
+        kustomization["images"],
+        k8s("kustomization.yaml")["images"],
+        "the run's image"
+    );
+
+    let job = k8s(CAPACITY_JOB);
+    let shards = k8s("shards-job.yaml");
+    assert_eq!(job["kind"], "Job");
+    assert_eq!(str_at(&job, &["apiVersion"]), "batch/v1");
+    assert_ne!(
+        str_at(&job, &["metadata", "name"]),
+        str_at(&shards, &["metadata", "name"])
+    );
+    let spec = &job["spec"];
+    assert_eq!(str_at(spec, &["completionMode"]), "Indexed");
+    assert_eq!(
+        spec["backoffLimit"].as_u64(),
+        Some(0),
+        "a retried shard steps out of lockstep"
+    );
+    assert_eq!(
+        str_at(spec, &["template", "spec", "restartPolicy"]),
+        "Never"
+    );
+    let completions = spec["completions"].as_u64().expect("completions");
+    assert_eq!(
+        spec["parallelism"].as_u64(),
+        Some(completions),
+        "every shard at once"
+    );
+    assert!(completions >= 2);
+    let all = containers(&job);
+    assert_eq!(
+        all.len(),
+        1,
+        "the search and (pod 1) the merge, in one container"
+    );
+    let c = all[0];
+    assert_eq!(
+        env_value(c, "SHARDS").and_then(|s| s.parse::<u64>().ok()),
+        Some(completions),
+        "SHARDS must equal the Indexed Job's completions"
+    );
+    let claim = str_at(&k8s("reports-pvc.yaml"), &["metadata", "name"]).to_string();
+    let reports = env_value(c, "REPORTS_DIR").expect("REPORTS_DIR");
+    assert_eq!(
+        claim_at(&job, c, &reports),
+        Some(claim),
+        "the shared volume"
+    );
+    let run_ref =
+        |c: &Value| env_entry(c, "RUN_ID").map(|e| e["valueFrom"]["configMapKeyRef"].clone());
+    assert_eq!(
+        run_ref(c),
+        run_ref(containers(&shards)[0]),
+        "RUN_ID from the run's ConfigMap"
+    );
+    assert_eq!(
+        str_at(c, &["image"]),
+        str_at(containers(&shards)[0], &["image"])
+    );
+    assert_eq!(
+        c["securityContext"]["allowPrivilegeEscalation"].as_bool(),
+        Some(false)
+    );
+    assert_eq!(
+        job["spec"]["template"]["spec"]["securityContext"],
+        shards["spec"]["template"]["spec"]["securityContext"],
+        "the run's user and volume group"
+    );
+    // The suite's secrets from the Secret, as the run's.
+    for name in SECRETS {
+        assert!(
+            env_entry(c, name).is_some_and(|e| e["valueFrom"]["secretKeyRef"]["key"] == name),
+            "{name} from the Secret"
+        );
+    }
+    assert!(!script_of(c).contains("set -x"));
+}
+
+#[cfg(unix)]
+#[test]
+fn kubernetes_capacity_script_steps_in_lockstep_and_pod_1_merges() {
+    let job = k8s(CAPACITY_JOB);
+    let c = containers(&job)[0];
+    let n: u32 = env_value(c, "SHARDS").unwrap().parse().unwrap();
+    let suite = env_value(c, "SUITE").unwrap();
+    let target = env_value(c, "AEAPI_TARGET").unwrap();
+    let number = |name: &str| -> f64 { env_value(c, name).unwrap().parse().unwrap() };
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = stub_harness(tmp.path());
+    let reports = tmp.path().join("reports");
+    let args = tmp.path().join("args");
+    let args_s = args.to_str().unwrap();
+    let of = |sub: &str| PathBuf::from(format!("{args_s}.{sub}"));
+    let shard_dir = |i: u32| reports.join("r1").join(format!("capacity-shard-{i}"));
+    let mut errors = Vec::new();
+    for index in (0..n).rev() {
+        // Pods 2..N exit 0 on 1 (the merge decides); pod 1's exit is its merge's (the stub
+        // exits alike for both calls).
+        for (harness_exit, pod_exit) in [(0, 0), (1, u32::from(index == 0)), (2, 2), (3, 3)] {
+            for sub in ["capacity", "merge"] {
+                let _ = std::fs::remove_file(of(sub));
+            }
+            let (code, output) = run_pod(
+                c,
+                &bin,
+                &reports,
+                (index, harness_exit),
+                args_s,
+                &[("SHARD_WAIT_SECONDS", "0")],
+            );
+            assert_eq!(
+                code as u32,
+                pod_exit,
+                "pod {}, harness exit {harness_exit}: pod exit\n{output}",
+                index + 1
+            );
+            let inv = stub_invocation(CAPACITY_JOB, &of("capacity"));
+            let argv = &inv.argv;
+            let Command::Capacity(a) = &inv.cli.command else {
+                panic!("not `capacity`: {argv:?}");
+            };
+            let meet = reports.join("r1").join("capacity-rendezvous");
+            let out = shard_dir(index + 1);
+            assert_shard_flags(&inv, (&suite, &target), &out, (index + 1, n), &meet);
+            assert_eq!(
+                (a.from, a.to, a.step),
+                (number("FROM"), number("TO"), Some(number("STEP"))),
+                "{argv:?}"
+            );
+            assert_eq!(a.require, None, "REQUIRE is empty: no gate");
+            assert_eq!(
+                std::fs::read_to_string(shard_dir(index + 1).join("exit-code"))
+                    .unwrap()
+                    .trim(),
+                harness_exit.to_string()
+            );
+            if harness_exit == 0 {
+                // Every shard's share of the lightest step, and the pool for the heaviest.
+                check_invocation(
+                    &inv,
+                    &|p| root().join("suites").join(p.file_name().unwrap()),
+                    &K8sEnv(c),
+                    &mut errors,
+                );
+            }
+            if index > 0 {
+                assert!(!of("merge").exists(), "only pod 1 merges");
+                continue;
+            }
+            // Pod 1 ran last: every shard's search is there, and it merged them all.
+            let merged = stub_invocation(CAPACITY_JOB, &of("merge"));
+            let Command::Merge(m) = &merged.cli.command else {
+                panic!("not `merge`: {:?}", merged.argv);
+            };
+            let dirs: BTreeSet<PathBuf> = m.dirs.iter().cloned().collect();
+            assert_eq!(dirs, (1..=n).map(shard_dir).collect::<BTreeSet<_>>());
+            assert_eq!(m.out, reports.join("r1").join("capacity-merged"));
+            assert_eq!(m.baseline, None);
+        }
+    }
+    assert_no_errors(CAPACITY_JOB, &errors);
+
+    // REQUIRE gates; a shard that never finished is left out after SHARD_WAIT_SECONDS.
+    std::fs::remove_dir_all(shard_dir(n)).unwrap();
+    let (code, output) = run_pod(
+        c,
+        &bin,
+        &reports,
+        (0, 0),
+        args_s,
+        &[("SHARD_WAIT_SECONDS", "0"), ("REQUIRE", "12")],
+    );
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains(&format!("shard(s) {n}")), "{output}");
+    let inv = stub_invocation(CAPACITY_JOB, &of("capacity"));
+    let Command::Capacity(a) = &inv.cli.command else {
+        panic!("not `capacity`");
+    };
+    assert_eq!(a.require, Some(12.0));
+    let merged = stub_invocation(CAPACITY_JOB, &of("merge"));
+    let Command::Merge(m) = &merged.cli.command else {
+        panic!("not `merge`");
+    };
+    assert_eq!(m.dirs.len() as u32, n - 1);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Offline validation with the tools, where they are installed.
 
@@ -613,18 +881,23 @@ fn tool_works(cmd: &str, args: &[&str]) -> bool {
 
 /// `kubectl kustomize ci/kubernetes`: kubectl's own build of the kustomization, offline.
 fn kustomize_build() -> Option<String> {
+    kustomize_build_of(K8S)
+}
+
+/// `kubectl kustomize DIR`, offline.
+fn kustomize_build_of(dir: &str) -> Option<String> {
     if !tool_works("kubectl", &["version", "--client"]) {
-        eprintln!("note: kubectl is not on PATH; `kubectl kustomize {K8S}` not checked");
+        eprintln!("note: kubectl is not on PATH; `kubectl kustomize {dir}` not checked");
         return None;
     }
     let out = Process::new("kubectl")
-        .args(["kustomize", K8S])
+        .args(["kustomize", dir])
         .current_dir(root())
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "kubectl kustomize {K8S}:\n{}",
+        "kubectl kustomize {dir}:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     Some(String::from_utf8(out.stdout).unwrap())
@@ -701,20 +974,27 @@ fn manifests_validate_against_the_kubernetes_1_32_schemas() {
         );
         return;
     }
-    let manifests: Vec<PathBuf> = ["reports-pvc.yaml", "shards-job.yaml", "merge-job.yaml"]
-        .iter()
-        .map(|f| root().join(K8S).join(f))
-        .collect();
+    let manifests: Vec<PathBuf> = [
+        "reports-pvc.yaml",
+        "shards-job.yaml",
+        "merge-job.yaml",
+        CAPACITY_JOB,
+    ]
+    .iter()
+    .map(|f| root().join(K8S).join(f))
+    .collect();
     let (ok, output) = kubernetes_validate(&manifests);
     assert!(ok, "{output}");
-    assert_eq!(output.matches("passed").count(), 3, "{output}");
+    assert_eq!(output.matches("passed").count(), 4, "{output}");
 
     let tmp = tempfile::tempdir().unwrap();
-    if let Some(built) = kustomize_build() {
-        let path = tmp.path().join("built.yaml");
-        std::fs::write(&path, built).unwrap();
-        let (ok, output) = kubernetes_validate(&[path]);
-        assert!(ok, "kubectl kustomize output:\n{output}");
+    for dir in [K8S.to_string(), format!("{K8S}/capacity")] {
+        if let Some(built) = kustomize_build_of(&dir) {
+            let path = tmp.path().join("built.yaml");
+            std::fs::write(&path, built).unwrap();
+            let (ok, output) = kubernetes_validate(&[path]);
+            assert!(ok, "kubectl kustomize {dir} output:\n{output}");
+        }
     }
 
     // The validator rejects what a cluster would: an unknown field, a wrong type.

@@ -3,6 +3,7 @@
 mod conform_common;
 mod conform_down;
 mod conform_faults;
+mod conform_readings;
 mod conform_remote;
 mod conform_sim;
 mod conform_snapshot;

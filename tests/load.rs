@@ -1,6 +1,7 @@
 //! Integration tests: load (one binary; each module was a test binary of its own).
 
 mod bin_common;
+mod capacity_shards;
 mod capacity_sim;
 mod load_robustness;
 mod open_files;

@@ -4,10 +4,10 @@
 //! others exit 3 after the (short) timeout, with reports naming it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use crate::bin_common::{harness, quick_suite, read_json, simulator};
+use crate::bin_common::{harness, merge_into, quick_suite, read_json, simulator};
 use aeapi_harness::sim::{SimConfig, SimHandle};
 use serde_json::Value;
 
@@ -117,13 +117,7 @@ fn staggered_shards_start_their_load_together() {
     // One ramp: the merged series rises once, from its first bucket, without the staggered
     // steps three unsynchronised shards make.
     let merged = dir.path().join("merged");
-    let o = harness(&["merge"])
-        .args(&outs)
-        .arg("--out")
-        .arg(&merged)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("merge runs");
+    let o = merge_into(&outs, &merged);
     assert_eq!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("started"), "no stagger warning: {err}");

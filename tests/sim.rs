@@ -14,5 +14,6 @@ mod sim_ops2;
 mod sim_rejections;
 mod sim_route_rejections;
 mod sim_sandbox;
+mod sim_schemathesis;
 mod sim_transfer;
 mod sim_windows;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// Kills the simulator this test started when the test ends, however it ends.
-struct Simulator(Child);
+pub struct Simulator(Child);
 
 impl Drop for Simulator {
     fn drop(&mut self) {
@@ -21,8 +21,14 @@ impl Drop for Simulator {
 
 /// Starts `simulate` on a loopback ephemeral port and returns the banner's lines.
 fn start() -> (Simulator, Vec<String>) {
+    start_with(&[])
+}
+
+/// Starts `simulate --listen 127.0.0.1:0 ARGS` and returns the banner's lines.
+pub fn start_with(args: &[&str]) -> (Simulator, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_aeapi-harness"))
         .args(["simulate", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -262,6 +262,15 @@ async fn followup_engagement_reaches_the_agents_long_poll() {
 #[tokio::test]
 async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
     let w = world(config(), false).await;
+    // logging/agent without registeredId (the reference's example, line 1807): agentId names
+    // the agent's session.
+    let log_line = serde_json::json!({"agentId": "agent1", "engagementId": w.eid, "message": "hi"});
+    let log_uri = format!("{A}/logging/agent?output=json");
+    let got = post_json(&w.app, &w.auth, &log_uri, log_line.clone()).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    let stranger = serde_json::json!({"agentId": "agent9", "engagementId": w.eid});
+    let got = post_json(&w.app, &w.auth, &log_uri, stranger).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
     // customSettings: agentID in the body (the reference's example) as well as the query.
     let settings = serde_json::json!({"agentId": "agent1", "showAlerts": true});
     let got = w.post("customSettings?output=json", settings.clone()).await;
@@ -285,4 +294,69 @@ async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
     let got = s.post("customSettings?output=json", settings).await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
     assert_eq!(got.body["parameter"], "agentID");
+    let got = post_json(&s.app, &s.auth, &log_uri, log_line).await;
+    assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text);
+    assert_eq!(got.body["parameter"], "registeredId");
+}
+
+/// Issue 16, item 7: every enumerated or bounded parameter of the operation table (which the
+/// OpenAPI document lists as `enum`, `minimum`/`maximum`) is enforced on every operation, in the
+/// body or the query, before anything else about the request is looked at.
+#[tokio::test]
+async fn item7_every_enumerated_value_in_the_document_is_enforced() {
+    use aeapi_harness::aeapi::ops::{self, Method as OpMethod, ParamIn};
+    use axum::http::Method;
+    let (app, auth) = app_and_token().await;
+    let mut checked = 0;
+    for op in ops::served().filter(|op| op.name != "token") {
+        for p in op.params() {
+            let bad = match (p.allowed(), p.bounds()) {
+                (Some(_), _) => "bogus".to_string(),
+                (None, Some((_, hi))) => (hi + 1).to_string(),
+                _ => continue,
+            };
+            let (method, body) = match op.method {
+                OpMethod::Get => (Method::GET, None),
+                OpMethod::Post => (Method::POST, form(&[(p.name, &bad)])),
+            };
+            let uri = match p.location {
+                ParamIn::Query => format!("{}?{}={bad}&output=json", op.path, p.name),
+                _ => format!("{}?output=json", op.path),
+            };
+            let got = call(&app, method, &uri, Some(&auth), body).await;
+            assert_eq!(
+                got.status,
+                StatusCode::BAD_REQUEST,
+                "{}: {}",
+                op.name,
+                got.text
+            );
+            assert_eq!(got.body["parameter"], p.name, "{}: {}", op.name, got.text);
+            let doc = aeapi_harness::sim::openapi_document();
+            let schema = doc["paths"][op.path][op.method.as_str().to_ascii_lowercase()]
+                ["requestBody"]["content"]["application/json"]["schema"]["properties"][p.name]
+                .clone();
+            assert!(
+                schema.get("enum").is_some() || schema.get("maximum").is_some(),
+                "{}: {} undocumented: {schema}",
+                op.name,
+                p.name
+            );
+            checked += 1;
+        }
+    }
+    // agentStatus, messages.post (3), closeEngagement, customSettings (3), resolution code,
+    // smsCommand, webrtc action, customer message (2).
+    assert_eq!(checked, 13);
+    let got = post_form(
+        &app,
+        &auth,
+        &format!("{A}/agentStatus?registeredId=x"),
+        &[("state", "away")],
+    )
+    .await;
+    assert_eq!(
+        got.body["message"],
+        "invalid parameter `state`: expected available or busy, found `away`"
+    );
 }

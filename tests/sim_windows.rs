@@ -14,6 +14,19 @@ async fn pass(state: &sim::Sim, secs: u64) {
     state.reap();
 }
 
+/// What the customer of an accepted chat sees once its agent has gone silent.
+const LOST: &[&str] = &["agentConnected", "agentLostConnection"];
+
+/// Asserts the customer's next fetch gives exactly these state changes.
+async fn customer_sees(app: &axum::Router, auth: &str, (eid, cid): (&str, &str), states: &[&str]) {
+    let seen = customer_messages(app, auth, eid, cid).await;
+    let want: Vec<_> = states
+        .iter()
+        .map(|s| json!({"messageType": "stateChange", "state": s}))
+        .collect();
+    assert_eq!(seen, want);
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_offer_not_accepted_in_15s_is_withdrawn_and_reoffered_and_a_late_accept_is_422() {
     let (state, app, auth, r1) = with_agent1(config()).await;
@@ -74,14 +87,7 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
         StatusCode::UNAUTHORIZED
     );
 
-    let seen = customer_messages(&app, &auth, &eid, &cid).await;
-    assert_eq!(
-        seen,
-        vec![
-            json!({"messageType": "stateChange", "state": "agentConnected"}),
-            json!({"messageType": "stateChange", "state": "agentLostConnection"}),
-        ]
-    );
+    customer_sees(&app, &auth, (&eid, &cid), LOST).await;
     // The customer writes while the agent is away; the line waits for the rejoin.
     customer_send(&app, &auth, (&eid, &cid), &[("messageText", "hello?")]).await;
 
@@ -97,11 +103,7 @@ async fn an_agent_silent_for_30s_loses_its_session_and_can_rejoin_after_login() 
         got.body["engagements"][0]["messages"][0]["messageText"],
         "hello?"
     );
-    let seen = customer_messages(&app, &auth, &eid, &cid).await;
-    assert_eq!(
-        seen,
-        vec![json!({"messageType": "stateChange", "state": "agentReconnected"})]
-    );
+    customer_sees(&app, &auth, (&eid, &cid), &["agentReconnected"]).await;
     // Another agent cannot join it.
     let other = login(&app, &auth, "agent2").await;
     let got = agent_op(&app, &auth, (&other, "agent2"), "joinEngagement", &eid, &[]).await;
@@ -209,4 +211,40 @@ async fn app_runs_its_own_reaper_inside_a_runtime() {
         "{}",
         got.text
     );
+}
+
+/// Issue 16, item 9: what ~30 s without GET messages ends is a setting. The default ends the
+/// session (above); `keepalive_ends: engagements` ends only the agent's engagements (reference
+/// line 204: the polls keep "the engagement" active): the registeredId stays valid, the customer
+/// sees `agentLostConnection`, and the same session joins the engagement again.
+#[tokio::test(start_paused = true)]
+async fn item9_keepalive_ends_only_the_engagements_when_so_set() {
+    let mut c = config();
+    c.keepalive_ends = sim::KeepaliveEnds::Engagements;
+    let (state, app, auth, reg) = with_agent1(c).await;
+    let (eid, cid, _) = customer_engagement(&app, &auth).await;
+    poll_now(&app, &auth, &reg, "agent1").await;
+    accept(&app, &auth, &reg, &eid).await;
+
+    pass(&state, 29).await;
+    let got = agent_op(&app, &auth, (&reg, "agent1"), "joinEngagement", &eid, &[]).await;
+    assert_eq!(got.status, StatusCode::OK, "still held: {}", got.text);
+    pass(&state, 1).await;
+    // The session lives on ...
+    let got = verify(&app, &auth, &reg, "agent1").await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    // ... but the engagement is no longer held by it.
+    let line = [("messageText", "still there?")];
+    let got = agent_op(&app, &auth, (&reg, "agent1"), "messages", &eid, &line).await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED, "{}", got.text);
+    customer_sees(&app, &auth, (&eid, &cid), LOST).await;
+    // The same registeredId takes it back.
+    let got = agent_op(&app, &auth, (&reg, "agent1"), "joinEngagement", &eid, &[]).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    customer_sees(&app, &auth, (&eid, &cid), &["agentReconnected"]).await;
+    // And the default still ends the whole session.
+    let (state, app, auth, reg) = with_agent1(config()).await;
+    pass(&state, 30).await;
+    let got = verify(&app, &auth, &reg, "agent1").await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
 }

@@ -1,6 +1,7 @@
 //! `aeapi-harness merge DIR... --out DIR`: reads every input's `rundata.json`, adds them up and
 //! judges the thresholds again (`report::merge`), compares with a baseline, writes the report
-//! files, prints the summary, and returns the exit code (as `run`'s).
+//! files, prints the summary, and returns the exit code (as `run`'s). Directories of a sharded
+//! capacity search are merged as one search (see `app::capacity::merge`).
 
 use std::io::Write;
 
@@ -9,8 +10,12 @@ use super::{AppError, Console, MergeConfig};
 use crate::exit::Exit;
 use crate::report::{Secrets, merge};
 
-/// `merge`: see `report::merge` for what it reads and how it adds up.
+/// `merge`: see `report::merge` for what it reads and how it adds up; directories of capacity
+/// searches (`capacity --shard`) are merged step by step (`app::capacity::merge`).
 pub fn execute(console: &mut Console, c: &MergeConfig) -> Result<Exit, AppError> {
+    if c.dirs.iter().any(|d| crate::capacity::merge::is_search(d)) {
+        return super::capacity::merge(console, c);
+    }
     let baseline = support::read_baseline(c.baseline.as_deref())?;
     let mut files = Vec::with_capacity(c.dirs.len());
     for d in &c.dirs {

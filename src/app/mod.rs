@@ -93,6 +93,12 @@ pub struct CapacityConfig {
     pub require: Option<f64>,
     /// `--metrics-listen`, `--dashboard`.
     pub live: crate::live::Listen,
+    /// `--shard I/N`: this process runs its share of every step, in lockstep with the others.
+    pub shard: Option<crate::suite::plan::Shard>,
+    /// `--rendezvous DIR`: where the shards meet before each step and post its verdicts.
+    pub rendezvous: Option<PathBuf>,
+    /// `--rendezvous-timeout`: the longest wait for the others [default: 10 min].
+    pub rendezvous_timeout: Option<std::time::Duration>,
 }
 
 /// The validated command line.

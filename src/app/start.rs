@@ -42,6 +42,7 @@ impl StartConfig {
                 };
                 Ok(Start::Rendezvous(Barrier {
                     dir: dir.clone(),
+                    name: "run".into(),
                     shard,
                     suite: plan.suite.suite.name.clone(),
                     timeout,

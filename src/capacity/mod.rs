@@ -11,6 +11,10 @@
 //! `capacity.txt`, `report.html` (p95/p99, error rate and throughput against load) and
 //! `junit.xml` (a case per step, and one for `--require`).
 //!
+//! Sharded (`--shard I/N --rendezvous DIR`), N processes step in lockstep, each running its
+//! share of every step's agents, and stop together (see [`lockstep`]); `merge` of their
+//! directories judges every step on the merged data (see [`merge`]).
+//!
 //! Here: the search's plan ([`CapacityPlan`], every step resolved before anything is sent), each
 //! step's figures and the verdict. The command (`app::capacity`) runs the steps.
 //!
@@ -18,6 +22,8 @@
 //! capacity is below `--require`, 2 bad flags or suite, 3 a step could not run or was cut short
 //! (reports are written all the same).
 
+pub mod lockstep;
+pub mod merge;
 pub mod report;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +101,22 @@ pub enum CapacityError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error("{}: cannot read this capacity search: {detail}", path.display())]
+    MergeUnreadable { path: PathBuf, detail: String },
+    #[error("nothing to merge")]
+    MergeNothing,
+    #[error("the inputs mix capacity searches and runs: merge the shards of one search, or runs")]
+    MergeMixed,
+    #[error("merge --baseline compares runs; capacity searches have no baseline")]
+    MergeBaseline,
+    /// `what`: what differs, e.g. ``steps `2, 5`, shard-1 `2, 4` ``.
+    #[error("{} has {what}: merge the shards of one search", path.display())]
+    MergeDiffers { path: PathBuf, what: String },
+    #[error("{step}: {source}")]
+    MergeStep {
+        step: String,
+        source: Box<crate::report::merge::MergeError>,
+    },
 }
 
 /// The most steps one search may take.
@@ -158,6 +180,9 @@ pub struct Capacity {
     pub require: Option<f64>,
     /// The exit status (0, 1 or 3).
     pub exit_status: u8,
+    /// A sharded search: this shard (each shard's own report) or every shard (merged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<crate::suite::plan::Shard>,
 }
 
 /// The knee: the last step before the first that bends, where a step bends when its p95 is more
@@ -255,13 +280,19 @@ pub fn conclude(mut c: Capacity) -> Capacity {
             c.knee_reason = None;
         }
     }
-    let cut_short = c.steps.iter().any(|s| s.harness_error.is_some());
+    // The search ended at a step that could not run or was cut short (its thresholds, judged on
+    // what little it gathered, say nothing of the target): no limit was found there.
+    let cut_short = c
+        .steps
+        .iter()
+        .find(|s| !s.held)
+        .is_some_and(|s| s.harness_error.is_some());
     let below = match (c.capacity, c.require) {
         (None, _) => true,
         (Some(cap), Some(req)) => cap < req,
         (Some(_), None) => false,
     };
-    c.exit_status = if cut_short && !c.steps.iter().any(|s| !s.broke.is_empty()) {
+    c.exit_status = if cut_short {
         Exit::Harness.code()
     } else if below {
         Exit::Failed.code()
@@ -298,16 +329,20 @@ pub struct CapacityPlan {
     pub out: PathBuf,
     /// (load, its resolved plan) per step, lightest first.
     pub steps: Vec<(f64, RunPlan)>,
+    /// A sharded search's shared directory: each step starts at a meeting of the shards.
+    pub lockstep: Option<lockstep::Lockstep>,
 }
 
 impl CapacityPlan {
     /// Plans every step of `search` on `loaded` with `overrides` (target and seed; the search
-    /// sets agents and duration), reporting under `out`.
+    /// sets agents and duration), reporting under `out`. With `lockstep`, each step runs this
+    /// shard's share of its agents, from the step's meeting of all shards.
     pub fn build(
         loaded: &LoadedSuite,
         overrides: &Overrides,
         search: Search,
         out: PathBuf,
+        lockstep: Option<lockstep::Lockstep>,
     ) -> Result<CapacityPlan, CapacityError> {
         let loads = search.loads()?;
         // Either the suite's target or `--target embedded` starts the simulator's generator.
@@ -321,18 +356,23 @@ impl CapacityPlan {
             let overrides = Overrides {
                 agents: (search.by == By::Agents).then_some(load as u32),
                 duration: Some(search.step_duration),
-                shard: None,
+                shard: lockstep.as_ref().map(lockstep::Lockstep::shard),
                 ..overrides.clone()
             };
             let dir = out.join(format!("step-{:02}-{}", i + 1, label(load)));
             let p = plan::plan(at_load(loaded, search.by, load), &overrides, dir)?;
-            steps.push((load, RunPlan::build(&p)?));
+            let mut rp = RunPlan::build(&p)?;
+            if let Some(l) = &lockstep {
+                rp.start = l.start(i);
+            }
+            steps.push((load, rp));
         }
         Ok(CapacityPlan {
             suite: loaded.suite.name.clone(),
             search,
             out,
             steps,
+            lockstep,
         })
     }
 
@@ -354,6 +394,11 @@ impl CapacityPlan {
             knee_reason: None,
             require: self.search.require,
             exit_status: 0,
+            shards: self
+                .lockstep
+                .iter()
+                .map(lockstep::Lockstep::shard)
+                .collect(),
         }
     }
 }
@@ -368,7 +413,8 @@ pub fn label(load: f64) -> String {
 mod tests {
     use super::*;
 
-    fn step(load: f64, p95: f64, rps: f64, held: bool) -> StepResult {
+    /// A step of `load` with these figures; one that did not hold broke `p95 < 100ms`.
+    pub(super) fn step(load: f64, p95: f64, rps: f64, held: bool) -> StepResult {
         StepResult {
             load,
             requests: 100,
@@ -412,6 +458,7 @@ mod tests {
             knee_reason: None,
             require,
             exit_status: 9,
+            shards: Vec::new(),
         })
     }
 
@@ -529,8 +576,12 @@ mod tests {
         let mut s = step(4.0, 10.0, 40.0, false);
         s.broke.clear();
         s.harness_error = Some("cut short: SIGTERM received".into());
-        let c = capacity(vec![step(2.0, 10.0, 20.0, true), s], None);
+        let c = capacity(vec![step(2.0, 10.0, 20.0, true), s.clone()], None);
         assert_eq!(c.capacity, Some(2.0));
+        assert_eq!(c.exit_status, 3);
+        // Its thresholds judged on no samples do not make it a limit found.
+        s.broke = vec!["p95 < 400ms: no samples".into()];
+        let c = capacity(vec![step(2.0, 10.0, 20.0, true), s], None);
         assert_eq!(c.exit_status, 3);
     }
 }

@@ -25,10 +25,12 @@ pub struct Secrets {
     values: Vec<String>,
 }
 
-/// `Bearer <token>` / `Basic <credentials>` (the scheme kept), or a JWT-shaped run of base64url.
+/// `Bearer <token>` / `Basic <credentials>` (the scheme kept), or a JWT-shaped run of base64url
+/// that starts a word (`pre`, kept): inside a longer run of base64, such as a histogram in
+/// `rundata.json`, `eyJ` is chance, not a token.
 static CREDENTIAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"(?i:(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]+)|eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
+        r"(?i:(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]+)|(?:^|(?P<pre>[^A-Za-z0-9+/_-]))eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
     )
     .ok()
 });
@@ -159,7 +161,11 @@ fn mask_credentials(out: &mut Cow<'_, str>) {
     if let Some(re) = CREDENTIAL.as_ref() {
         replace(out, re, |c| match c.name("scheme") {
             Some(scheme) => format!("{} {}", scheme.as_str(), Secrets::MASK),
-            None => Secrets::MASK.to_string(),
+            None => format!(
+                "{}{}",
+                c.name("pre").map_or("", |m| m.as_str()),
+                Secrets::MASK
+            ),
         });
     }
 }
@@ -242,6 +248,19 @@ mod tests {
             "Authorization: Basic ****"
         );
         assert_eq!(s.mask("nothing to hide"), Cow::Borrowed("nothing to hide"));
+    }
+
+    #[test]
+    fn a_histograms_base64_holding_eyj_by_chance_is_not_masked() {
+        let s = Secrets::default();
+        let doc =
+            r#"{"histogram":"HISTFAAAAEx4nJNpmSzMwMDAy6eyJhdWQiOlsiY2VhcGkiXX0/eyJ0eXAi+eyJ0"}"#;
+        assert_eq!(s.mask_document(doc), doc);
+        assert_eq!(
+            s.mask_document(r#"{"t":"eyJ0eXAi.eyJh.c2ln","u":"x eyJ0eXAi"}"#),
+            r#"{"t":"****","u":"x ****"}"#
+        );
+        assert_eq!(s.mask_document("eyJ0eXAi.eyJh"), "****");
     }
 
     #[test]

@@ -182,7 +182,7 @@ async fn connect(
     };
     let started = plan
         .start
-        .wait("run")
+        .wait()
         .await
         .map_err(|e| RunError::Harness(e.to_string()))?;
     let recorder = Recorder::with_observer(Instant::now(), Duration::from_secs(1), observer);

@@ -8,6 +8,11 @@
 //! notices the last arrival one poll late still starts on time). The wait is bounded (the
 //! timeout counts from this shard's own announcement) and interruptible (Ctrl-C, SIGTERM).
 //!
+//! `capacity --shard I/N --rendezvous DIR` meets once per step (barriers `step-01`, `step-02`,
+//! …) and, after each step, posts its verdict and gathers the others' the same way
+//! ([`Barrier::post`], [`Barrier::gather`]): every shard reads the same N files, so all decide
+//! alike whether to go on.
+//!
 //! The directory must be fresh for each run (the Kubernetes manifests use the Job's own
 //! volume): announcements of an earlier run of the same suite would count as arrivals.
 //!
@@ -17,6 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +52,8 @@ pub enum Start {
 #[derive(Debug, Clone)]
 pub struct Barrier {
     pub dir: PathBuf,
+    /// The meeting's name, the stem of its files: `run`, or `step-NN` for a capacity step.
+    pub name: String,
     pub shard: Shard,
     /// The suite's name: shards of another suite in the same directory are an error.
     pub suite: String,
@@ -68,15 +76,18 @@ pub struct Announcement {
 #[derive(Debug, thiserror::Error)]
 pub enum RendezvousError {
     #[error(
-        "rendezvous in {}: shard{} {} did not arrive within {} (arrived: {})",
+        "rendezvous in {}: shard{} {} {} within {} ({}: {})",
         dir.display(),
         if missing.len() == 1 { "" } else { "s" },
         list(missing),
+        wait.failed(),
         seconds(*timeout),
+        wait.done(),
         if arrived.is_empty() { "none".to_string() } else { list(arrived) }
     )]
     Timeout {
         dir: PathBuf,
+        wait: Wait,
         missing: Vec<Shard>,
         arrived: Vec<Shard>,
         timeout: Duration,
@@ -100,6 +111,43 @@ pub enum RendezvousError {
     },
     #[error("interrupted while waiting to start ({0})")]
     Interrupted(String),
+}
+
+/// What a shard waits for in the directory: the others' arrival at a meeting, or their verdict
+/// of a capacity step (for the messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wait {
+    Arrival,
+    Verdict(String),
+}
+
+impl Wait {
+    fn failed(&self) -> String {
+        match self {
+            Wait::Arrival => "did not arrive".into(),
+            Wait::Verdict(step) => format!("posted no verdict of {step}"),
+        }
+    }
+
+    fn expected(&self) -> &'static str {
+        match self {
+            Wait::Arrival => "expects an announcement",
+            Wait::Verdict(_) => "expects a step's verdict",
+        }
+    }
+
+    fn done(&self) -> &'static str {
+        match self {
+            Wait::Arrival => "arrived",
+            Wait::Verdict(_) => "posted",
+        }
+    }
+}
+
+/// What every file in the directory says besides its own contents: whose it is.
+#[derive(Deserialize)]
+struct Header {
+    suite: String,
 }
 
 /// `600 s`, `0.3 s`.
@@ -156,9 +204,17 @@ impl Barrier {
         }
     }
 
-    /// Announces this shard at barrier `name` (now).
-    pub fn announce(&self, name: &str) -> Result<Announcement, RendezvousError> {
+    /// Writes this shard's `value` as `DIR/<name>-shard-I-of-N.json` (atomically). `value`
+    /// must carry the suite's name in a `suite` field, as [`Announcement`] does.
+    pub fn post<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RendezvousError> {
         std::fs::create_dir_all(&self.dir).map_err(self.io("cannot create it".into()))?;
+        let path = self.dir.join(file_name(name, self.shard));
+        let text = serde_json::to_vec_pretty(value).unwrap_or_default();
+        write_atomic(&path, &text).map_err(self.io(format!("cannot write {}", path.display())))
+    }
+
+    /// Announces this shard at this barrier (now).
+    pub fn announce(&self) -> Result<Announcement, RendezvousError> {
         let me = Announcement {
             shard: self.shard,
             suite: self.suite.clone(),
@@ -166,14 +222,17 @@ impl Barrier {
             host: std::env::var("HOSTNAME").unwrap_or_default(),
             pid: std::process::id(),
         };
-        let path = self.dir.join(file_name(name, self.shard));
-        let text = serde_json::to_vec_pretty(&me).unwrap_or_default();
-        write_atomic(&path, &text).map_err(self.io(format!("cannot write {}", path.display())))?;
+        self.post(&self.name, &me)?;
         Ok(me)
     }
 
-    /// The announcements at barrier `name` so far, by shard index (`None`: not yet there).
-    pub fn read(&self, name: &str) -> Result<Vec<Option<Announcement>>, RendezvousError> {
+    /// What the shards posted as `name` so far, by shard index (`None`: not yet there). A file
+    /// of another suite, or one that does not parse as `T`, is an error.
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        wait: &Wait,
+    ) -> Result<Vec<Option<T>>, RendezvousError> {
         let n = self.shard.count;
         let mut out = Vec::with_capacity(n as usize);
         for index in 1..=n {
@@ -192,41 +251,39 @@ impl Barrier {
                 what,
                 ours,
             };
-            let a: Announcement = serde_json::from_slice(&text).map_err(|e| {
+            let unreadable = |e: serde_json::Error| {
                 foreign(
                     format!("something unreadable ({e})"),
-                    "expects an announcement".into(),
+                    wait.expected().into(),
                 )
-            })?;
-            if a.suite != self.suite {
+            };
+            let header: Header = serde_json::from_slice(&text).map_err(unreadable)?;
+            if header.suite != self.suite {
                 return Err(foreign(
-                    format!("suite `{}`", a.suite),
+                    format!("suite `{}`", header.suite),
                     format!("runs `{}`", self.suite),
                 ));
             }
-            out.push(Some(a));
+            out.push(Some(serde_json::from_slice(&text).map_err(unreadable)?));
         }
         Ok(out)
     }
 
-    /// Announces this shard at barrier `name`, waits until all N are there, then until the
-    /// agreed start; returns when it woke (the agreed instant, a few ms late at most). Bounded by the timeout, cut short by `stop`.
-    pub async fn meet(
+    /// Waits until all N shards have posted `name`, then returns their files in shard order.
+    /// Bounded by the timeout (from now; [`RendezvousError::Timeout`] names the missing
+    /// shards), cut short by `stop`.
+    pub async fn gather<T: DeserializeOwned>(
         &self,
         name: &str,
+        wait: Wait,
         stop: &CancellationToken,
-    ) -> Result<OffsetDateTime, RendezvousError> {
-        self.announce(name)?;
+    ) -> Result<Vec<T>, RendezvousError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut tick = tokio::time::interval(POLL);
         loop {
-            let seen = self.read(name)?;
+            let seen = self.read::<T>(name, &wait)?;
             if seen.iter().all(Option::is_some) {
-                let all: Vec<Announcement> = seen.into_iter().flatten().collect();
-                let at = agreed_start(&all).unwrap_or_else(OffsetDateTime::now_utc);
-                sleep_until_wall(at, stop).await?;
-                // When this shard's load really starts (the agreed instant, plus wake-up).
-                return Ok(OffsetDateTime::now_utc());
+                return Ok(seen.into_iter().flatten().collect());
             }
             if tokio::time::Instant::now() >= deadline {
                 let (arrived, missing) = (1..=self.shard.count)
@@ -237,6 +294,7 @@ impl Barrier {
                     .partition(|s| seen[(s.index - 1) as usize].is_some());
                 return Err(RendezvousError::Timeout {
                     dir: self.dir.clone(),
+                    wait,
                     missing,
                     arrived,
                     timeout: self.timeout,
@@ -249,6 +307,18 @@ impl Barrier {
                 }
             }
         }
+    }
+
+    /// Announces this shard, waits until all N are there, then until the agreed start;
+    /// returns when it woke (the agreed instant, a few ms late at most). Bounded by the
+    /// timeout (from this shard's announcement), cut short by `stop`.
+    pub async fn meet(&self, stop: &CancellationToken) -> Result<OffsetDateTime, RendezvousError> {
+        self.announce()?;
+        let all: Vec<Announcement> = self.gather(&self.name, Wait::Arrival, stop).await?;
+        let at = agreed_start(&all).unwrap_or_else(OffsetDateTime::now_utc);
+        sleep_until_wall(at, stop).await?;
+        // When this shard's load really starts (the agreed instant, plus wake-up).
+        Ok(OffsetDateTime::now_utc())
     }
 }
 
@@ -283,7 +353,7 @@ pub fn stop_on_signals(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
 impl Start {
     /// Waits until this run's load may start; returns when it does (the wall-clock instant).
     /// `Now` returns at once.
-    pub async fn wait(&self, name: &str) -> Result<OffsetDateTime, RendezvousError> {
+    pub async fn wait(&self) -> Result<OffsetDateTime, RendezvousError> {
         let stop = CancellationToken::new();
         let signals = match self {
             Start::Now => return Ok(OffsetDateTime::now_utc()),
@@ -294,7 +364,7 @@ impl Start {
             Start::At(at) => sleep_until_wall(*at, &stop)
                 .await
                 .map(|()| OffsetDateTime::now_utc().max(*at)),
-            Start::Rendezvous(b) => b.meet(name, &stop).await,
+            Start::Rendezvous(b) => b.meet(&stop).await,
         };
         signals.abort();
         result
@@ -312,6 +382,7 @@ mod tests {
     fn barrier(dir: &Path, index: u32, count: u32, timeout_ms: u64) -> Barrier {
         Barrier {
             dir: dir.to_path_buf(),
+            name: "run".into(),
             shard: shard(index, count),
             suite: "s".into(),
             timeout: Duration::from_millis(timeout_ms),
@@ -343,9 +414,9 @@ mod tests {
             barrier(dir.path(), 1, 2, 10_000),
             barrier(dir.path(), 2, 2, 10_000),
         );
-        let (s1, s2) = tokio::join!(b1.meet("run", &stop), async {
+        let (s1, s2) = tokio::join!(b1.meet(&stop), async {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            b2.meet("run", &stop).await
+            b2.meet(&stop).await
         });
         let (s1, s2) = (s1.expect("meets"), s2.expect("meets"));
         assert!(
@@ -353,7 +424,7 @@ mod tests {
             "{s1} {s2}"
         );
         let all: Vec<Announcement> = b1
-            .read("run")
+            .read::<Announcement>("run", &Wait::Arrival)
             .expect("read")
             .into_iter()
             .flatten()
@@ -367,11 +438,9 @@ mod tests {
     async fn a_missing_shard_is_named_after_the_timeout() {
         let dir = tempfile::tempdir().expect("temp dir");
         let stop = CancellationToken::new();
-        barrier(dir.path(), 1, 3, 0)
-            .announce("run")
-            .expect("announced");
+        barrier(dir.path(), 1, 3, 0).announce().expect("announced");
         let e = barrier(dir.path(), 2, 3, 300)
-            .meet("run", &stop)
+            .meet(&stop)
             .await
             .expect_err("shard 3 never comes");
         assert_eq!(
@@ -388,9 +457,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut other = barrier(dir.path(), 1, 2, 0);
         other.suite = "other".into();
-        other.announce("run").expect("announced");
+        other.announce().expect("announced");
         let e = barrier(dir.path(), 2, 2, 1_000)
-            .meet("run", &CancellationToken::new())
+            .meet(&CancellationToken::new())
             .await
             .expect_err("foreign");
         assert_eq!(
@@ -409,7 +478,7 @@ mod tests {
         let stop = CancellationToken::new();
         stop.cancel();
         let e = barrier(dir.path(), 1, 2, 10_000)
-            .meet("run", &stop)
+            .meet(&stop)
             .await
             .expect_err("stopped");
         assert!(matches!(e, RendezvousError::Interrupted(_)), "{e}");

@@ -129,13 +129,8 @@ pub async fn pre_login_status(req: Req) -> ApiResult {
 /// POST agentStatus: `available` agents get offers, `busy` ones do not.
 pub async fn agent_status(req: Req) -> ApiResult {
     let (sim, input) = req.parts();
-    let available = match input.require("state")?.as_ref() {
-        "available" => true,
-        "busy" => false,
-        other => {
-            return Err(ApiError::unexpected("state", "available or busy", other));
-        }
-    };
+    // `available` or `busy`: the operation table's values, checked before the handler.
+    let available = input.require("state")? == "available";
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, true)?;
@@ -249,43 +244,21 @@ pub async fn get_messages(req: Req) -> ApiResult {
 pub async fn post_messages(req: Req) -> ApiResult {
     let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
+    // `state`, `messageType` and `chatLineReceiverType` take the operation table's values,
+    // checked before the handler runs.
     let state = match input.get("state").as_deref() {
         None => None,
         Some("agentIsTyping") => Some("agentIsTyping"),
-        Some("agentStopsTyping") => Some("agentStopsTyping"),
-        Some(other) => {
-            return Err(ApiError::unexpected(
-                "state",
-                "agentIsTyping or agentStopsTyping",
-                other,
-            ));
-        }
+        Some(_) => Some("agentStopsTyping"),
     };
     let kind = match input.get("messageType").as_deref() {
         None if state.is_some() => MsgKind::StateChange,
         None | Some("chatLine") => MsgKind::ChatLine,
         Some("dynamicForm") => MsgKind::DynamicForm,
         Some("stateChange") => MsgKind::StateChange,
-        Some("script") => MsgKind::Script,
-        Some(other) => {
-            return Err(ApiError::unexpected(
-                "messageType",
-                "chatLine, dynamicForm, stateChange or script",
-                other,
-            ));
-        }
+        Some(_) => MsgKind::Script,
     };
-    let internal = match input.get("chatLineReceiverType").as_deref() {
-        None | Some("external") => false,
-        Some("internal") => true,
-        Some(other) => {
-            return Err(ApiError::unexpected(
-                "chatLineReceiverType",
-                "external or internal",
-                other,
-            ));
-        }
-    };
+    let internal = input.get("chatLineReceiverType").as_deref() == Some("internal");
     if kind == MsgKind::StateChange && state.is_none() {
         return Err(ApiError::missing("state"));
     }
@@ -385,16 +358,6 @@ pub async fn close(req: Req) -> ApiResult {
     }
     for flag in ["autoTransferFailed", "followUp", "ninaCoachTransfer"] {
         pre.flag(flag, false)?;
-    }
-    if let Some(m) = pre.get("transferConferenceMode")
-        && m != "transfer"
-        && m != "conference"
-    {
-        return Err(ApiError::unexpected(
-            "transferConferenceMode",
-            "transfer or conference",
-            &m,
-        ));
     }
     let follow = super::conversation::follow_up_request(sim, &pre)?;
     let (eid, user) = engagement_call(&req, true, Core::close_by_agent)?;

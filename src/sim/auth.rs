@@ -122,8 +122,25 @@ impl Auth {
             .map_err(|e| format!("signing failed: {e}"))
     }
 
-    /// Checks a request's bearer token.
-    pub fn check(&self, headers: &HeaderMap, clock: &Clock) -> Result<Arc<Claims>, ApiError> {
+    /// Checks a request's bearer token. No or a garbled token is 401 (the reference's example,
+    /// lines 3326-3340), or 403 when `strict` (its code table, line 225: "User is not
+    /// authenticated"); an expired one is 401 either way (line 117).
+    pub fn check(
+        &self,
+        headers: &HeaderMap,
+        clock: &Clock,
+        strict: bool,
+    ) -> Result<Arc<Claims>, ApiError> {
+        let unauthorized = || {
+            if strict {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "Full authentication is required to access this resource",
+                )
+            } else {
+                unauthorized()
+            }
+        };
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -49,8 +49,10 @@ pub struct SimConfig {
     pub long_poll_hold: HumanDuration,
     /// How long an offer waits for acceptEngagement before it is withdrawn.
     pub accept_window: HumanDuration,
-    /// How long an agent may go without polling GET messages before its session is dropped.
+    /// How long an agent may go without polling GET messages before `keepalive_ends` applies.
     pub keepalive_window: HumanDuration,
+    /// What a missed keep-alive ends: the agent's session (default) or only its engagements.
+    pub keepalive_ends: KeepaliveEnds,
     /// Lifetime of issued access tokens (`expires_in`).
     pub token_ttl: HumanDuration,
     /// How often the reaper checks windows, expiries and retention.
@@ -84,6 +86,21 @@ pub struct SimConfig {
     pub strict: bool,
 }
 
+/// What about `keepalive_window` without GET messages ends (issue 16, item 9). The reference
+/// (line 204) says the polls keep *the engagement* active and that the system times out after
+/// about 30 seconds without them, without saying what else goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepaliveEnds {
+    /// The whole agent session: its registeredId gets 401, its offers move on, its chats see
+    /// `agentLostConnection` until the agent logs in again and joins them.
+    #[default]
+    Session,
+    /// Only the agent's engagements (as above, offers move on and chats are orphaned until
+    /// `joinEngagement`); the session and its registeredId stay valid.
+    Engagements,
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
@@ -93,6 +110,7 @@ impl Default for SimConfig {
             long_poll_hold: HumanDuration(Duration::from_secs(20)),
             accept_window: HumanDuration(Duration::from_secs(15)),
             keepalive_window: HumanDuration(Duration::from_secs(30)),
+            keepalive_ends: KeepaliveEnds::Session,
             token_ttl: HumanDuration(Duration::from_secs(59)),
             reaper_interval: HumanDuration(Duration::from_millis(500)),
             closed_retention: HumanDuration(Duration::from_secs(120)),

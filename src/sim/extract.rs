@@ -3,7 +3,8 @@
 //! `registeredId`, an engagement id).
 //!
 //! A POST's body is read and parsed (JSON or form, see `params`) before the handler runs, so a
-//! bad body is our own 400 and a handler never sees it; a GET's body is never read.
+//! bad body is our own 400 and a handler never sees it; a GET's body is never read. So are the
+//! values of enumerated and bounded parameters (the operation table's `=values`).
 
 use std::sync::Arc;
 
@@ -65,6 +66,13 @@ impl FromRequest<Arc<Sim>> for Req {
                 .map_err(IntoResponse::into_response)?;
             body
         };
+        let input = Input {
+            query: &ctx.query,
+            body: &body,
+        };
+        input
+            .check_values(ctx.op)
+            .map_err(IntoResponse::into_response)?;
         Ok(Req {
             sim: sim.clone(),
             ctx,
@@ -92,6 +100,22 @@ pub fn session(core: &Core, input: &Input, require_agent: bool) -> Result<u64, A
         )));
     }
     Ok(sid)
+}
+
+/// The session named by `registeredId`; without one (unless `strict`) the logged-in session of
+/// `agentId` (logging/agent: the reference's table requires registeredId, line 1801; its
+/// example URL has none, line 1807).
+pub fn session_or_agent(core: &Core, input: &Input, strict: bool) -> Result<u64, ApiError> {
+    if strict || input.query.get("registeredId").is_some() {
+        return session(core, input, true);
+    }
+    let agent = input.require("agentId")?;
+    let now = tokio::time::Instant::now();
+    core.by_user
+        .get(&*agent)
+        .copied()
+        .filter(|sid| core.sessions.get(sid).is_some_and(|s| !core.silent(s, now)))
+        .ok_or_else(|| ApiError::unknown(format!("agent {agent} is not logged in")))
 }
 
 /// The session named by `registeredId` (`agentId` optional), which `username`, when given,

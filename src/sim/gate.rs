@@ -186,7 +186,7 @@ async fn answer(
     let claims = if op.auth != Auth::Bearer {
         None
     } else {
-        match sim.auth.check(req.headers(), &sim.clock) {
+        match sim.auth.check(req.headers(), &sim.clock, sim.config.strict) {
             Ok(c) => Some(c),
             Err(e) => return render(e.deferred(), format, &[]),
         }

@@ -51,7 +51,7 @@ use rand::rngs::StdRng;
 pub use auth::Claims;
 pub use config::{
     AgentDirectory, AgentEntry, AgentProfile, ClientCredentials, ConfigError, CustomerBehaviour,
-    SimConfig,
+    KeepaliveEnds, SimConfig,
 };
 pub use error::ApiError;
 pub use faults::{Drift, DriftAction, FaultConfig, FaultError, JsonType, OpFault, Stall};
@@ -105,6 +105,7 @@ impl Sim {
         let timing = state::Timing {
             accept_window: config.accept_window.0,
             keepalive_window: config.keepalive_window.0,
+            keepalive_ends: config.keepalive_ends,
             closed_retention: config.closed_retention.0,
         };
         let site = state::SiteInfo::new(&config.business_unit, &seed);

@@ -175,6 +175,7 @@ fn run(actions: Vec<Action>) -> Result<(), String> {
         Timing {
             accept_window: Duration::from_secs(15),
             keepalive_window: Duration::from_secs(30),
+            keepalive_ends: Default::default(),
             closed_retention: Duration::from_secs(120),
         },
         SiteInfo::new("22", &crate::sim::seed::Seed::default()),

@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{Map, Value, json};
 
 use super::routes::{ROUTES, RouteDef};
-use crate::aeapi::ops::{Auth, ParamIn};
+use crate::aeapi::ops::{Auth, Param, ParamIn};
 
 /// Where the document is served.
 pub const PATH: &str = "/openapi.json";
@@ -48,12 +48,25 @@ pub fn schema_of(v: &Value) -> Value {
     }
 }
 
-fn kind_schema(kind: &str) -> Value {
-    match kind {
+/// The schema of a parameter: its type, the values the simulator takes (`enum`, integer
+/// bounds, from the operation table), and `minLength: 1` for a required string (the simulator
+/// takes an empty value as absent).
+fn param_schema(p: &Param) -> Value {
+    let mut schema = match p.kind {
         "object" => json!({"type": "object"}),
         "array" => json!({"type": "array", "items": {}}),
         other => json!({"type": other}),
+    };
+    if let Some(values) = p.allowed() {
+        schema["enum"] = json!(values);
+    } else if p.kind == "string" && p.required {
+        schema["minLength"] = json!(1);
     }
+    if let Some((lo, hi)) = p.bounds() {
+        schema["minimum"] = json!(lo);
+        schema["maximum"] = json!(hi);
+    }
+    schema
 }
 
 fn reason(status: u16) -> &'static str {
@@ -64,10 +77,21 @@ fn reason(status: u16) -> &'static str {
         401 => {
             "No, garbled or expired token; unknown agent, registeredId, engagement or customer; another agent's engagement"
         }
-        403 => "The site is not among the token's sites",
+        403 => {
+            "The site is not among the token's sites; with `strict: true`, no or a garbled token"
+        }
         422 => "Too late: withdrawn offer, closed engagement",
         _ => "Error",
     }
+}
+
+/// A body's schema; OpenAPI 3.0 wants at least one name in `required`, or no `required`.
+fn object_schema(properties: Map<String, Value>, required: &[Value]) -> Value {
+    let mut schema = json!({"type": "object", "properties": properties});
+    if !required.is_empty() {
+        schema["required"] = Value::Array(required.to_vec());
+    }
+    schema
 }
 
 /// The `responses` of an operation: its 200 (with the example and its schema), the long-poll's
@@ -95,18 +119,26 @@ fn responses(def: &RouteDef) -> Value {
             json!({"description": "Nothing pending within the long-poll hold"}),
         );
     }
-    for status in def.doc.errors {
-        let body = if def.op == "token" {
-            "#/components/schemas/OAuthError"
+    // With `strict: true` any bearer call without a usable token is 403 (src/sim/README.md).
+    let mut errors = def.doc.errors.to_vec();
+    if def.operation.auth == Auth::Bearer && !errors.contains(&403) {
+        errors.push(403);
+        errors.sort_unstable();
+    }
+    for status in &errors {
+        // The token endpoint answers in the OAuth2 shape, always JSON; the others in the
+        // simulator's error shape, as XML under `<error>` with `output=xml`.
+        let content = if def.op == "token" {
+            json!({"application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}})
         } else {
-            "#/components/schemas/Error"
+            json!({
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+                "application/xml": {"schema": {"$ref": "#/components/schemas/Error"}},
+            })
         };
         responses.insert(
             status.to_string(),
-            json!({
-                "description": reason(*status),
-                "content": {"application/json": {"schema": {"$ref": body}}},
-            }),
+            json!({"description": reason(*status), "content": content}),
         );
     }
     Value::Object(responses)
@@ -117,18 +149,35 @@ fn operation(def: &RouteDef) -> Value {
     let mut parameters: Vec<Value> = Vec::new();
     let mut body_props = Map::new();
     let mut body_required: Vec<Value> = Vec::new();
+    // A form body carries no structure: object and array parameters travel in JSON bodies (or
+    // as JSON text, which the form schema does not describe).
+    let mut form_props = Map::new();
+    let mut form_required: Vec<Value> = Vec::new();
+    let mut json_only = false;
     for p in def.params() {
         match p.location {
-            ParamIn::Query | ParamIn::Header => parameters.push(json!({
+            // The token's `Authorization` is the `clientBasic` security scheme (OpenAPI ignores
+            // an `Authorization` header parameter).
+            ParamIn::Header => {}
+            ParamIn::Query => parameters.push(json!({
                 "name": p.name,
                 "in": p.location.as_str(),
                 "required": p.required,
-                "schema": kind_schema(p.kind),
+                "schema": param_schema(&p),
             })),
             _ => {
-                body_props.insert(p.name.to_string(), kind_schema(p.kind));
+                let structured = matches!(p.kind, "object" | "array");
+                body_props.insert(p.name.to_string(), param_schema(&p));
+                if !structured {
+                    form_props.insert(p.name.to_string(), param_schema(&p));
+                }
                 if p.required {
                     body_required.push(p.name.into());
+                    if structured {
+                        json_only = true;
+                    } else {
+                        form_required.push(p.name.into());
+                    }
                 }
             }
         }
@@ -152,15 +201,18 @@ fn operation(def: &RouteDef) -> Value {
     op.insert("tags".into(), json!([tag]));
     op.insert("parameters".into(), Value::Array(parameters));
     if !body_props.is_empty() {
-        let schema = json!({"type": "object", "properties": body_props, "required": body_required});
         let mut content = Map::new();
         if def.op != "token" {
+            let schema = object_schema(body_props, &body_required);
             content.insert("application/json".into(), json!({"schema": schema}));
         }
-        content.insert(
-            "application/x-www-form-urlencoded".into(),
-            json!({"schema": schema}),
-        );
+        if !json_only {
+            let schema = object_schema(form_props, &form_required);
+            content.insert(
+                "application/x-www-form-urlencoded".into(),
+                json!({"schema": schema}),
+            );
+        }
         op.insert(
             "requestBody".into(),
             json!({"required": !body_required.is_empty(), "content": content}),
@@ -204,6 +256,7 @@ fn build() -> Value {
             "schemas": {
                 "Error": {
                     "type": "object",
+                    "xml": {"name": "error"},
                     "required": ["status", "error", "message"],
                     "properties": {
                         "status": {"type": "integer"},
@@ -247,5 +300,46 @@ mod tests {
             json!({"type": "string"})
         );
         assert!(t["responses"]["422"].is_object());
+        assert_eq!(
+            t["responses"]["422"]["content"]["application/xml"]["schema"],
+            json!({"$ref": "#/components/schemas/Error"})
+        );
+    }
+
+    #[test]
+    fn enums_bounds_and_required_come_from_the_operation_table() {
+        let doc = document();
+        let body = |path: &str, media: &str| {
+            doc["paths"][path]["post"]["requestBody"]["content"][media]["schema"].clone()
+        };
+        let status = body("/engagementAPI/v2/agent/agentStatus", "application/json");
+        assert_eq!(
+            status["properties"]["state"],
+            json!({"type": "string", "enum": ["available", "busy"]})
+        );
+        assert_eq!(
+            status["properties"]["agentId"],
+            json!({"type": "string", "minLength": 1})
+        );
+        let custom = body("/engagementAPI/v2/agent/customSettings", "application/json");
+        assert!(custom.get("required").is_none(), "{custom}");
+        assert_eq!(
+            custom["properties"]["fontSize"],
+            json!({"type": "integer", "minimum": 0, "maximum": 100})
+        );
+        // An object travels only in JSON bodies.
+        let script = &doc["paths"]["/engagementAPI/v2/agent/customScript"]["post"]["requestBody"];
+        assert!(script["content"]["application/x-www-form-urlencoded"].is_null());
+        let token = &doc["paths"]["/oauth-server/oauth/token"]["post"];
+        assert_eq!(token["parameters"], json!([]));
+        assert_eq!(token["security"], json!([{"clientBasic": []}]));
+        assert_eq!(
+            token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]
+                ["grant_type"]["enum"],
+            json!(["client_credentials", "password"])
+        );
+        // No `required: []` anywhere (invalid OpenAPI 3.0).
+        let text = doc.to_string();
+        assert!(!text.contains(r#""required":[]"#));
     }
 }

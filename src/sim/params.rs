@@ -173,6 +173,34 @@ impl Input<'_> {
         self.body.get(name).or_else(|| self.query.get(name))
     }
 
+    /// Checks the values of the operation's enumerated and bounded parameters (the table's
+    /// `=values`, which the OpenAPI document lists too) wherever they are given: anything else is
+    /// 400 naming the parameter, before the handler runs.
+    pub fn check_values(&self, op: &Operation) -> Result<(), ApiError> {
+        for p in op.params() {
+            if p.location == ParamIn::Header {
+                continue;
+            }
+            let Some(v) = self.get(p.name) else {
+                continue;
+            };
+            if p.allowed().is_some_and(|a| !a.contains(&v.as_ref())) {
+                return Err(ApiError::unexpected(p.name, &p.allowed_phrase(), &v));
+            }
+            if let Some((lo, hi)) = p.bounds() {
+                match v.trim().parse::<i64>() {
+                    Ok(n) if (lo..=hi).contains(&n) => {}
+                    Ok(_) => {
+                        let range = format!("an integer from {lo} to {hi}");
+                        return Err(ApiError::unexpected(p.name, &range, &v));
+                    }
+                    Err(_) => return Err(ApiError::unexpected(p.name, "an integer", &v)),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A required parameter (400 naming it when absent).
     pub fn require(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
         self.get(name).ok_or_else(|| ApiError::missing(name))

@@ -119,15 +119,10 @@ pub async fn custom_settings(req: Req) -> ApiResult {
         .to_string();
     let include_layout = input.query.flag("includeLayout", false)?;
     let mut changes = Map::new();
-    // Settings that take one of two words.
-    for (name, [one, other]) in [
-        ("clicking", ["singleClick", "doubleClick"]),
-        ("loginState", ["loginAsBusy", "loginAsAvailable"]),
-    ] {
+    // `clicking` and `loginState` take one of two words, `fontSize` a bounded integer: the
+    // operation table's values, checked before the handler.
+    for name in ["clicking", "loginState"] {
         if let Some(v) = input.get(name) {
-            if v != one && v != other {
-                return Err(ApiError::unexpected(name, &format!("{one} or {other}"), &v));
-            }
             changes.insert(name.into(), Value::String(v.into_owned()));
         }
     }

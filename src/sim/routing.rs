@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::config::KeepaliveEnds;
 use super::error::ApiError;
 use super::state::{Core, Engagement, Member, Msg, MsgKind, Phase, Session, Share};
 
@@ -287,10 +288,41 @@ impl Core {
             self.by_user.remove(&s.username);
         }
         s.notify.notify_waiters();
-        for eid in &s.chats {
+        self.orphan(&s.chats, &s.username, now, at_ms);
+        for eid in &s.offers {
+            self.place(*eid, now, at_ms, true);
+        }
+        let _ = reason;
+        self.pump(&s.group, now, at_ms);
+    }
+
+    /// `keepalive_ends: engagements`: a silent session loses its engagements as a lost session
+    /// does (offers move on, chats wait for `joinEngagement`) but stays logged in; a new
+    /// keep-alive window starts.
+    pub fn drop_engagements(&mut self, sid: u64, now: Instant, at_ms: u64) {
+        self.detach(sid, now, at_ms);
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        s.last_seen = now;
+        let chats = std::mem::take(&mut s.chats);
+        let offers = std::mem::take(&mut s.offers);
+        let (username, group) = (s.username.clone(), s.group.clone());
+        self.refresh(sid);
+        self.orphan(&chats, &username, now, at_ms);
+        for eid in offers {
+            self.place(eid, now, at_ms, true);
+        }
+        self.pump(&group, now, at_ms);
+    }
+
+    /// Chats whose agent is gone: they wait for that agent's `joinEngagement`, and their
+    /// customers see `agentLostConnection`.
+    fn orphan(&mut self, chats: &[u64], username: &Arc<str>, now: Instant, at_ms: u64) {
+        for eid in chats {
             if let Some(e) = self.engagements.get_mut(eid) {
                 e.phase = Phase::Orphaned {
-                    username: s.username.clone(),
+                    username: username.clone(),
                 };
                 e.since = now;
                 let m = Msg::state(Member::System, "agentLostConnection", at_ms);
@@ -298,11 +330,6 @@ impl Core {
                 e.tell_customer(m);
             }
         }
-        for eid in &s.offers {
-            self.place(*eid, now, at_ms, true);
-        }
-        let _ = reason;
-        self.pump(&s.group, now, at_ms);
     }
 
     /// The engagement, if this session may act on it as its holder.
@@ -631,13 +658,16 @@ impl Core {
         let silent: Vec<u64> = self
             .sessions
             .iter()
-            .filter(|(_, s)| {
-                s.polling == 0 && now.duration_since(s.last_seen) >= t.keepalive_window
-            })
+            .filter(|(_, s)| self.missed_keepalive(s, now))
             .map(|(sid, _)| *sid)
             .collect();
         for sid in silent {
-            self.end_session(sid, EndReason::LostConnection, now, at_ms);
+            match t.keepalive_ends {
+                KeepaliveEnds::Session => {
+                    self.end_session(sid, EndReason::LostConnection, now, at_ms)
+                }
+                KeepaliveEnds::Engagements => self.drop_engagements(sid, now, at_ms),
+            }
         }
         self.reap_handoffs(now, at_ms);
         let orphan_limit = t.keepalive_window * 2;
@@ -679,6 +709,7 @@ mod tests {
             Timing {
                 accept_window: Duration::from_secs(15),
                 keepalive_window: Duration::from_secs(30),
+                keepalive_ends: Default::default(),
                 closed_retention: Duration::from_secs(120),
             },
             SiteInfo::new("22", &crate::sim::seed::Seed::default()),

@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
+
+use super::config::KeepaliveEnds;
 use tokio::time::Instant;
 
 /// Wall-clock time read through tokio's clock, so tests with a paused clock move it too.
@@ -431,6 +433,7 @@ impl GroupStats {
 pub struct Timing {
     pub accept_window: Duration,
     pub keepalive_window: Duration,
+    pub keepalive_ends: super::config::KeepaliveEnds,
     pub closed_retention: Duration,
 }
 
@@ -541,9 +544,15 @@ impl Core {
             .map(|_| sid)
     }
 
-    /// Whether a session has outlived the keep-alive window (the reaper removes it on its next
-    /// pass; until then it already counts as gone).
+    /// Whether a session has outlived the keep-alive window and ends with it (the reaper removes
+    /// it on its next pass; until then it already counts as gone). With `keepalive_ends:
+    /// engagements` a session never ends this way.
     pub fn silent(&self, s: &Session, now: Instant) -> bool {
+        self.timing.keepalive_ends == KeepaliveEnds::Session && self.missed_keepalive(s, now)
+    }
+
+    /// Whether a session has gone `keepalive_window` without a GET messages in flight or answered.
+    pub fn missed_keepalive(&self, s: &Session, now: Instant) -> bool {
         s.polling == 0 && now.duration_since(s.last_seen) >= self.timing.keepalive_window
     }
 

@@ -78,6 +78,17 @@ pub fn harness(args: &[&str]) -> Command {
     c
 }
 
+/// `aeapi-harness -q merge DIRS --out OUT`, run to its end, stderr captured.
+pub fn merge_into(dirs: &[PathBuf], out: &Path) -> Output {
+    harness(&["merge"])
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("merge runs")
+}
+
 /// A suite of `agents` quick agents against the simulator `target` with the development
 /// credentials from the environment; `load` is the `load:` mapping's tail, `tail` any further
 /// top-level YAML.
@@ -88,7 +99,23 @@ pub fn quick_suite(
     load: &str,
     tail: &str,
 ) -> String {
-    let (api, auth) = (&target.api_base, &target.auth_base);
+    quick_suite_at(
+        name,
+        (&target.api_base, &target.auth_base),
+        agents,
+        load,
+        tail,
+    )
+}
+
+/// [`quick_suite`] against any `(api, auth)` bases (one nothing listens on, for usage errors).
+pub fn quick_suite_at(
+    name: &str,
+    (api, auth): (&str, &str),
+    agents: u32,
+    load: &str,
+    tail: &str,
+) -> String {
     format!(
         "name: {name}\n\
          target: {{api: '{api}', auth: '{auth}', client_id: '${{AEAPI_CLIENT_ID}}', \

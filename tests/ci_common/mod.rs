@@ -441,6 +441,7 @@ pub fn check_invocation(
     let origin = &inv.origin;
     let (suite, target) = match &inv.cli.command {
         Command::Run(a) => (a.suite.clone(), a.target.target.clone()),
+        Command::Capacity(a) => (a.suite.clone(), a.target.target.clone()),
         Command::Conform(a) => (a.suite.clone(), a.target.target.clone()),
         Command::Merge(_) => return,
         other => {
@@ -517,6 +518,7 @@ pub fn check_invocation(
     };
     let run = match config {
         Config::Run(c) | Config::Conform(c) => c,
+        Config::Capacity(c) => return check_capacity_steps(inv, loaded, &c, errors),
         _ => return,
     };
     let out = run
@@ -528,6 +530,41 @@ pub fn check_invocation(
             "{origin}: `{}` does not fit its suite: {e}",
             inv.argv.join(" ")
         ));
+    }
+}
+
+/// Every step of a capacity search fits its suite: the bounds make a search, and the lightest
+/// and heaviest steps plan (the pool holds the heaviest, each shard gets agents of the
+/// lightest).
+fn check_capacity_steps(
+    inv: &Invocation,
+    mut loaded: aeapi_harness::suite::LoadedSuite,
+    c: &aeapi_harness::app::CapacityConfig,
+    errors: &mut Vec<String>,
+) {
+    let origin = format!("{}: `{}`", inv.origin, inv.argv.join(" "));
+    let search = aeapi_harness::app::capacity::search(c, std::time::Duration::from_secs(30));
+    let loads = match search.loads() {
+        Ok(l) => l,
+        Err(e) => return errors.push(format!("{origin}: {e}")),
+    };
+    // Each step is the suite's load made flat at the step's agents.
+    loaded.suite.load.steps.clear();
+    for load in [loads.first(), loads.last()].into_iter().flatten() {
+        let overrides = aeapi_harness::suite::plan::Overrides {
+            agents: Some(*load as u32),
+            duration: Some(search.step_duration),
+            shard: c.shard,
+            seed: c.seed,
+            ..Default::default()
+        };
+        if let Err(e) =
+            aeapi_harness::suite::plan::plan(loaded.clone(), &overrides, PathBuf::from("x"))
+        {
+            errors.push(format!(
+                "{origin}: the step of {load} agents does not fit: {e}"
+            ));
+        }
     }
 }
 
@@ -588,6 +625,8 @@ pub fn every_yaml_file_under_ci_parses() {
         "ci/kubernetes/shards-job.yaml",
         "ci/kubernetes/merge-job.yaml",
         "ci/kubernetes/reports-pvc.yaml",
+        "ci/kubernetes/capacity/kustomization.yaml",
+        "ci/kubernetes/capacity/capacity-job.yaml",
     ] {
         assert!(rel.contains(expected), "{expected} is missing: {rel:?}");
     }

@@ -73,6 +73,36 @@ pub struct Param {
     pub required: bool,
     /// The reference marks it required.
     pub reference_required: bool,
+    /// What the simulator takes ("" = any value of `kind`): `a|b|c` for a string (an enum), or
+    /// `min..max` for an integer (inclusive). The simulator refuses anything else (400) and its
+    /// OpenAPI document lists the same values.
+    pub values: &'static str,
+}
+
+impl Param {
+    /// The values an enumerated string parameter takes (`None`: any string).
+    pub fn allowed(&self) -> Option<Vec<&'static str>> {
+        (!self.values.is_empty() && self.kind == "string").then(|| self.values.split('|').collect())
+    }
+
+    /// The inclusive bounds of an integer parameter (`None`: unbounded).
+    pub fn bounds(&self) -> Option<(i64, i64)> {
+        if self.kind != "integer" {
+            return None;
+        }
+        let (lo, hi) = self.values.split_once("..")?;
+        Some((lo.parse().ok()?, hi.parse().ok()?))
+    }
+
+    /// The allowed values as a phrase: `a, b or c`.
+    pub fn allowed_phrase(&self) -> String {
+        let values = self.allowed().unwrap_or_default();
+        match values.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            Some((last, _)) => (*last).to_string(),
+            None => String::new(),
+        }
+    }
 }
 
 /// One operation.
@@ -109,7 +139,7 @@ impl Operation {
     }
 }
 
-/// One `where:name[:type][mark]` of the notation; `None` for an unknown `where`.
+/// One `where:name[:type][=values][mark]` of the notation; `None` for an unknown `where`.
 fn parse(p: &'static str) -> Option<Param> {
     let (p, required, reference_required) = match p.as_bytes().last() {
         Some(b'*') => (&p[..p.len() - 1], true, true),
@@ -117,6 +147,7 @@ fn parse(p: &'static str) -> Option<Param> {
         Some(b'!') => (&p[..p.len() - 1], false, true),
         _ => (p, false, false),
     };
+    let (p, values) = p.split_once('=').unwrap_or((p, ""));
     let mut parts = p.splitn(3, ':');
     let location = match parts.next()? {
         "q" => ParamIn::Query,
@@ -131,6 +162,7 @@ fn parse(p: &'static str) -> Option<Param> {
         kind: parts.next().unwrap_or("string"),
         required,
         reference_required,
+        values,
     })
 }
 
@@ -231,6 +263,7 @@ mod tests {
                 kind: "string",
                 required: true,
                 reference_required: true,
+                values: "",
             }
         );
         assert!(p.contains(&Param {
@@ -239,7 +272,21 @@ mod tests {
             kind: "integer",
             required: false,
             reference_required: false,
+            values: "0..100",
         }));
+        let clicking = p.iter().find(|p| p.name == "clicking").expect("listed");
+        assert_eq!(clicking.allowed(), Some(vec!["singleClick", "doubleClick"]));
+        assert_eq!(clicking.allowed_phrase(), "singleClick or doubleClick");
+        let font = p.iter().find(|p| p.name == "fontSize").expect("listed");
+        assert_eq!((font.bounds(), font.allowed()), (Some((0, 100)), None));
+        let status = find("agentStatus").expect("listed").params();
+        assert_eq!(
+            status
+                .iter()
+                .find(|p| p.name == "state")
+                .map(|p| (p.required, p.allowed_phrase())),
+            Some((true, "available or busy".to_string()))
+        );
         let get = find("messages.get").expect("listed").params();
         assert!(
             get.iter()

@@ -1,10 +1,12 @@
 //! The table itself: every operation's method, path and parameters, written once.
 //!
-//! `params` is compact: space-separated `where:name[:type][mark]`. `where` is `q` (query), `b`
+//! `params` is compact: space-separated `where:name[:type][=values][mark]`. `where` is `q` (query), `b`
 //! (body: JSON or form), `f` (form only) or `h` (header); `type` defaults to `string`. The mark
 //! says who requires the parameter: `*` the reference and the simulator (400 when absent), `+`
 //! the simulator only, `!` the reference only (the simulator takes another parameter in its
-//! place); no mark: optional. Every operation but `token` also takes `output=json|xml`.
+//! place); no mark: optional. `=values` lists what the simulator takes: `a|b` for a string,
+//! `min..max` for an integer (inclusive); anything else is 400. Every operation but `token` also
+//! takes `output=json|xml`.
 
 use super::{Auth, Method, Operation};
 
@@ -51,7 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "token",
         method: Method::Post,
         path: "/oauth-server/oauth/token",
-        params: "h:Authorization* f:grant_type* f:username f:password",
+        params: "h:Authorization* f:grant_type=client_credentials|password* f:username f:password",
         success: "200 {access_token,token_type,expires_in,scope,sites,jti}",
         auth: Auth::ClientBasic,
         ..BEARER
@@ -93,7 +95,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "agentStatus",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/agentStatus",
-        params: "q:registeredId* b:agentId* b:state* b:reason",
+        params: "q:registeredId* b:agentId* b:state=available|busy* b:reason",
         success: "200",
         ..BEARER
     },
@@ -117,7 +119,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "closeEngagement",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/closeEngagement",
-        params: "q:registeredId* b:agentId* b:engagementId* b:dispositions:object b:followUp:boolean b:followUpAgent b:followUpNotes b:autoTransferFailed:boolean b:transferConferenceMode",
+        params: "q:registeredId* b:agentId* b:engagementId* b:dispositions:object b:followUp:boolean b:followUpAgent b:followUpNotes b:autoTransferFailed:boolean b:transferConferenceMode=transfer|conference",
         success: "200",
         ..BEARER
     },
@@ -157,7 +159,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "customSettings",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/customSettings",
-        params: "q:agentID* q:includeLayout:boolean b:clicking b:fontSize:integer b:language b:layoutSettings b:loginState b:playSounds:boolean b:showAlerts:boolean",
+        params: "q:agentID* q:includeLayout:boolean b:clicking=singleClick|doubleClick b:fontSize:integer=0..100 b:language b:layoutSettings b:loginState=loginAsBusy|loginAsAvailable b:playSounds:boolean b:showAlerts:boolean",
         success: "200",
         ..BEARER
     },
@@ -237,7 +239,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "loggingAgent",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/logging/agent",
-        params: "q:registeredId* b:agentId* b:engagementId* b:message b:level",
+        params: "q:registeredId! b:agentId* b:engagementId* b:message b:level",
         success: "200",
         ..BEARER
     },
@@ -269,7 +271,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "messages.post",
         method: Method::Post,
         path: MESSAGES,
-        params: "q:registeredId* b:agentId* b:engagementId* b:messageText+ b:messageType b:chatLineReceiverType b:state",
+        params: "q:registeredId* b:agentId* b:engagementId* b:messageText+ b:messageType=chatLine|dynamicForm|stateChange|script b:chatLineReceiverType=external|internal b:state=agentIsTyping|agentStopsTyping",
         success: "200",
         ..BEARER
     },
@@ -293,7 +295,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "ninaCoachEscalationResolution",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/ninaCoachEscalationResolution",
-        params: "q:registeredId* b:resolutionCode* b:agentId b:engagementId b:concepts:array",
+        params: "q:registeredId* b:resolutionCode=NL|ERR|TIMEOUT|NOOP|INC|LC* b:agentId b:engagementId b:concepts:array",
         success: "200",
         ..BEARER
     },
@@ -366,7 +368,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "smsCommand",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/smsCommand",
-        params: "q:registeredId* b:command* b:engagementId+ b:agentId b:lineId",
+        params: "q:registeredId* b:command=RESEND|SKIP* b:engagementId+ b:agentId b:lineId",
         success: "200",
         ..BEARER
     },
@@ -414,7 +416,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "webrtcAction",
         method: Method::Post,
         path: "/engagementAPI/v2/agent/webrtc/action",
-        params: "q:registeredId* b:action* b:agentId* b:engagementId*",
+        params: "q:registeredId* b:action=DIALED|NETWORK_ERR|END_WEBCALL* b:agentId* b:engagementId*",
         success: "200",
         ..BEARER
     },
@@ -438,7 +440,7 @@ pub static CUSTOMER_OPERATIONS: &[Operation] = &[
         name: "customer.message.post",
         method: Method::Post,
         path: CUSTOMER_MESSAGE,
-        params: "b:customerID* b:engagementID* b:messageType b:messageText b:state",
+        params: "b:customerID* b:engagementID* b:messageType=chatLine|agentDataPass|stateChange b:messageText b:state=closed",
         success: "200",
         served_as: Some("customerMessage.post"),
         ..BEARER
