@@ -86,6 +86,37 @@ pub enum Command {
         after_help = "Example:\n  aeapi-harness import desk.har --out desk.yaml --agents-csv desk-agents.csv"
     )]
     Import(ImportArgs),
+    /// Re-issue a recorded agent-desktop session (HAR) against a target and compare every
+    /// answer with the recorded one (status, content type, fields by JSON path).
+    #[command(
+        after_help = "Example:\n  AGENT_PASSWORD=... aeapi-harness replay desk.har --target embedded --out reports/replay\n\nExit codes: 0 no differences, 1 differences, 2 bad input, 3 target unreachable"
+    )]
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The HAR file (at most 256 MiB).
+    pub har: PathBuf,
+    /// `embedded` or the API base URL of a remote AEAPI (credentials from AEAPI_CLIENT_ID,
+    /// AEAPI_CLIENT_SECRET and AGENT_PASSWORD).
+    #[arg(long, value_name = "embedded|URL", default_value = "embedded")]
+    pub target: String,
+    #[arg(
+        long,
+        value_name = "DIR",
+        help = "Report directory [default: reports/replay-<HAR stem>-<UTC timestamp>/]"
+    )]
+    pub out: Option<PathBuf>,
+    /// `fast`: each call once the previous one is answered; `recorded`: at its recorded offset.
+    #[arg(long, value_enum, default_value_t = TimingArg::Fast)]
+    pub timing: TimingArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimingArg {
+    Fast,
+    Recorded,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +240,15 @@ pub struct ConformArgs {
     /// reported as errors and the exit code is 3.
     #[arg(long, value_name = "D")]
     pub max_time: Option<HumanDuration>,
+    /// Write what every case observed (status, content type, inferred schema; no values) to
+    /// DIR/snapshot.json, for a later `--against DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Compare with a snapshot (its DIR or snapshot.json): a status changed, a field removed or
+    /// a type changed fails the case (exit 1); a field added is a warning unless the suite sets
+    /// `drift: {added_fields: fail}`.
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +370,8 @@ impl Config {
                     at: a.start_at,
                 },
                 max_time: None,
+                snapshot: None,
+                against: None,
             }),
             Command::Conform(a) => Config::Conform(RunConfig {
                 suite: a.suite,
@@ -351,6 +393,8 @@ impl Config {
                     }
                     d => d.map(|d| d.0),
                 },
+                snapshot: a.snapshot,
+                against: a.against,
             }),
             Command::Capacity(a) => Config::Capacity(CapacityConfig {
                 suite: a.suite,
@@ -383,6 +427,18 @@ impl Config {
                 har: a.har,
                 out: a.out,
                 agents_csv: a.agents_csv,
+            }),
+            Command::Replay(a) => Config::Replay(app::replay::ReplayConfig {
+                har: a.har,
+                target: match parse_target(&a.target)? {
+                    Target::Embedded => app::replay::ReplayTarget::Embedded,
+                    Target::Remote(r) => app::replay::ReplayTarget::Url(r.api),
+                },
+                out: a.out,
+                timing: match a.timing {
+                    TimingArg::Fast => crate::replay::Timing::Fast,
+                    TimingArg::Recorded => crate::replay::Timing::Recorded,
+                },
             }),
         })
     }

@@ -17,6 +17,7 @@ pub mod har;
 pub mod import;
 pub mod live;
 pub mod metrics;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod sim;

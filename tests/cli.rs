@@ -30,6 +30,8 @@ fn run_config(suite: &str) -> RunConfig {
         live: Default::default(),
         start: Default::default(),
         max_time: None,
+        snapshot: None,
+        against: None,
     }
 }
 

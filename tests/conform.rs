@@ -6,3 +6,4 @@ mod conform_faults;
 mod conform_readings;
 mod conform_remote;
 mod conform_sim;
+mod conform_snapshot;

@@ -218,6 +218,8 @@ pub struct Observed {
     /// The body as received (shared, not copied), for failure examples.
     pub raw: bytes::Bytes,
     pub www_authenticate: Option<String>,
+    /// The response's `Content-Type`, as sent.
+    pub content_type: Option<String>,
 }
 
 impl Observed {
@@ -236,6 +238,7 @@ impl Observed {
             decode_error: None,
             raw: bytes::Bytes::new(),
             www_authenticate: None,
+            content_type: None,
         }
     }
 
@@ -365,10 +368,14 @@ pub async fn read_response(obs: &mut Observed, mut resp: reqwest::Response, limi
         .get(reqwest::header::WWW_AUTHENTICATE)
         .and_then(|h| h.to_str().ok())
         .map(str::to_string);
-    let is_xml = resp
+    obs.content_type = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let is_xml = obs
+        .content_type
+        .as_deref()
         .is_some_and(|ct| ct.contains("xml"));
     let too_long = || format!("response body exceeds the limit of {}", size_label(limit));
     if resp.content_length().is_some_and(|n| n > limit as u64) {

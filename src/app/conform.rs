@@ -10,13 +10,40 @@ use std::time::Duration;
 
 use super::support;
 use super::{AppError, Console, RunConfig};
+use crate::conform::snapshot::{self, Snapshot};
 use crate::conform::{self, ConformPlan, Progress, RunFailure, Verdict, report};
 use crate::exit::Exit;
 use crate::runner::plan::RunPlan;
+use crate::suite::model::AddedFields;
+
+/// `--snapshot` and `--against`: where to keep what the run observed, and what to compare it
+/// with (read before the run: a bad snapshot is a usage error).
+#[derive(Debug, Default)]
+pub struct Drift {
+    pub snapshot: Option<std::path::PathBuf>,
+    pub against: Option<(Snapshot, AddedFields)>,
+}
 
 /// `conform`: `--only` selects cases by operation or case id; `-v` prints the plan first.
 pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     let plan = super::plan::load_plan(c)?;
+    let added = plan
+        .suite
+        .suite
+        .drift
+        .as_ref()
+        .map(|d| d.added_fields)
+        .unwrap_or_default();
+    let drift = Drift {
+        snapshot: c.snapshot.clone(),
+        against: match &c.against {
+            Some(p) => Some((
+                snapshot::read(p).map_err(|e| AppError::Usage(e.to_string()))?,
+                added,
+            )),
+            None => None,
+        },
+    };
     if console.verbose() {
         let _ = writeln!(console.err, "{plan}");
     }
@@ -25,11 +52,20 @@ pub fn execute(console: &mut Console, c: &RunConfig) -> Result<Exit, AppError> {
     if let Some(bound) = c.max_time {
         cp.time_bound = bound;
     }
-    execute_plan(console, cp)
+    execute_gated(console, cp, drift)
 }
 
 /// Runs a built conformance plan (tests use it to point a plan at a chosen target).
 pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, AppError> {
+    execute_gated(console, plan, Drift::default())
+}
+
+/// [`execute_plan`] with a snapshot to write and/or to compare with.
+pub fn execute_gated(
+    console: &mut Console,
+    plan: ConformPlan,
+    drift: Drift,
+) -> Result<Exit, AppError> {
     let runtime = support::runtime()?;
     let out_dir = plan.out_dir.clone();
     let target = plan.target.label();
@@ -56,7 +92,7 @@ pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, Ap
     };
     let result = runtime.block_on(conform::run(plan, progress));
     runtime.shutdown_timeout(Duration::from_secs(2));
-    let (outcomes, secrets, interrupted) = match result {
+    let (mut outcomes, secrets, interrupted) = match result {
         Ok(r) => r,
         Err(RunFailure { message, secrets }) => {
             // Reports still say why, so CI shows an error rather than nothing.
@@ -70,6 +106,23 @@ pub fn execute_plan(console: &mut Console, plan: ConformPlan) -> Result<Exit, Ap
         }
     };
     support::report_dir(&out_dir)?;
+    if let Some(dir) = &drift.snapshot {
+        let snap = snapshot::build(&meta.suite, &meta.target, &outcomes);
+        snapshot::write(dir, &snap, &secrets).map_err(AppError::Report)?;
+        if !console.quiet() {
+            let _ = writeln!(
+                console.err,
+                "snapshot: {} cases in {}",
+                snap.cases.len(),
+                dir.join(snapshot::FILE).display()
+            );
+        }
+    }
+    if let Some((snap, added)) = &drift.against {
+        for w in snapshot::against(snap, &mut outcomes, *added) {
+            let _ = writeln!(console.err, "warning: {}", secrets.mask(&w));
+        }
+    }
     if !console.quiet() {
         let _ = write!(console.out, "{}", secrets.mask(&report::table(&outcomes)));
     }

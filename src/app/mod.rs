@@ -16,6 +16,7 @@ pub mod import;
 pub mod limits;
 pub mod merge;
 pub mod plan;
+pub mod replay;
 pub mod run;
 pub mod simulate;
 pub mod start;
@@ -54,6 +55,10 @@ pub struct RunConfig {
     pub start: StartConfig,
     /// `conform --max-time`: the whole run's bound (default `conform::DEFAULT_TIME_BOUND`).
     pub max_time: Option<std::time::Duration>,
+    /// `conform --snapshot DIR`: write what every case observed there.
+    pub snapshot: Option<PathBuf>,
+    /// `conform --against DIR`: fail on drift from that snapshot.
+    pub against: Option<PathBuf>,
 }
 
 /// A validated `simulate` invocation.
@@ -106,6 +111,7 @@ pub enum Config {
     Validate(Vec<PathBuf>),
     Merge(MergeConfig),
     Import(import::ImportConfig),
+    Replay(replay::ReplayConfig),
 }
 
 /// Runs one command, prints its error (if any) once, and returns the exit code.
@@ -120,6 +126,7 @@ pub fn execute(console: &mut Console, config: &Config) -> Exit {
         Config::Validate(files) => validate::execute(console, files),
         Config::Merge(c) => merge::execute(console, c),
         Config::Import(c) => import::execute(console, c),
+        Config::Replay(c) => replay::execute(console, c),
     };
     finish(console, result)
 }

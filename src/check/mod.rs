@@ -206,6 +206,7 @@ mod tests {
             decode_error: None,
             raw: bytes::Bytes::new(),
             www_authenticate: None,
+            content_type: None,
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod case;
 pub mod engine;
 pub mod report;
+pub mod snapshot;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -96,6 +97,17 @@ pub struct CaseOutcome {
     pub actual: Option<u16>,
     /// The first bytes of the response body.
     pub excerpt: String,
+    /// The response's content type and the schema inferred from its body (for
+    /// `--snapshot`/`--against`).
+    pub observed: Observation,
+}
+
+/// What a case's response looked like, values left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    pub content_type: Option<String>,
+    /// The schema of the decoded body (`import::schema`), when it had one.
+    pub schema: Option<serde_json::Value>,
 }
 
 impl CaseOutcome {
@@ -110,6 +122,7 @@ impl CaseOutcome {
             request_line: String::new(),
             actual: None,
             excerpt: String::new(),
+            observed: Observation::default(),
         }
     }
 
@@ -118,6 +131,10 @@ impl CaseOutcome {
         self.request_line = obs.request_line();
         self.actual = obs.status;
         self.excerpt = obs.excerpt();
+        self.observed = Observation {
+            content_type: obs.content_type.clone(),
+            schema: obs.body.as_ref().map(crate::import::drift::schema_of),
+        };
     }
 
     /// `positive`, or `positive [xml]`.

@@ -6,11 +6,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use junit_report::{Duration as JDuration, Report, TestCase, TestResult, TestSuite};
+use junit_report::{Duration as JDuration, Report, TestCase, TestSuite};
 use serde_json::{Value, json};
 
 use super::{CaseOutcome, Verdict};
-use crate::report::{ReportError, Secrets, write_file};
+use crate::report::junit::{set_cause, text_safe as xml};
+use crate::report::{ReportError, Secrets};
 use crate::suite::model::OutputFormat;
 
 /// What the reports say about the run as a whole.
@@ -135,47 +136,20 @@ pub fn junit(meta: &Meta, outcomes: &[CaseOutcome]) -> Report {
             Verdict::Skipped(why) => TestCase::skipped_with_cause(&name, "skipped", why),
             Verdict::Error(why) => {
                 let mut c = TestCase::error(&name, t, "setup", &xml(why));
-                c.result = with_cause(c.result, &xml(why));
+                set_cause(&mut c, xml(why));
                 c
             }
             Verdict::Failed(problems) => {
                 let kinds: Vec<&str> = problems.iter().map(|p| p.check).collect();
                 let mut c = TestCase::failure(&name, t, &kinds.join(","), &xml(&summary(problems)));
-                c.result = with_cause(c.result, &xml(&details(o)));
+                set_cause(&mut c, xml(&details(o)));
                 c
             }
         };
         case.set_classname(o.op);
         suite.add_testcase(case);
     }
-    if let Some(why) = &meta.harness_error {
-        let mut case = TestCase::error("run", JDuration::ZERO, "harness", &xml(why));
-        case.set_classname("harness");
-        suite.add_testcase(case);
-    }
-    let mut r = Report::new();
-    r.add_testsuite(suite);
-    r
-}
-
-fn xml(s: &str) -> String {
-    crate::report::junit::xml_safe(s).replace("]]>", "]] >")
-}
-
-fn with_cause(result: TestResult, cause: &str) -> TestResult {
-    match result {
-        TestResult::Failure { type_, message, .. } => TestResult::Failure {
-            type_,
-            message,
-            cause: Some(cause.to_string()),
-        },
-        TestResult::Error { type_, message, .. } => TestResult::Error {
-            type_,
-            message,
-            cause: Some(cause.to_string()),
-        },
-        other => other,
-    }
+    crate::report::junit::one_suite(suite, meta.harness_error.as_deref())
 }
 
 /// `conform.json`: the run and every case.
@@ -281,23 +255,13 @@ pub fn write(
     secrets: &Secrets,
 ) -> Result<(), ReportError> {
     let (meta, outcomes) = mask(meta, outcomes, secrets);
-    let failed = |what: &'static str, e: &dyn std::fmt::Display| ReportError::Render {
-        what,
-        detail: e.to_string(),
-    };
-    let mut xml = Vec::new();
-    junit(&meta, &outcomes)
-        .write_xml(&mut xml)
-        .map_err(|e| failed("junit.xml", &e))?;
-    let body = serde_json::to_string_pretty(&json(&meta, &outcomes))
-        .map_err(|e| failed("conform.json", &e))?;
-    for (name, text) in [
-        ("junit.xml", String::from_utf8_lossy(&xml).into_owned()),
-        ("conform.json", body),
-    ] {
-        write_file(&dir.join(name), secrets.mask_document(&text).as_bytes())?;
-    }
-    Ok(())
+    crate::report::write_junit_and_json(
+        dir,
+        &junit(&meta, &outcomes),
+        "conform.json",
+        &json(&meta, &outcomes),
+        secrets,
+    )
 }
 
 #[cfg(test)]
@@ -327,6 +291,7 @@ mod tests {
             request_line: "POST /engagementAPI/v2/agent/login?output=json".into(),
             actual: Some(200),
             excerpt: r#"{"registeredId":"1-2"}"#.into(),
+            observed: crate::conform::Observation::default(),
         };
         vec![
             base.clone(),

@@ -10,6 +10,7 @@
 
 pub mod behaviour;
 pub mod calls;
+pub mod drift;
 pub mod schema;
 pub mod target;
 pub mod write;
@@ -141,18 +142,9 @@ impl Seen {
             agents: Vec::new(),
             unanswered: Vec::new(),
         };
-        for i in 0..rec.len() {
-            let x = rec.entry(i)?;
-            let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
-                file: file.to_path_buf(),
-                entry: b.entry,
-                reason: b.reason,
-            })?;
-            seen.secrets.scan(&x, call.as_ref().map(|c| c.op.name));
-            if let Some(c) = call {
-                seen.add(c);
-            }
-        }
+        let mut secrets = calls::Secrets::default();
+        each_call(file, rec, &mut secrets, |_, c| seen.add(c))?;
+        seen.secrets = secrets;
         Ok(seen)
     }
 
@@ -177,8 +169,34 @@ impl Seen {
     }
 }
 
+/// Reads every entry of `rec` in order: notes its secrets in `secrets` and hands each AEAPI
+/// call (answered or not) to `f`, with its exchange. Returns how many entries were left out
+/// (not AEAPI calls). An entry that cannot be read is an error naming it.
+pub fn each_call(
+    file: &Path,
+    rec: &har::Recording,
+    secrets: &mut calls::Secrets,
+    mut f: impl FnMut(&har::Exchange, calls::Call),
+) -> Result<usize, ImportError> {
+    let mut left_out = 0;
+    for i in 0..rec.len() {
+        let x = rec.entry(i)?;
+        let call = calls::to_call(&x).map_err(|b| ImportError::Entry {
+            file: file.to_path_buf(),
+            entry: b.entry,
+            reason: b.reason,
+        })?;
+        secrets.scan(&x, call.as_ref().map(|c| c.op.name));
+        match call {
+            Some(c) => f(&x, c),
+            None => left_out += 1,
+        }
+    }
+    Ok(left_out)
+}
+
 /// The agent user name a login-like call carries, if any.
-fn agent_user(c: &calls::Call) -> Option<String> {
+pub fn agent_user(c: &calls::Call) -> Option<String> {
     match c.op.name {
         "login" | "preLoginStatus" => c.param("username"),
         "token" if c.body_field("grant_type").as_deref() == Some("password") => {

@@ -216,7 +216,21 @@ fn check_case(
     case
 }
 
-fn set_cause(case: &mut TestCase, text: String) {
+/// A one-suite report of `suite`, with a `harness` error case when the run could not happen
+/// (`why`), so CI shows an error rather than nothing.
+pub fn one_suite(mut suite: junit_report::TestSuite, harness_error: Option<&str>) -> Report {
+    if let Some(why) = harness_error {
+        let mut case = TestCase::error("run", Duration::ZERO, "harness", &text_safe(why));
+        case.set_classname("harness");
+        suite.add_testcase(case);
+    }
+    let mut r = Report::new();
+    r.add_testsuite(suite);
+    r
+}
+
+/// Sets the text of a failure's or error's body (`cause`).
+pub fn set_cause(case: &mut TestCase, text: String) {
     use junit_report::TestResult;
     match &mut case.result {
         TestResult::Failure { cause, .. } | TestResult::Error { cause, .. } => *cause = Some(text),
@@ -237,6 +251,11 @@ pub fn xml_safe(s: &str) -> String {
 /// `]]>` cannot appear inside CDATA.
 fn cdata_safe(s: &str) -> String {
     s.replace("]]>", "]] >")
+}
+
+/// Text a JUnit message or body can carry: [`xml_safe`], and no `]]>`.
+pub fn text_safe(s: &str) -> String {
+    cdata_safe(&xml_safe(s))
 }
 
 /// The JUnit XML of `outcome`, secrets masked.

@@ -229,6 +229,34 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     std::fs::write(path, contents).map_err(err)
 }
 
+/// Writes a command's pair of reports under `dir`: `junit.xml` from `junit` and `json_name`
+/// from `json` (pretty), each through [`Secrets::mask_document`] (the data was masked before it
+/// was rendered).
+pub fn write_junit_and_json(
+    dir: &Path,
+    junit: &junit_report::Report,
+    json_name: &'static str,
+    json: &serde_json::Value,
+    secrets: &Secrets,
+) -> Result<(), ReportError> {
+    let failed = |what: &'static str, e: &dyn std::fmt::Display| ReportError::Render {
+        what,
+        detail: e.to_string(),
+    };
+    let mut xml = Vec::new();
+    junit
+        .write_xml(&mut xml)
+        .map_err(|e| failed("junit.xml", &e))?;
+    let body = serde_json::to_string_pretty(json).map_err(|e| failed(json_name, &e))?;
+    for (name, text) in [
+        ("junit.xml", String::from_utf8_lossy(&xml).into_owned()),
+        (json_name, body),
+    ] {
+        write_file(&dir.join(name), secrets.mask_document(&text).as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Writes a rendered report to `path`, or says the `what` could not be rendered.
 pub fn write_rendered(
     path: &Path,

@@ -13,6 +13,7 @@
 //!       drift:                      # schema drift of the top-level response fields
 //!         - { field: registeredId, action: drop }
 //!         - { field: loginAsAvailable, action: retype, to: string }
+//!         - { field: userId, action: rename, name: agentUserId }
 //!   stalls:                         # the whole server freezes
 //!     - { at: 30s, duration: 2s }
 //!   slowdown_above_agents: 10000    # once more sessions than this are logged in ...
@@ -83,6 +84,9 @@ pub struct Drift {
     /// Target type of `retype`.
     #[serde(default)]
     pub to: Option<JsonType>,
+    /// New name of `rename`.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -90,6 +94,7 @@ pub struct Drift {
 pub enum DriftAction {
     Drop,
     Retype,
+    Rename,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -134,6 +139,8 @@ pub enum FaultError {
     Status { op: String, status: u16 },
     #[error("faults: retype of `{field}` in `{op}` needs `to`")]
     RetypeWithoutTo { field: String, op: String },
+    #[error("faults: rename of `{field}` in `{op}` needs `name`")]
+    RenameWithoutName { field: String, op: String },
 }
 
 impl FaultConfig {
@@ -161,6 +168,12 @@ impl FaultConfig {
             for d in &f.drift {
                 if d.action == DriftAction::Retype && d.to.is_none() {
                     return Err(FaultError::RetypeWithoutTo {
+                        field: d.field.clone(),
+                        op: f.op.clone(),
+                    });
+                }
+                if d.action == DriftAction::Rename && d.name.is_none() {
+                    return Err(FaultError::RenameWithoutName {
                         field: d.field.clone(),
                         op: f.op.clone(),
                     });
@@ -231,6 +244,13 @@ pub fn apply_drift(body: &mut Value, rules: &[Drift]) {
                     *v = retype(v.take(), to);
                 }
             }
+            DriftAction::Rename => {
+                if let Some(name) = &r.name
+                    && let Some(v) = obj.remove(&r.field)
+                {
+                    obj.insert(name.clone(), v);
+                }
+            }
         }
     }
 }
@@ -291,20 +311,29 @@ mod tests {
                     field: "registeredId".into(),
                     action: DriftAction::Drop,
                     to: None,
+                    name: None,
                 },
                 Drift {
                     field: "loginAsAvailable".into(),
                     action: DriftAction::Retype,
                     to: Some(JsonType::String),
+                    name: None,
                 },
                 Drift {
                     field: "userId".into(),
                     action: DriftAction::Retype,
                     to: Some(JsonType::Number),
+                    name: None,
+                },
+                Drift {
+                    field: "userId".into(),
+                    action: DriftAction::Rename,
+                    to: None,
+                    name: Some("agentUserId".into()),
                 },
             ],
         );
-        assert_eq!(v, json!({"loginAsAvailable": "true", "userId": 7.0}));
+        assert_eq!(v, json!({"loginAsAvailable": "true", "agentUserId": 7.0}));
     }
 
     #[test]

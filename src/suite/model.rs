@@ -39,6 +39,27 @@ pub struct Suite {
     /// How `run --baseline` judges a regression.
     #[serde(default)]
     pub baseline: Option<BaselinePolicy>,
+    /// How `conform --against` judges drift from a snapshot.
+    #[serde(default)]
+    pub drift: Option<DriftPolicy>,
+}
+
+/// How `conform --against` judges fields a snapshot did not have.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftPolicy {
+    /// `warn` (default): a field added is a warning; `fail`: a drift failure.
+    #[serde(default)]
+    pub added_fields: AddedFields,
+}
+
+/// What a field added since the snapshot is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddedFields {
+    #[default]
+    Warn,
+    Fail,
 }
 
 /// How much slower than a baseline run an operation may get (`run --baseline`).

@@ -157,6 +157,9 @@ impl Ctx<'_> {
         if let Some(b) = root.get("baseline") {
             self.known(b, keys::BASELINE, "baseline field");
         }
+        if let Some(d) = root.get("drift") {
+            self.known(d, keys::DRIFT, "drift field");
+        }
         if let Some(l) = root.get("load") {
             self.known(l, keys::LOAD, "load field");
             for step in l.get("steps").map(Node::items).unwrap_or_default() {
@@ -620,8 +623,10 @@ mod keys {
         "thresholds",
         "simulator",
         "baseline",
+        "drift",
     ];
     pub const BASELINE: &[&str] = &["tolerance", "floor"];
+    pub const DRIFT: &[&str] = &["added_fields"];
     pub const TARGET: &[&str] = &[
         "api",
         "auth",
@@ -726,7 +731,7 @@ mod tests {
     /// The key lists must be exactly what serde_yaml's "expected one of" lists say.
     #[test]
     fn key_lists_match_the_model() {
-        let cases: [(&str, &[&str]); 13] = [
+        let cases: [(&str, &[&str]); 14] = [
             ("bogus: 1", keys::TOP),
             ("name: x\ntarget: {bogus: 1}", keys::TARGET),
             (
@@ -752,6 +757,7 @@ mod tests {
                 keys::CUSTOMERS,
             ),
             ("name: x\nbaseline: {bogus: 1}", keys::BASELINE),
+            ("name: x\ndrift: {bogus: 1}", keys::DRIFT),
         ];
         for (yaml, want) in cases {
             let msg = match serde_yaml::from_str::<crate::suite::Suite>(yaml) {
