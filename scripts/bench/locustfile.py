@@ -48,43 +48,45 @@ class LongPollUser(FastHttpUser):
         self.registered_id = None
         self.user_id = None
 
+    def post_ok(self, name, path, **kwargs):
+        """POST PATH as NAME; anything but 200 is a failure. The JSON body, or None."""
+        with self.client.post(path, name=name, catch_response=True, **kwargs) as r:
+            if r.status_code != 200:
+                r.failure(f"{name}: status {r.status_code}")
+                return None
+            return r.json()
+
     def bearer(self):
         if self.token is None or time.monotonic() >= self.token_until:
-            with self.client.post(
+            body = self.post_ok(
+                "token",
                 TOKEN_PATH,
                 data="grant_type=client_credentials",
                 headers={
                     "Authorization": f"Basic {BASIC}",
                     "Content-Type": "application/x-www-form-urlencoded",
                 },
-                name="token",
-                catch_response=True,
-            ) as r:
-                if r.status_code != 200:
-                    r.failure(f"token: status {r.status_code}")
-                    return None
-                body = r.json()
-                self.token = body["access_token"]
-                self.token_until = time.monotonic() + float(body.get("expires_in", 60)) - TOKEN_MARGIN_S
+            )
+            if body is None:
+                return None
+            self.token = body["access_token"]
+            self.token_until = time.monotonic() + float(body.get("expires_in", 60)) - TOKEN_MARGIN_S
         return {"Authorization": f"Bearer {self.token}"}
 
     def log_in(self):
         headers = self.bearer()
         if headers is None:
             return False
-        with self.client.post(
+        body = self.post_ok(
+            "login",
             f"{API}/login?output=json",
             json={"username": self.username, "password": PASSWORD},
             headers=headers,
-            name="login",
-            catch_response=True,
-        ) as r:
-            if r.status_code != 200:
-                r.failure(f"login: status {r.status_code}")
-                return False
-            body = r.json()
-            self.registered_id = body.get("registeredId")
-            self.user_id = body.get("userId")
+        )
+        if body is None:
+            return False
+        self.registered_id = body.get("registeredId")
+        self.user_id = body.get("userId")
         r = self.client.post(
             f"{API}/agentStatus?registeredId={self.registered_id}&output=json",
             json={"agentId": self.user_id, "state": "available"},
