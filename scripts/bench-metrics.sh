@@ -11,21 +11,12 @@ SECS=${SECS:-10}
 USERS=${USERS:-50}
 ROUNDS=${ROUNDS:-5}
 SCRAPE=${SCRAPE:-1}
-PORT=${PORT:-18080}
 MPORT=${MPORT:-19464}
-export AEAPI_CLIENT_ID=ceapiClientId AEAPI_CLIENT_SECRET=ceapiClientSecret AGENT_PASSWORD=agent-password
-url="http://127.0.0.1:$PORT"
 
 cargo build --release --quiet --bin aeapi-harness
-bin=target/release/aeapi-harness
-out=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
-
-$bin simulate --listen "127.0.0.1:$PORT" --config scripts/bench/sim.yaml >"$out/sim.log" 2>&1 &
-for _ in $(seq 1 100); do
-  curl -fs "$url/engagementAPI/v2/agent/preLoginStatus?username=agent1" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+. scripts/bench/common.sh
+url=$BENCH_URL
+start_sim
 
 # One run: CPU seconds (user + system) of the harness process, requests it made, scrapes served.
 one() {

@@ -20,10 +20,7 @@ SECS=${SECS:-10}
 USERS=${USERS:-50}
 AGENTS=${AGENTS:-15000}
 ROUNDS=${ROUNDS:-3}
-PORT=${PORT:-18080}
 LOCUST_VERSION=${LOCUST_VERSION:-2.47.0}
-export BENCH_URL="http://127.0.0.1:$PORT"
-export AEAPI_CLIENT_ID=ceapiClientId AEAPI_CLIENT_SECRET=ceapiClientSecret AGENT_PASSWORD=agent-password
 case "$what" in rps | longpoll | all) ;; *) echo "usage: $0 [rps|longpoll|all]" >&2; exit 2 ;; esac
 if (( AGENTS > 19000 )); then
   echo "AGENTS=$AGENTS: one socket per agent, and 20,000 open files per process at most" >&2
@@ -36,9 +33,7 @@ if ! command -v wrk >/dev/null; then
 fi
 # NO_BUILD=1: use the release binaries already in target/ as they are.
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin aeapi-harness --example goose_plain
-bin=target/release/aeapi-harness
-out=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
+. scripts/bench/common.sh
 
 echo "installing locust==$LOCUST_VERSION into a throw-away venv" >&2
 locust=""
@@ -50,17 +45,6 @@ else
   tail -n 5 "$out/pip.log" >&2 || true
 fi
 
-start_sim() {
-  $bin simulate --listen "127.0.0.1:$PORT" --config scripts/bench/sim.yaml >"$out/sim.log" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 1 100); do
-    curl -fs "$BENCH_URL/engagementAPI/v2/agent/preLoginStatus?username=agent1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "simulator did not start: $(cat "$out/sim.log")" >&2
-  exit 3
-}
-stop_sim() { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
 sim_hwm() { awk '/VmHWM/ {print $2}' "/proc/$sim_pid/status" 2>/dev/null || echo 0; }
 jq_num() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 max_rss() { awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$1"; }
