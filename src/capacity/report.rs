@@ -251,14 +251,9 @@ pub fn junit(c: &Capacity) -> Result<String, RenderError> {
 /// masked before the text is escaped into XML, JSON or HTML.
 pub fn mask(c: &Capacity, secrets: &Secrets) -> Capacity {
     let mut c = c.clone();
-    for s in [&mut c.suite, &mut c.target] {
-        secrets.mask_in_place(s);
-    }
+    secrets.mask_all([&mut c.suite, &mut c.target]);
     for s in &mut c.steps {
-        s.broke.iter_mut().for_each(|b| secrets.mask_in_place(b));
-        if let Some(e) = &mut s.harness_error {
-            secrets.mask_in_place(e);
-        }
+        secrets.mask_all(s.broke.iter_mut().chain(&mut s.harness_error));
     }
     if let Some(k) = &mut c.knee_reason {
         secrets.mask_in_place(k);

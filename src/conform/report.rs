@@ -220,26 +220,21 @@ pub fn json(meta: &Meta, outcomes: &[CaseOutcome]) -> Value {
 /// masked before the text is escaped into XML or JSON.
 pub fn mask(meta: &Meta, outcomes: &[CaseOutcome], secrets: &Secrets) -> (Meta, Vec<CaseOutcome>) {
     let mut meta = meta.clone();
-    for s in [&mut meta.suite, &mut meta.target] {
-        secrets.mask_in_place(s);
-    }
-    if let Some(e) = &mut meta.harness_error {
-        secrets.mask_in_place(e);
-    }
+    secrets.mask_all(
+        [&mut meta.suite, &mut meta.target]
+            .into_iter()
+            .chain(&mut meta.harness_error),
+    );
     let mut outcomes = outcomes.to_vec();
     for o in &mut outcomes {
-        for s in [&mut o.case, &mut o.request_line, &mut o.excerpt] {
-            secrets.mask_in_place(s);
-        }
+        secrets.mask_all([&mut o.case, &mut o.request_line, &mut o.excerpt]);
         match &mut o.verdict {
             Verdict::Passed => {}
             Verdict::Error(s) | Verdict::Skipped(s) => secrets.mask_in_place(s),
             Verdict::Failed(problems) => {
                 for p in problems {
                     secrets.mask_in_place(&mut p.message);
-                    for (_, m) in &mut p.pointers {
-                        secrets.mask_in_place(m);
-                    }
+                    secrets.mask_all(p.pointers.iter_mut().map(|(_, m)| m));
                 }
             }
         }

@@ -200,16 +200,13 @@ pub fn write(
     secrets: &Secrets,
 ) -> Result<(), ReportError> {
     let mut meta = meta.clone();
-    for s in [&mut meta.har, &mut meta.target] {
-        secrets.mask_in_place(s);
-    }
-    if let Some(e) = &mut meta.harness_error {
-        secrets.mask_in_place(e);
-    }
+    secrets.mask_all(
+        [&mut meta.har, &mut meta.target]
+            .into_iter()
+            .chain(&mut meta.harness_error),
+    );
     let mut steps = steps.to_vec();
-    for s in &mut steps {
-        secrets.mask_in_place(&mut s.request_line);
-    }
+    secrets.mask_all(steps.iter_mut().map(|s| &mut s.request_line));
     let ops = by_operation(&steps);
     crate::report::write_junit_and_json(
         dir,

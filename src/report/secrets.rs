@@ -136,6 +136,12 @@ impl Secrets {
             *s = masked;
         }
     }
+
+    /// Masks every string of `fields` in place (an `&mut Option<String>` chains in as zero or
+    /// one field).
+    pub fn mask_all<'a>(&self, fields: impl IntoIterator<Item = &'a mut String>) {
+        fields.into_iter().for_each(|s| self.mask_in_place(s));
+    }
 }
 
 /// An authorization value keeps its scheme (`Bearer ****`); anything else is masked whole.
