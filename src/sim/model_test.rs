@@ -10,6 +10,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
+use super::error::ApiError;
 use super::handoff::{Request, Target};
 use super::routing::EndReason;
 use super::state::{Core, GroupStats, HandoffKind, Member, Msg, Phase};
@@ -170,6 +171,21 @@ fn check(c: &Core) -> Result<(), String> {
     Ok(())
 }
 
+/// What an agent (`sid`) does to an engagement, when `pick` found one (the result is ignored,
+/// as every result in [`run`]).
+fn on_picked(
+    c: &mut Core,
+    call: fn(&mut Core, u64, u64, Instant, u64) -> Result<(), ApiError>,
+    sid: u64,
+    picked: Option<(u64, u64)>,
+    now: Instant,
+    ms: u64,
+) {
+    if let Some((eid, _)) = picked {
+        let _ = call(c, sid, eid, now, ms);
+    }
+}
+
 fn run(actions: Vec<Action>) -> Result<(), String> {
     let mut c = Core::for_tests();
     let mut now = Instant::now();
@@ -189,26 +205,12 @@ fn run(actions: Vec<Action>) -> Result<(), String> {
                     c.create_engagement("1", "306", Some("hi".into()), false, now, ms);
                 engs.push((e, cid));
             }
-            Action::Accept(a, e) => {
-                if let Some((eid, _)) = pick(e) {
-                    let _ = c.accept(sids[a], eid, now, ms);
-                }
-            }
-            Action::Deny(a, e) => {
-                if let Some((eid, _)) = pick(e) {
-                    let _ = c.deny(sids[a], eid, now, ms);
-                }
-            }
+            Action::Accept(a, e) => on_picked(&mut c, Core::accept, sids[a], pick(e), now, ms),
+            Action::Deny(a, e) => on_picked(&mut c, Core::deny, sids[a], pick(e), now, ms),
             Action::Close(a, e) => {
-                if let Some((eid, _)) = pick(e) {
-                    let _ = c.close_by_agent(sids[a], eid, now, ms);
-                }
+                on_picked(&mut c, Core::close_by_agent, sids[a], pick(e), now, ms)
             }
-            Action::Join(a, e) => {
-                if let Some((eid, _)) = pick(e) {
-                    let _ = c.join(sids[a], eid, now, ms);
-                }
-            }
+            Action::Join(a, e) => on_picked(&mut c, Core::join, sids[a], pick(e), now, ms),
             Action::Hand(a, e, t, k) => {
                 if let Some((eid, _)) = pick(e) {
                     let kind = match k {
