@@ -27,6 +27,11 @@ fn kind(bytes: &str) -> String {
     }
 }
 
+/// [`kind`] of a one-entry HAR whose [`ENTRY`] has `from` replaced by `to`.
+fn entry_kind(from: &str, to: &str) -> String {
+    kind(&doc(&ENTRY.replace(from, to)))
+}
+
 #[test]
 fn an_entry_parses_and_its_base64_body_decodes() {
     let text = doc(ENTRY);
@@ -68,18 +73,16 @@ fn malformed_documents_name_the_file_and_what_is_wrong() {
 
 #[test]
 fn an_entry_without_a_response_is_named() {
-    let broken = ENTRY.replace("\"response\"", "\"responseX\"");
     assert_eq!(
-        kind(&doc(&broken)),
+        entry_kind("\"response\"", "\"responseX\""),
         "s.har: entries[0]: missing field `response`"
     );
 }
 
 #[test]
 fn bad_status_time_and_encoding_are_entry_errors() {
-    let e = ENTRY.replace("\"status\":200", "\"status\":1000");
     assert_eq!(
-        kind(&doc(&e)),
+        entry_kind("\"status\":200", "\"status\":1000"),
         "s.har: entries[0]: response status 1000 is not an HTTP status"
     );
     // 0 and -1: no answer received (aborted, or a long-poll pending when the HAR was saved).
@@ -89,15 +92,18 @@ fn bad_status_time_and_encoding_are_entry_errors() {
         let r = parse(Path::new("s.har"), text.as_bytes()).expect("parses");
         assert_eq!(r.entry(0).expect("entry").status, 0);
     }
-    let e = ENTRY.replace("2026-12-01T03:24:37.908Z", "yesterday");
-    assert!(kind(&doc(&e)).starts_with("s.har: entries[0]: startedDateTime `yesterday`: "));
-    let e = ENTRY.replace("\"base64\"", "\"rot13\"");
+    assert!(
+        entry_kind("2026-12-01T03:24:37.908Z", "yesterday")
+            .starts_with("s.har: entries[0]: startedDateTime `yesterday`: ")
+    );
     assert_eq!(
-        kind(&doc(&e)),
+        entry_kind("\"base64\"", "\"rot13\""),
         "s.har: entries[0]: response body has unknown encoding `rot13`"
     );
-    let e = ENTRY.replace("e30=", "!!!");
-    assert!(kind(&doc(&e)).starts_with("s.har: entries[0]: response body is not valid base64"));
+    assert!(
+        entry_kind("e30=", "!!!")
+            .starts_with("s.har: entries[0]: response body is not valid base64")
+    );
 }
 
 #[test]
