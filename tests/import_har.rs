@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::har_common::{
-    assert_no_secret_in, harness, record_browser, record_mitmproxy, secrets_in, text,
+    assert_no_secret_in, config_of, harness, record_browser, record_mitmproxy, secrets_in, text,
 };
 use aeapi_harness::app::{self, Console, import::ImportConfig};
-use aeapi_harness::cli::{Cli, Config};
+use aeapi_harness::cli::Config;
 use aeapi_harness::sim;
-use clap::Parser;
 use serde_json::Value;
 
 /// Where in a HAR's `entries` the requests whose URL contains `part` are.
@@ -53,7 +52,7 @@ fn import(har: &Path, out: &Path, csv: Option<&Path>) -> (Option<i32>, String, S
 
 #[test]
 fn the_cli_parses_import_with_its_flags() {
-    let cli = Cli::try_parse_from([
+    match config_of(&[
         "aeapi-harness",
         "import",
         "desk.har",
@@ -61,9 +60,7 @@ fn the_cli_parses_import_with_its_flags() {
         "s.yaml",
         "--agents-csv",
         "a.csv",
-    ])
-    .expect("parses");
-    match Config::from_cli(cli.command) {
+    ]) {
         Ok(Config::Import(c)) => {
             assert_eq!(c.har, PathBuf::from("desk.har"));
             assert_eq!(c.out, Some(PathBuf::from("s.yaml")));
@@ -79,8 +76,10 @@ fn assert_exit_0(o: &Output, context: &str) {
     assert_eq!(o.status.code(), Some(0), "{out}{err}\n{context}");
 }
 
-/// Imports `har` into `dir`, validates and runs the suite against the embedded simulator.
-fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
+/// Imports `har` into `dir`, validates and runs the suite against the embedded simulator; the
+/// import must name what it left out: the Basic header and the login password every recording
+/// holds, and `removed`. The suite's YAML.
+fn import_validate_run(har: &Path, dir: &Path, removed: &[&str]) -> String {
     let suite = dir.join("imported.yaml");
     let csv = dir.join("agents.csv");
     let (code, stdout, stderr) = import(har, &suite, Some(&csv));
@@ -106,7 +105,15 @@ fn import_validate_run(har: &Path, dir: &Path) -> (String, String) {
     let summary = std::fs::read_to_string(report.join("summary.txt")).unwrap_or_default();
     assert_exit_0(&r, &format!("{summary}\n{yaml}"));
     assert_no_secret_in(&[suite, csv], &secrets_in(har));
-    (stdout, yaml)
+    assert_has(
+        &stdout,
+        &[
+            "Authorization header (Basic) ×",
+            "`login` request body field `password` ×1",
+        ],
+    );
+    assert_has(&stdout, removed);
+    yaml
 }
 
 /// `uniform Ams..Bms` or `constant Xms` → (low, high) in ms.
@@ -144,13 +151,12 @@ fn a_browser_recording_imports_validates_runs_and_keeps_the_think_time() {
     let Some(har) = record_browser(dir.path()) else {
         return;
     };
-    let (stdout, yaml) = import_validate_run(&har, dir.path());
-    assert_has(
-        &stdout,
+    let yaml = import_validate_run(
+        &har,
+        dir.path(),
         &[
             "Authorization header (Basic) ×1",
             "Authorization header (Bearer) ×",
-            "`login` request body field `password` ×1",
             "1 other entries left out",
         ],
     );
@@ -245,15 +251,7 @@ fn a_mitmproxy_recording_of_a_harness_run_imports_validates_and_runs() {
     let Some((har, upstream)) = record_mitmproxy(dir.path()) else {
         return;
     };
-    let (stdout, yaml) = import_validate_run(&har, dir.path());
-    assert_has(
-        &stdout,
-        &[
-            "cookie `JSESSIONID` ×1",
-            "Authorization header (Basic) ×",
-            "`login` request body field `password` ×1",
-        ],
-    );
+    let yaml = import_validate_run(&har, dir.path(), &["cookie `JSESSIONID` ×1"]);
     assert!(yaml.contains("(written by mitmproxy "), "{yaml}");
     assert!(
         yaml.contains(&format!("api: \"{upstream}\"")),

@@ -7,15 +7,16 @@
 
 use std::path::Path;
 
-use crate::har_common::{record_browser, record_mitmproxy, record_mitmproxy_with, secrets_in};
+use crate::har_common::{
+    config_of, record_browser, record_mitmproxy, record_mitmproxy_with, secrets_in,
+};
 use aeapi_harness::app::replay::{ReplayConfig, ReplayTarget, execute_plan, plan};
 use aeapi_harness::app::{self, Console};
-use aeapi_harness::cli::{Cli, Config};
+use aeapi_harness::cli::Config;
 use aeapi_harness::exit::Exit;
 use aeapi_harness::replay::{self, Timing};
 use aeapi_harness::runner::plan::TargetPlan;
 use aeapi_harness::sim::FaultConfig;
-use clap::Parser;
 use serde_json::Value;
 
 /// What one replay printed and wrote.
@@ -113,7 +114,7 @@ fn assert_no_secrets(har: &Path, out: &Path) {
 
 #[test]
 fn the_cli_parses_replay_with_its_flags() {
-    let cli = Cli::try_parse_from([
+    match config_of(&[
         "aeapi-harness",
         "replay",
         "desk.har",
@@ -123,9 +124,7 @@ fn the_cli_parses_replay_with_its_flags() {
         "r",
         "--timing",
         "recorded",
-    ])
-    .expect("parses");
-    match Config::from_cli(cli.command) {
+    ]) {
         Ok(Config::Replay(c)) => {
             assert_eq!(c.target, ReplayTarget::Url("http://127.0.0.1:9".into()));
             assert_eq!(c.timing, Timing::Recorded);
@@ -133,9 +132,8 @@ fn the_cli_parses_replay_with_its_flags() {
         }
         other => panic!("not a replay: {other:?}"),
     }
-    let cli = Cli::try_parse_from(["aeapi-harness", "replay", "desk.har"]).expect("parses");
     assert!(matches!(
-        Config::from_cli(cli.command),
+        config_of(&["aeapi-harness", "replay", "desk.har"]),
         Ok(Config::Replay(ReplayConfig {
             target: ReplayTarget::Embedded,
             timing: Timing::Fast,
@@ -276,8 +274,7 @@ fn a_recording_with_customer_calls_replays_them_with_no_difference() {
 }
 
 fn run_cli(args: &[&str], vars: &[(&str, &str)]) -> (Exit, String) {
-    let cli = Cli::try_parse_from(args).expect("parses");
-    let Ok(Config::Replay(c)) = Config::from_cli(cli.command) else {
+    let Ok(Config::Replay(c)) = config_of(args) else {
         panic!("a replay")
     };
     let bytes = std::fs::read(&c.har).unwrap_or_default();

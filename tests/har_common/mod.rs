@@ -11,11 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use aeapi_harness::cli::{Cli, Config, UsageError};
 use aeapi_harness::sim::{self, SimConfig, SimHandle};
+use clap::Parser;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_aeapi-harness");
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The command line `args` (the program name first) parsed and turned into its configuration.
+pub fn config_of(args: &[&str]) -> Result<Config, UsageError> {
+    Config::from_cli(Cli::try_parse_from(args).expect("parses").command)
+}
 
 pub fn have_python_module(m: &str) -> bool {
     Command::new("python3")
