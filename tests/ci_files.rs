@@ -129,13 +129,7 @@ fn kubernetes_manifests_form_a_sharded_run_and_a_merge() {
     }
     let spec = &shards["spec"];
     assert_eq!(str_at(spec, &["completionMode"]), "Indexed");
-    let completions = spec["completions"].as_u64().expect("completions");
-    assert_eq!(
-        spec["parallelism"].as_u64(),
-        Some(completions),
-        "every shard runs at once"
-    );
-    assert!(completions >= 2);
+    let completions = all_shards_at_once(spec, "every shard runs at once");
 
     let image = str_at(&kustomization, &["images", "0", "name"]);
     let image = if image.is_empty() {
@@ -705,13 +699,7 @@ fn kubernetes_capacity_job_is_a_sharded_search_beside_the_run() {
         str_at(spec, &["template", "spec", "restartPolicy"]),
         "Never"
     );
-    let completions = spec["completions"].as_u64().expect("completions");
-    assert_eq!(
-        spec["parallelism"].as_u64(),
-        Some(completions),
-        "every shard at once"
-    );
-    assert!(completions >= 2);
+    let completions = all_shards_at_once(spec, "every shard at once");
     let all = containers(&job);
     assert_eq!(
         all.len(),
@@ -1009,4 +997,13 @@ fn manifests_validate_against_the_kubernetes_1_32_schemas() {
         let (ok, output) = kubernetes_validate(&[path]);
         assert!(!ok, "`{to}` must fail validation:\n{output}");
     }
+}
+
+/// The Indexed Job `spec`'s completions (the shard count, at least 2), checked to run in
+/// parallel (`why` names the reason in the failure).
+fn all_shards_at_once(spec: &Value, why: &str) -> u64 {
+    let completions = spec["completions"].as_u64().expect("completions");
+    assert_eq!(spec["parallelism"].as_u64(), Some(completions), "{why}");
+    assert!(completions >= 2);
+    completions
 }
