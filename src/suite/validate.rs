@@ -130,14 +130,10 @@ impl Ctx<'_> {
     /// Unknown keys everywhere (serde_yaml reports only the first), with "did you mean".
     fn keys(&mut self, root: &Node) {
         self.known(root, keys::TOP, "top-level key");
-        if let Some(t) = root.get("target") {
-            self.known(t, keys::TARGET, "target field");
-            if let Some(tls) = t.get("tls") {
-                self.known(tls, keys::TLS, "tls field");
-            }
+        if let Some(t) = self.known_at(root, "target", keys::TARGET, "target field") {
+            self.known_at(t, "tls", keys::TLS, "tls field");
         }
-        if let Some(a) = root.get("agents") {
-            self.known(a, keys::POOL, "agents field");
+        if let Some(a) = self.known_at(root, "agents", keys::POOL, "agents field") {
             for item in a.items() {
                 self.known(item, keys::AGENT, "agent field");
             }
@@ -147,28 +143,32 @@ impl Ctx<'_> {
         }
         for c in root.get("contracts").map(Node::entries).unwrap_or_default() {
             self.known(&c.node, keys::CONTRACT, "contract field");
-            if let Some(r) = c.node.get("request") {
-                self.known(r, keys::REQUEST, "request field");
-            }
+            self.known_at(&c.node, "request", keys::REQUEST, "request field");
             for case in c.node.get("cases").map(Node::items).unwrap_or_default() {
                 self.known(case, keys::CASE, "case field");
             }
         }
-        if let Some(b) = root.get("baseline") {
-            self.known(b, keys::BASELINE, "baseline field");
-        }
-        if let Some(d) = root.get("drift") {
-            self.known(d, keys::DRIFT, "drift field");
-        }
-        if let Some(l) = root.get("load") {
-            self.known(l, keys::LOAD, "load field");
+        self.known_at(root, "baseline", keys::BASELINE, "baseline field");
+        self.known_at(root, "drift", keys::DRIFT, "drift field");
+        if let Some(l) = self.known_at(root, "load", keys::LOAD, "load field") {
             for step in l.get("steps").map(Node::items).unwrap_or_default() {
                 self.known(step, keys::STEP, "step field");
             }
-            if let Some(c) = l.get("customers") {
-                self.known(c, keys::CUSTOMERS, "customers field");
-            }
+            self.known_at(l, "customers", keys::CUSTOMERS, "customers field");
         }
+    }
+
+    /// [`Self::known`] on `map`'s `key`, when it has one; that value.
+    fn known_at<'n>(
+        &mut self,
+        map: &'n Node,
+        key: &str,
+        expected: &[&str],
+        context: &str,
+    ) -> Option<&'n Node> {
+        let node = map.get(key)?;
+        self.known(node, expected, context);
+        Some(node)
     }
 
     fn known(&mut self, map: &Node, expected: &[&str], context: &str) {
