@@ -115,10 +115,7 @@ pub async fn login(req: Req) -> ApiResult {
 /// GET preLoginStatus (no token needed).
 pub async fn pre_login_status(req: Req) -> ApiResult {
     let (sim, ctx) = (&req.sim, &req.ctx);
-    let username = ctx
-        .query
-        .get("username")
-        .ok_or_else(|| ApiError::missing("username"))?;
+    let username = ctx.query.require("username")?;
     let active = sim.core.lock().by_user.contains_key(&*username);
     Ok(Reply::ok(
         "PreLoginStatusResponse",
@@ -174,9 +171,7 @@ pub async fn get_messages(req: Req) -> ApiResult {
                 ApiError::unknown("There is no such agent on the server: log in again")
             })?,
             None => {
-                let agent = q
-                    .get("agentId")
-                    .ok_or_else(|| ApiError::missing("agentId"))?;
+                let agent = q.require("agentId")?;
                 *core
                     .by_user
                     .get(&*agent)

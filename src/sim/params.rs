@@ -79,6 +79,11 @@ impl Params {
             .map(|(_, v)| v)
     }
 
+    /// A required parameter (400 naming it when absent).
+    pub fn require(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
     /// A scalar parameter as text (numbers and booleans are written out); `None` when absent,
     /// null, or empty.
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
@@ -223,7 +228,7 @@ impl Input<'_> {
 
     /// A required parameter from the query string only.
     pub fn require_query(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
-        self.query.get(name).ok_or_else(|| ApiError::missing(name))
+        self.query.require(name)
     }
 
     /// A boolean flag from body or query.

@@ -172,10 +172,7 @@ fn default_script(sim: &Sim) -> Value {
 /// GET customScript: the agent's saved custom script, or the site default.
 pub async fn custom_script_get(req: Req) -> ApiResult {
     let (sim, ctx) = (&req.sim, &req.ctx);
-    let agent = ctx
-        .query
-        .get("agentId")
-        .ok_or_else(|| ApiError::missing("agentId"))?;
+    let agent = ctx.query.require("agentId")?;
     known_agent(sim, &req.ctx, &agent)?;
     let saved = sim.core.lock().changed(&agent, |p| p.custom_script.clone());
     let scripts = saved.unwrap_or_else(|| default_script(sim));
