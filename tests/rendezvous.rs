@@ -7,20 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
-use crate::bin_common::{harness, merge_into, quick_suite, read_json, simulator};
+use crate::bin_common::{harness, merge_into, quick_suite, read_json, simulator, suite_in_tempdir};
 use aeapi_harness::sim::{SimConfig, SimHandle};
 use serde_json::Value;
 
 const AGENTS: u32 = 6;
 
-fn suite(target: &SimHandle) -> String {
-    quick_suite(
-        "together",
-        target,
-        AGENTS,
-        "ramp: 0s, duration: 3s, seed: 5",
-        "",
-    )
+/// A temporary directory holding the suite every shard runs against `target`.
+fn suite_dir(target: &SimHandle) -> (tempfile::TempDir, PathBuf) {
+    let load = "ramp: 0s, duration: 3s, seed: 5";
+    suite_in_tempdir(&quick_suite("together", target, AGENTS, load, ""))
 }
 
 fn started(rundata: &Value) -> time::OffsetDateTime {
@@ -67,9 +63,7 @@ fn staggered_shards_start_their_load_together() {
             ..SimConfig::default()
         },
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite_path = dir.path().join("suite.yaml");
-    std::fs::write(&suite_path, suite(&target)).expect("suite");
+    let (dir, suite_path) = suite_dir(&target);
     let meet = dir.path().join("meet");
     let outs: Vec<PathBuf> = (1..=3).map(|i| dir.path().join(format!("s{i}"))).collect();
 
@@ -134,11 +128,9 @@ fn staggered_shards_start_their_load_together() {
 
 #[test]
 fn a_shard_that_never_arrives_stops_the_others_with_exit_3() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite_path = dir.path().join("suite.yaml");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let target = simulator(&rt, SimConfig::default());
-    std::fs::write(&suite_path, suite(&target)).expect("suite");
+    let (dir, suite_path) = suite_dir(&target);
     let meet = dir.path().join("meet");
     let outs: Vec<PathBuf> = (1..=2).map(|i| dir.path().join(format!("s{i}"))).collect();
     let children: Vec<Child> = outs

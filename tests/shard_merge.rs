@@ -8,27 +8,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 use aeapi_harness::report::summary::Dist;
-use aeapi_harness::sim::{SimConfig, SimHandle};
+use aeapi_harness::sim::SimConfig;
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
 
-use crate::bin_common::{field_of, harness, output_into, quick_suite, read_json, simulator};
+use crate::bin_common::{
+    field_of, harness, output_into, quick_suite, read_json, simulator, suite_in_tempdir,
+};
 
 const SHARDS: u32 = 3;
 const AGENTS: u32 = 7;
-
-fn suite(target: &SimHandle) -> String {
-    quick_suite(
-        "sharded",
-        target,
-        AGENTS,
-        "ramp: 1s, duration: 6s, seed: 5",
-        "thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n",
-    )
-}
 
 /// Every sample of every interval of `hlog`, per tag, recorded one value at a time into a fresh
 /// histogram (read with hdrhistogram's own log reader, not the harness's).
@@ -71,9 +63,10 @@ fn three_shards_merge_into_the_figures_of_one_run() {
         ..SimConfig::default()
     };
     let target = simulator(&rt, config);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let suite_path = dir.path().join("suite.yaml");
-    std::fs::write(&suite_path, suite(&target)).expect("suite");
+    let load = "ramp: 1s, duration: 6s, seed: 5";
+    let thresholds = "thresholds:\n  - error_rate < 5%\n  - p95(messages.post) < 2s\n";
+    let (dir, suite_path) =
+        suite_in_tempdir(&quick_suite("sharded", &target, AGENTS, load, thresholds));
 
     let outs: Vec<PathBuf> = (1..=SHARDS)
         .map(|i| dir.path().join(format!("shard-{i}")))
