@@ -18,6 +18,7 @@ use super::Sim;
 use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{Req, session};
 use super::gate::Ctx;
+use super::seed::by_site;
 
 /// A known agent named by a parameter, allowed for this token.
 fn known_agent(sim: &Sim, ctx: &Ctx, name: &str) -> Result<(), ApiError> {
@@ -59,20 +60,9 @@ pub async fn settings(req: Req) -> ApiResult {
             .unwrap_or(default)
     };
     let seed = &sim.seed;
-    let mut sites: Vec<&str> = Vec::new();
-    for bu in &seed.business_units {
-        if !sites.contains(&bu.site_id.as_str()) {
-            sites.push(&bu.site_id);
-        }
-    }
-    let sites: Vec<Value> = sites
+    let sites: Vec<Value> = by_site(&seed.business_units, |b| &b.site_id)
         .into_iter()
-        .map(|site| {
-            let units: Vec<_> = seed
-                .business_units
-                .iter()
-                .filter(|b| b.site_id == site)
-                .collect();
+        .map(|(site, units)| {
             json!({
                 "agentGroups": units.iter().flat_map(|b| b.agent_groups.iter()).map(|g| json!({
                     "displayName": g.display_name.clone().unwrap_or_else(|| g.name.clone()),

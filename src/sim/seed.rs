@@ -225,27 +225,36 @@ impl Seed {
 
     /// `scriptTreesOfSite` for one site (all sites when `None`); scripts only when `full`.
     pub fn script_trees_json(&self, site: Option<&str>, full: bool) -> Value {
-        let mut sites: Vec<&str> = Vec::new();
-        for t in &self.script_trees {
-            if site.is_none_or(|s| s == t.site_id) && !sites.contains(&t.site_id.as_str()) {
-                sites.push(&t.site_id);
-            }
-        }
-        let out: Vec<Value> = sites
+        let trees = self
+            .script_trees
+            .iter()
+            .filter(|t| site.is_none_or(|s| s == t.site_id));
+        let out: Vec<Value> = by_site(trees, |t| &t.site_id)
             .into_iter()
-            .map(|s| {
-                let trees: Vec<Value> = self
-                    .script_trees
-                    .iter()
-                    .filter(|t| t.site_id == s)
-                    .map(|t| tree_json(t, full))
-                    .collect();
+            .map(|(s, trees)| {
+                let trees: Vec<Value> = trees.into_iter().map(|t| tree_json(t, full)).collect();
                 let checksum = checksum(&Value::Array(trees.clone()));
                 json!({"checksum": checksum, "scriptTrees": trees, "siteId": s})
             })
             .collect();
         json!({ "scriptTreesOfSite": out })
     }
+}
+
+/// `items` grouped by their site (`site_of`), the sites in order of first appearance.
+pub fn by_site<'a, T>(
+    items: impl IntoIterator<Item = &'a T>,
+    site_of: impl Fn(&'a T) -> &'a str,
+) -> Vec<(&'a str, Vec<&'a T>)> {
+    let mut sites: Vec<(&str, Vec<&T>)> = Vec::new();
+    for item in items {
+        let site = site_of(item);
+        match sites.iter_mut().find(|(s, _)| *s == site) {
+            Some((_, of_site)) => of_site.push(item),
+            None => sites.push((site, vec![item])),
+        }
+    }
+    sites
 }
 
 fn tree_json(t: &ScriptTree, full: bool) -> Value {
