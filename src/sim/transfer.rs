@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::Sim;
 use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{Req, engagement_id, session};
 use super::handoff::{Outcome, Request, Target};
+use super::params::Input;
 use super::state::{Core, GroupStats, HandoffKind};
 
 /// Agents listed per group in summaryData / transferConferenceOptions (free agents first).
@@ -122,32 +124,45 @@ pub async fn conference_mode(req: Req) -> ApiResult {
     Ok(Reply::empty())
 }
 
-/// POST transferOwnership.
-pub async fn transfer_ownership(req: Req) -> ApiResult {
+/// The shared body of the ownership operations: `call(core, input, session, engagement, now,
+/// now_ms)` on the engagement the request names, by the agent it comes from, answered under
+/// `root`.
+fn ownership(
+    req: &Req,
+    root: &'static str,
+    call: impl FnOnce(&mut Core, &Input<'_>, u64, u64, Instant, u64) -> Result<Outcome, ApiError>,
+) -> ApiResult {
     let (sim, input) = req.parts();
     let eid = engagement_id(&input, "engagementId")?;
-    let target = input.get("targetAgentId");
-    let (_, ms) = sim.now();
-    let mut core = sim.core.lock();
-    let sid = session(&core, &input, true)?;
-    let o = core.transfer_ownership(sid, eid, target.as_deref(), ms)?;
-    Ok(outcome("TransferOwnershipResponse", eid, o))
-}
-
-async fn answer(req: Req, accept: bool) -> ApiResult {
-    let (sim, input) = req.parts();
-    let eid = engagement_id(&input, "engagementId")?;
-    let reason = input.get("reason");
     let (now, ms) = sim.now();
     let mut core = sim.core.lock();
     let sid = session(&core, &input, true)?;
-    let o = core.answer_ownership(sid, eid, accept, reason.as_deref(), now, ms)?;
+    let o = call(&mut core, &input, sid, eid, now, ms)?;
+    Ok(outcome(root, eid, o))
+}
+
+/// POST transferOwnership.
+pub async fn transfer_ownership(req: Req) -> ApiResult {
+    ownership(
+        &req,
+        "TransferOwnershipResponse",
+        |core, input, sid, eid, _, ms| {
+            let target = input.get("targetAgentId");
+            core.transfer_ownership(sid, eid, target.as_deref(), ms)
+        },
+    )
+}
+
+async fn answer(req: Req, accept: bool) -> ApiResult {
     let root = if accept {
         "AcceptOwnershipResponse"
     } else {
         "RefuseOwnershipResponse"
     };
-    Ok(outcome(root, eid, o))
+    ownership(&req, root, |core, input, sid, eid, now, ms| {
+        let reason = input.get("reason");
+        core.answer_ownership(sid, eid, accept, reason.as_deref(), now, ms)
+    })
 }
 
 /// POST acceptOwnership (`accept`) and refuseOwnership: the route of an answer to an ownership
