@@ -286,7 +286,8 @@ pub async fn post_messages(req: Req) -> ApiResult {
 }
 
 /// What accept/deny/join/close do to the world: `(core, session, engagement, now, now_ms)`.
-type EngagementCall = fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>;
+pub(super) type EngagementCall =
+    fn(&mut Core, u64, u64, tokio::time::Instant, u64) -> Result<(), ApiError>;
 
 /// The shared body of accept/deny/join/close.
 fn engagement_call(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
-use super::error::ApiError;
+use super::agent::EngagementCall;
 use super::handoff::{Request, Target};
 use super::routing::EndReason;
 use super::state::{Core, GroupStats, HandoffKind, Member, Msg, Phase};
@@ -175,7 +175,7 @@ fn check(c: &Core) -> Result<(), String> {
 /// as every result in [`run`]).
 fn on_picked(
     c: &mut Core,
-    call: fn(&mut Core, u64, u64, Instant, u64) -> Result<(), ApiError>,
+    call: EngagementCall,
     sid: u64,
     picked: Option<(u64, u64)>,
     now: Instant,
