@@ -6,7 +6,9 @@
 //! (204). For them 200 and 204 are the same status, bodies are compared only when both sides
 //! have one, and beneath the arrays of engagements and messages only the types of fields that
 //! both sides have are compared (which fields an event carries depends on the events that
-//! happened). An offer the recording's poll brought is waited for (see `engine`).
+//! happened). The customer's message fetch (`customer.message.get`) lists events too: beneath
+//! its arrays the same type-only rule holds. An offer the recording's poll brought is waited
+//! for (see `engine`).
 
 use std::fmt;
 
@@ -99,6 +101,12 @@ fn is_long_poll(step: &Step) -> bool {
     step.op.name == "messages.get"
 }
 
+/// Answers that list the events waiting at that moment: the agent's long-poll and the
+/// customer's message fetch (which lines and state changes it holds depends on timing).
+fn lists_events(step: &Step) -> bool {
+    is_long_poll(step) || step.op.name == "customer.message.get"
+}
+
 /// The statuses are the same for comparison (200 and 204 are for a long-poll).
 fn same_status(step: &Step, got: u16) -> bool {
     got == step.status
@@ -136,7 +144,7 @@ pub fn compare(step: &Step, obs: &Observed) -> Vec<Difference> {
         out.push(Difference::ContentType { recorded, got: now });
     }
     if let (Some(recorded), Some(now)) = (&step.response, &obs.body) {
-        out.extend(shape(recorded, now, is_long_poll(step)));
+        out.extend(shape(recorded, now, lists_events(step)));
     }
     out
 }
