@@ -350,52 +350,8 @@ impl Config {
     /// Checks what clap cannot: the `--target` value.
     pub fn from_cli(command: Command) -> Result<Config, UsageError> {
         Ok(match command {
-            Command::Run(a) => Config::Run(RunConfig {
-                suite: a.suite,
-                overrides: Overrides {
-                    target: a.target.target.as_deref().map(parse_target).transpose()?,
-                    agents: a.agents,
-                    duration: a.duration.map(|d| d.0),
-                    seed: a.seed,
-                    shard: a.shard,
-                },
-                out: a.target.out,
-                only: None,
-                dry_run: a.dry_run,
-                baseline: a.baseline,
-                live: a.live.listen(),
-                start: StartConfig {
-                    rendezvous: a.rendezvous,
-                    timeout: a.rendezvous_timeout.map(|d| d.0),
-                    at: a.start_at,
-                },
-                max_time: None,
-                snapshot: None,
-                against: None,
-            }),
-            Command::Conform(a) => Config::Conform(RunConfig {
-                suite: a.suite,
-                overrides: Overrides {
-                    target: a.target.target.as_deref().map(parse_target).transpose()?,
-                    ..Overrides::default()
-                },
-                out: a.target.out,
-                only: a.only,
-                dry_run: false,
-                baseline: None,
-                live: crate::live::Listen::default(),
-                start: StartConfig::default(),
-                max_time: match a.max_time {
-                    Some(d) if d.0.is_zero() => {
-                        return Err(UsageError(
-                            "`--max-time 0s`: the bound must be positive".into(),
-                        ));
-                    }
-                    d => d.map(|d| d.0),
-                },
-                snapshot: a.snapshot,
-                against: a.against,
-            }),
+            Command::Run(a) => Config::Run(run_config(a)?),
+            Command::Conform(a) => Config::Conform(conform_config(a)?),
             Command::Capacity(a) => Config::Capacity(CapacityConfig {
                 suite: a.suite,
                 target: a.target.target.as_deref().map(parse_target).transpose()?,
@@ -442,6 +398,60 @@ impl Config {
             }),
         })
     }
+}
+
+/// `run`'s flags as a [`RunConfig`].
+fn run_config(a: RunArgs) -> Result<RunConfig, UsageError> {
+    Ok(RunConfig {
+        suite: a.suite,
+        overrides: Overrides {
+            target: a.target.target.as_deref().map(parse_target).transpose()?,
+            agents: a.agents,
+            duration: a.duration.map(|d| d.0),
+            seed: a.seed,
+            shard: a.shard,
+        },
+        out: a.target.out,
+        only: None,
+        dry_run: a.dry_run,
+        baseline: a.baseline,
+        live: a.live.listen(),
+        start: StartConfig {
+            rendezvous: a.rendezvous,
+            timeout: a.rendezvous_timeout.map(|d| d.0),
+            at: a.start_at,
+        },
+        max_time: None,
+        snapshot: None,
+        against: None,
+    })
+}
+
+/// `conform`'s flags as a [`RunConfig`] (no load overrides, no start, no live page).
+fn conform_config(a: ConformArgs) -> Result<RunConfig, UsageError> {
+    Ok(RunConfig {
+        suite: a.suite,
+        overrides: Overrides {
+            target: a.target.target.as_deref().map(parse_target).transpose()?,
+            ..Overrides::default()
+        },
+        out: a.target.out,
+        only: a.only,
+        dry_run: false,
+        baseline: None,
+        live: crate::live::Listen::default(),
+        start: StartConfig::default(),
+        max_time: match a.max_time {
+            Some(d) if d.0.is_zero() => {
+                return Err(UsageError(
+                    "`--max-time 0s`: the bound must be positive".into(),
+                ));
+            }
+            d => d.map(|d| d.0),
+        },
+        snapshot: a.snapshot,
+        against: a.against,
+    })
 }
 
 /// `embedded`, or a URL: a remote target whose api and auth bases are the URL; its application

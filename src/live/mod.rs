@@ -286,8 +286,14 @@ impl Monitor {
 
     /// Counts the checks of one response.
     pub fn observe_checks(&self, checks: &[CheckOutcome<'_>]) {
+        // The checks of one response share its persona and operation: one look-up serves them.
+        let mut last: Option<Arc<OpCells>> = None;
         for c in checks {
-            let cells = self.cells(c.persona, c.op);
+            let cells = match last.take() {
+                Some(l) if l.persona == c.persona && l.op == c.op => l,
+                _ => self.cells(c.persona, c.op),
+            };
+            last = Some(cells.clone());
             let found = cells
                 .checks
                 .read()

@@ -151,24 +151,11 @@ pub async fn run(plan: &ReplayPlan, rec: &Recorded) -> Result<Replayed, ReplayFa
     let mut steps = Vec::with_capacity(rec.steps.len());
     for step in &rec.steps {
         if plan.timing == Timing::Recorded {
-            // A recording's clock is the user's: an offset past a day is capped, not slept.
-            let offset = Duration::try_from_secs_f64((step.started_ms - first_ms) / 1e3)
-                .unwrap_or_default()
-                .min(MAX_OFFSET);
-            if let Some(at) = t0.checked_add(offset) {
-                tokio::time::sleep_until(at.into()).await;
-            }
+            pace(t0, first_ms, step).await;
         }
         let outcome = st.replay(plan, step).await;
         if !st.answered && outcome.status.is_none() {
-            let why = outcome
-                .differences
-                .first()
-                .map_or_else(String::new, ToString::to_string);
-            let message = format!(
-                "the target at {} is unreachable: entries[{}] `{}` got {why}",
-                st.target.api_base, step.entry, step.op.name
-            );
+            let message = unreachable(&st.target.api_base, step, &outcome);
             if let Some(h) = sim {
                 h.shutdown().await;
             }
@@ -187,6 +174,29 @@ pub async fn run(plan: &ReplayPlan, rec: &Recorded) -> Result<Replayed, ReplayFa
         steps,
         secrets: st.secrets,
     })
+}
+
+/// Waits until `step`'s recorded offset from the first call (`--timing recorded`). A
+/// recording's clock is the user's: an offset past a day is capped, not slept.
+async fn pace(t0: Instant, first_ms: f64, step: &Step) {
+    let offset = Duration::try_from_secs_f64((step.started_ms - first_ms) / 1e3)
+        .unwrap_or_default()
+        .min(MAX_OFFSET);
+    if let Some(at) = t0.checked_add(offset) {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// Why the replay stops when the first call gets no answer at all.
+fn unreachable(api_base: &str, step: &Step, outcome: &StepOutcome) -> String {
+    let why = outcome
+        .differences
+        .first()
+        .map_or_else(String::new, ToString::to_string);
+    format!(
+        "the target at {api_base} is unreachable: entries[{}] `{}` got {why}",
+        step.entry, step.op.name
+    )
 }
 
 /// `Basic base64(id:secret)`'s credential part.
