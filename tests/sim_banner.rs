@@ -117,7 +117,7 @@ async fn post(http: &reqwest::Client, c: &Curl, token: Option<&str>) -> (u16, Va
 }
 
 #[tokio::test]
-async fn a_client_that_knows_only_the_banner_logs_an_agent_in_and_starts_a_chat() {
+async fn item1_a_client_that_knows_only_the_banner_logs_an_agent_in_and_starts_a_chat() {
     let (_sim, banner) = start();
     let text = banner.join("\n");
     for needle in [

@@ -18,7 +18,7 @@ async fn offer_settings(app: &axum::Router, auth: &str, reg: &str) -> Value {
 }
 
 #[tokio::test]
-async fn offer_names_group_and_unit_as_agent_groups_and_settings_do() {
+async fn item2_offer_names_group_and_unit_as_agent_groups_and_settings_do() {
     let (_, app, auth, reg) = with_agent1(config()).await;
     customer_engagement(&app, &auth).await;
     let offer = offer_settings(&app, &auth, &reg).await;
@@ -39,7 +39,7 @@ async fn offer_names_group_and_unit_as_agent_groups_and_settings_do() {
 }
 
 #[tokio::test]
-async fn customer_engagement_refuses_a_unit_of_another_site() {
+async fn item3_customer_engagement_refuses_a_unit_of_another_site() {
     let (app, auth) = app_and_token().await;
     for op in ["engagement", "agentAvailability"] {
         let uri = format!("{C}/{op}?siteID=154&businessUnitID=22");
@@ -59,7 +59,7 @@ async fn customer_engagement_refuses_a_unit_of_another_site() {
 }
 
 #[tokio::test]
-async fn customer_engagement_without_a_unit_takes_the_sites_unit_unless_strict() {
+async fn item1_customer_engagement_without_a_unit_takes_the_sites_unit_unless_strict() {
     // Lenient (default): the configured unit on its site, else the site's first unit.
     let (_, app, auth, reg) = with_agent1(config()).await;
     let got = get(&app, &auth, &format!("{C}/engagement?siteID=306")).await;
@@ -119,7 +119,7 @@ fn slots_add_up(what: &str, v: &Value) {
 }
 
 #[tokio::test]
-async fn summary_data_and_transfer_options_agree_and_slots_add_up() {
+async fn item4_summary_data_and_transfer_options_agree_and_slots_add_up() {
     // agent1 holds a chat, agent2 is available, agent3 is logged in but busy.
     let w = world(config(), true).await;
     let reg3 = login(&w.app, &w.auth, "agent3").await;
@@ -175,7 +175,7 @@ async fn summary_data_and_transfer_options_agree_and_slots_add_up() {
 }
 
 #[tokio::test]
-async fn json_body_of_the_wrong_type_is_refused() {
+async fn item8_json_body_of_the_wrong_type_is_refused() {
     let w = world(config(), false).await;
     let uri = format!("{A}/customSettings?agentID=agent1&output=json");
     for (body, parameter) in [
@@ -226,7 +226,7 @@ async fn json_body_of_the_wrong_type_is_refused() {
 }
 
 #[tokio::test]
-async fn followup_engagement_reaches_the_agents_long_poll() {
+async fn item5_followup_engagement_reaches_the_agents_long_poll() {
     let w = world(config(), false).await;
     w.customer_says("my order is late").await;
     let got = w.op(1, "closeEngagement", &[("followUp", "true")]).await;
@@ -260,7 +260,7 @@ async fn followup_engagement_reaches_the_agents_long_poll() {
 }
 
 #[tokio::test]
-async fn parameters_accepted_where_the_reference_table_or_example_puts_them() {
+async fn item6_parameters_accepted_where_the_reference_table_or_example_puts_them() {
     let w = world(config(), false).await;
     // logging/agent without registeredId (the reference's example, line 1807): agentId names
     // the agent's session.

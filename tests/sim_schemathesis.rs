@@ -63,7 +63,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn openapi_spec_validator_accepts_the_served_document() {
+fn item7_openapi_spec_validator_accepts_the_served_document() {
     if !have("openapi-spec-validator", "--version") {
         eprintln!("skipped: openapi-spec-validator (PyPI) not installed; .ci/run installs it");
         return;

@@ -1,14 +1,13 @@
 //! End-to-end delivery time of chat lines: every line either side sends carries a tag
 //! (`[aeapi-harness c17]`) registered here with its send time, so the other side's first sight
 //! of it gives the delivery time. Shared by the agents, the harness-driven customers and the
-//! embedded simulator's built-in customers ([`SimCustomers`]).
+//! embedded simulator's built-in customers (`sim_customers`).
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use super::ctx::Ctx;
 use crate::metrics::Direction;
 
 const TAG_PREFIX: &str = "[aeapi-harness ";
@@ -51,46 +50,6 @@ impl Deliveries {
         let n: u64 = rest.get(1..end)?.parse().ok()?;
         let (dir, sent) = self.sent.lock().ok()?.remove(&n)?;
         Some((dir, now.saturating_duration_since(sent)))
-    }
-}
-
-/// The embedded simulator's built-in customers, seen from the run: their lines are tagged
-/// here and the agents' lines they read are timed, so an embedded run reports delivery time
-/// both ways without harness-driven customers. The simulator's customers are tasks of their own
-/// that may outlive the run by a moment: [`SimCustomers::close`] ends their recording before the
-/// run's data is taken, so summary.json and the live metrics count the same lines.
-pub struct SimCustomers {
-    ctx: Arc<Ctx>,
-    open: RwLock<bool>,
-}
-
-impl SimCustomers {
-    pub fn new(ctx: Arc<Ctx>) -> Self {
-        SimCustomers {
-            ctx,
-            open: RwLock::new(true),
-        }
-    }
-
-    /// Records nothing more; returns once no reading is being recorded.
-    pub fn close(&self) {
-        *self.open.write().unwrap_or_else(|p| p.into_inner()) = false;
-    }
-}
-
-impl crate::sim::CustomerLines for SimCustomers {
-    fn tag(&self, text: &str) -> String {
-        self.ctx.deliveries.tag(Direction::CustomerToAgent, text)
-    }
-
-    fn read(&self, text: &str) {
-        let open = self.open.read().unwrap_or_else(|p| p.into_inner());
-        if !*open {
-            return;
-        }
-        if let Some((dir, took)) = self.ctx.deliveries.seen(text, Instant::now()) {
-            self.ctx.recorder.record_delivery(dir, took);
-        }
     }
 }
 

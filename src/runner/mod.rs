@@ -21,6 +21,7 @@ pub mod record;
 pub mod rendezvous;
 pub mod scenario;
 pub mod signal;
+pub mod sim_customers;
 pub mod term;
 
 use std::path::PathBuf;
@@ -102,7 +103,7 @@ pub async fn run_observed(
             return Err(e);
         }
     };
-    let sim_customers = Arc::new(deliveries::SimCustomers::new(ctx.clone()));
+    let sim_customers = Arc::new(sim_customers::SimCustomers::new(ctx.clone()));
     if let Some(s) = &sim {
         s.sim.set_customer_lines(sim_customers.clone());
     }
