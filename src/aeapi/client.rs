@@ -42,6 +42,19 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// The default connect timeout of the harness's HTTP clients.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The client run, conform and replay share for a target: no Nagle delay, and a connect
+/// timeout within the request timeout (`insecure_tls` for staging certificates).
+pub fn http_client(
+    insecure_tls: bool,
+    request_timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(insecure_tls)
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT.min(request_timeout))
+        .build()
+}
+
 impl Endpoint {
     pub fn new(api_base: &str, output: OutputFormat, timeout: Duration) -> Self {
         let api_base = api_base.trim_end_matches('/').to_string();

@@ -473,10 +473,7 @@ pub async fn run(plan: ConformPlan, mut progress: Progress<'_>) -> Result<RunOk,
     tokio::pin!(stop);
     let bound = plan.time_bound.as_secs();
     let cut = |why: &str| format!("conform cut short: {why} while waiting for the first token");
-    let http = reqwest::Client::builder()
-        .danger_accept_invalid_certs(target.insecure_tls)
-        .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(plan.request_timeout))
-        .build()
+    let http = crate::aeapi::client::http_client(target.insecure_tls, plan.request_timeout)
         .map_err(|e| fail(format!("could not build the HTTP client: {e}"), &secrets))?;
     let mut world = World::new(
         http,

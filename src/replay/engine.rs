@@ -113,11 +113,7 @@ pub async fn run(plan: &ReplayPlan, rec: &Recorded) -> Result<Replayed, ReplayFa
         }
     };
     secrets.push(target.client_secret.clone());
-    let http = match reqwest::Client::builder()
-        .danger_accept_invalid_certs(target.insecure_tls)
-        .connect_timeout(client::CONNECT_TIMEOUT)
-        .build()
-    {
+    let http = match client::http_client(target.insecure_tls, plan.request_timeout) {
         Ok(h) => h,
         Err(e) => {
             return Err(ReplayFailure {

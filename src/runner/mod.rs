@@ -154,12 +154,7 @@ async fn connect(
     target: &plan::ResolvedTarget,
     observer: Option<Arc<dyn Observer>>,
 ) -> Result<Result<(Arc<Ctx>, time::OffsetDateTime), String>, RunError> {
-    let http = reqwest::Client::builder()
-        .danger_accept_invalid_certs(target.insecure_tls)
-        .pool_max_idle_per_host(usize::MAX)
-        .tcp_nodelay(true)
-        .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(plan.request_timeout))
-        .build()
+    let http = crate::aeapi::client::http_client(target.insecure_tls, plan.request_timeout)
         .map_err(|e| RunError::Harness(format!("could not build the HTTP client: {e}")))?;
     let store = |request| {
         Arc::new(
