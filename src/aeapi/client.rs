@@ -6,10 +6,12 @@
 //! fails: every outcome is an `Observed` that the checks then judge.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::h1;
 use super::ops::{Method, Operation};
 use super::token::Token;
 
@@ -29,6 +31,9 @@ pub struct Endpoint {
     pub api_base: String,
     /// `api_base` parsed once (parsing a URL per request costs more than the request's checks).
     base_url: Option<reqwest::Url>,
+    /// The base URL's path without its trailing slash (`""` at the root), put before each
+    /// operation's path.
+    prefix: String,
     pub output: OutputFormat,
     /// Per-request timeout (connect to last body byte).
     pub timeout: Duration,
@@ -58,8 +63,14 @@ pub fn http_client(
 impl Endpoint {
     pub fn new(api_base: &str, output: OutputFormat, timeout: Duration) -> Self {
         let api_base = api_base.trim_end_matches('/').to_string();
+        let base_url = reqwest::Url::parse(&api_base).ok();
+        let prefix = base_url
+            .as_ref()
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
         Endpoint {
-            base_url: reqwest::Url::parse(&api_base).ok(),
+            base_url,
+            prefix,
             api_base,
             output,
             timeout,
@@ -78,11 +89,10 @@ impl Endpoint {
         match &self.base_url {
             Some(base) => {
                 let mut url = base.clone();
-                let prefix = base.path().trim_end_matches('/');
-                if prefix.is_empty() {
+                if self.prefix.is_empty() {
                     url.set_path(op.path);
                 } else {
-                    url.set_path(&format!("{prefix}{}", op.path));
+                    url.set_path(&format!("{}{}", self.prefix, op.path));
                 }
                 Ok(url)
             }
@@ -316,8 +326,8 @@ fn request(
     rb
 }
 
-/// Sends `call` and observes the outcome. Never panics, never returns an error.
-pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> Observed {
+/// The query of `call` (`output=` appended) in an `Observed` of its operation, nothing seen yet.
+fn observe_start(ep: &Endpoint, call: &mut Call<'_>) -> Observed {
     let op = call.op;
     let output = match ep.output {
         OutputFormat::Json => "json",
@@ -334,17 +344,22 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         .collect();
     query.push((Cow::Borrowed("output"), output.to_string()));
     let mut obs = Observed::nothing_yet(op.name, op.method, op.path);
-    let url = match ep.url(op) {
+    obs.query = query;
+    obs
+}
+
+/// Sends `call` with reqwest and observes the outcome. Never panics, never returns an error.
+pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> Observed {
+    let mut obs = observe_start(ep, &mut call);
+    let url = match ep.url(call.op) {
         Ok(u) => u,
         Err(e) => {
-            obs.query = query;
             obs.transport = Some(TransportError::Other);
             obs.decode_error = Some(e.to_string());
             return obs;
         }
     };
-    let rb = request(http, ep, url, &call, &query);
-    obs.query = query;
+    let rb = request(http, ep, url, &call, &obs.query);
     let started = Instant::now();
     obs.started = started;
     let resp = match rb.send().await {
@@ -356,6 +371,133 @@ pub async fn send(http: &reqwest::Client, ep: &Endpoint, mut call: Call<'_>) -> 
         }
     };
     read_response(&mut obs, resp, ep.body_limit).await;
+    obs
+}
+
+/// How calls reach a target: reqwest, or the lean HTTP/1.1 client (`aeapi::h1`) for plain
+/// `http://` targets, which holds a long-poll in a socket and a small buffer.
+#[derive(Clone)]
+pub enum Transport {
+    Reqwest(reqwest::Client),
+    Lean(Arc<h1::Client>),
+}
+
+impl Transport {
+    /// The lean client for an `http://` endpoint, else `http`.
+    pub fn for_endpoint(http: reqwest::Client, ep: &Endpoint) -> Transport {
+        let connect_timeout = CONNECT_TIMEOUT.min(ep.timeout);
+        match ep
+            .base_url
+            .as_ref()
+            .and_then(|u| h1::Client::new(u, connect_timeout))
+        {
+            Some(lean) => Transport::Lean(Arc::new(lean)),
+            None => Transport::Reqwest(http),
+        }
+    }
+
+    /// Sends `call` and observes the outcome (see [`send`]).
+    pub async fn send(&self, ep: &Endpoint, call: Call<'_>) -> Observed {
+        match self {
+            Transport::Reqwest(http) => send(http, ep, call).await,
+            Transport::Lean(lean) => send_lean(lean, ep, call).await,
+        }
+    }
+}
+
+/// The bytes of `call`'s request for the lean client: path and query, token, headers, body.
+fn lean_request(
+    lean: &h1::Client,
+    ep: &Endpoint,
+    call: &Call<'_>,
+    query: &[(Cow<'static, str>, String)],
+) -> Result<Vec<u8>, h1::Error> {
+    let mut target = form_urlencoded::Serializer::new(format!("{}{}?", ep.prefix, call.op.path));
+    for (k, v) in query {
+        target.append_pair(k, v);
+    }
+    let target = target.finish();
+    let encode_form = |pairs: &mut dyn Iterator<Item = (&str, &str)>| {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(pairs);
+        form.finish().into_bytes()
+    };
+    let body = if let Some(json) = &call.body {
+        let bytes = serde_json::to_vec(json).map_err(|e| h1::Error::Malformed(e.to_string()))?;
+        Some(("application/json", bytes))
+    } else if let Some(form) = &call.form {
+        let bytes = encode_form(&mut form.iter().map(|(k, v)| (*k, v.as_str())));
+        Some(("application/x-www-form-urlencoded", bytes))
+    } else {
+        call.owned_form.as_ref().map(|form| {
+            let bytes = encode_form(&mut form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            ("application/x-www-form-urlencoded", bytes)
+        })
+    };
+    h1::request(
+        call.op.method.as_str(),
+        &target,
+        lean.authority(),
+        call.token.map(|t| t.access_token.as_str()),
+        &call.headers,
+        body.as_ref().map(|(ct, b)| (*ct, b.as_slice())),
+    )
+}
+
+/// Sends `call` with the lean client and observes the outcome, as [`send`] does with reqwest:
+/// the same timing, timeout (the whole exchange), body limit and error kinds.
+pub async fn send_lean(lean: &h1::Client, ep: &Endpoint, mut call: Call<'_>) -> Observed {
+    let mut obs = observe_start(ep, &mut call);
+    let request = match lean_request(lean, ep, &call, &obs.query) {
+        Ok(r) => r,
+        Err(e) => {
+            obs.transport = Some(TransportError::Other);
+            obs.decode_error = Some(e.to_string());
+            return obs;
+        }
+    };
+    let timeout = call.timeout_override.unwrap_or(ep.timeout);
+    obs.started = Instant::now();
+    let answer = tokio::time::timeout(timeout, lean.send(&request, ep.body_limit)).await;
+    let error = match answer {
+        Ok(Ok(resp)) => {
+            obs.status = Some(resp.status);
+            obs.www_authenticate = resp.www_authenticate;
+            obs.content_type = resp.content_type;
+            let is_xml = obs
+                .content_type
+                .as_deref()
+                .is_some_and(|ct| ct.contains("xml"));
+            decode_body(&mut obs, resp.body, is_xml);
+            return obs;
+        }
+        Ok(Err(e)) => e,
+        Err(_elapsed) => {
+            obs.latency = obs.started.elapsed();
+            obs.transport = Some(TransportError::Timeout);
+            return obs;
+        }
+    };
+    obs.latency = obs.started.elapsed();
+    obs.transport = Some(match &error {
+        h1::Error::ConnectTimeout => TransportError::Timeout,
+        h1::Error::Connect(_) => TransportError::Connect,
+        h1::Error::Reset(_) => TransportError::Reset,
+        h1::Error::Malformed(_) | h1::Error::TooLong { .. } => TransportError::Body,
+        h1::Error::Io(_) => TransportError::Other,
+    });
+    match error {
+        h1::Error::TooLong { status, excerpt } => {
+            obs.status = Some(status);
+            obs.raw = excerpt;
+            obs.decode_error = Some(format!(
+                "response body exceeds the limit of {}",
+                size_label(ep.body_limit)
+            ));
+        }
+        h1::Error::Malformed(why) => obs.decode_error = Some(format!("malformed response: {why}")),
+        _ => {}
+    }
     obs
 }
 

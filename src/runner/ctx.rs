@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::deliveries::Deliveries;
-use crate::aeapi::client::Endpoint;
+use crate::aeapi::client::{Endpoint, Transport};
 use crate::aeapi::token::{TokenRequest, TokenStore};
 use crate::check::Contracts;
 pub use crate::check::window::Windows;
@@ -44,7 +44,10 @@ impl Live {
 
 /// Shared by all agents of one run.
 pub struct Ctx {
+    /// For tokens and harness-driven customers.
     pub http: reqwest::Client,
+    /// For the agents' calls: the lean HTTP/1.1 client on `http://` targets, else `http`.
+    pub transport: Transport,
     pub endpoint: Endpoint,
     pub tokens: Tokens,
     pub contracts: Contracts,

@@ -33,7 +33,7 @@ use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::prelude::*;
 use tokio_util::sync::CancellationToken;
 
-use crate::aeapi::client::Endpoint;
+use crate::aeapi::client::{Endpoint, Transport};
 use crate::aeapi::token::TokenStore;
 use crate::metrics::{Observer, Recorder, RunData};
 use ctx::{Ctx, Live, Tokens, Windows};
@@ -186,9 +186,11 @@ async fn connect(
         Tokens::Shared(store) => store.clone(),
         Tokens::PerAgent(_) => store(target.token_request()),
     });
+    let endpoint = Endpoint::new(&target.api_base, target.output, plan.request_timeout)
+        .with_body_limit(plan.body_limit);
     let ctx = Arc::new(Ctx {
-        endpoint: Endpoint::new(&target.api_base, target.output, plan.request_timeout)
-            .with_body_limit(plan.body_limit),
+        transport: Transport::for_endpoint(http.clone(), &endpoint),
+        endpoint,
         http,
         tokens,
         contracts: plan.contracts.clone(),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::Agent;
 use super::Made;
-use crate::aeapi::client::{Call, Observed, send};
+use crate::aeapi::client::{Call, Observed};
 use crate::aeapi::ops::{self, Operation};
 use crate::aeapi::token::{Token, TokenStore};
 use crate::check::behaviour::{self, Breach};
@@ -82,7 +82,7 @@ impl Agent {
                 .query("agentId", username)
                 .query("instantResponse", "false")
                 .timeout(timeout);
-            send(&http, &ctx.endpoint, call).await
+            http.send(&ctx.endpoint, call).await
         }));
     }
 
@@ -143,7 +143,7 @@ impl Agent {
             // Whether the harness's own clock holds the token valid as it is sent.
             let fresh = token.as_ref().map(|t| Instant::now() < t.expires_at);
             let call = pending.to_call(token.as_deref());
-            let mut obs = send(&self.http, &self.ctx.endpoint, call).await;
+            let mut obs = self.http.send(&self.ctx.endpoint, call).await;
             if obs.token_expired() && !retried {
                 self.expired_by_target(pending.op.name, &obs);
                 if let Some(t) = token

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use super::credential::Credential;
 use super::ctx::{Ctx, Live, Tokens};
 use super::persona::PersonaPlan;
-use crate::aeapi::client::Observed;
+use crate::aeapi::client::{Observed, Transport};
 use crate::aeapi::token::TokenStore;
 use calls::PendingCall;
 use state::{Engagement, Session};
@@ -55,7 +55,7 @@ pub struct Made {
 pub struct Agent {
     ctx: Arc<Ctx>,
     /// The client this agent sends with: the fleet's shared one, or its own (cookies).
-    http: reqwest::Client,
+    http: Transport,
     cred: Credential,
     persona: Arc<PersonaPlan>,
     /// Think times and choices: a small fast generator (32 bytes), seeded per agent.
@@ -102,9 +102,10 @@ impl Agent {
                 .tcp_nodelay(true)
                 .connect_timeout(crate::aeapi::client::CONNECT_TIMEOUT.min(ctx.endpoint.timeout))
                 .build()
-                .unwrap_or_else(|_| ctx.http.clone())
+                .map(Transport::Reqwest)
+                .unwrap_or_else(|_| ctx.transport.clone())
         } else {
-            ctx.http.clone()
+            ctx.transport.clone()
         };
         Agent {
             http,
