@@ -333,15 +333,9 @@ fn observe_start(ep: &Endpoint, call: &mut Call<'_>) -> Observed {
         OutputFormat::Json => "json",
         OutputFormat::Xml => "xml",
     };
-    let mut query: Vec<(Cow<'static, str>, String)> = std::mem::take(&mut call.query)
-        .into_iter()
-        .map(|(k, v)| (Cow::Borrowed(k), v))
-        .chain(
-            std::mem::take(&mut call.owned_query)
-                .into_iter()
-                .map(|(k, v)| (Cow::Owned(k), v)),
-        )
-        .collect();
+    let mut query = Vec::with_capacity(call.query.len() + call.owned_query.len() + 1);
+    query.extend(call.query.drain(..).map(|(k, v)| (Cow::Borrowed(k), v)));
+    query.extend(call.owned_query.drain(..).map(|(k, v)| (Cow::Owned(k), v)));
     query.push((Cow::Borrowed("output"), output.to_string()));
     let mut obs = Observed::nothing_yet(op.name, op.method, op.path);
     obs.query = query;
@@ -383,12 +377,17 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The lean client for an `http://` endpoint, else `http`.
+    /// The lean client for an `http://` endpoint, else `http`. An HTTP proxy set in the
+    /// environment (`HTTP_PROXY`, `ALL_PROXY`, which reqwest honours) keeps `http`.
     pub fn for_endpoint(http: reqwest::Client, ep: &Endpoint) -> Transport {
         let connect_timeout = CONNECT_TIMEOUT.min(ep.timeout);
+        let proxied = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
         match ep
             .base_url
             .as_ref()
+            .filter(|_| !proxied)
             .and_then(|u| h1::Client::new(u, connect_timeout))
         {
             Some(lean) => Transport::Lean(Arc::new(lean)),
@@ -423,7 +422,7 @@ fn lean_request(
         form.finish().into_bytes()
     };
     let body = if let Some(json) = &call.body {
-        let bytes = serde_json::to_vec(json).map_err(|e| h1::Error::Malformed(e.to_string()))?;
+        let bytes = serde_json::to_vec(json).map_err(|e| h1::Error::Invalid(e.to_string()))?;
         Some(("application/json", bytes))
     } else if let Some(form) = &call.form {
         let bytes = encode_form(&mut form.iter().map(|(k, v)| (*k, v.as_str())));
@@ -448,18 +447,20 @@ fn lean_request(
 /// the same timing, timeout (the whole exchange), body limit and error kinds.
 pub async fn send_lean(lean: &h1::Client, ep: &Endpoint, mut call: Call<'_>) -> Observed {
     let mut obs = observe_start(ep, &mut call);
-    let request = match lean_request(lean, ep, &call, &obs.query) {
-        Ok(r) => r,
-        Err(e) => {
-            obs.transport = Some(TransportError::Other);
-            obs.decode_error = Some(e.to_string());
-            return obs;
-        }
-    };
     let timeout = call.timeout_override.unwrap_or(ep.timeout);
     obs.started = Instant::now();
-    let answer = tokio::time::timeout(timeout, lean.send(&request, ep.body_limit)).await;
-    let error = match answer {
+    let exchange = async {
+        let mut reuse = true;
+        loop {
+            // Built again for a second try: a request is freed as soon as it is written.
+            let request = lean_request(lean, ep, &call, &obs.query)?;
+            match lean.send(request, ep.body_limit, reuse).await {
+                Err(h1::Error::Stale) if reuse => reuse = false,
+                answer => return answer,
+            }
+        }
+    };
+    let error = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(resp)) => {
             obs.status = Some(resp.status);
             obs.www_authenticate = resp.www_authenticate;
@@ -482,9 +483,9 @@ pub async fn send_lean(lean: &h1::Client, ep: &Endpoint, mut call: Call<'_>) -> 
     obs.transport = Some(match &error {
         h1::Error::ConnectTimeout => TransportError::Timeout,
         h1::Error::Connect(_) => TransportError::Connect,
-        h1::Error::Reset(_) => TransportError::Reset,
+        h1::Error::Reset(_) | h1::Error::Stale => TransportError::Reset,
         h1::Error::Malformed(_) | h1::Error::TooLong { .. } => TransportError::Body,
-        h1::Error::Io(_) => TransportError::Other,
+        h1::Error::Io(_) | h1::Error::Invalid(_) => TransportError::Other,
     });
     match error {
         h1::Error::TooLong { status, excerpt } => {
@@ -495,7 +496,9 @@ pub async fn send_lean(lean: &h1::Client, ep: &Endpoint, mut call: Call<'_>) -> 
                 size_label(ep.body_limit)
             ));
         }
-        h1::Error::Malformed(why) => obs.decode_error = Some(format!("malformed response: {why}")),
+        h1::Error::Malformed(_) | h1::Error::Invalid(_) => {
+            obs.decode_error = Some(error.to_string())
+        }
         _ => {}
     }
     obs

@@ -11,10 +11,11 @@
 //! `Transfer-Encoding: chunked` or read-to-close bodies, 1xx interim answers skipped, 204/304
 //! without a body; keep-alive unless the server says `Connection: close` (HTTP/1.0: unless it
 //! says `keep-alive`). Idle connections are kept in a bounded pool; one that the server closed
-//! while idle is found out before reuse, and a request that meets a connection closed before
-//! any byte of the answer is retried once on a fresh connection. Timeouts are the caller's (the
-//! whole exchange runs inside one). TLS, proxies and cookies are reqwest's business: the
-//! runner uses this client only for `http://` targets without per-agent cookie jars.
+//! while idle is found out before reuse, and a request that meets a reused connection closed
+//! before any byte of the answer is sent again by the caller on a fresh connection. Timeouts
+//! are the caller's (the whole exchange runs inside one). TLS, proxies and cookies are
+//! reqwest's business: the runner uses this client only for `http://` targets without
+//! per-agent cookie jars.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -74,6 +75,12 @@ pub enum Error {
     TooLong { status: u16, excerpt: Bytes },
     #[error("{0}")]
     Io(io::Error),
+    /// The request cannot be written (a header value with a line break would split it).
+    #[error("request not sent: {0}")]
+    Invalid(String),
+    /// A reused connection was closed (by the server, while idle) before it answered.
+    #[error("an idle connection was closed before it answered")]
+    Stale,
 }
 
 /// How one attempt on one connection ended badly.
@@ -132,29 +139,32 @@ impl Client {
         &self.authority
     }
 
-    /// Sends `request` (a whole HTTP/1.1 request) and reads the answer, its body at most
-    /// `limit` bytes. On a reused connection closed before it answered, tries once more on a
-    /// fresh one.
-    pub async fn send(&self, request: &[u8], limit: usize) -> Result<Response, Error> {
-        let mut may_reuse = true;
-        loop {
-            let reused = if may_reuse { self.checkout() } else { None };
-            let was_reused = reused.is_some();
-            let mut stream = match reused {
-                Some(s) => s,
-                None => self.connect().await?,
-            };
-            match exchange(&mut stream, request, limit).await {
-                Ok((resp, keep)) => {
-                    if keep {
-                        self.checkin(stream);
-                    }
-                    return Ok(resp);
+    /// Sends `request` (a whole HTTP/1.1 request, freed once written) and reads the answer,
+    /// its body at most `limit` bytes, on an idle connection if `reuse` and one is at hand, else
+    /// on a fresh one. `Error::Stale`: a reused connection was closed before it answered; send
+    /// again with `reuse` false.
+    pub async fn send(
+        &self,
+        request: Vec<u8>,
+        limit: usize,
+        reuse: bool,
+    ) -> Result<Response, Error> {
+        let reused = if reuse { self.checkout() } else { None };
+        let was_reused = reused.is_some();
+        let mut stream = match reused {
+            Some(s) => s,
+            None => self.connect().await?,
+        };
+        match exchange(&mut stream, request, limit).await {
+            Ok((resp, keep)) => {
+                if keep {
+                    self.checkin(stream);
                 }
-                Err(Fail::Stale(_)) if was_reused => may_reuse = false,
-                Err(Fail::Stale(why)) => return Err(Error::Reset(why)),
-                Err(Fail::Error(e)) => return Err(e),
+                Ok(resp)
             }
+            Err(Fail::Stale(_)) if was_reused => Err(Error::Stale),
+            Err(Fail::Stale(why)) => Err(Error::Reset(why)),
+            Err(Fail::Error(e)) => Err(e),
         }
     }
 
@@ -229,15 +239,20 @@ async fn fill_more(s: &mut TcpStream, buf: &mut BytesMut, want: usize) -> Result
 /// One request and its answer on `s`; the answer and whether `s` may be reused.
 async fn exchange(
     s: &mut TcpStream,
-    request: &[u8],
+    request: Vec<u8>,
     limit: usize,
 ) -> Result<(Response, bool), Fail> {
-    if let Err(e) = s.write_all(request).await {
+    if let Err(e) = s.write_all(&request).await {
         return Err(if is_close(&e) {
             Fail::Stale(e.to_string())
         } else {
             Fail::Error(Error::Io(e))
         });
+    }
+    // A held long-poll keeps neither the request nor a read buffer until its answer arrives.
+    drop(request);
+    if let Err(e) = s.readable().await {
+        return Err(Fail::Error(Error::Io(e)));
     }
     let mut buf = BytesMut::with_capacity(FIRST_READ);
     let head = read_head(s, &mut buf).await?;
@@ -444,12 +459,14 @@ pub fn request(
 ) -> Result<Vec<u8>, Error> {
     let bad = |s: &str| s.bytes().any(|b| b == b'\r' || b == b'\n');
     if bad(target) || bearer.is_some_and(bad) || headers.iter().any(|(k, v)| bad(k) || bad(v)) {
-        return Err(Error::Malformed(
-            "a request header holds a line break".into(),
-        ));
+        return Err(Error::Invalid("a request header holds a line break".into()));
     }
     let body_len = body.map_or(0, |(_, b)| b.len());
-    let mut out = Vec::with_capacity(160 + target.len() + body_len);
+    let header_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let token_len = bearer.map_or(0, |t| t.len() + 25);
+    let type_len = body.map_or(0, |(t, _)| t.len() + 16);
+    let capacity = 64 + target.len() + authority.len() + token_len + header_len + type_len;
+    let mut out = Vec::with_capacity(capacity + 40 + body_len);
     let mut put = |parts: &[&[u8]]| parts.iter().for_each(|p| out.extend_from_slice(p));
     put(&[
         method.as_bytes(),

@@ -64,6 +64,15 @@ fn get(client: &Client) -> Vec<u8> {
 
 const LIMIT: usize = 1024;
 
+/// A GET as `aeapi::client::send_lean` makes it: on an idle connection if there is one, and once
+/// more on a fresh one if that was closed before it answered.
+async fn ask(c: &Client, limit: usize) -> Result<Response, Error> {
+    match c.send(get(c), limit, true).await {
+        Err(Error::Stale) => c.send(get(c), limit, false).await,
+        answer => answer,
+    }
+}
+
 #[tokio::test]
 async fn bodies_by_length_share_one_connection() {
     let (c, accepts) = server(
@@ -72,7 +81,7 @@ async fn bodies_by_length_share_one_connection() {
     )
     .await;
     for _ in 0..3 {
-        let r = c.send(&get(&c), LIMIT).await.expect("answer");
+        let r = ask(&c, LIMIT).await.expect("answer");
         assert_eq!(r.status, 200);
         assert_eq!(&r.body[..], b"{}");
         assert_eq!(r.content_type.as_deref(), Some("application/json"));
@@ -88,7 +97,7 @@ async fn chunked_bodies_are_decoded_and_trailers_dropped() {
     )
     .await;
     for _ in 0..2 {
-        let r = c.send(&get(&c), LIMIT).await.expect("answer");
+        let r = ask(&c, LIMIT).await.expect("answer");
         assert_eq!(&r.body[..], b"hello world");
     }
     assert_eq!(accepts.load(Ordering::SeqCst), 1);
@@ -101,7 +110,7 @@ async fn interim_answers_are_skipped_and_204_has_no_body() {
         After::KeepOpen,
     )
     .await;
-    let r = c.send(&get(&c), LIMIT).await.expect("answer");
+    let r = ask(&c, LIMIT).await.expect("answer");
     assert_eq!(r.status, 204);
     assert!(r.body.is_empty());
     assert_eq!(r.www_authenticate.as_deref(), Some("Bearer"));
@@ -115,7 +124,7 @@ async fn a_body_to_the_close_ends_the_connection() {
     )
     .await;
     for _ in 0..2 {
-        let r = c.send(&get(&c), LIMIT).await.expect("answer");
+        let r = ask(&c, LIMIT).await.expect("answer");
         assert_eq!(&r.body[..], b"abc");
     }
     assert_eq!(accepts.load(Ordering::SeqCst), 2);
@@ -134,10 +143,42 @@ async fn a_connection_the_server_closed_while_idle_is_not_an_error() {
         if i % 2 == 1 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let r = c.send(&get(&c), LIMIT).await.expect("answer");
+        let r = ask(&c, LIMIT).await.expect("answer");
         assert_eq!(&r.body[..], b"x");
     }
     assert_eq!(accepts.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_reused_connection_closed_before_answering_is_stale() {
+    // Each connection answers its first request and closes at its second, unanswered: the
+    // second request goes out on the pooled connection (still open when it is taken), which
+    // is reported stale, not as an error of the target; sent again fresh, it is answered.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                if s.read(&mut buf).await.unwrap_or(0) > 0 {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx")
+                        .await;
+                }
+                let _ = s.read(&mut buf).await;
+            });
+        }
+    });
+    let url = reqwest::Url::parse(&format!("http://{addr}")).expect("url");
+    let c = Client::new(&url, Duration::from_secs(2)).expect("client");
+    c.send(get(&c), LIMIT, true).await.expect("first answer");
+    let e = c
+        .send(get(&c), LIMIT, true)
+        .await
+        .expect_err("closed unanswered");
+    assert!(matches!(e, Error::Stale), "pooled: {e:?}");
+    let again = c.send(get(&c), LIMIT, false).await.expect("fresh answer");
+    assert_eq!(&again.body[..], b"x");
 }
 
 #[tokio::test]
@@ -147,7 +188,7 @@ async fn bodies_over_the_limit_stop_the_read() {
         After::KeepOpen,
     )
     .await;
-    match c.send(&get(&c), LIMIT).await {
+    match ask(&c, LIMIT).await {
         Err(Error::TooLong { status, excerpt }) => {
             assert_eq!(status, 200);
             assert!(excerpt.is_empty());
@@ -159,7 +200,7 @@ async fn bodies_over_the_limit_stop_the_read() {
         After::KeepOpen,
     )
     .await;
-    match c.send(&get(&c), 20).await {
+    match ask(&c, 20).await {
         Err(Error::TooLong { status, excerpt }) => {
             assert_eq!(status, 201);
             assert!(excerpt.starts_with(b"0123456789abcdef"), "{excerpt:?}");
@@ -171,14 +212,14 @@ async fn bodies_over_the_limit_stop_the_read() {
 #[tokio::test]
 async fn answers_that_are_not_http_are_malformed() {
     let (c, _) = server(b"SSH-2.0-OpenSSH\r\n\r\n", After::KeepOpen).await;
-    let e = c.send(&get(&c), LIMIT).await.expect_err("not HTTP");
+    let e = ask(&c, LIMIT).await.expect_err("not HTTP");
     assert!(matches!(e, Error::Malformed(_)), "{e:?}");
     let (c, _) = server(
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nabc",
         After::KeepOpen,
     )
     .await;
-    let e = c.send(&get(&c), LIMIT).await.expect_err("two lengths");
+    let e = ask(&c, LIMIT).await.expect_err("two lengths");
     assert!(
         e.to_string().contains("two different Content-Lengths"),
         "{e}"
@@ -188,7 +229,7 @@ async fn answers_that_are_not_http_are_malformed() {
 #[tokio::test]
 async fn a_fresh_connection_closed_without_an_answer_is_a_reset() {
     let (c, _) = server(b"", After::Close).await;
-    let e = c.send(&get(&c), LIMIT).await.expect_err("no answer");
+    let e = ask(&c, LIMIT).await.expect_err("no answer");
     assert!(matches!(e, Error::Reset(_)), "{e:?}");
 }
 
@@ -199,7 +240,7 @@ async fn refused_connections_are_connect_errors() {
     drop(listener);
     let url = reqwest::Url::parse(&format!("http://{addr}")).expect("url");
     let c = Client::new(&url, Duration::from_secs(2)).expect("client");
-    let e = c.send(&get(&c), LIMIT).await.expect_err("refused");
+    let e = ask(&c, LIMIT).await.expect_err("refused");
     assert!(matches!(e, Error::Connect(_)), "{e:?}");
 }
 
