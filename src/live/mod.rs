@@ -17,7 +17,6 @@ pub mod prom;
 pub mod server;
 pub mod timeline;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,6 +25,7 @@ use hdrhistogram::Histogram as Hdr;
 use parking_lot::RwLock;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::metrics::{
@@ -179,15 +179,25 @@ impl Dual {
     }
 }
 
+/// The counter of `c`'s outcome in a check's (name, passed, failed) entry, when it is `c`'s.
+fn check_counter<'a>(
+    entry: &'a (String, Counter, Counter),
+    c: &CheckOutcome<'_>,
+) -> Option<&'a Counter> {
+    let (name, pass, fail) = entry;
+    (name == c.check).then_some(if c.passed { pass } else { fail })
+}
+
 /// The live view of one run; see the module docs. Shared as `Arc<Monitor>`.
 pub struct Monitor {
     info: RunInfo,
     start: Instant,
     families: Families,
-    /// persona → operation → cells.
-    cells: RwLock<HashMap<String, HashMap<String, Arc<OpCells>>>>,
+    /// persona → operation → cells. Looked up twice per request: hashed with Fx, not SipHash
+    /// (the keys come from the suite and the operation table, not from the target).
+    cells: RwLock<FxHashMap<String, FxHashMap<String, Arc<OpCells>>>>,
     /// persona → poll-hold histogram.
-    holds: RwLock<HashMap<String, Arc<Dual>>>,
+    holds: RwLock<FxHashMap<String, Arc<Dual>>>,
     delivery: [Dual; 2],
     engagements: [Counter; 7],
     requests: AtomicU64,
@@ -213,8 +223,8 @@ impl Monitor {
             info,
             start: Instant::now(),
             families,
-            cells: RwLock::new(HashMap::new()),
-            holds: RwLock::new(HashMap::new()),
+            cells: RwLock::new(FxHashMap::default()),
+            holds: RwLock::new(FxHashMap::default()),
             delivery,
             engagements,
             requests: AtomicU64::new(0),
@@ -286,38 +296,26 @@ impl Monitor {
 
     /// Counts the checks of one response.
     pub fn observe_checks(&self, checks: &[CheckOutcome<'_>]) {
-        // The checks of one response share its persona and operation: one look-up serves them.
-        let mut last: Option<Arc<OpCells>> = None;
+        // The checks of one response share its persona and operation: one look-up serves them,
+        // and a counter already made is bumped under the read lock, without cloning it.
+        let mut cells: Option<Arc<OpCells>> = None;
         for c in checks {
-            let cells = match last.take() {
-                Some(l) if l.persona == c.persona && l.op == c.op => l,
-                _ => self.cells(c.persona, c.op),
+            let cells = match cells.take() {
+                Some(l) if l.persona == c.persona && l.op == c.op => cells.insert(l),
+                _ => cells.insert(self.cells(c.persona, c.op)),
             };
-            last = Some(cells.clone());
-            let found = cells
-                .checks
-                .read()
-                .iter()
-                .find(|(name, _, _)| name == c.check)
-                .map(|(_, pass, fail)| if c.passed { pass } else { fail }.clone());
-            let counter = match found {
-                Some(counter) => counter,
-                None => {
-                    let mut checks = cells.checks.write();
-                    let at = match checks.iter().position(|(name, _, _)| name == c.check) {
-                        Some(i) => i,
-                        None => {
-                            let (pass, fail) =
-                                self.families.check(&cells.persona, c.check, &cells.op);
-                            checks.push((c.check.to_owned(), pass, fail));
-                            checks.len() - 1
-                        }
-                    };
-                    let (_, pass, fail) = &checks[at];
-                    if c.passed { pass } else { fail }.clone()
-                }
-            };
-            counter.inc();
+            if let Some(counter) = cells.checks.read().iter().find_map(|e| check_counter(e, c)) {
+                counter.inc();
+                continue;
+            }
+            let mut list = cells.checks.write();
+            if !list.iter().any(|(name, _, _)| name == c.check) {
+                let (pass, fail) = self.families.check(&cells.persona, c.check, &cells.op);
+                list.push((c.check.to_owned(), pass, fail));
+            }
+            if let Some(counter) = list.iter().find_map(|e| check_counter(e, c)) {
+                counter.inc();
+            }
         }
     }
 
