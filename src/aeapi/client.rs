@@ -378,12 +378,10 @@ pub enum Transport {
 
 impl Transport {
     /// The lean client for an `http://` endpoint, else `http`. An HTTP proxy set in the
-    /// environment (`HTTP_PROXY`, `ALL_PROXY`, which reqwest honours) keeps `http`.
+    /// environment keeps `http`, which goes through it (the lean client would not).
     pub fn for_endpoint(http: reqwest::Client, ep: &Endpoint) -> Transport {
         let connect_timeout = CONNECT_TIMEOUT.min(ep.timeout);
-        let proxied = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-            .iter()
-            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+        let proxied = http_proxy_set(|k| std::env::var_os(k));
         match ep
             .base_url
             .as_ref()
@@ -402,6 +400,14 @@ impl Transport {
             Transport::Lean(lean) => send_lean(lean, ep, call).await,
         }
     }
+}
+
+/// Whether the environment (`var` reads it) names a proxy that reqwest sends `http://`
+/// requests through: `HTTP_PROXY` or `ALL_PROXY`, in either case, not empty.
+fn http_proxy_set(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|k| var(k).is_some_and(|v| !v.is_empty()))
 }
 
 /// The bytes of `call`'s request for the lean client: path and query, token, headers, body.
@@ -449,18 +455,9 @@ pub async fn send_lean(lean: &h1::Client, ep: &Endpoint, mut call: Call<'_>) -> 
     let mut obs = observe_start(ep, &mut call);
     let timeout = call.timeout_override.unwrap_or(ep.timeout);
     obs.started = Instant::now();
-    let exchange = async {
-        let mut reuse = true;
-        loop {
-            // Built again for a second try: a request is freed as soon as it is written.
-            let request = lean_request(lean, ep, &call, &obs.query)?;
-            match lean.send(request, ep.body_limit, reuse).await {
-                Err(h1::Error::Stale) if reuse => reuse = false,
-                answer => return answer,
-            }
-        }
-    };
-    let error = match tokio::time::timeout(timeout, exchange).await {
+    // Built again should a reused connection turn out closed: a request is freed once written.
+    let build = || lean_request(lean, ep, &call, &obs.query);
+    let error = match tokio::time::timeout(timeout, lean.send(build, ep.body_limit)).await {
         Ok(Ok(resp)) => {
             obs.status = Some(resp.status);
             obs.www_authenticate = resp.www_authenticate;
@@ -483,7 +480,7 @@ pub async fn send_lean(lean: &h1::Client, ep: &Endpoint, mut call: Call<'_>) -> 
     obs.transport = Some(match &error {
         h1::Error::ConnectTimeout => TransportError::Timeout,
         h1::Error::Connect(_) => TransportError::Connect,
-        h1::Error::Reset(_) | h1::Error::Stale => TransportError::Reset,
+        h1::Error::Reset(_) => TransportError::Reset,
         h1::Error::Malformed(_) | h1::Error::TooLong { .. } => TransportError::Body,
         h1::Error::Io(_) | h1::Error::Invalid(_) => TransportError::Other,
     });
@@ -615,6 +612,20 @@ mod tests {
         assert_eq!(size_label(DEFAULT_BODY_LIMIT), "16 MiB");
         assert_eq!(size_label(512 * 1024), "512 KiB");
         assert_eq!(size_label(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn an_http_proxy_in_the_environment_is_seen_in_either_case() {
+        let env = |set: &'static [(&'static str, &'static str)]| {
+            move |k: &str| set.iter().find(|(n, _)| *n == k).map(|(_, v)| v.into())
+        };
+        assert!(!http_proxy_set(env(&[])));
+        assert!(!http_proxy_set(env(&[
+            ("HTTP_PROXY", ""),
+            ("HTTPS_PROXY", "http://p:3128")
+        ])));
+        assert!(http_proxy_set(env(&[("http_proxy", "http://p:3128")])));
+        assert!(http_proxy_set(env(&[("ALL_PROXY", "socks5://p:1080")])));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! without a body; keep-alive unless the server says `Connection: close` (HTTP/1.0: unless it
 //! says `keep-alive`). Idle connections are kept in a bounded pool; one that the server closed
 //! while idle is found out before reuse, and a request that meets a reused connection closed
-//! before any byte of the answer is sent again by the caller on a fresh connection. Timeouts
+//! before any byte of the answer is built and sent again on a fresh connection. Timeouts
 //! are the caller's (the whole exchange runs inside one). TLS, proxies and cookies are
 //! reqwest's business: the runner uses this client only for `http://` targets without
 //! per-agent cookie jars.
@@ -34,6 +34,8 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 /// The longest chunk-size line (with extensions) or trailer section of a chunked body.
 const MAX_LINE: usize = 4096;
+/// More than the fixed text of a request `request` writes (its variable parts aside).
+const REQUEST_TEXT: usize = 128;
 /// Idle connections kept for reuse; more are closed.
 const MAX_IDLE: usize = 4096;
 
@@ -78,9 +80,6 @@ pub enum Error {
     /// The request cannot be written (a header value with a line break would split it).
     #[error("request not sent: {0}")]
     Invalid(String),
-    /// A reused connection was closed (by the server, while idle) before it answered.
-    #[error("an idle connection was closed before it answered")]
-    Stale,
 }
 
 /// How one attempt on one connection ended badly.
@@ -139,32 +138,35 @@ impl Client {
         &self.authority
     }
 
-    /// Sends `request` (a whole HTTP/1.1 request, freed once written) and reads the answer,
-    /// its body at most `limit` bytes, on an idle connection if `reuse` and one is at hand, else
-    /// on a fresh one. `Error::Stale`: a reused connection was closed before it answered; send
-    /// again with `reuse` false.
+    /// Sends the request `build` writes (a whole HTTP/1.1 request, freed once written) and
+    /// reads the answer, its body at most `limit` bytes, on an idle connection if one is at
+    /// hand. A reused connection closed before it answered (the server closed it while idle)
+    /// is not the target's error: the request is built again and sent once more on a fresh
+    /// connection.
     pub async fn send(
         &self,
-        request: Vec<u8>,
+        build: impl Fn() -> Result<Vec<u8>, Error>,
         limit: usize,
-        reuse: bool,
     ) -> Result<Response, Error> {
-        let reused = if reuse { self.checkout() } else { None };
-        let was_reused = reused.is_some();
-        let mut stream = match reused {
-            Some(s) => s,
-            None => self.connect().await?,
-        };
-        match exchange(&mut stream, request, limit).await {
-            Ok((resp, keep)) => {
-                if keep {
-                    self.checkin(stream);
+        let mut reuse = true;
+        loop {
+            let reused = if reuse { self.checkout() } else { None };
+            let was_reused = reused.is_some();
+            let mut stream = match reused {
+                Some(s) => s,
+                None => self.connect().await?,
+            };
+            match exchange(&mut stream, build()?, limit).await {
+                Ok((resp, keep)) => {
+                    if keep {
+                        self.checkin(stream);
+                    }
+                    return Ok(resp);
                 }
-                Ok(resp)
+                Err(Fail::Stale(_)) if was_reused => reuse = false,
+                Err(Fail::Stale(why)) => return Err(Error::Reset(why)),
+                Err(Fail::Error(e)) => return Err(e),
             }
-            Err(Fail::Stale(_)) if was_reused => Err(Error::Stale),
-            Err(Fail::Stale(why)) => Err(Error::Reset(why)),
-            Err(Fail::Error(e)) => Err(e),
         }
     }
 
@@ -461,12 +463,17 @@ pub fn request(
     if bad(target) || bearer.is_some_and(bad) || headers.iter().any(|(k, v)| bad(k) || bad(v)) {
         return Err(Error::Invalid("a request header holds a line break".into()));
     }
-    let body_len = body.map_or(0, |(_, b)| b.len());
+    // Room for what is written below: the variable parts plus the fixed text (request line,
+    // header names, CRLFs, the length's digits), which is under REQUEST_TEXT bytes.
     let header_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let token_len = bearer.map_or(0, |t| t.len() + 25);
-    let type_len = body.map_or(0, |(t, _)| t.len() + 16);
-    let capacity = 64 + target.len() + authority.len() + token_len + header_len + type_len;
-    let mut out = Vec::with_capacity(capacity + 40 + body_len);
+    let capacity = REQUEST_TEXT
+        + method.len()
+        + target.len()
+        + authority.len()
+        + bearer.map_or(0, str::len)
+        + header_len
+        + body.map_or(0, |(t, b)| t.len() + b.len());
+    let mut out = Vec::with_capacity(capacity);
     let mut put = |parts: &[&[u8]]| parts.iter().for_each(|p| out.extend_from_slice(p));
     put(&[
         method.as_bytes(),
