@@ -179,15 +179,6 @@ impl Dual {
     }
 }
 
-/// The counter of `c`'s outcome in a check's (name, passed, failed) entry, when it is `c`'s.
-fn check_counter<'a>(
-    entry: &'a (String, Counter, Counter),
-    c: &CheckOutcome<'_>,
-) -> Option<&'a Counter> {
-    let (name, pass, fail) = entry;
-    (name == c.check).then_some(if c.passed { pass } else { fail })
-}
-
 /// The live view of one run; see the module docs. Shared as `Arc<Monitor>`.
 pub struct Monitor {
     info: RunInfo,
@@ -304,18 +295,24 @@ impl Monitor {
                 Some(l) if l.persona == c.persona && l.op == c.op => cells.insert(l),
                 _ => cells.insert(self.cells(c.persona, c.op)),
             };
-            if let Some(counter) = cells.checks.read().iter().find_map(|e| check_counter(e, c)) {
-                counter.inc();
+            let named = |(name, _, _): &(String, Counter, Counter)| name == c.check;
+            let outcome = |(_, pass, fail): &(String, Counter, Counter)| {
+                if c.passed { pass } else { fail }.inc();
+            };
+            if let Some(entry) = cells.checks.read().iter().find(|e| named(e)) {
+                outcome(entry);
                 continue;
             }
             let mut list = cells.checks.write();
-            if !list.iter().any(|(name, _, _)| name == c.check) {
-                let (pass, fail) = self.families.check(&cells.persona, c.check, &cells.op);
-                list.push((c.check.to_owned(), pass, fail));
-            }
-            if let Some(counter) = list.iter().find_map(|e| check_counter(e, c)) {
-                counter.inc();
-            }
+            let at = match list.iter().position(named) {
+                Some(at) => at,
+                None => {
+                    let (pass, fail) = self.families.check(&cells.persona, c.check, &cells.op);
+                    list.push((c.check.to_owned(), pass, fail));
+                    list.len() - 1
+                }
+            };
+            outcome(&list[at]);
         }
     }
 
