@@ -35,8 +35,8 @@ url=$BENCH_URL
 start_sim
 
 # One harness run of $3 seconds in mode $1 (plain|metrics), named $2, scraped every SCRAPE s
-# with --metrics-listen; under callgrind with MODE=callgrind. Prints "requests work scrapes",
-# work being CPU seconds (user + system) or instructions.
+# with --metrics-listen; under callgrind with MODE=callgrind. Prints "requests cpu scrapes",
+# cpu being CPU seconds (user + system).
 run_once() {
   local mode=$1 name=$2 secs=$3 extra=() wrap=() scrapes=0
   [ "$mode" = metrics ] && extra=(--metrics-listen "127.0.0.1:$MPORT")
@@ -55,17 +55,12 @@ run_once() {
     done
   fi
   wait "$pid" || true
-  python3 - "$out/$name/summary.json" "$out/$name.time" "$out/$name.cg" "$MODE" "$scrapes" <<'PY'
-import json, re, sys
+  python3 - "$out/$name/summary.json" "$out/$name.time" "$scrapes" <<'PY'
+import json, sys
 s = json.load(open(sys.argv[1]))
 n = sum(op["count"] for op in s["operations"].values())
-if sys.argv[4] == "callgrind":
-    text = open(sys.argv[3]).read()
-    work = int(re.search(r"^(?:summary|totals): (\d+)", text, re.M).group(1))
-else:
-    user, system = map(float, open(sys.argv[2]).read().split()[-2:])
-    work = user + system
-print(n, work, sys.argv[5])
+user, system = map(float, open(sys.argv[2]).read().split()[-2:])
+print(n, user + system, sys.argv[3])
 PY
 }
 
