@@ -6,6 +6,9 @@
 //! through `aeapi`; each observation is judged (`check`) and timed (`metrics`); `report` writes.
 //! On top, `app` runs one function per subcommand and maps outcomes to `exit` codes; `cli` parses.
 
+// No unwrap or expect outside tests: bad input and a target's answers end in errors, not panics.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod aeapi;
 pub mod app;
 pub mod capacity;
